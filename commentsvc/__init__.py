@@ -1,0 +1,97 @@
+"""commentsvc: self-hosted threaded comments for blogs."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as settings
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error handlers, commands."""
+    instance = os.environ.get("COMMENTSVC_INSTANCE_PATH") or str(ROOT / "instance")
+    app = Flask(__name__, instance_path=instance, template_folder=str(ROOT / "templates"))
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.update(settings.load(app.instance_path, overrides=test_config))
+    config = app.config
+    config.update(
+        SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=config["MAX_BODY_BYTES"],
+        RATELIMIT_STORAGE_URI=config["REDIS_URL"] or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="commentsvc",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config["PUBLIC_URL"].startswith("https://"),
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    app.json.compact = True
+    if config["TRUSTED_PROXIES"]:
+        n = config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers run beside the writer; the busy timeout makes writers queue, not fail.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import api, health
+
+    csrf.exempt(api.bp)  # JSON-only writes from other origins; CORS and Origin checks guard them
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    if importlib.util.find_spec("commentsvc.widget"):
+        from . import widget
+
+        app.register_blueprint(widget.bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .api.errors import register_error_handlers as register_api_errors
+
+    register_api_errors(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

@@ -1,0 +1,45 @@
+"""Cross-origin rules: only the configured blog origins may read and write through the API."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from ..errors import Forbidden
+from . import bp
+
+ALLOWED_HEADERS = "Content-Type, Authorization, X-Edit-Tokens"
+ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
+PREFLIGHT_MAX_AGE = "86400"
+
+
+def origin_allowed(origin: str) -> bool:
+    own = request.host_url.rstrip("/")
+    config = current_app.config
+    return origin in (own, config["PUBLIC_URL"]) or origin in config["ALLOWED_ORIGINS"]
+
+
+@bp.before_request
+def refuse_foreign_writes():
+    """Browsers send Origin on cross-origin writes; a write from an unlisted origin is refused."""
+    origin = request.headers.get("Origin")
+    if request.method == "OPTIONS":
+        response = current_app.make_default_options_response()
+        response.status_code = 204
+        return response
+    if origin and request.method != "GET" and not origin_allowed(origin):
+        raise Forbidden("This site is not allowed to post comments here.")
+    return None
+
+
+@bp.after_request
+def add_cors_headers(response):
+    origin = request.headers.get("Origin")
+    response.vary.add("Origin")
+    if origin and origin_allowed(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+            response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+    return response

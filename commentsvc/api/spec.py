@@ -1,0 +1,22 @@
+"""The API's own description, served as JSON for clients and fuzzers."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import yaml
+from flask import jsonify
+
+from . import bp
+
+
+@cache
+def openapi_document() -> dict:
+    return yaml.safe_load(resources.files("commentsvc").joinpath("openapi.yaml").read_text())
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document())

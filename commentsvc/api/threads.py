@@ -1,0 +1,79 @@
+"""Reading: a thread's comment tree, and comment counts for many threads."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+
+from ..errors import ValidationFailed
+from ..extensions import db, limiter
+from ..threads import SORTS, count_by_uri, thread_tree
+from ..tokens import issue_form_token
+from . import bp
+from .requests import json_object, reader_own_ids, site
+
+MAX_LIMIT = 1000
+MAX_COUNT_URIS = 100
+
+
+def _read_limit() -> str:
+    return current_app.config["RATELIMIT_READ"]
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed({name: ["Must be a whole number."]}) from None
+    if not low <= value <= high:
+        raise ValidationFailed({name: [f"Must be between {low} and {high}."]})
+    return value
+
+
+@bp.get("/threads")
+@limiter.limit(_read_limit)
+def get_thread():
+    """The approved comments of one thread, nested, with a form token for the next post."""
+    uri = request.args.get("uri", "")
+    if not uri or len(uri) > 500:
+        raise ValidationFailed({"uri": ["A thread uri of 1 to 500 characters is required."]})
+    sort = request.args.get("sort", "oldest")
+    if sort not in SORTS:
+        raise ValidationFailed({"sort": [f"Must be one of: {', '.join(SORTS)}."]})
+    body = thread_tree(
+        db.session, site=site(), uri=uri, own_ids=reader_own_ids(), sort=sort,
+        limit=_int_arg("limit", 50, 1, MAX_LIMIT), after=request.args.get("after") or None,
+    )
+    config = current_app.config
+    body["form_token"] = issue_form_token(config["SECRET_KEY"])
+    body["edit_window"] = config["EDIT_WINDOW"]
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _counts_response(uris: list) -> object:
+    if len(uris) > MAX_COUNT_URIS:
+        raise ValidationFailed({"uris": [f"At most {MAX_COUNT_URIS} uris per request."]})
+    if not all(isinstance(u, str) and 0 < len(u) <= 500 for u in uris):
+        raise ValidationFailed({"uris": ["Each uri must be a string of 1 to 500 characters."]})
+    return jsonify({"counts": count_by_uri(db.session, site(), uris)})
+
+
+@bp.get("/counts")
+@limiter.limit(_read_limit)
+def get_counts():
+    """Approved comment counts for the uri parameters given."""
+    return _counts_response(request.args.getlist("uri"))
+
+
+@bp.post("/counts")
+@limiter.limit(_read_limit)
+def post_counts():
+    """Approved comment counts for a JSON list of uris (for pages with many links)."""
+    uris = json_object().get("uris")
+    if not isinstance(uris, list):
+        raise ValidationFailed({"uris": ["Must be a list of uris."]})
+    return _counts_response(uris)

@@ -1,0 +1,139 @@
+"""Writing comments: post, edit and delete, each inside the caller's transaction."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import tokens
+from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
+from .moderation import decide_status
+from .models import Comment, Status, Thread, utcnow
+from .render import render_comment
+from .validation import validate_comment
+
+DEFAULT_SITE = "default"
+
+
+@dataclass
+class PostResult:
+    comment: Comment
+    edit_token: str
+    edit_until: datetime
+    public_status: Status  # spam is reported as pending, so bots learn nothing
+
+
+def anonymise_address(address: str | None) -> str | None:
+    """Keep the network, drop the host: IPv4 /24, IPv6 /48."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
+def find_thread(session: Session, site: str, uri: str) -> Thread | None:
+    return session.execute(
+        select(Thread).where(Thread.site == site, Thread.uri == uri)
+    ).scalar_one_or_none()
+
+
+def post_comment(
+    session: Session, config: Mapping[str, Any], *, data: Mapping[str, Any],
+    remote_addr: str | None, site: str = DEFAULT_SITE,
+) -> PostResult:
+    """Validate and store a new comment; the thread is created by its first comment."""
+    entry = validate_comment(data, max_text=config["MAX_TEXT_LENGTH"])
+    secret = config["SECRET_KEY"]
+    thread = find_thread(session, site, entry.uri)
+    if thread is not None and thread.closed:
+        raise ThreadClosed()
+    parent = None
+    if entry.parent_id is not None:
+        parent = session.get(Comment, entry.parent_id)
+        if (
+            parent is None or thread is None or parent.thread_id != thread.id
+            or parent.status in (Status.spam, Status.deleted)
+        ):
+            raise ValidationFailed({"parent_id": ["The comment you reply to is not in this thread."]})
+    bot_signal = "honeypot filled" if entry.honeypot else tokens.form_token_problem(
+        secret, entry.form_token,
+        min_age=config["MIN_SUBMIT_SECONDS"], max_age=config["FORM_TOKEN_MAX_AGE"],
+    )
+    status, reason = decide_status(
+        session, config["MODERATION"], email=entry.email, bot_signal=bot_signal
+    )
+    if thread is None:
+        thread = Thread(site=site, uri=entry.uri, title=entry.title)
+        session.add(thread)
+    remote_hash = tokens.keyed_hash(secret, remote_addr or "")
+    comment = Comment(
+        thread=thread, parent_id=parent.id if parent else None, author=entry.author,
+        email=entry.email, website=entry.website, text=entry.text,
+        html=render_comment(entry.text), status=status, held_reason=reason,
+        notify=entry.notify and entry.email is not None,
+        remote_addr=anonymise_address(remote_addr), remote_hash=remote_hash,
+        avatar=tokens.keyed_hash(secret, entry.email or f"{entry.author}|{remote_hash}", 16),
+        created=utcnow(),
+    )
+    session.add(comment)
+    session.flush()
+    return PostResult(
+        comment=comment,
+        edit_token=tokens.issue_edit_token(secret, comment.id),
+        edit_until=comment.created + timedelta(seconds=config["EDIT_WINDOW"]),
+        public_status=Status.pending if status == Status.spam else status,
+    )
+
+
+def _own_comment(session: Session, config: Mapping[str, Any], comment_id: int,
+                 token: str | None) -> Comment:
+    if not token:
+        raise Forbidden("An edit token is required (Authorization: Bearer ...).")
+    try:
+        granted = tokens.edit_token_comment(config["SECRET_KEY"], token, config["EDIT_WINDOW"])
+    except tokens.ExpiredToken as exc:
+        raise TokenExpired() from exc
+    except tokens.InvalidToken as exc:
+        raise Forbidden("This edit token is not valid.") from exc
+    if granted != comment_id:
+        raise Forbidden("This edit token is for another comment.")
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.status == Status.deleted:
+        raise NotFound("No such comment.")
+    return comment
+
+
+def edit_comment(session: Session, config: Mapping[str, Any], comment_id: int,
+                 token: str | None, data: Mapping[str, Any]) -> Comment:
+    """Change the text (and name, website) of a reader's own comment inside the edit window."""
+    comment = _own_comment(session, config, comment_id, token)
+    entry = validate_comment(data, max_text=config["MAX_TEXT_LENGTH"], partial=True)
+    comment.text = entry.text
+    comment.html = render_comment(entry.text)
+    if "author" in data:
+        comment.author = entry.author
+    if "website" in data:
+        comment.website = entry.website
+    comment.edited = utcnow()
+    session.flush()
+    return comment
+
+
+def delete_comment(session: Session, config: Mapping[str, Any], comment_id: int,
+                   token: str | None) -> Comment:
+    """Withdraw a reader's own comment; replies keep it as a placeholder in the tree."""
+    comment = _own_comment(session, config, comment_id, token)
+    comment.status = Status.deleted
+    comment.edited = utcnow()
+    session.flush()
+    return comment

@@ -1,0 +1,125 @@
+"""Checks on what a reader sends: one path for the JSON API and the no-JavaScript form."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ValidationFailed
+
+EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,}$")
+MAX_URI, MAX_TITLE, MAX_AUTHOR, MAX_EMAIL, MAX_WEBSITE = 500, 200, 80, 254, 500
+
+
+@dataclass
+class CommentInput:
+    uri: str
+    text: str
+    title: str | None = None
+    parent_id: int | None = None
+    author: str | None = None
+    email: str | None = None
+    website: str | None = None
+    notify: bool = False
+    form_token: str | None = None
+    honeypot: str | None = None
+
+
+def _has_control(value: str, allow: str = "") -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allow for ch in value)
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from JSON escapes
+        return False
+    return True
+
+
+class _Checker:
+    """Collects a reason per field instead of stopping at the first problem."""
+
+    def __init__(self, data: Mapping[str, Any]):
+        self.data = data
+        self.errors: dict[str, list[str]] = {}
+
+    def fail(self, field: str, reason: str) -> None:
+        self.errors.setdefault(field, []).append(reason)
+
+    def string(self, field: str, max_length: int, *, required: bool = False,
+               multiline: bool = False) -> str | None:
+        value = self.data.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.fail(field, "This field is required.")
+            return None
+        if not isinstance(value, str):
+            self.fail(field, "Must be a string.")
+            return None
+        if not _encodable(value) or _has_control(value, "\n\r\t" if multiline else ""):
+            self.fail(field, "Contains characters that are not allowed.")
+            return None
+        value = value.strip() if not multiline else value.strip("\n\r\t ")
+        if len(value) > max_length:
+            self.fail(field, f"Must be at most {max_length} characters.")
+            return None
+        return value
+
+
+def validate_comment(data: Mapping[str, Any], *, max_text: int, partial: bool = False) -> CommentInput:
+    """Parse a new comment (or, with partial, an edit's fields); raise ValidationFailed."""
+    check = _Checker(data)
+    uri = "" if partial else check.string("uri", MAX_URI, required=True)
+    if uri and any(ch.isspace() for ch in uri):
+        check.fail("uri", "Must not contain spaces.")
+    text = check.string("text", max_text, required=True, multiline=True)
+    author = check.string("author", MAX_AUTHOR)
+    title = check.string("title", MAX_TITLE)
+    email = check.string("email", MAX_EMAIL)
+    if email is not None and not EMAIL.match(email):
+        check.fail("email", "Enter a valid e-mail address.")
+    website = check.string("website", MAX_WEBSITE)
+    if website is not None:
+        website = _website(website, check)
+    parent_id = data.get("parent_id")
+    if parent_id is not None and (
+        not isinstance(parent_id, int) or isinstance(parent_id, bool) or not 0 < parent_id < 2**62
+    ):
+        check.fail("parent_id", "Must be the id of a comment in this thread.")
+    notify = data.get("notify", False)
+    if notify is None:
+        notify = False
+    if not isinstance(notify, bool):
+        check.fail("notify", "Must be true or false.")
+    form_token = data.get("form_token")
+    honeypot = data.get("hp")
+    if check.errors:
+        raise ValidationFailed(check.errors)
+    return CommentInput(
+        uri=uri or "", text=text or "", title=title, parent_id=parent_id, author=author,
+        email=email.lower() if email else None, website=website, notify=notify,
+        form_token=form_token if isinstance(form_token, str) else None,
+        honeypot=honeypot if isinstance(honeypot, str) else ("filled" if honeypot else None),
+    )
+
+
+def _website(value: str, check: _Checker) -> str | None:
+    if any(ch.isspace() for ch in value):
+        check.fail("website", "Must not contain spaces.")
+        return None
+    if "://" not in value and ":" not in value.split("/")[0]:
+        value = "https://" + value  # "example.com" is what most people type
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
+        check.fail("website", "Must be an http:// or https:// address.")
+        return None
+    return value

@@ -1,0 +1,42 @@
+"""Alembic environment: migrations run against the app's own engine and metadata."""
+
+import logging
+
+from alembic import context
+from flask import current_app
+
+logger = logging.getLogger("alembic.env")
+config = context.config
+migrate_ext = current_app.extensions["migrate"]
+engine = migrate_ext.db.engine
+config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False)
+                       .replace("%", "%%"))
+target_metadata = migrate_ext.db.metadata
+
+
+def run_migrations_offline():
+    context.configure(url=config.get_main_option("sqlalchemy.url"),
+                      target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    def skip_empty(context_, revision, directives):
+        # An autogenerate that finds no change writes no empty migration.
+        if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+            directives[:] = []
+            logger.info("No changes in schema detected.")
+
+    options = dict(migrate_ext.configure_args)
+    options.setdefault("process_revision_directives", skip_empty)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

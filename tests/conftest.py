@@ -1,0 +1,190 @@
+"""Fixtures shared by the suite: one app per test, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from commentsvc import create_app
+from commentsvc.extensions import db
+from commentsvc.models import Comment, Thread
+from commentsvc.tokens import issue_form_token
+
+ON_CI = os.environ.get("CI") == "true"
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SECRET = "test-secret-key-" + "x" * 32
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a required part is missing on this machine; under CI that is a failure."""
+    if condition:
+        return
+    if ON_CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+def corpus(*parts: str) -> Path:
+    path = SHARED.joinpath("corpora", *parts)
+    need(path.exists(), f"test corpus {path} is absent")
+    return path
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = terminalreporter.stats.get("skipped", [])
+    if ON_CI and skipped:
+        terminalreporter.write_line(f"CI: {len(skipped)} test(s) skipped; every test is required")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if ON_CI and reporter and reporter.stats.get("skipped") and exitstatus == 0:
+        session.exitstatus = 1
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for this run, dropped at the end."""
+    base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL")
+    need(bool(base), "COMMENTSVC_TEST_DATABASE_URL is not set (PostgreSQL tests)")
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        need(False, f"PostgreSQL is not reachable at {make_url(base).host}: {exc.orig}")
+    name = f"commentsvc_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _migrated(url: str) -> str:
+    from flask_migrate import upgrade
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A migrated database URL, once per backend."""
+    instance = tmp_path_factory.mktemp("instance")
+    if request.param == "sqlite":
+        return _migrated(f"sqlite:///{instance / 'test.sqlite3'}")
+    return _migrated(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def settings():
+    """Config overrides for the app under test; tests change it before asking for `app`."""
+    return {
+        "SECRET_KEY": SECRET,
+        "MIN_SUBMIT_SECONDS": 0,
+        "RATELIMIT_ENABLED": False,
+        "MODERATION": "none",
+        "PUBLIC_URL": "http://comments.test",
+        "ALLOWED_ORIGINS": ["http://blog.test"],
+    }
+
+
+@pytest.fixture
+def app(database_url, settings):
+    app = create_app({**settings, "DATABASE_URL": database_url})
+    app.config["TESTING"] = True
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.session.execute(sa.delete(Comment))
+        db.session.execute(sa.delete(Thread))
+        db.session.commit()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def count_queries(app):
+    """A list that collects every SQL statement the app runs while the test goes on."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield statements
+    event.remove(engine, "before_cursor_execute", record)
+
+
+# --- builders --------------------------------------------------------------------------------
+
+
+def unique_uri() -> str:
+    return f"/posts/{secrets.token_hex(6)}.html"
+
+
+@pytest.fixture
+def form_token(app):
+    return lambda: issue_form_token(app.config["SECRET_KEY"])
+
+
+@pytest.fixture
+def post(client, form_token):
+    """Post a comment through the API: post(uri, text, **fields) -> the response."""
+
+    def _post(uri: str, text: str = "Hello", **fields):
+        body = {"uri": uri, "text": text, "form_token": form_token(), **fields}
+        return client.post("/api/comments", json=body)
+
+    return _post
+
+
+@pytest.fixture
+def make_comment(post):
+    """Post a comment that must succeed; returns its JSON."""
+
+    def _make(uri: str, text: str = "Hello", **fields):
+        response = post(uri, text, **fields)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return _make
+
+
+@pytest.fixture
+def stored(app):
+    """A snapshot of every stored comment and thread, to prove a refusal changed nothing."""
+
+    def _snapshot():
+        with app.app_context():
+            comments = db.session.execute(
+                sa.select(Comment.id, Comment.text, Comment.status, Comment.edited)
+            ).all()
+            threads = db.session.execute(sa.select(Thread.id, Thread.uri, Thread.closed)).all()
+            db.session.remove()
+        return sorted(comments), sorted(threads)
+
+    return _snapshot
