@@ -1,0 +1,139 @@
+"""Serve the widget's static files with validators, caching and in-memory gzip."""
+
+import gzip
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Response, abort, request
+
+from commentsvc.avatars import identicon_svg, is_avatar_hash
+from commentsvc.widget import bp
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+# name -> content type. Only these files are served; nothing is looked up from the URL.
+ASSETS = {
+    "embed.js": "text/javascript; charset=utf-8",
+    "count.js": "text/javascript; charset=utf-8",
+    "widget.css": "text/css; charset=utf-8",
+    "demo.css": "text/css; charset=utf-8",
+}
+
+# Blogs link the scripts by a fixed URL, so they can't be cached forever; an hour keeps
+# repeat page views free while a new release reaches readers the same day.
+ASSET_CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=86400"
+AVATAR_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file as it is served: raw and gzipped bytes, and their validators."""
+
+    mtime_ns: int
+    raw: bytes
+    gzipped: bytes
+    etag: str
+
+    @classmethod
+    def load(cls, path: Path) -> "Asset":
+        raw = path.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()[:20]
+        # mtime=0 keeps the gzip output identical from process to process.
+        return cls(path.stat().st_mtime_ns, raw, gzip.compress(raw, 9, mtime=0), digest)
+
+
+_cache: dict[str, Asset] = {}
+_cache_lock = threading.Lock()
+
+
+def get_asset(name: str) -> Asset:
+    """Return the file, compressed once and kept in memory until it changes on disk."""
+    path = STATIC_DIR / name
+    mtime_ns = path.stat().st_mtime_ns
+    asset = _cache.get(name)
+    if asset is None or asset.mtime_ns != mtime_ns:
+        with _cache_lock:
+            asset = Asset.load(path)
+            _cache[name] = asset
+    return asset
+
+
+def _accepts_gzip() -> bool:
+    return request.accept_encodings["gzip"] > 0
+
+
+def _not_modified(etags: tuple[str, ...]) -> bool:
+    if_none_match = request.if_none_match
+    return bool(if_none_match) and any(if_none_match.contains_weak(tag) for tag in etags)
+
+
+def asset_response(name: str) -> Response:
+    """Answer a request for one asset: 304, gzip or identity, always with validators."""
+    asset = get_asset(name)
+    gz_etag = asset.etag + "-gz"
+    use_gzip = _accepts_gzip()
+    # Either representation proves the client's copy current: both decode to the same bytes.
+    if _not_modified((asset.etag, gz_etag)):
+        response = Response(status=304)
+    elif use_gzip:
+        response = Response(asset.gzipped, content_type=ASSETS[name])
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(asset.raw, content_type=ASSETS[name])
+    response.set_etag(gz_etag if use_gzip else asset.etag)
+    response.headers["Cache-Control"] = ASSET_CACHE_CONTROL
+    response.vary.add("Accept-Encoding")
+    _public_resource_headers(response)
+    return response
+
+
+def _public_resource_headers(response: Response) -> None:
+    # Any blog may load these files, including pages with COEP or crossorigin attributes.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+
+
+@bp.get("/embed.js")
+def embed_js():
+    """The comment widget script blogs embed."""
+    return asset_response("embed.js")
+
+
+@bp.get("/count.js")
+def count_js():
+    """The script that fills in comment counts on index pages."""
+    return asset_response("count.js")
+
+
+@bp.get("/widget.css")
+def widget_css():
+    """The widget's stylesheet, linked from inside its shadow root."""
+    return asset_response("widget.css")
+
+
+@bp.get("/assets/<name>")
+def asset(name: str):
+    """Other files of the reader-facing pages (demo stylesheet)."""
+    if name not in ASSETS:
+        abort(404)
+    return asset_response(name)
+
+
+@bp.get("/avatars/<name>.svg")
+def avatar(name: str):
+    """An identicon for a comment's avatar hash; the same hash always gives the same picture."""
+    if not is_avatar_hash(name):
+        abort(404)
+    if _not_modified((name,)):
+        response = Response(status=304)
+    else:
+        response = Response(identicon_svg(name), content_type="image/svg+xml")
+    response.set_etag(name)
+    response.headers["Cache-Control"] = AVATAR_CACHE_CONTROL
+    # An SVG opened directly is a document: let it run and load nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    _public_resource_headers(response)
+    return response

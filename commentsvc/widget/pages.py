@@ -1,0 +1,197 @@
+"""HTML pages for readers: the thread without JavaScript, and the demo blog."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from commentsvc.comments import DEFAULT_SITE, post_comment
+from commentsvc.errors import ServiceError, ValidationFailed
+from commentsvc.extensions import db, limiter
+from commentsvc.models import Status
+from commentsvc.threads import thread_tree
+from commentsvc.tokens import issue_form_token
+from commentsvc.widget import bp
+
+DISPLAY_DEPTH = 4  # nesting levels shown, as in embed.js; deeper replies attach at the last one
+DEMO_URI = "/2008/01/persistence-pays-off.html"
+FORM_FIELDS = ("author", "email", "website", "text")
+
+# Our pages load only our own files: no inline script or style anywhere.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+@dataclass
+class Entry:
+    """A comment as shown on the page: its data, the marker for flattened replies, its replies."""
+
+    comment: dict[str, Any]
+    in_reply_to: str | None = None
+    replies: list[Entry] = field(default_factory=list)
+
+
+def display_name(comment: dict[str, Any]) -> str:
+    if comment["status"] == "deleted":
+        return "a deleted comment"
+    return comment["author"] or "Anonymous"
+
+
+def layout(comments: list[dict[str, Any]], depth: int = 0,
+           in_reply_to: str | None = None) -> list[Entry]:
+    """Nest replies up to DISPLAY_DEPTH; deeper ones follow their parent, marked "in reply to"."""
+    entries = []
+    for comment in comments:
+        entry = Entry(comment, in_reply_to)
+        entries.append(entry)
+        if depth < DISPLAY_DEPTH - 1:
+            entry.replies = layout(comment["replies"], depth + 1)
+        else:
+            entries.extend(layout(comment["replies"], depth, display_name(comment)))
+    return entries
+
+
+def exact_time(iso: str | None) -> str:
+    """"Friday, January 18, 2008 at 9:14 AM UTC" from an ISO-8601 timestamp."""
+    if not iso:
+        return ""
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    hour = moment.hour % 12 or 12
+    return (f"{moment:%A, %B} {moment.day}, {moment.year} at "
+            f"{hour}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'} UTC")
+
+
+def count_label(n: int) -> str:
+    return "No comments" if n == 0 else "1 comment" if n == 1 else f"{n} comments"
+
+
+def page(template: str, status: int = 200, **context: Any):
+    """Render one of our HTML pages with its security headers."""
+    response = current_app.make_response((render_template(template, **context), status))
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _form_data(form) -> dict[str, Any]:
+    """The JSON body post_comment expects, built from the HTML form."""
+    data: dict[str, Any] = {name: form.get(name, "") for name in FORM_FIELDS}
+    data.update(
+        uri=form.get("uri", ""),
+        title=form.get("title") or None,
+        form_token=form.get("form_token", ""),
+        hp=form.get("hp", ""),
+        notify=form.get("notify") == "on",
+    )
+    parent = form.get("parent_id", "").strip()
+    # A number becomes an int; anything else is handed on so the validator names the problem.
+    data["parent_id"] = int(parent) if parent.isdecimal() and len(parent) < 19 else (parent or None)
+    return data
+
+
+def _render_thread(uri: str, *, status: int = 200, errors: dict[str, list[str]] | None = None,
+                   values: dict[str, Any] | None = None, message: str | None = None):
+    after = request.args.get("after") or None
+    reply_to = request.args.get("reply", type=int)
+    if values and isinstance(values.get("parent_id"), int):
+        reply_to = values["parent_id"]
+    try:
+        tree = thread_tree(db.session, site=DEFAULT_SITE, uri=uri, after=after)
+    except ValidationFailed:  # a stale or edited cursor: show the first page
+        after = None
+        tree = thread_tree(db.session, site=DEFAULT_SITE, uri=uri)
+    parent = _find(tree["comments"], reply_to) if reply_to else None
+    return page(
+        "widget/thread.html", status,
+        uri=uri, tree=tree, entries=layout(tree["comments"]), after=after,
+        count_label=count_label(tree["count"]), exact_time=exact_time,
+        display_name=display_name,
+        parent=parent, errors=errors or {}, values=values or {}, message=message,
+        form_token=issue_form_token(current_app.config["SECRET_KEY"]),
+    )
+
+
+def _find(comments: list[dict[str, Any]], comment_id: int) -> dict[str, Any] | None:
+    stack = list(comments)
+    while stack:
+        comment = stack.pop()
+        if comment["id"] == comment_id:
+            return None if comment["status"] == "deleted" else comment
+        stack.extend(comment["replies"])
+    return None
+
+
+def _post_limit() -> str:
+    return current_app.config["RATELIMIT_POST"]
+
+
+@bp.route("/comments", methods=["GET", "POST"])
+@limiter.limit(_post_limit, methods=["POST"])
+def thread_page():
+    """The thread as a plain HTML page with a plain form, for readers without JavaScript."""
+    uri = (request.form.get("uri") if request.method == "POST" else request.args.get("uri")) or ""
+    if not uri.strip():
+        return page("widget/no_thread.html", 400)
+    if request.method == "GET":
+        return _render_thread(uri)
+
+    data = _form_data(request.form)
+    try:
+        result = post_comment(db.session, current_app.config, data=data,
+                              remote_addr=request.remote_addr)
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _render_thread(uri, status=400, errors=exc.fields, values=data,
+                              message=exc.message)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render_thread(uri, status=exc.status, values=data, message=exc.message)
+
+    target = url_for("widget.thread_page", uri=uri)
+    if result.public_status == Status.approved:
+        flash("Thank you. Your comment is published.")
+        target += f"#comment-{result.comment.id}"
+    else:
+        flash("Thank you. Your comment is awaiting moderation and will appear once approved.")
+        target += "#comment-form"
+    return redirect(target, 303)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(exc: CSRFError):
+    """A form sent without a valid CSRF token (an old page, or a forged post)."""
+    return page("widget/refused.html", 400, uri=request.form.get("uri", ""),
+                reason="The form was too old or did not come from this site.")
+
+
+@bp.errorhandler(429)
+def too_many_posts(exc):
+    """The no-JS form, posted too often from one address."""
+    response = page("widget/refused.html", 429, uri=request.form.get("uri", ""),
+                    reason="You are posting too quickly. Please wait a minute and try again.")
+    current = limiter.current_limit
+    wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+@bp.get("/demo")
+def demo():
+    """A 2008 blog post with the widget under it: the service's own example page."""
+    return page("widget/demo.html", demo_uri=DEMO_URI)
+
+
+@bp.get("/demo/posts")
+def demo_posts():
+    """The demo blog's index page, with comment counts filled in by count.js."""
+    return page("widget/demo_posts.html", demo_uri=DEMO_URI)
