@@ -1,0 +1,303 @@
+"""Real servers for the browser tests: the service under gunicorn, and blogs on other origins.
+
+One Chromium (the system one) is shared by the whole session; every service instance is
+started once, on its own temporary SQLite database, and every test uses its own thread URI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BROWSER_DIR = Path(__file__).resolve().parent
+AXE_JS = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = os.environ.get("COMMENTSVC_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-sync",
+]
+COUNT_TEXT = re.compile(r"^(No comments|1 comment|\d+ comments)$")
+
+
+def _tool(name: str) -> str:
+    """A console script of the environment running the tests (the project's virtualenv)."""
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed in the test environment")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_json(method: str, url: str, body=None, headers=None):
+    """One JSON request without a browser: (status, decoded body, headers)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null"), response.headers
+    except urllib.error.HTTPError as exc:
+        payload = exc.read()
+        return exc.code, json.loads(payload) if payload else None, exc.headers
+
+
+# ---------------------------------------------------------------- blog pages on other origins
+
+
+class _BlogHandler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        path = urllib.parse.urlsplit(self.path).path
+        page = self.server.pages.get(path)
+        if page is None:
+            self.send_error(404)
+            return
+        body, headers = page
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class BlogServer:
+    """A static web server for test-written pages, standing in for someone's blog."""
+
+    def __init__(self):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _BlogHandler)
+        self.httpd.pages = {}
+        self.httpd.daemon_threads = True
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def add(self, path: str, html: str, headers: dict[str, str] | None = None) -> str:
+        self.httpd.pages[path] = (html.encode(), headers or {})
+        return self.origin + path
+
+    def post_page(self, service: Service, uri: str, *, head: str = "", extra: str = "",
+                  csp: bool = False, title: str = "A test post") -> str:
+        """A blog post embedding the widget for `uri`; with csp, under a strict policy."""
+        path = f"/page-{uuid.uuid4().hex[:10]}.html"
+        headers = {}
+        if csp:
+            own = service.url
+            headers["Content-Security-Policy"] = (
+                f"default-src 'none'; script-src {own}; style-src {own}; img-src {own}; "
+                f"connect-src {own}; base-uri 'none'"
+            )
+        html = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>{head}</head>
+<body><main><h1>{title}</h1><p>Have you had a really difficult sale? What worked for you?</p>
+<div id="comments" data-uri="{uri}">
+<noscript><a href="{service.url}/comments?uri={urllib.parse.quote(uri)}">Read and post comments</a></noscript>
+</div>
+{extra}
+<script src="{service.url}/embed.js" async></script>
+</main></body></html>"""
+        return self.add(path, html, headers)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# ---------------------------------------------------------------- the service under gunicorn
+
+
+@dataclass
+class Service:
+    """One running service instance and a small API client for seeding it."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+    env: dict[str, str] = field(repr=False)
+    _form_token: str | None = None
+
+    def api(self, method: str, path: str, body=None, headers=None):
+        return http_json(method, self.url + path, body, headers)
+
+    def thread(self, uri: str, tokens: list[str] | None = None, **params):
+        query = urllib.parse.urlencode({"uri": uri, **params})
+        headers = {"X-Edit-Tokens": ",".join(tokens)} if tokens else None
+        status, body, _ = self.api("GET", f"/api/threads?{query}", headers=headers)
+        assert status == 200, body
+        return body
+
+    def post(self, uri: str, text: str, *, expect: int | None = 201, **fields):
+        if self._form_token is None:
+            self._form_token = self.thread("/")["form_token"]
+        payload = {"uri": uri, "text": text, "form_token": self._form_token, **fields}
+        status, body, _ = self.api("POST", "/api/comments", payload)
+        if expect is not None:
+            assert status == expect, body
+        return body if expect is not None else (status, body)
+
+    def count(self, uri: str) -> int:
+        return self.thread(uri)["count"]
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def start_service(tmp: Path, allowed_origin: str, **settings: str) -> Service:
+    """Migrate a fresh SQLite database and serve the app with gunicorn on a free port."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")}
+    env.update({
+        "COMMENTSVC_INSTANCE_PATH": str(tmp),
+        "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp / 'comments.sqlite3'}",
+        "COMMENTSVC_SECRET_KEY": secrets.token_urlsafe(32),
+        "COMMENTSVC_ALLOWED_ORIGINS": allowed_origin,
+        "COMMENTSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
+        "COMMENTSVC_RATELIMIT_ENABLED": "false",
+        "COMMENTSVC_MODERATION": "none",
+    })
+    env.update({f"COMMENTSVC_{key.upper()}": str(value) for key, value in settings.items()})
+    upgrade = subprocess.run([_tool("commentsvc"), "db", "upgrade"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=120)
+    if upgrade.returncode != 0:
+        pytest.fail(f"commentsvc db upgrade failed:\n{upgrade.stdout}\n{upgrade.stderr}")
+    log = tmp / "gunicorn.log"
+    with log.open("w") as log_file:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [_tool("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+             "wsgi:app"],
+            cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+    service = Service(f"http://127.0.0.1:{port}", process, log, env)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(service.url + "/embed.js", timeout=2) as response:
+                if response.status == 200:
+                    return service
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            service.stop()
+            pytest.fail(f"the service did not answer within 60 s:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def blog():
+    server = BlogServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def foreign_blog():
+    """A blog on an origin the service does not list."""
+    server = BlogServer()
+    yield server
+    server.close()
+
+
+def _service_fixture(name: str, **settings: str):
+    @pytest.fixture(scope="session")
+    def fixture(blog, tmp_path_factory):
+        service = start_service(tmp_path_factory.mktemp(name), blog.origin, **settings)
+        yield service
+        service.stop()
+
+    return fixture
+
+
+service = _service_fixture("service")
+moderated_service = _service_fixture("moderated", moderation="all")
+short_window_service = _service_fixture("short-window", edit_window="2")
+
+
+@pytest.fixture
+def thread_uri(request) -> str:
+    """A thread of this test's own, so tests never see each other's comments."""
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60]
+    return f"/test/{name}-{uuid.uuid4().hex[:8]}.html"
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe-core from npm, installed next to these tests on first use."""
+    if not AXE_JS.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            if os.environ.get("CI") == "true":
+                pytest.fail("npm is needed to install axe-core")
+            pytest.skip("npm is needed to install axe-core")
+        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(BROWSER_DIR),
+                        "axe-core"], check=True, capture_output=True, timeout=300)
+    return AXE_JS
+
+
+def serious_violations(page, axe_script: Path) -> list[dict]:
+    """Run axe on the page (open shadow roots included); keep serious and critical findings."""
+    page.add_script_tag(path=str(axe_script))
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"],
+         "targets": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"] if v["impact"] in ("serious", "critical")
+    ]
+
+
+def wait_for_widget(page):
+    """Wait until the widget has loaded its thread and shows it."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#comments .csvc-count")).to_have_text(COUNT_TEXT)
+    expect(page.locator("#comments .csvc")).to_be_visible()
