@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from . import tokens
 from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
-from .moderation import decide_status
 from .models import Comment, Status, Thread, utcnow
+from .moderation import decide_status
 from .render import render_comment
 from .validation import validate_comment
 
@@ -64,7 +64,9 @@ def post_comment(
             parent is None or thread is None or parent.thread_id != thread.id
             or parent.status in (Status.spam, Status.deleted)
         ):
-            raise ValidationFailed({"parent_id": ["The comment you reply to is not in this thread."]})
+            raise ValidationFailed(
+                {"parent_id": ["The comment you reply to is not in this thread."]}
+            )
     bot_signal = "honeypot filled" if entry.honeypot else tokens.form_token_problem(
         secret, entry.form_token,
         min_age=config["MIN_SUBMIT_SECONDS"], max_age=config["FORM_TOKEN_MAX_AGE"],

@@ -40,10 +40,13 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", None, str, "SQLAlchemy URL; default: SQLite file in the instance folder"),
-    Setting("SECRET_KEY", None, str, "signing key; default: generated once, kept in the instance folder"),
+    Setting("DATABASE_URL", None, str,
+            "SQLAlchemy URL; default: SQLite file in the instance folder"),
+    Setting("SECRET_KEY", None, str,
+            "signing key; default: generated once, kept in the instance folder"),
     Setting("ALLOWED_ORIGINS", [], _list, "comma-separated origins allowed to embed and post"),
-    Setting("PUBLIC_URL", "http://127.0.0.1:8080", lambda v: v.rstrip("/"), "the service's base URL"),
+    Setting("PUBLIC_URL", "http://127.0.0.1:8080", lambda v: v.rstrip("/"),
+            "the service's base URL"),
     Setting("MODERATION", "first-time", _policy, "all | first-time | none"),
     Setting("REDIS_URL", None, str, "Redis for rate limits shared by several processes"),
     Setting("EDIT_WINDOW", 900, int, "seconds a reader may edit or delete their comment"),

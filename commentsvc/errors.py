@@ -19,7 +19,8 @@ class ValidationFailed(ServiceError):
     status = 400
     code = "validation"
 
-    def __init__(self, fields: dict[str, list[str]], message: str = "Please correct the marked fields."):
+    def __init__(self, fields: dict[str, list[str]],
+                 message: str = "Please correct the marked fields."):
         super().__init__(message, fields)
 
 

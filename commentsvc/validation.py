@@ -71,7 +71,9 @@ class _Checker:
         return value
 
 
-def validate_comment(data: Mapping[str, Any], *, max_text: int, partial: bool = False) -> CommentInput:
+def validate_comment(
+    data: Mapping[str, Any], *, max_text: int, partial: bool = False
+) -> CommentInput:
     """Parse a new comment (or, with partial, an edit's fields); raise ValidationFailed."""
     check = _Checker(data)
     uri = "" if partial else check.string("uri", MAX_URI, required=True)

@@ -40,24 +40,12 @@ def test_website_without_scheme_gets_https(post):
     assert post(unique_uri(), website="ann.example").get_json()["website"] == "https://ann.example"
 
 
-@pytest.mark.parametrize("settings_moderation, expected", [("all", "pending"), ("none", "approved"),
-                                                           ("first-time", "pending")])
-def test_policy_decides_the_first_comment(database_url, settings, settings_moderation, expected):
-    from commentsvc import create_app
-
-    app = create_app({**settings, "DATABASE_URL": database_url, "MODERATION": settings_moderation})
-    client = app.test_client()
-    from commentsvc.tokens import issue_form_token
-
-    body = client.post("/api/comments", json={
-        "uri": unique_uri(), "text": "hi", "email": "new@example.com",
-        "form_token": issue_form_token(app.config["SECRET_KEY"])}).get_json()
-    assert body["status"] == expected
-    with app.app_context():
-        db.session.execute(sa.delete(Comment))
-        db.session.execute(sa.delete(Thread))
-        db.session.commit()
-        db.engine.dispose()
+@pytest.mark.parametrize("policy, expected",
+                         [("all", "pending"), ("none", "approved"), ("first-time", "pending")])
+def test_policy_decides_the_first_comment(request, database_url, settings, policy, expected):
+    settings["MODERATION"] = policy
+    post = request.getfixturevalue("post")  # the app is built after the policy is set
+    assert post(unique_uri(), "hi", email="new@example.com").get_json()["status"] == expected
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from .conftest import unique_uri
 
 
 def test_unknown_thread_is_empty_not_missing(client):
-    response = client.get("/api/threads", query_string={"uri": "/2008/01/persistence-pays-off.html"})
+    uri = "/2008/01/persistence-pays-off.html"
+    response = client.get("/api/threads", query_string={"uri": uri})
     assert response.status_code == 200
     body = response.get_json()
     assert body["count"] == 0
