@@ -37,13 +37,13 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MAX_CONTENT_LENGTH=config["MAX_BODY_BYTES"],
         RATELIMIT_STORAGE_URI=config["REDIS_URL"] or "memory://",
-        RATELIMIT_HEADERS_ENABLED=True,
-        RATELIMIT_KEY_PREFIX="commentsvc",
+        RATELIMIT_HEADERS_ENABLED=False,  # the 429 handler sets Retry-After itself
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config["PUBLIC_URL"].startswith("https://"),
         JSON_SORT_KEYS=False,
     )
+    config.setdefault("RATELIMIT_KEY_PREFIX", "commentsvc")
     app.json.sort_keys = False
     app.json.compact = True
     if config["TRUSTED_PROXIES"]:

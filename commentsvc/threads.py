@@ -63,6 +63,7 @@ def thread_tree(
 
     Two queries whatever the thread's size: the thread, then all its visible comments.
     """
+    after_key = _parse_cursor(after) if after else None
     body: dict[str, Any] = {
         "uri": uri, "title": None, "closed": False, "count": 0, "total": 0,
         "comments": [], "next": None,
@@ -104,9 +105,9 @@ def thread_tree(
 
     roots.sort(key=lambda n: n["_key"], reverse=(sort == "newest"))
     body["total"] = len(roots)
-    if after:
-        key = _parse_cursor(after)
-        roots = [n for n in roots if (n["_key"] < key if sort == "newest" else n["_key"] > key)]
+    if after_key:
+        roots = [n for n in roots
+                 if (n["_key"] < after_key if sort == "newest" else n["_key"] > after_key)]
     page = roots[:limit]
     if len(roots) > limit:
         body["next"] = _cursor(page[-1])
