@@ -1,0 +1,38 @@
+# commentsvc: `make run` starts the service, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+COMMENTSVC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export COMMENTSVC_TEST_DATABASE_URL
+
+.PHONY: run test lint install bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+tests/browser/node_modules/axe-core/axe.min.js:
+	npm install --silent --no-audit --no-fund --prefix tests/browser axe-core@4
+
+run: install
+	$(BIN)/commentsvc db upgrade
+	@echo "commentsvc on http://$(HOST):$(PORT)/ - demo post at http://$(HOST):$(PORT)/demo"
+	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint tests/browser/node_modules/axe-core/axe.min.js
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/read_bench.py
+
+clean:
+	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .ruff_cache
