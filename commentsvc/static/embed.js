@@ -11,7 +11,7 @@
   const script = document.currentScript || document.querySelector('script[src$="/embed.js"]');
   if (!script) return;
   const BASE = new URL(".", script.src).href; // the service, with a trailing slash
-  const PREFIX = "commentsvc:" + BASE; // localStorage keys
+  const PREFIX = "commentsvc:" + BASE + ":"; // localStorage keys: service origin + what
   const MAX_DEPTH = 4; // nesting levels shown; deeper replies attach at the last level
   const KEEP_OWN = 30 * 86400e3; // own held comments stay visible to their author this long
   const TOKEN_REFRESH = 3600e3; // fetch a fresh form token when the page was open this long

@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -120,7 +122,8 @@ class BlogServer:
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>{head}</head>
 <body><main><h1>{title}</h1><p>Have you had a really difficult sale? What worked for you?</p>
 <div id="comments" data-uri="{uri}">
-<noscript><a href="{service.url}/comments?uri={urllib.parse.quote(uri)}">Read and post comments</a></noscript>
+<noscript><a href="{service.url}/comments?uri={urllib.parse.quote(uri)}"
+>Read and post comments</a></noscript>
 </div>
 {extra}
 <script src="{service.url}/embed.js" async></script>
@@ -168,7 +171,7 @@ class Service:
         return self.thread(uri)["count"]
 
     def stop(self):
-        self.process.terminate()
+        self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
@@ -248,19 +251,44 @@ def foreign_blog():
     server.close()
 
 
-def _service_fixture(name: str, **settings: str):
-    @pytest.fixture(scope="session")
-    def fixture(blog, tmp_path_factory):
-        service = start_service(tmp_path_factory.mktemp(name), blog.origin, **settings)
-        yield service
-        service.stop()
+# Three instances with different settings. They start together, on first use, so their
+# start-up times overlap instead of adding up.
+INSTANCES = {
+    "service": {},
+    "moderated": {"moderation": "all"},
+    "short-window": {"edit_window": "2"},
+}
 
-    return fixture
+
+@pytest.fixture(scope="session")
+def service_pool(blog, tmp_path_factory):
+    with ThreadPoolExecutor(len(INSTANCES)) as pool:
+        futures = {
+            name: pool.submit(start_service, tmp_path_factory.mktemp(name), blog.origin, **settings)
+            for name, settings in INSTANCES.items()
+        }
+        yield futures
+        for future in futures.values():
+            if future.exception() is None:
+                future.result().stop()
 
 
-service = _service_fixture("service")
-moderated_service = _service_fixture("moderated", moderation="all")
-short_window_service = _service_fixture("short-window", edit_window="2")
+@pytest.fixture(scope="session")
+def service(service_pool) -> Service:
+    """Moderation off: comments appear at once."""
+    return service_pool["service"].result()
+
+
+@pytest.fixture(scope="session")
+def moderated_service(service_pool) -> Service:
+    """Every comment is held for a moderator."""
+    return service_pool["moderated"].result()
+
+
+@pytest.fixture(scope="session")
+def short_window_service(service_pool) -> Service:
+    """Comments may be edited for two seconds only."""
+    return service_pool["short-window"].result()
 
 
 @pytest.fixture

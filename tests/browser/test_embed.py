@@ -104,7 +104,8 @@ def test_a_reply_nests_under_its_parent(page, blog, service, thread_uri):
     reply_form.get_by_label("Comment", exact=True).fill("A reply to Ann")
     reply_form.get_by_role("button", name="Post reply").click()
 
-    parent_item = page.locator("#comments li.csvc-item", has=page.locator(f"#comment-{parent['id']}"))
+    parent_item = page.locator("#comments li.csvc-item",
+                               has=page.locator(f"#comment-{parent['id']}"))
     nested = parent_item.locator("ol.csvc-replies article.csvc-comment", has_text="A reply to Ann")
     expect(nested).to_be_visible()
     expect(reply_form).to_have_count(0)

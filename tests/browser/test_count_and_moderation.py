@@ -1,0 +1,159 @@
+"""count.js on an index page; held comments; editing and deleting one's own comment."""
+
+import re
+import time
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import http_json, wait_for_widget
+
+pytestmark = pytest.mark.browser
+
+
+def index_page(blog, service, uri: str, other: str) -> str:
+    html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Index</title>
+</head><body><h1>Posts</h1>
+<p><a id="by-attribute" href="/elsewhere.html" data-comment-count="{uri}">Comments</a></p>
+<p><a id="by-href" href="{uri}#comments" data-comment-count="">Comments</a></p>
+<p><span id="same-again" data-comment-count="{uri}">Comments</span></p>
+<p><a id="other" href="/x.html" data-comment-count="{other}">Comments</a></p>
+<script src="{service.url}/count.js" async></script>
+</body></html>"""
+    return blog.add(f"/index-{uuid.uuid4().hex[:8]}.html", html)
+
+
+def test_count_js_fills_every_count_with_one_request(page, blog, service, thread_uri):
+    other = thread_uri.replace(".html", "-other.html")
+    service.post(other, "Elsewhere")
+    url = index_page(blog, service, thread_uri, other)
+    requests = []
+    page.on("request", lambda r: requests.append((r.method, r.url)) if "/api/" in r.url else None)
+
+    for expected in ("No comments", "1 comment", "2 comments"):
+        requests.clear()
+        page.goto(url)
+        for element_id in ("by-attribute", "by-href", "same-again"):
+            expect(page.locator(f"#{element_id}")).to_have_text(expected)
+        expect(page.locator("#other")).to_have_text("1 comment")
+        assert requests == [("POST", service.url + "/api/counts")]
+        service.post(thread_uri, f"Comment after seeing {expected}")
+    assert page.context.cookies() == []
+
+
+def test_held_comment_is_shown_only_to_its_author(page, browser, blog, moderated_service,
+                                                  thread_uri):
+    url = blog.post_page(moderated_service, thread_uri)
+    page.goto(url)
+    wait_for_widget(page)
+    page.get_by_label("Comment", exact=True).fill("Please approve me")
+    page.get_by_role("button", name="Post comment").click()
+    mine = page.locator("#comments article.csvc-comment", has_text="Please approve me")
+    expect(mine).to_be_visible()
+    expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
+    expect(page.locator("#comments [role=status]").first).to_have_text(
+        re.compile("awaiting moderation"))
+    expect(page.locator("#comments .csvc-count")).to_have_text("No comments")
+
+    # After a reload the widget asks for it again with the reader's edit token.
+    page.reload()
+    wait_for_widget(page)
+    expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
+
+    stranger = browser.new_context()
+    try:
+        other = stranger.new_page()
+        other.goto(url)
+        wait_for_widget(other)
+        expect(other.locator("#comments .csvc-count")).to_have_text("No comments")
+        expect(other.locator("#comments article")).to_have_count(0)
+    finally:
+        stranger.close()
+
+
+def own_tokens(page):
+    return page.evaluate("""() => Object.keys(localStorage)
+        .filter(k => k.includes(':token:'))
+        .map(k => JSON.parse(localStorage.getItem(k)))""")
+
+
+def test_edit_and_delete_own_comment_inside_the_window(page, blog, service, thread_uri):
+    page.goto(blog.post_page(service, thread_uri))
+    wait_for_widget(page)
+    page.get_by_label("Comment", exact=True).fill("First version")
+    page.get_by_role("button", name="Post comment").click()
+    mine = page.locator("#comments article.csvc-comment").first
+    expect(mine).to_contain_text("First version")
+    mine = page.locator("#comments #" + mine.get_attribute("id"))
+    [token] = own_tokens(page)
+    assert token["uri"] == thread_uri and token["t"]
+
+    mine.get_by_role("button", name="Edit").click()
+    editor = mine.get_by_label("Edit your comment")
+    expect(editor).to_be_focused()
+    expect(editor).to_have_value("First version")
+    editor.fill("Second *version*")
+    mine.get_by_role("button", name="Save").click()
+    expect(mine.locator(".csvc-body em")).to_have_text("version")
+    expect(mine.locator(".csvc-edited")).to_be_visible()
+    assert service.thread(thread_uri)["comments"][0]["html"] == "<p>Second <em>version</em></p>"
+
+    # Someone else's comment has no Edit or Delete.
+    service.post(thread_uri, "Not mine")
+    page.reload()
+    wait_for_widget(page)
+    theirs = page.locator("#comments article.csvc-comment", has_text="Not mine")
+    expect(theirs.get_by_role("button", name="Reply to Anonymous")).to_be_visible()
+    expect(theirs.get_by_role("button", name="Edit")).to_have_count(0)
+
+    mine = page.locator("#comments article.csvc-comment", has_text="Second version")
+    mine.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Yes, delete").click()
+    expect(mine).to_have_count(0)
+    expect(page.locator("#comments .csvc-count")).to_have_text("1 comment")
+    assert own_tokens(page) == []
+    assert [c["html"] for c in service.thread(thread_uri)["comments"]] == ["<p>Not mine</p>"]
+
+
+def test_edit_is_refused_after_the_window(page, blog, short_window_service, thread_uri):
+    service = short_window_service
+    page.goto(blog.post_page(service, thread_uri))
+    wait_for_widget(page)
+    page.get_by_label("Comment", exact=True).fill("Quick one")
+    page.get_by_role("button", name="Post comment").click()
+    posted = page.locator("#comments article.csvc-comment", has_text="Quick one")
+    mine = page.locator("#comments #" + posted.get_attribute("id"))
+    expect(mine.get_by_role("button", name="Edit")).to_be_visible()
+    mine.get_by_role("button", name="Edit").click()
+    mine.get_by_label("Edit your comment").fill("Too late")
+    [token] = own_tokens(page)
+    time.sleep(max(0.0, token["u"] / 1000 - time.time()) + 1.0)
+
+    mine.get_by_role("button", name="Save").click()
+    expect(mine.get_by_role("status")).to_have_text("The time to edit this comment has passed.")
+    assert service.thread(thread_uri)["comments"][0]["html"] == "<p>Quick one</p>"
+
+    # Once the window has passed the buttons are gone, and the server refuses the token too.
+    page.reload()
+    wait_for_widget(page)
+    mine = page.locator("#comments article.csvc-comment", has_text="Quick one")
+    expect(mine.get_by_role("button", name="Reply to Anonymous")).to_be_visible()
+    expect(mine.get_by_role("button", name="Edit")).to_have_count(0)
+    expect(mine.get_by_role("button", name="Delete")).to_have_count(0)
+    comment_id = service.thread(thread_uri)["comments"][0]["id"]
+    status, body, _ = http_json("DELETE", f"{service.url}/api/comments/{comment_id}",
+                                headers={"Authorization": "Bearer " + token["t"]})
+    assert (status, body["error"]["code"]) == (403, "token_expired")
+
+
+def test_edit_buttons_disappear_when_the_window_closes(page, blog, short_window_service,
+                                                      thread_uri):
+    page.goto(blog.post_page(short_window_service, thread_uri))
+    wait_for_widget(page)
+    page.get_by_label("Comment", exact=True).fill("Watch the buttons")
+    page.get_by_role("button", name="Post comment").click()
+    mine = page.locator("#comments article.csvc-comment", has_text="Watch the buttons")
+    expect(mine.get_by_role("button", name="Delete")).to_be_visible()
+    expect(mine.get_by_role("button", name="Delete")).to_have_count(0, timeout=5000)
+    expect(mine.get_by_role("button", name="Edit")).to_have_count(0)
