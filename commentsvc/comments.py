@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import tokens
+from . import events, tokens
 from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
 from .models import Comment, Status, Thread, utcnow
 from .moderation import decide_status
@@ -71,17 +71,19 @@ def post_comment(
         secret, entry.form_token,
         min_age=config["MIN_SUBMIT_SECONDS"], max_age=config["FORM_TOKEN_MAX_AGE"],
     )
+    remote_hash = tokens.keyed_hash(secret, remote_addr or "")
+    html = render_comment(entry.text)
     status, reason = decide_status(
-        session, config["MODERATION"], email=entry.email, bot_signal=bot_signal
+        session, config, text=entry.text, html=html, email=entry.email,
+        remote_hash=remote_hash, bot_signal=bot_signal,
     )
     if thread is None:
         thread = Thread(site=site, uri=entry.uri, title=entry.title)
         session.add(thread)
-    remote_hash = tokens.keyed_hash(secret, remote_addr or "")
     comment = Comment(
         thread=thread, parent_id=parent.id if parent else None, author=entry.author,
         email=entry.email, website=entry.website, text=entry.text,
-        html=render_comment(entry.text), status=status, held_reason=reason,
+        html=html, status=status, held_reason=reason,
         notify=entry.notify and entry.email is not None,
         remote_addr=anonymise_address(remote_addr), remote_hash=remote_hash,
         avatar=tokens.keyed_hash(secret, entry.email or f"{entry.author}|{remote_hash}", 16),
@@ -89,6 +91,9 @@ def post_comment(
     )
     session.add(comment)
     session.flush()
+    events.comment_posted.send(session, config=config, comment=comment)
+    if status == Status.approved:
+        events.comment_approved.send(session, config=config, comment=comment)
     return PostResult(
         comment=comment,
         edit_token=tokens.issue_edit_token(secret, comment.id),

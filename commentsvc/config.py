@@ -60,6 +60,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_BODY_BYTES", 65536, int, "largest request body accepted"),
     Setting("MAX_TEXT_LENGTH", 10000, int, "longest comment text, in characters"),
     Setting("TRUSTED_PROXIES", 0, int, "how many proxies in front set X-Forwarded-For/-Proto"),
+    Setting("MAX_LINKS", 2, int, "a comment with more links than this is held for review"),
+    Setting("RATELIMIT_LOGIN", "5 per minute;20 per hour", str,
+            "login attempts per account and per address"),
+    Setting("SMTP_HOST", None, str, "mail server; unset: mails are written to the log"),
+    Setting("SMTP_PORT", 587, int, "mail server port"),
+    Setting("SMTP_USERNAME", None, str, "mail server login"),
+    Setting("SMTP_PASSWORD", None, str, "mail server password"),
+    Setting("SMTP_STARTTLS", True, _bool, "upgrade the mail connection with STARTTLS"),
+    Setting("SMTP_TIMEOUT", 10, int, "seconds to wait for the mail server"),
+    Setting("MAIL_FROM", "commentsvc@localhost", str, "sender address of every mail"),
+    Setting("MODERATOR_EMAILS", [], _list, "comma-separated addresses alerted of held comments"),
+    Setting("MAIL_BACKGROUND", True, _bool,
+            "send mail from a thread in each app process (false: run `commentsvc send-mail`)"),
+    Setting("MAIL_MAX_ATTEMPTS", 8, int, "tries before a mail is given up"),
+    Setting("ACTION_LINK_MAX_AGE", 7 * 86400, int, "seconds a one-click moderation link works"),
 )
 
 

@@ -1,10 +1,11 @@
-"""Database models: threads and their comments."""
+"""Database models: threads, comments, moderators and their rules, mail."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
 
+from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -93,5 +94,138 @@ class Comment(db.Model):
     remote_addr: Mapped[str | None] = mapped_column(String(64))  # anonymised: IPv4 /24, IPv6 /48
     remote_hash: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the full address
     avatar: Mapped[str] = mapped_column(String(16), default="")  # identicon seed, public
+    moderator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("moderators.id", ondelete="SET NULL")
+    )  # set on a moderator's own replies
 
     thread: Mapped[Thread] = relationship(back_populates="comments")
+
+
+class Role(enum.Enum):
+    admin = "admin"  # manages moderators and settings
+    moderator = "moderator"
+
+
+class Moderator(UserMixin, db.Model):
+    __tablename__ = "moderators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16,
+                                            validate_strings=True), default=Role.moderator)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+
+class AuditEntry(db.Model):
+    """One moderator action: who, what, on which comment or thread, when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    moderator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("moderators.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(80))  # kept when the account is gone
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(80))  # e.g. "comment 12", "thread 3"
+    detail: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class BanKind(enum.Enum):
+    email = "email"
+    address = "address"  # the keyed hash of the poster's full address
+
+
+class RuleAction(enum.Enum):
+    hold = "hold"  # pending, for a moderator to decide
+    spam = "spam"
+    refuse = "refuse"  # 403, nothing stored
+
+
+class Ban(db.Model):
+    __tablename__ = "bans"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[BanKind] = mapped_column(Enum(BanKind, native_enum=False, length=16,
+                                               validate_strings=True))
+    value: Mapped[str] = mapped_column(String(254))
+    action: Mapped[RuleAction] = mapped_column(Enum(RuleAction, native_enum=False, length=16,
+                                                    validate_strings=True))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlockedWord(db.Model):
+    __tablename__ = "blocked_words"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String(100), unique=True)
+    action: Mapped[RuleAction] = mapped_column(Enum(RuleAction, native_enum=False, length=16,
+                                                    validate_strings=True))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailStatus(enum.Enum):
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"  # gave up after the last retry
+
+
+class OutboxMail(db.Model):
+    """A mail to send, written in the same transaction as what caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(1000))
+    status: Mapped[MailStatus] = mapped_column(
+        Enum(MailStatus, native_enum=False, length=16, validate_strings=True),
+        default=MailStatus.queued,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Subscription(db.Model):
+    """A reader's wish to hear of replies to one comment; confirmed by a mailed link."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
+                                            index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    confirmed: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UsedToken(db.Model):
+    """Single-use links (one-click moderation) that have been used."""
+
+    __tablename__ = "used_tokens"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

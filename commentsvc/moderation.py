@@ -1,11 +1,23 @@
-"""Moderation policy: which status a new comment gets, and why it is held."""
+"""Moderation: the rules every new comment meets, the policy, and moderators' actions."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .models import Comment, Status
+from . import events
+from .errors import ServiceError
+from .models import AuditEntry, Ban, BanKind, BlockedWord, Comment, Moderator, RuleAction, Status
+from .render import count_links
+
+
+class Refused(ServiceError):
+    status = 403
+    code = "forbidden"
 
 
 def has_approved_comment(session: Session, email: str) -> bool:
@@ -15,12 +27,49 @@ def has_approved_comment(session: Session, email: str) -> bool:
     return found is not None
 
 
+def _ban(session: Session, email: str | None, remote_hash: str | None) -> Ban | None:
+    terms = []
+    if email:
+        terms.append((Ban.kind == BanKind.email) & (Ban.value == email))
+    if remote_hash:
+        terms.append((Ban.kind == BanKind.address) & (Ban.value == remote_hash))
+    if not terms:
+        return None
+    return session.execute(select(Ban).where(or_(*terms)).limit(1)).scalar_one_or_none()
+
+
+def _blocked_word(session: Session, text: str) -> BlockedWord | None:
+    words = session.execute(select(BlockedWord)).scalars().all()
+    lowered = text.lower()
+    for word in sorted(words, key=lambda w: w.action != RuleAction.refuse):
+        if re.search(rf"(?<!\w){re.escape(word.word.lower())}(?!\w)", lowered):
+            return word
+    return None
+
+
+def _apply(action: RuleAction, reason: str) -> tuple[Status, str]:
+    if action == RuleAction.refuse:
+        raise Refused("This comment cannot be accepted.")
+    return (Status.spam if action == RuleAction.spam else Status.pending), reason
+
+
 def decide_status(
-    session: Session, policy: str, *, email: str | None, bot_signal: str | None
+    session: Session, config: Mapping[str, Any], *, text: str, html: str,
+    email: str | None, remote_hash: str | None, bot_signal: str | None,
 ) -> tuple[Status, str | None]:
-    """The status of a new comment and, when it is not approved, the reason."""
+    """The status of a new comment and, when it is not approved, why: rules first, then policy."""
     if bot_signal:
         return Status.spam, f"bot signal: {bot_signal}"
+    ban = _ban(session, email, remote_hash)
+    if ban is not None:
+        return _apply(ban.action, f"banned {ban.kind.value}")
+    word = _blocked_word(session, text)
+    if word is not None:
+        return _apply(word.action, f"blocklisted word: {word.word}")
+    links = count_links(html)
+    if links > config["MAX_LINKS"]:
+        return Status.pending, f"{links} links (more than {config['MAX_LINKS']})"
+    policy = config["MODERATION"]
     if policy == "none":
         return Status.approved, None
     if policy == "all":
@@ -28,3 +77,34 @@ def decide_status(
     if email and has_approved_comment(session, email):
         return Status.approved, None
     return Status.pending, "first comment from this author (moderation: first-time)"
+
+
+# --- moderators' actions ---------------------------------------------------------------------
+
+ACTIONS = {"approve": Status.approved, "spam": Status.spam, "delete": Status.deleted,
+           "restore": Status.approved}
+
+
+def record(session: Session, actor: Moderator | str, action: str, target: str,
+           detail: str | None = None) -> None:
+    """Write one line of the audit log."""
+    session.add(AuditEntry(
+        moderator_id=actor.id if isinstance(actor, Moderator) else None,
+        actor=actor.name if isinstance(actor, Moderator) else actor,
+        action=action, target=target, detail=detail,
+    ))
+
+
+def moderate(session: Session, config: Mapping[str, Any], comment: Comment, action: str,
+             actor: Moderator | str) -> bool:
+    """Apply approve, spam, delete or restore to a comment; False when nothing changed."""
+    new_status = ACTIONS[action]
+    if comment.status == new_status:
+        return False
+    was = comment.status
+    comment.status = new_status
+    record(session, actor, action, f"comment {comment.id}", f"{was.value} -> {new_status.value}")
+    session.flush()
+    if new_status == Status.approved:
+        events.comment_approved.send(session, config=config, comment=comment)
+    return True

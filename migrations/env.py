@@ -28,7 +28,14 @@ def run_migrations_online():
             directives[:] = []
             logger.info("No changes in schema detected.")
 
+    def render_item(type_, obj, autogen_context):
+        # Migrations stay free of app imports: the UTC type is a plain timezone-aware DateTime.
+        if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+            return "sa.DateTime(timezone=True)"
+        return False
+
     options = dict(migrate_ext.configure_args)
+    options.setdefault("render_item", render_item)
     options.setdefault("process_revision_directives", skip_empty)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **options)
