@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -74,15 +73,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, health
+    from . import admin, api, health, widget
 
     csrf.exempt(api.bp)  # JSON-only writes from other origins; CORS and Origin checks guard them
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
-    if importlib.util.find_spec("commentsvc.widget"):
-        from . import widget
-
-        app.register_blueprint(widget.bp)
+    app.register_blueprint(widget.bp)
+    app.register_blueprint(admin.bp)
 
 
 def register_error_handlers(app: Flask) -> None:

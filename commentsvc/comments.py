@@ -144,3 +144,36 @@ def delete_comment(session: Session, config: Mapping[str, Any], comment_id: int,
     comment.edited = utcnow()
     session.flush()
     return comment
+
+
+def edit_as_moderator(session: Session, comment: Comment, text: str, actor) -> Comment:
+    """A moderator's correction of a comment's text, re-rendered and logged."""
+    from .moderation import record
+
+    comment.text = text
+    comment.html = render_comment(text)
+    comment.edited = utcnow()
+    record(session, actor, "edit", f"comment {comment.id}")
+    session.flush()
+    return comment
+
+
+def reply_as_moderator(session: Session, config: Mapping[str, Any], parent: Comment,
+                       moderator, text: str) -> Comment:
+    """A moderator's reply: public at once, marked as the moderator's."""
+    from .moderation import record
+
+    if parent.status in (Status.spam, Status.deleted):
+        raise ValidationFailed({"text": ["Replies to spam or deleted comments are not possible."]})
+    comment = Comment(
+        thread_id=parent.thread_id, parent_id=parent.id, author=moderator.name,
+        email=moderator.email.lower(), text=text, html=render_comment(text),
+        status=Status.approved, moderator_id=moderator.id, created=utcnow(),
+        avatar=tokens.keyed_hash(config["SECRET_KEY"], moderator.email.lower(), 16),
+    )
+    session.add(comment)
+    session.flush()
+    record(session, moderator, "reply", f"comment {parent.id}", f"reply {comment.id}")
+    events.comment_posted.send(session, config=config, comment=comment)
+    events.comment_approved.send(session, config=config, comment=comment)
+    return comment

@@ -108,3 +108,31 @@ def moderate(session: Session, config: Mapping[str, Any], comment: Comment, acti
     if new_status == Status.approved:
         events.comment_approved.send(session, config=config, comment=comment)
     return True
+
+
+def set_thread_closed(session: Session, thread, closed: bool, actor) -> None:
+    if thread.closed != closed:
+        thread.closed = closed
+        record(session, actor, "close" if closed else "reopen", f"thread {thread.id}")
+
+
+def rename_thread(session: Session, thread, title: str | None, actor) -> None:
+    if thread.title != title:
+        record(session, actor, "rename", f"thread {thread.id}", f"{thread.title!r} -> {title!r}")
+        thread.title = title
+
+
+def add_ban(session: Session, kind: BanKind, value: str, action: RuleAction,
+            reason: str | None, actor) -> Ban:
+    """Ban an e-mail or an address hash; banning again updates the existing ban."""
+    value = value.strip().lower()
+    ban = session.execute(
+        select(Ban).where(Ban.kind == kind, Ban.value == value)
+    ).scalar_one_or_none()
+    if ban is None:
+        ban = Ban(kind=kind, value=value)
+        session.add(ban)
+    ban.action, ban.reason = action, reason
+    record(session, actor, "ban", f"{kind.value} ban", f"{action.value}: {reason or ''}")
+    session.flush()
+    return ban

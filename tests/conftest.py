@@ -113,8 +113,8 @@ def app(database_url, settings):
     yield app
     with app.app_context():
         db.session.remove()
-        db.session.execute(sa.delete(Comment))
-        db.session.execute(sa.delete(Thread))
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
         db.session.commit()
         db.engine.dispose()
 

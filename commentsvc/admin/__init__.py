@@ -1,0 +1,100 @@
+"""The moderators' pages: login, the queue, threads, bans, words, accounts, audit log."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..extensions import db, login_manager
+from ..models import Moderator
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PUBLIC_VIEWS = {"admin.login"}
+
+login_manager.login_view = "admin.login"
+login_manager.login_message = "Please log in to moderate comments."
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_moderator(user_id: str) -> Moderator | None:
+    if not user_id.isdigit():
+        return None
+    moderator = db.session.get(Moderator, int(user_id))
+    return moderator if moderator is not None and moderator.active else None
+
+
+@bp.before_request
+def require_login():
+    """No page or action without a logged-in moderator."""
+    if request.endpoint not in PUBLIC_VIEWS and not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.after_request
+def no_caching_or_framing(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+@bp.app_template_global()
+def thread_link(thread) -> str:
+    """Where a thread's post is read: on the blog when its origin is known, else our own page."""
+    origins = current_app.config["ALLOWED_ORIGINS"]
+    if origins and thread.uri.startswith("/"):
+        return origins[0] + thread.uri
+    return url_for("widget.thread_page", uri=thread.uri)
+
+
+def admin_required(view):
+    """Only for admins: managing moderators, blocked words, the audit log."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def back(default: str = "admin.queue"):
+    """Redirect to the page the form came from, if it is one of ours."""
+    target = request.form.get("next") or request.args.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/admin") and not parts.scheme and not parts.netloc:
+        return redirect(target, 303)
+    return redirect(url_for(default), 303)
+
+
+@bp.errorhandler(403)
+def forbidden(_exc):
+    return render_template("admin/error.html", title="Not allowed",
+                           message="Your role does not allow this."), 403
+
+
+@bp.errorhandler(404)
+def not_found(_exc):
+    return render_template("admin/error.html", title="Not found",
+                           message="There is nothing here."), 404
+
+
+@bp.errorhandler(429)
+def too_many(exc):
+    return render_template("admin/error.html", title="Too many attempts",
+                           message="Too many attempts. Please wait a minute and try again."), 429
+
+
+@bp.errorhandler(400)
+def bad_request(exc):
+    message = getattr(exc, "description", None) or "The request could not be understood."
+    return render_template("admin/error.html", title="Bad request", message=message), 400
+
+
+from . import accounts, auth, queue, rules, threads  # noqa: E402,F401  (views register on bp)

@@ -1,0 +1,70 @@
+"""The moderator pages' forms (Flask-WTF: CSRF on every one)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+
+from ..models import BanKind, Role, RuleAction
+from ..validation import EMAIL
+
+email_address = Regexp(EMAIL, message="Enter a valid e-mail address.")
+RULE_ACTIONS = [SelectChoice(RuleAction.hold.value, "hold for review"),
+                SelectChoice(RuleAction.spam.value, "mark as spam"),
+                SelectChoice(RuleAction.refuse.value, "refuse")]
+
+
+class LoginForm(FlaskForm):
+    name = StringField("Name or e-mail", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    new = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=200)])
+    repeat = PasswordField("Repeat the new password",
+                           validators=[DataRequired(), EqualTo("new", "The passwords differ.")])
+
+
+class ActionForm(FlaskForm):
+    """Carries only the CSRF token: the buttons' URLs say which action on which comment."""
+
+    next = HiddenField()
+
+
+class TextForm(FlaskForm):
+    text = TextAreaField("Text (Markdown)", validators=[DataRequired(), Length(max=10000)])
+    next = HiddenField()
+
+
+class RenameForm(FlaskForm):
+    title = StringField("Title", validators=[Optional(), Length(max=200)])
+
+
+class BanForm(FlaskForm):
+    kind = SelectField("Ban by", choices=[SelectChoice(k.value, k.value) for k in BanKind])
+    value = StringField("E-mail or address hash", validators=[DataRequired(), Length(max=254)])
+    action = SelectField("Then", choices=RULE_ACTIONS)
+    reason = StringField("Reason", validators=[Optional(), Length(max=200)])
+
+
+class WordForm(FlaskForm):
+    word = StringField("Word or phrase", validators=[DataRequired(), Length(max=100)])
+    action = SelectField("Then", choices=RULE_ACTIONS)
+
+
+class ModeratorForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    email = StringField("E-mail", validators=[DataRequired(), email_address, Length(max=254)])
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.value) for r in Role])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
+    active = BooleanField("Active", default=True)

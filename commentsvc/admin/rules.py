@@ -1,0 +1,93 @@
+"""Bans (by e-mail or address hash) and blocklisted words."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Ban, BanKind, BlockedWord, Comment, RuleAction
+from ..moderation import add_ban, record
+from . import admin_required, back, bp
+from .forms import ActionForm, BanForm, WordForm
+
+
+@bp.route("/bans", methods=["GET", "POST"])
+def bans():
+    """The bans, and a form to add one."""
+    form = BanForm()
+    if form.validate_on_submit():
+        add_ban(db.session, BanKind(form.kind.data), form.value.data,
+                RuleAction(form.action.data), form.reason.data or None,
+                current_user._get_current_object())
+        db.session.commit()
+        flash("The ban is in place.")
+        return redirect(url_for("admin.bans"), 303)
+    rows = db.session.execute(select(Ban).order_by(Ban.created.desc())).scalars().all()
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/bans.html", bans=rows, form=form,
+                           action_form=ActionForm()), status
+
+
+@bp.post("/comments/<int:comment_id>/ban")
+def ban_author(comment_id: int):
+    """Ban the author of a comment by e-mail or by address, from the queue."""
+    comment = db.get_or_404(Comment, comment_id)
+    kind = request.form.get("kind", "email")
+    value = comment.email if kind == "email" else comment.remote_hash
+    if kind not in ("email", "address") or not value:
+        flash("This comment has no " + ("e-mail" if kind == "email" else "address") + " to ban.")
+        return back()
+    action = request.form.get("action", RuleAction.hold.value)
+    add_ban(db.session, BanKind(kind), value,
+            RuleAction(action) if action in RuleAction._value2member_map_ else RuleAction.hold,
+            f"from comment {comment_id}", current_user._get_current_object())
+    db.session.commit()
+    flash(f"The author of comment {comment_id} is banned by {kind}.")
+    return back()
+
+
+@bp.post("/bans/<int:ban_id>/delete")
+def unban(ban_id: int):
+    """Lift a ban."""
+    ban = db.get_or_404(Ban, ban_id)
+    record(db.session, current_user._get_current_object(), "unban", f"{ban.kind.value} ban")
+    db.session.delete(ban)
+    db.session.commit()
+    flash("The ban is lifted.")
+    return redirect(url_for("admin.bans"), 303)
+
+
+@bp.route("/words", methods=["GET", "POST"])
+@admin_required
+def words():
+    """Blocklisted words: comments containing one are held, marked as spam or refused."""
+    form = WordForm()
+    if form.validate_on_submit():
+        word = form.word.data.strip().lower()
+        entry = db.session.execute(
+            select(BlockedWord).where(BlockedWord.word == word)
+        ).scalar_one_or_none() or BlockedWord(word=word)
+        entry.action = RuleAction(form.action.data)
+        db.session.add(entry)
+        record(db.session, current_user._get_current_object(), "blocklist", "word", word)
+        db.session.commit()
+        flash(f"“{word}” is on the blocklist.")
+        return redirect(url_for("admin.words"), 303)
+    rows = db.session.execute(select(BlockedWord).order_by(BlockedWord.word)).scalars().all()
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/words.html", words=rows, form=form,
+                           action_form=ActionForm()), status
+
+
+@bp.post("/words/<int:word_id>/delete")
+@admin_required
+def unblock(word_id: int):
+    """Take a word off the blocklist."""
+    entry = db.get_or_404(BlockedWord, word_id)
+    record(db.session, current_user._get_current_object(), "unblocklist", "word", entry.word)
+    db.session.delete(entry)
+    db.session.commit()
+    flash(f"“{entry.word}” is off the blocklist.")
+    return redirect(url_for("admin.words"), 303)

@@ -1,0 +1,58 @@
+"""Threads: counts per status, close and reopen, rename."""
+
+from __future__ import annotations
+
+from flask import flash, render_template
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Comment, Status, Thread
+from ..moderation import rename_thread, set_thread_closed
+from . import back, bp
+from .forms import ActionForm, RenameForm
+
+PER_PAGE = 50
+
+
+@bp.get("/threads")
+def threads():
+    """Every thread with its comments counted per status, newest thread first."""
+    page = db.paginate(select(Thread).order_by(Thread.created.desc(), Thread.id.desc()),
+                       per_page=PER_PAGE, error_out=False)
+    ids = [t.id for t in page.items]
+    counts: dict[int, dict[str, int]] = {i: {s.value: 0 for s in Status} for i in ids}
+    if ids:
+        rows = db.session.execute(
+            select(Comment.thread_id, Comment.status, func.count())
+            .where(Comment.thread_id.in_(ids)).group_by(Comment.thread_id, Comment.status)
+        ).all()
+        for thread_id, status, n in rows:
+            counts[thread_id][status.value] = n
+    return render_template("admin/threads.html", page=page, counts=counts, form=ActionForm(),
+                           rename=RenameForm())
+
+
+@bp.post("/threads/<int:thread_id>/<any(close, reopen):change>")
+def close(thread_id: int, change: str):
+    """Close a thread to new comments, or reopen it."""
+    thread = db.get_or_404(Thread, thread_id)
+    set_thread_closed(db.session, thread, change == "close", current_user._get_current_object())
+    db.session.commit()
+    flash(f"Thread {thread.uri} is {'closed' if thread.closed else 'open'}.")
+    return back("admin.threads")
+
+
+@bp.post("/threads/<int:thread_id>/rename")
+def rename(thread_id: int):
+    """Give a thread a new title."""
+    thread = db.get_or_404(Thread, thread_id)
+    form = RenameForm()
+    if form.validate_on_submit():
+        rename_thread(db.session, thread, (form.title.data or "").strip() or None,
+                      current_user._get_current_object())
+        db.session.commit()
+        flash(f"Thread {thread.uri} is renamed.")
+    else:
+        flash("A title is at most 200 characters.")
+    return back("admin.threads")

@@ -1,0 +1,37 @@
+"""Builders for the moderator pages' tests: accounts, logging in, CSRF tokens."""
+
+from __future__ import annotations
+
+import re
+
+from werkzeug.security import generate_password_hash
+
+from commentsvc.extensions import db
+from commentsvc.models import Moderator, Role
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                   r'name="csrf_token" value="([^"]+)"')
+
+
+def make_moderator(app, name="mo", role=Role.moderator, email=None, active=True) -> int:
+    with app.app_context():
+        moderator = Moderator(name=name, email=email or f"{name}@example.com", role=role,
+                              password_hash=generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"),
+                              active=active)
+        db.session.add(moderator)
+        db.session.commit()
+        return moderator.id
+
+
+def csrf_token(client, path="/admin/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = _CSRF.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def login(client, name="mo", password=PASSWORD):
+    token = csrf_token(client)
+    return client.post("/admin/login", data={"name": name, "password": password,
+                                             "csrf_token": token})
