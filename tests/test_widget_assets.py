@@ -1,0 +1,109 @@
+"""The widget's files: validators, compression, caching, and their size budget."""
+
+import gzip
+import re
+import shutil
+
+import pytest
+
+from commentsvc.widget import assets
+
+SCRIPTS = {
+    "/embed.js": ("embed.js", "text/javascript"),
+    "/count.js": ("count.js", "text/javascript"),
+    "/widget.css": ("widget.css", "text/css"),
+    "/assets/demo.css": ("demo.css", "text/css"),
+}
+
+
+@pytest.mark.parametrize("url", SCRIPTS)
+def test_asset_is_served_with_validators_and_cache_headers(client, url):
+    name, mimetype = SCRIPTS[url]
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+    assert response.data == (assets.STATIC_DIR / name).read_bytes()
+    assert "Content-Encoding" not in response.headers
+    assert response.headers["Cache-Control"].startswith("public, max-age=")
+    assert response.headers["ETag"]
+    assert "Accept-Encoding" in response.headers["Vary"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("url", SCRIPTS)
+def test_asset_is_gzipped_when_the_client_accepts_it(client, url):
+    name, _ = SCRIPTS[url]
+    response = client.get(url, headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(response.data) == (assets.STATIC_DIR / name).read_bytes()
+    assert int(response.headers["Content-Length"]) == len(response.data)
+    refused = client.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_compressed_once_and_kept_in_memory(client, monkeypatch):
+    calls = []
+    compress = gzip.compress
+    monkeypatch.setattr(assets.gzip, "compress",
+                        lambda *a, **k: calls.append(1) or compress(*a, **k))
+    assets._cache.clear()
+    for _ in range(3):
+        client.get("/count.js", headers={"Accept-Encoding": "gzip"})
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("accept", ["gzip", "identity"])
+def test_if_none_match_gives_304(client, accept):
+    first = client.get("/embed.js", headers={"Accept-Encoding": accept})
+    etag = first.headers["ETag"]
+    for header in (etag, f'"other", {etag}', f"W/{etag}", "*"):
+        again = client.get("/embed.js",
+                           headers={"Accept-Encoding": accept, "If-None-Match": header})
+        assert again.status_code == 304, header
+        assert again.data == b""
+        assert again.headers["ETag"] == etag
+        assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    stale = client.get("/embed.js", headers={"If-None-Match": '"stale"'})
+    assert stale.status_code == 200
+
+
+def test_gzip_and_identity_have_different_etags(client):
+    plain = client.get("/widget.css").headers["ETag"]
+    packed = client.get("/widget.css", headers={"Accept-Encoding": "gzip"}).headers["ETag"]
+    assert plain != packed
+
+
+def test_a_changed_file_is_served_anew(client, tmp_path, monkeypatch):
+    shutil.copy(assets.STATIC_DIR / "count.js", tmp_path / "count.js")
+    monkeypatch.setattr(assets, "STATIC_DIR", tmp_path)
+    assets._cache.clear()
+    before = client.get("/count.js")
+    (tmp_path / "count.js").write_text("/* new release */")
+    after = client.get("/count.js", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.data == b"/* new release */"
+    assets._cache.clear()
+
+
+@pytest.mark.parametrize("url", ["/assets/nope.css", "/assets/..%2Fwidget%2F__init__.py",
+                                 "/assets/embed.js.map", "/assets/.."])
+def test_only_listed_files_are_served(client, url):
+    assert client.get(url).status_code == 404
+
+
+def test_size_budget():
+    def gz(name):
+        return len(gzip.compress((assets.STATIC_DIR / name).read_bytes(), 9))
+
+    assert gz("embed.js") + gz("widget.css") <= 12 * 1024
+    assert gz("count.js") <= 1536
+
+
+def test_embed_js_sets_html_only_from_the_server_and_no_styles_or_cookies():
+    source = (assets.STATIC_DIR / "embed.js").read_text()
+    assert re.findall(r"\.innerHTML\s*=\s*([\w.]+)", source) == ["c.html", "data.html"]
+    for forbidden in ("document.cookie", ".style.", "\"style\"", "'style'", "insertAdjacentHTML",
+                      "outerHTML", "document.write", "eval(", "new Function"):
+        assert forbidden not in source, forbidden
+    assert 'credentials: "omit"' in source
+    assert 'attachShadow({ mode: "open" })' in source
