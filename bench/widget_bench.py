@@ -1,0 +1,198 @@
+"""Widget figures: script and stylesheet sizes, and time to render a 100-comment thread.
+
+    .venv/bin/python bench/widget_bench.py [--runs 5] [--chromium /usr/bin/chromium]
+
+Sizes are the files as served (raw) and gzip -9. The render time is measured in Chromium
+from the start of navigation to a blog page (another origin) until the widget's shadow root
+holds its 100th comment element; each run uses a fresh browser context (cold caches).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STATIC = REPO / "commentsvc" / "static"
+URI = "/bench/hundred-comments.html"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+# Watches the widget's shadow root from the moment it exists and notes when the 100th
+# comment element appears, in milliseconds since navigation started.
+WATCH = """
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  const root = attach.call(this, init);
+  new MutationObserver(() => {
+    if (window.__rendered === undefined
+        && root.querySelectorAll('article.csvc-comment').length >= 100) {
+      window.__rendered = performance.now();
+    }
+  }).observe(root, {childList: true, subtree: true});
+  return root;
+};
+"""
+
+
+def sizes() -> None:
+    print(f"{'file':<12}{'raw B':>9}{'gzip -9 B':>11}")
+    total = {}
+    for name in ("embed.js", "widget.css", "count.js"):
+        raw = (STATIC / name).read_bytes()
+        total[name] = len(gzip.compress(raw, 9))
+        print(f"{name:<12}{len(raw):>9}{total[name]:>11}")
+    both = total["embed.js"] + total["widget.css"]
+    print(f"embed.js + widget.css gzip -9: {both} B (budget 12288 B)")
+    print(f"count.js gzip -9: {total['count.js']} B (budget 1536 B)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tool(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name) or name
+
+
+def call(method: str, url: str, body=None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def start_blog(service_url: str) -> tuple[ThreadingHTTPServer, str]:
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Bench post</title></head><body><h1>Bench post</h1>
+<div id="comments" data-uri="{URI}"></div>
+<script src="{service_url}/embed.js" async></script></body></html>""".encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/post.html"
+
+
+def start_service(tmp: Path, blog_origin: str, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")}
+    env.update({
+        "COMMENTSVC_INSTANCE_PATH": str(tmp),
+        "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+        "COMMENTSVC_SECRET_KEY": secrets.token_urlsafe(32),
+        "COMMENTSVC_ALLOWED_ORIGINS": blog_origin,
+        "COMMENTSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
+        "COMMENTSVC_RATELIMIT_ENABLED": "false",
+        "COMMENTSVC_MODERATION": "none",
+    })
+    subprocess.run([tool("commentsvc"), "db", "upgrade"], cwd=REPO, env=env, check=True,
+                   capture_output=True)
+    process = subprocess.Popen([tool("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
+                                "--log-level", "warning", "wsgi:app"],
+                               cwd=REPO, env=env)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/embed.js", timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the service did not start")
+
+
+def seed(service_url: str) -> None:
+    """40 top-level comments and 60 replies, some of them five levels deep."""
+    token = call("GET", f"{service_url}/api/threads?uri={URI}")["form_token"]
+    top: list[int] = []
+    last = None
+    for n in range(100):
+        parent = None
+        if n >= 40:
+            parent = top[n % 40] if n < 80 else last
+        text = f"Comment {n}: *Markdown* with a [link](https://example.com/{n}) and `code`.\n\n" \
+               "A second paragraph, so the comment has some body to lay out."
+        last = call("POST", f"{service_url}/api/comments",
+                    {"uri": URI, "text": text, "author": f"Reader {n}", "parent_id": parent,
+                     "email": f"reader{n}@example.com", "form_token": token})["id"]
+        if n < 40:
+            top.append(last)
+    assert call("GET", f"{service_url}/api/threads?uri={URI}")["count"] == 100
+
+
+def render_times(blog_url: str, runs: int, chromium: str) -> list[float]:
+    from playwright.sync_api import sync_playwright
+
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            for _ in range(runs + 1):  # the first run warms the server's workers
+                context = browser.new_context()
+                page = context.new_page()
+                page.add_init_script(WATCH)
+                page.goto(blog_url)
+                page.wait_for_function("window.__rendered !== undefined", timeout=30000)
+                times.append(page.evaluate("window.__rendered"))
+                context.close()
+        finally:
+            browser.close()
+    return times[1:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+
+    sizes()
+    port = free_port()
+    blog, blog_url = start_blog(f"http://127.0.0.1:{port}")
+    blog_origin = blog_url.rsplit("/", 1)[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        service = start_service(Path(tmp), blog_origin, port)
+        try:
+            seed(f"http://127.0.0.1:{port}")
+            times = render_times(blog_url, args.runs, args.chromium)
+        finally:
+            service.send_signal(signal.SIGINT)
+            service.wait(10)
+            blog.shutdown()
+    shown = ", ".join(f"{t:.0f}" for t in times)
+    print(f"time to first render, 100 comments (ms from navigation, cold context): "
+          f"median {statistics.median(times):.0f} of {len(times)} runs [{shown}]")
+
+
+if __name__ == "__main__":
+    main()
