@@ -70,6 +70,7 @@ because although however therefore meanwhile instead otherwise besides anyway st
 article example question answer point argument detail section paragraph sentence footnote quote
 café naïve Zürich déjà façade résumé coöperate über jalapeño
 """.split()
+MAX_LINKS = 2  # more links than this and a comment is held for review, whatever the policy
 NAMES = [
     "Ada", "Grace H.", "Linus", "Margaret", "ken_t", "Barbara L.", "dmr", "Radia", "Frances",
     "Hedy", "Alan", "Edsger", "Donald K.", "Tim B-L", "Sophie W.", "Katherine", "Mary Ann",
@@ -110,6 +111,13 @@ def _block(rng: random.Random) -> str:
 
 def comment_text(rng: random.Random) -> str:
     """Markdown of 100 to 600 characters: paragraphs, emphasis, code, links, quotes, lists."""
+    while True:
+        text = _comment_text(rng)
+        if text.count("https://") <= MAX_LINKS:
+            return text
+
+
+def _comment_text(rng: random.Random) -> str:
     target = rng.randint(100, 600)
     blocks: list[str] = []
     while sum(len(b) + 2 for b in blocks) < target:
@@ -146,6 +154,7 @@ def seed(env: dict[str, str]) -> dict[str, int]:
         from commentsvc import create_app
         from commentsvc.comments import post_comment
         from commentsvc.extensions import db
+        from commentsvc.models import Status
         from commentsvc.tokens import issue_form_token
 
         app = create_app()
@@ -169,6 +178,9 @@ def seed(env: dict[str, str]) -> dict[str, int]:
                     if rng.random() < 0.5 else None,
                 }
                 result = post_comment(db.session, app.config, data=data, remote_addr=HOST)
+                if result.comment.status != Status.approved:
+                    raise RuntimeError(f"seed comment held ({result.comment.held_reason}): "
+                                       f"{data['text']!r}")
                 ids.append(result.comment.id)
                 depths.append(0 if parent is None else depths[parent] + 1)
             db.session.commit()
