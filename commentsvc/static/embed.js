@@ -288,6 +288,8 @@
       }
       const own = store.get("token:" + c.id);
       const left = own ? own.u - Date.now() : 0;
+      // A token still shows its holder a held comment; for a published one it is spent.
+      if (own && left <= 0 && c.status !== "pending") store.del("token:" + c.id);
       if (left > 0) {
         const edit = h("button", { type: "button", class: "csvc-link", onclick: () => openEdit(node, own) },
           "Edit");
@@ -332,12 +334,13 @@
 
     /* ---- edit and delete of one's own comment ---- */
 
+    // The server's clock says the window has closed: no more Edit or Delete. The token is
+    // kept, so a held comment stays visible to its author.
     function expired(node, own, e) {
-      if (e.code === "token_expired") {
-        own.u = 0;
-        store.set("token:" + node.c.id, own);
-        fillComment(node);
-      }
+      if (e.code !== "token_expired") return false;
+      own.u = Math.min(own.u, Date.now());
+      store.set("token:" + node.c.id, own);
+      return true;
     }
 
     function openEdit(node, own) {
@@ -366,9 +369,8 @@
           say("Your comment was changed.");
           article.focus();
         } catch (e) {
-          note.textContent = e.code === "token_expired"
-            ? "The time to edit this comment has passed." : e.message;
-          if (e.code === "token_expired") own.u = 0, store.set("token:" + c.id, own);
+          note.textContent = expired(node, own, e) ? "The time to edit this comment has passed."
+            : e.message;
         }
       });
       form.addEventListener("keydown", (ev) => { if (ev.key === "Escape") cancel(); });
@@ -393,8 +395,10 @@
       try {
         await api("DELETE", "api/comments/" + c.id, undefined, { Authorization: "Bearer " + own.t });
       } catch (e) {
-        say(e.code === "token_expired" ? "The time to delete this comment has passed." : e.message);
-        expired(node, own, e);
+        if (expired(node, own, e)) {
+          fillComment(node);
+          say("The time to delete this comment has passed.");
+        } else say(e.message);
         node.article.focus();
         return;
       }
@@ -452,8 +456,9 @@
       const note = h("p", { class: "csvc-status", role: "status" });
       byName.text.wrap.insertBefore(preview, byName.text.hint);
       const form = h("form", { class: "csvc-form" + (parent ? " csvc-reply-form" : ""), novalidate: true,
-        "aria-label": parent ? "Reply to " + parent.name : "Write a comment" },
-      parent && h("p", { class: "csvc-replying" }, "Replying to " + parent.name),
+        "aria-labelledby": fid + "title" },
+      h(parent ? "p" : "h3", { class: parent ? "csvc-replying" : "csvc-form-title", id: fid + "title" },
+        parent ? "Reply to " + parent.name : "Write a comment"),
       ...fields.map((f) => f.wrap),
       h("div", { class: "csvc-field csvc-check" }, notify,
         h("label", { for: fid + "notify" }, "E-mail me when someone replies")),

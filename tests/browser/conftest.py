@@ -251,12 +251,11 @@ def foreign_blog():
     server.close()
 
 
-# Three instances with different settings. They start together, on first use, so their
+# Two instances with different settings. They start together, on first use, so their
 # start-up times overlap instead of adding up.
 INSTANCES = {
     "service": {},
-    "moderated": {"moderation": "all"},
-    "short-window": {"edit_window": "2"},
+    "strict": {"moderation": "all", "edit_window": "2"},
 }
 
 
@@ -275,20 +274,15 @@ def service_pool(blog, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def service(service_pool) -> Service:
-    """Moderation off: comments appear at once."""
+    """Moderation off, a 15-minute edit window: comments appear at once."""
     return service_pool["service"].result()
 
 
 @pytest.fixture(scope="session")
-def moderated_service(service_pool) -> Service:
-    """Every comment is held for a moderator."""
-    return service_pool["moderated"].result()
-
-
-@pytest.fixture(scope="session")
-def short_window_service(service_pool) -> Service:
-    """Comments may be edited for two seconds only."""
-    return service_pool["short-window"].result()
+def strict_service(service_pool) -> Service:
+    """COMMENTSVC_MODERATION=all and COMMENTSVC_EDIT_WINDOW=2: every comment is held for a
+    moderator, and its author may change it for two seconds only."""
+    return service_pool["strict"].result()
 
 
 @pytest.fixture

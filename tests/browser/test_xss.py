@@ -3,6 +3,7 @@
 import json
 import os
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -14,9 +15,9 @@ from .conftest import REPO, wait_for_widget
 pytestmark = pytest.mark.browser
 
 CORPUS = REPO.parent / "shared" / "corpora" / "xss"
-PER_COMMENT = 40  # vectors per comment, one Markdown paragraph each...
+PER_COMMENT = 100  # vectors per comment, one Markdown paragraph each...
 MAX_TEXT = 8000  # ...within the service's limit on a comment's length
-PER_THREAD = 50  # comments per thread: one page of the widget
+PER_THREAD = 25  # comments per thread (the widget shows 50 per page)
 
 # Payloads call alert() and friends; each replacement counts instead of opening a dialog.
 TRAP = """
@@ -65,29 +66,33 @@ def comment_texts(vectors: list[str]) -> list[str]:
     return texts + ["\n\n".join(batch)]
 
 
+def post_thread(service, uri: str, texts: list[str]) -> list[dict]:
+    posted, previous = [], None
+    for i, text in enumerate(texts):
+        # The vectors go into the name and into replies too, not only into the text.
+        fields = {"author": text.splitlines()[0][:80]}
+        if i % 5 == 4 and previous:
+            fields["parent_id"] = previous
+        status, body = service.post(uri, text, expect=None, **fields)
+        if status == 400 and "author" in body["error"].get("fields", {}):
+            fields.pop("author")
+            status, body = service.post(uri, text, expect=None, **fields)
+        assert status == 201, body
+        posted.append(body)
+        previous = body["id"]
+    return posted
+
+
 @pytest.fixture(scope="module")
 def xss_threads(service):
     """The corpus posted as comments, in a few threads: {uri: [posted comment, ...]}."""
     vectors = xss_vectors()
     assert len(vectors) > 5000
-    threads = {}
-    for n, batch in enumerate(chunks(comment_texts(vectors), PER_THREAD)):
-        uri = f"/xss/thread-{n}.html"
-        threads[uri] = posted = []
-        previous = None
-        for i, text in enumerate(batch):
-            # The vectors go into the name and as replies too, not only into the text.
-            fields = {"author": text.splitlines()[0][:80]}
-            if i % 5 == 4 and previous:
-                fields["parent_id"] = previous
-            status, body = service.post(uri, text, expect=None, **fields)
-            if status == 400 and "author" in body["error"].get("fields", {}):
-                fields.pop("author")
-                status, body = service.post(uri, text, expect=None, **fields)
-            assert status == 201, body
-            posted.append(body)
-            previous = body["id"]
-    return threads
+    batches = chunks(comment_texts(vectors), PER_THREAD)
+    uris = [f"/xss/thread-{n}.html" for n in range(len(batches))]
+    with ThreadPoolExecutor(4) as pool:  # one thread's posts in order, threads side by side
+        posted = pool.map(post_thread, [service] * len(uris), uris, batches)
+        return dict(zip(uris, posted, strict=True))
 
 
 def own_tokens_script(service, comments) -> str:
