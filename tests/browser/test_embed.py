@@ -50,6 +50,13 @@ def test_widget_renders_in_an_open_shadow_root_with_styles_isolated(page, blog, 
 
 
 def test_posting_from_an_allowed_origin_shows_the_comment(page, blog, service, thread_uri):
+    # The blog page has a strict CSP (no 'unsafe-inline'): any violation would be reported.
+    violations = []
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.add_init_script("""window.__csp = [];
+        document.addEventListener('securitypolicyviolation',
+            e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI), true);""")
     page.goto(blog.post_page(service, thread_uri, csp=True))
     wait_for_widget(page)
     page.get_by_label("Name (optional)").fill("Dana")
@@ -82,6 +89,8 @@ def test_posting_from_an_allowed_origin_shows_the_comment(page, blog, service, t
     wait_for_widget(page)
     expect(page.get_by_label("Name (optional)")).to_have_value("Dana")
     expect(comment(page, "I called every Tuesday")).to_be_visible()
+    page.get_by_role("button", name="Preview").click()  # the preview is under the CSP too
+    assert violations == [] and page.evaluate("window.__csp") == []
 
 
 def test_anonymous_comment_is_shown_as_anonymous_without_a_link(page, blog, service, thread_uri):
