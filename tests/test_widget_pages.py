@@ -124,6 +124,7 @@ def test_thread_page_without_uri_is_a_400_page(client):
 def test_empty_thread_page_says_no_comments_and_has_a_protected_form(thread_page):
     response = thread_page("/posts/empty.html")
     assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
     page = Page(response.get_data(as_text=True))
     assert "No comments" in page.text
     [form] = page.find("form", id="comment-form")

@@ -110,7 +110,7 @@ def _render_thread(uri: str, *, status: int = 200, errors: dict[str, list[str]] 
         after = None
         tree = thread_tree(db.session, site=DEFAULT_SITE, uri=uri)
     parent = _find(tree["comments"], reply_to) if reply_to else None
-    return page(
+    response = page(
         "widget/thread.html", status,
         uri=uri, tree=tree, entries=layout(tree["comments"]), after=after,
         count_label=count_label(tree["count"]), exact_time=exact_time,
@@ -118,6 +118,9 @@ def _render_thread(uri: str, *, status: int = 200, errors: dict[str, list[str]] 
         parent=parent, errors=errors or {}, values=values or {}, message=message,
         form_token=issue_form_token(current_app.config["SECRET_KEY"]),
     )
+    # The form carries this visitor's CSRF and form tokens: never keep it in a shared cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _find(comments: list[dict[str, Any]], comment_id: int) -> dict[str, Any] | None:

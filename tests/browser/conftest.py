@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
 BROWSER_DIR = Path(__file__).resolve().parent
@@ -38,6 +39,9 @@ CHROMIUM_ARGS = [
     "--no-first-run", "--disable-sync",
 ]
 COUNT_TEXT = re.compile(r"^(No comments|1 comment|\d+ comments)$")
+
+# Two shared cores run the servers, the browser and the tests: allow for a slow moment.
+expect.set_options(timeout=10_000)
 
 
 def _tool(name: str) -> str:
@@ -319,7 +323,5 @@ def serious_violations(page, axe_script: Path) -> list[dict]:
 
 def wait_for_widget(page):
     """Wait until the widget has loaded its thread and shows it."""
-    from playwright.sync_api import expect
-
     expect(page.locator("#comments .csvc-count")).to_have_text(COUNT_TEXT)
     expect(page.locator("#comments .csvc")).to_be_visible()
