@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
@@ -18,6 +19,52 @@ from .validation import EMAIL
 def register(app: Flask) -> None:
     app.cli.add_command(rerender)
     app.cli.add_command(create_moderator)
+    app.cli.add_command(export)
+    app.cli.add_command(erase)
+    app.cli.add_command(purge_addresses)
+
+
+@click.command("export")
+@with_appcontext
+@click.option("--email", required=True, help="the commenter's e-mail address")
+@click.option("--output", type=click.File("w"), default="-", show_default=True,
+              help="file to write the JSON to")
+def export(email: str, output) -> None:
+    """Write everything stored about a commenter as JSON."""
+    from .privacy import export_personal_data
+
+    data = export_personal_data(db.session, email)
+    json.dump(data, output, indent=2, ensure_ascii=False)
+    output.write("\n")
+    click.echo(f"{len(data['comments'])} comment(s) exported", err=True)
+
+
+@click.command("erase")
+@with_appcontext
+@click.option("--email", required=True, help="the commenter's e-mail address")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def erase(email: str, yes: bool) -> None:
+    """Erase a commenter's personal data and words; threads keep their shape."""
+    from .moderation import record
+    from .privacy import erase_personal_data
+
+    if not yes:
+        click.confirm(f"Erase every comment and subscription of {email}?", abort=True)
+    count = erase_personal_data(db.session, email)
+    record(db.session, "command line", "erase", "personal data", f"{count} comment(s)")
+    db.session.commit()
+    click.echo(f"{count} comment(s) erased")
+
+
+@click.command("purge-addresses")
+@with_appcontext
+def purge_addresses() -> None:
+    """Drop stored addresses older than COMMENTSVC_ADDRESS_RETENTION_DAYS."""
+    from .privacy import drop_old_addresses
+
+    count = drop_old_addresses(db.session, current_app.config["ADDRESS_RETENTION_DAYS"])
+    db.session.commit()
+    click.echo(f"{count} address(es) dropped")
 
 
 @click.command("create-moderator")

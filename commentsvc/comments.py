@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import events, tokens
+from . import antispam, events, tokens
 from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
 from .models import Comment, Status, Thread, utcnow
 from .moderation import decide_status
@@ -67,11 +67,8 @@ def post_comment(
             raise ValidationFailed(
                 {"parent_id": ["The comment you reply to is not in this thread."]}
             )
-    bot_signal = "honeypot filled" if entry.honeypot else tokens.form_token_problem(
-        secret, entry.form_token,
-        min_age=config["MIN_SUBMIT_SECONDS"], max_age=config["FORM_TOKEN_MAX_AGE"],
-    )
     remote_hash = tokens.keyed_hash(secret, remote_addr or "")
+    bot_signal = _bot_signal(session, config, entry, remote_addr, remote_hash)
     html = render_comment(entry.text)
     status, reason = decide_status(
         session, config, text=entry.text, html=html, email=entry.email,
@@ -100,6 +97,29 @@ def post_comment(
         edit_until=comment.created + timedelta(seconds=config["EDIT_WINDOW"]),
         public_status=Status.pending if status == Status.spam else status,
     )
+
+
+def _bot_signal(session: Session, config: Mapping[str, Any], entry, remote_addr: str | None,
+                remote_hash: str) -> str | None:
+    """Why a post looks like a bot's, or None; the poster is never told."""
+    if entry.honeypot:
+        return "honeypot filled"
+    problem = tokens.form_token_problem(
+        config["SECRET_KEY"], entry.form_token,
+        min_age=config["MIN_SUBMIT_SECONDS"], max_age=config["FORM_TOKEN_MAX_AGE"],
+    )
+    if problem:
+        return problem
+    if antispam.is_duplicate(session, text=entry.text, remote_hash=remote_hash,
+                             email=entry.email, window=config["DUPLICATE_WINDOW"]):
+        return "same text again from the same source"
+    if antispam.akismet_says_spam(config, {
+        "user_ip": remote_addr, "comment_author": entry.author,
+        "comment_author_email": entry.email, "comment_author_url": entry.website,
+        "comment_content": entry.text, "permalink": entry.uri,
+    }):
+        return "spam check service"
+    return None
 
 
 def _own_comment(session: Session, config: Mapping[str, Any], comment_id: int,

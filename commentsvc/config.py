@@ -74,6 +74,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_BACKGROUND", True, _bool,
             "send mail from a thread in each app process (false: run `commentsvc send-mail`)"),
     Setting("MAIL_MAX_ATTEMPTS", 8, int, "tries before a mail is given up"),
+    Setting("DUPLICATE_WINDOW", 3600, int,
+            "seconds in which the same text from the same source is spam (0: off)"),
+    Setting("RATELIMIT_THREAD", "30 per minute", str, "new comments per thread, from everyone"),
+    Setting("AKISMET_KEY", None, str, "key for an Akismet-compatible spam check (off when unset)"),
+    Setting("AKISMET_ENDPOINT", None, str,
+            "its comment-check URL, e.g. https://KEY.rest.akismet.com/1.1/comment-check"),
+    Setting("AKISMET_TIMEOUT", 3, int, "seconds to wait for the spam check"),
+    Setting("ADDRESS_RETENTION_DAYS", 30, int,
+            "stored (anonymised) addresses are dropped after this many days (0: keep)"),
     Setting("ACTION_LINK_MAX_AGE", 7 * 86400, int, "seconds a one-click moderation link works"),
 )
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, jsonify, request
 
 from .. import comments as domain
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
+from ..privacy import purge_if_due
 from ..render import render_comment
 from ..threads import public_comment
 from ..transactions import commit_write
@@ -18,8 +21,15 @@ def _limit(name: str):
     return lambda: current_app.config[name]
 
 
+def _thread_key() -> str:
+    body = request.get_json(silent=True)
+    uri = body.get("uri") if isinstance(body, dict) else None
+    return f"thread:{uri}"[:600] if isinstance(uri, str) else "thread:?"
+
+
 @bp.post("/comments")
 @limiter.limit(_limit("RATELIMIT_POST"))
+@limiter.limit(_limit("RATELIMIT_THREAD"), key_func=_thread_key)
 def post_comment():
     """Store a new comment or reply; 201 with its status and an edit token."""
     data = json_object()
@@ -37,6 +47,9 @@ def post_comment():
 
     response = jsonify(commit_write(work))
     response.status_code = 201
+    days = config["ADDRESS_RETENTION_DAYS"]
+    if purge_if_due(db.session, days, time.monotonic()) is not None:
+        db.session.commit()
     return response
 
 
