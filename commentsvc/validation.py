@@ -41,6 +41,15 @@ def _encodable(value: str) -> bool:
     return True
 
 
+def uri_problem(value: object) -> str | None:
+    """Why a value cannot name a thread, or None."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_URI:
+        return f"A thread uri of 1 to {MAX_URI} characters is required."
+    if not _encodable(value) or _has_control(value) or any(ch.isspace() for ch in value):
+        return "Must not contain spaces or control characters."
+    return None
+
+
 class _Checker:
     """Collects a reason per field instead of stopping at the first problem."""
 
@@ -77,8 +86,8 @@ def validate_comment(
     """Parse a new comment (or, with partial, an edit's fields); raise ValidationFailed."""
     check = _Checker(data)
     uri = "" if partial else check.string("uri", MAX_URI, required=True)
-    if uri and any(ch.isspace() for ch in uri):
-        check.fail("uri", "Must not contain spaces.")
+    if uri and (problem := uri_problem(uri)):
+        check.fail("uri", problem)
     text = check.string("text", max_text, required=True, multiline=True)
     author = check.string("author", MAX_AUTHOR)
     title = check.string("title", MAX_TITLE)

@@ -131,3 +131,15 @@ def test_edit_with_bad_text_changes_nothing(client, make_comment, stored):
                                 headers={"Authorization": f"Bearer {comment['edit_token']}"}), 400)
     assert "text" in error["fields"]
     assert stored() == before
+
+
+@pytest.mark.parametrize("uri", ["/a\x00b", "/a\tb", "/a b", "/\x7f"])
+def test_thread_uris_with_control_characters_are_400_everywhere(client, uri):
+    _error(client.get("/api/threads", query_string={"uri": uri}), 400)
+    _error(client.get("/api/counts", query_string={"uri": uri}), 400)
+    _error(client.post("/api/counts", json={"uris": [uri]}), 400)
+
+
+def test_thread_uri_with_a_lone_surrogate_is_400(client):
+    body = b'{"uris": ["/\\ud800"]}'
+    _error(client.post("/api/counts", data=body, content_type="application/json"), 400)

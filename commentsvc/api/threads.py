@@ -8,6 +8,7 @@ from ..errors import ValidationFailed
 from ..extensions import db, limiter
 from ..threads import SORTS, count_by_uri, thread_tree
 from ..tokens import issue_form_token
+from ..validation import uri_problem
 from . import bp
 from .requests import json_object, reader_own_ids, site
 
@@ -37,8 +38,8 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 def get_thread():
     """The approved comments of one thread, nested, with a form token for the next post."""
     uri = request.args.get("uri", "")
-    if not uri or len(uri) > 500:
-        raise ValidationFailed({"uri": ["A thread uri of 1 to 500 characters is required."]})
+    if problem := uri_problem(uri):
+        raise ValidationFailed({"uri": [problem]})
     sort = request.args.get("sort", "oldest")
     if sort not in SORTS:
         raise ValidationFailed({"sort": [f"Must be one of: {', '.join(SORTS)}."]})
@@ -57,8 +58,9 @@ def get_thread():
 def _counts_response(uris: list) -> object:
     if len(uris) > MAX_COUNT_URIS:
         raise ValidationFailed({"uris": [f"At most {MAX_COUNT_URIS} uris per request."]})
-    if not all(isinstance(u, str) and 0 < len(u) <= 500 for u in uris):
-        raise ValidationFailed({"uris": ["Each uri must be a string of 1 to 500 characters."]})
+    problems = {problem for u in uris if (problem := uri_problem(u))}
+    if problems:
+        raise ValidationFailed({"uris": sorted(problems)})
     return jsonify({"counts": count_by_uri(db.session, site(), uris)})
 
 
