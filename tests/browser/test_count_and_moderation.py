@@ -157,3 +157,43 @@ def test_edit_buttons_disappear_when_the_window_closes(page, blog, strict_servic
     expect(mine.get_by_role("button", name="Delete")).to_be_visible()
     expect(mine.get_by_role("button", name="Delete")).to_have_count(0, timeout=5000)
     expect(mine.get_by_role("button", name="Edit")).to_have_count(0)
+
+
+def test_deleting_a_comment_with_replies_leaves_a_placeholder(page, blog, service, thread_uri):
+    page.goto(blog.post_page(service, thread_uri))
+    wait_for_widget(page)
+    page.get_by_label("Comment", exact=True).fill("Soon withdrawn")
+    page.get_by_role("button", name="Post comment").click()
+    posted = page.locator("#comments article.csvc-comment", has_text="Soon withdrawn")
+    parent_id = int(posted.get_attribute("id").removeprefix("comment-"))
+    service.post(thread_uri, "An answer that stays", parent_id=parent_id)
+    page.reload()
+    wait_for_widget(page)
+    mine = page.locator(f"#comments #comment-{parent_id}")
+    mine.get_by_role("button", name="Delete").click()
+    mine.get_by_role("button", name="Yes, delete").click()
+    expect(mine).to_have_text("This comment was deleted.")
+    expect(page.locator("#comments .csvc-replies article", has_text="An answer that stays")) \
+        .to_be_visible()
+    expect(page.locator("#comments .csvc-count")).to_have_text("1 comment")
+    page.reload()
+    wait_for_widget(page)
+    expect(page.locator(f"#comments #comment-{parent_id}")).to_have_text(
+        "This comment was deleted.")
+
+
+def test_spent_edit_tokens_are_pruned(page, blog, service, thread_uri):
+    posted = service.post(thread_uri, "Published long ago")
+    prefix = f"commentsvc:{service.url}/:token:"
+    stale = {"t": "old-token", "u": 1_000, "uri": thread_uri}  # edit window closed in 1970
+    # Window closed an hour ago on a published comment: the token can do nothing more.
+    spent = {"t": posted["edit_token"], "u": (time.time() - 3600) * 1000, "uri": thread_uri}
+    page.goto(blog.post_page(service, thread_uri))
+    page.evaluate("""([prefix, stale, spent, id]) => {
+        localStorage.setItem(prefix + '999999', JSON.stringify(stale));
+        localStorage.setItem(prefix + id, JSON.stringify(spent));
+    }""", [prefix, stale, spent, posted["id"]])
+    page.reload()
+    wait_for_widget(page)
+    expect(page.locator("#comments article.csvc-comment")).to_have_count(1)
+    assert own_tokens(page) == []
