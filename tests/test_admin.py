@@ -334,3 +334,26 @@ def test_create_moderator_command_reads_the_password_from_stdin(app):
     short = runner.invoke(args=["create-moderator", "Bo", "--email", "bo@example.com",
                                 "--password-stdin"], input="short\n")
     assert short.exit_code != 0
+
+
+def test_session_cookie_is_secure_when_served_over_https(database_url, settings):
+    from commentsvc import create_app
+
+    app = create_app({**settings, "DATABASE_URL": database_url,
+                      "PUBLIC_URL": "https://comments.example"})
+    make_moderator(app, "mo")
+    client = app.test_client()
+    page = client.get("/admin/login", base_url="https://comments.example").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/admin/login", data={"name": "mo", "password": PASSWORD,
+                                                 "csrf_token": token},
+                           base_url="https://comments.example",
+                           headers={"Referer": "https://comments.example/admin/login"})
+    assert response.status_code == 303
+    session = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "Secure" in session and "HttpOnly" in session
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        db.engine.dispose()

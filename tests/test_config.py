@@ -60,3 +60,11 @@ def test_health_is_503_when_the_database_is_gone(tmp_path):
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
     assert "nobody" not in response.get_data(as_text=True)
+
+
+def test_readme_documents_every_setting():
+    from .conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    missing = [s.env for s in config.SETTINGS if f"`{s.env}`" not in readme]
+    assert missing == []
