@@ -131,6 +131,53 @@
     return h("time", { datetime: iso, title: exact }, text);
   }
 
+  /* ---- form fields ---- */
+
+  function field(name, label, control, hint) {
+    const fid = control.id;
+    const err = h("p", { class: "csvc-error", id: fid + "-err", hidden: true });
+    const hintEl = hint && h("p", { class: "csvc-hint", id: fid + "-hint" }, hint);
+    if (hint) control.setAttribute("aria-describedby", fid + "-hint");
+    return { name, control, err, hint: hintEl,
+      wrap: h("div", { class: "csvc-field csvc-field-" + name },
+        h("label", { for: fid }, label), control, hintEl, err) };
+  }
+
+  // Name, e-mail and website come back from the reader's last comment (this browser only).
+  function readerFields(fid) {
+    const profile = store.get("profile") || {};
+    const input = (name, type, auto, max) => {
+      const el = h("input", { id: fid + name, name, type, autocomplete: auto, maxlength: max });
+      el.value = profile[name] || "";
+      return el;
+    };
+    return [
+      field("author", "Name (optional)", input("author", "text", "name", "80")),
+      field("email", "E-mail (optional)", input("email", "email", "email", "254"),
+        "Never shown publicly. Needed only for reply notifications."),
+      field("website", "Website (optional)", input("website", "url", "url", "500")),
+      field("text", "Comment", h("textarea", { id: fid + "text", name: "text", rows: "5",
+        maxlength: "10000", required: true }),
+      "Markdown works: *italic*, **bold**, [a link](https://example.com), `code`."),
+    ];
+  }
+
+  // Each field's messages next to it, tied to it for screen readers; returns the first invalid.
+  function showFieldErrors(fields, errors) {
+    let first = null;
+    for (const f of fields) {
+      const messages = errors[f.name];
+      const described = [f.hint && f.hint.id, messages && f.err.id].filter(Boolean).join(" ");
+      f.err.textContent = messages ? messages.join(" ") : "";
+      f.err.hidden = !messages;
+      if (messages) f.control.setAttribute("aria-invalid", "true");
+      else f.control.removeAttribute("aria-invalid");
+      if (described) f.control.setAttribute("aria-describedby", described);
+      if (messages && !first) first = f.control;
+    }
+    return first;
+  }
+
   /* ---- the widget ---- */
 
   function mount(host) {
@@ -417,35 +464,11 @@
 
     /* ---- the comment form (top level and inline replies) ---- */
 
-    function field(name, label, control, hint) {
-      const fid = control.id;
-      const err = h("p", { class: "csvc-error", id: fid + "-err", hidden: true });
-      const hintEl = hint && h("p", { class: "csvc-hint", id: fid + "-hint" }, hint);
-      if (hint) control.setAttribute("aria-describedby", fid + "-hint");
-      return { name, control, err, hint: hintEl,
-        wrap: h("div", { class: "csvc-field csvc-field-" + name },
-          h("label", { for: fid }, label), control, hintEl, err) };
-    }
-
     function commentForm(parent) {
       const fid = id + "f" + ++uid + "-";
-      const profile = store.get("profile") || {};
-      const input = (name, type, auto, max) => {
-        const el = h("input", { id: fid + name, name, type, autocomplete: auto, maxlength: max });
-        el.value = profile[name] || "";
-        return el;
-      };
-      const textarea = h("textarea", { id: fid + "text", name: "text", rows: "5", maxlength: "10000",
-        required: true });
-      const fields = [
-        field("author", "Name (optional)", input("author", "text", "name", "80")),
-        field("email", "E-mail (optional)", input("email", "email", "email", "254"),
-          "Never shown publicly. Needed only for reply notifications."),
-        field("website", "Website (optional)", input("website", "url", "url", "500")),
-        field("text", "Comment", textarea,
-          "Markdown works: *italic*, **bold**, [a link](https://example.com), `code`."),
-      ];
-      const byName = Object.fromEntries(fields.map((f) => [f.name, f]));
+      const fields = readerFields(fid);
+      const text = fields.find((f) => f.name === "text");
+      const textarea = text.control;
       const notify = h("input", { id: fid + "notify", name: "notify", type: "checkbox" });
       const hp = h("input", { id: fid + "hp", name: "hp", type: "text", tabindex: "-1", autocomplete: "off" });
       const preview = h("div", { class: "csvc-preview csvc-body", hidden: true, tabindex: "-1" });
@@ -454,7 +477,7 @@
       const submitBtn = h("button", { type: "submit", class: "csvc-button" },
         parent ? "Post reply" : "Post comment");
       const note = h("p", { class: "csvc-status", role: "status" });
-      byName.text.wrap.insertBefore(preview, byName.text.hint);
+      text.wrap.insertBefore(preview, text.hint);
       const form = h("form", { class: "csvc-form" + (parent ? " csvc-reply-form" : ""), novalidate: true,
         "aria-labelledby": fid + "title" },
       h(parent ? "p" : "h3", { class: parent ? "csvc-replying" : "csvc-form-title", id: fid + "title" },
@@ -503,36 +526,24 @@
         }
       }
 
-      function showErrors(errors) {
-        let first = null;
-        for (const f of fields) {
-          const messages = errors[f.name];
-          const described = [f.hint && f.hint.id, messages && f.err.id].filter(Boolean).join(" ");
-          f.err.textContent = messages ? messages.join(" ") : "";
-          f.err.hidden = !messages;
-          if (messages) f.control.setAttribute("aria-invalid", "true");
-          else f.control.removeAttribute("aria-invalid");
-          if (described) f.control.setAttribute("aria-describedby", described);
-          if (messages && !first) first = f.control;
+      function markErrors(errors) {
+        const invalid = showFieldErrors(fields, errors);
+        if (invalid) {
+          if (invalid === textarea) setPreview(false);
+          invalid.focus();
         }
-        const other = Object.entries(errors).filter(([k]) => !byName[k]).map(([, v]) => v.join(" "));
-        if (first) {
-          if (first === textarea) setPreview(false);
-          first.focus();
-        }
-        return other.join(" ");
       }
 
-      form.addEventListener("submit", async (ev) => {
+      async function submit(ev) {
         ev.preventDefault();
         if (busy) return;
         const v = Object.fromEntries(fields.map((f) => [f.name, f.control.value]));
         if (!v.text.trim()) {
-          showErrors({ text: ["Please write a comment first."] });
+          markErrors({ text: ["Please write a comment first."] });
           note.textContent = "Please write a comment first.";
           return;
         }
-        showErrors({});
+        markErrors({});
         store.set("profile", { author: v.author, email: v.email, website: v.website });
         busy = true;
         submitBtn.setAttribute("aria-disabled", "true");
@@ -552,15 +563,19 @@
           }
           commentPosted(c, parent);
         } catch (e) {
-          const extra = e.fields ? showErrors(e.fields) : "";
-          note.textContent = [e.message, extra].filter(Boolean).join(" ") +
+          markErrors(e.fields);
+          // Problems with fields that are not on the form (uri, parent) go into the message.
+          const other = Object.entries(e.fields).filter(([k]) => !fields.some((f) => f.name === k));
+          note.textContent = [e.message, ...other.map(([, m]) => m.join(" "))].join(" ") +
             (e.code === "network" ? " Your text is still here." : "");
           if (e.code === "closed") state.closed = true;
         } finally {
           busy = false;
           submitBtn.removeAttribute("aria-disabled");
         }
-      });
+      }
+
+      form.addEventListener("submit", submit);
       return form;
     }
 
