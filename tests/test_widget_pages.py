@@ -271,3 +271,23 @@ def test_honeypot_is_answered_like_a_held_comment(app, client, submit):
     with app.app_context():
         status = db.session.execute(sa.select(Comment.status)).scalar_one()
     assert status.value == "spam"
+
+
+@pytest.fixture
+def one_post_a_minute(settings):
+    settings["RATELIMIT_ENABLED"] = True
+    settings["RATELIMIT_POST"] = "1 per minute"
+
+
+def test_posting_too_often_gets_a_page_that_says_when_to_retry(one_post_a_minute, client,
+                                                               submit):
+    assert submit("/posts/limited.html", text="First").status_code == 303
+    response = submit("/posts/limited.html", text="Second")
+    assert response.status_code == 429
+    assert response.mimetype == "text/html"
+    assert 0 < int(response.headers["Retry-After"]) <= 61  # the window, rounded up
+    html = response.get_data(as_text=True)
+    assert "posting too quickly" in html
+    assert "/comments?uri=/posts/limited.html" in html
+    # Reading is not limited by the posting limit.
+    assert client.get("/comments?uri=/posts/limited.html").status_code == 200
