@@ -1,0 +1,115 @@
+"""Moderators in a real browser: approve a reader's held comment, on a phone-sized screen too."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import REPO, _tool, serious_violations, wait_for_widget
+
+pytestmark = pytest.mark.browser
+PASSWORD = "moderate with care"
+
+
+@pytest.fixture(scope="session")
+def moderator_name(strict_service) -> str:
+    name = f"mod{uuid.uuid4().hex[:6]}"
+    created = subprocess.run(
+        [_tool("commentsvc"), "create-moderator", name, "--email", f"{name}@example.com",
+         "--password-stdin"], input=PASSWORD + "\n", cwd=REPO, env=strict_service.env,
+        capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    return name
+
+
+def log_in(page, service, name: str) -> None:
+    page.goto(service.url + "/admin/")
+    expect(page).to_have_url(f"{service.url}/admin/login?next=%2Fadmin%2F")
+    page.get_by_label("Name or e-mail").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Comments: pending")).to_be_visible()
+
+
+def count_page(blog, service, uri: str) -> str:
+    return blog.add(f"/index-{uuid.uuid4().hex[:8]}.html", f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Posts</title></head><body><main>
+<h1>Posts</h1><p><a id="count" href="{uri}" data-comment-count="{uri}">Comments</a></p>
+<script src="{service.url}/count.js" async></script></main></body></html>""")
+
+
+def test_moderator_approves_a_held_comment_and_readers_see_it(
+        browser, page, blog, strict_service, moderator_name, thread_uri):
+    reader_url = blog.post_page(strict_service, thread_uri)
+    page.goto(reader_url)
+    wait_for_widget(page)
+    text = f"Persistence paid off for me too {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Comment", exact=True).fill(text)
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.locator("#comments article.csvc-comment", has_text=text)
+           .locator(".csvc-pending-note")).to_have_text("awaiting moderation")
+
+    moderator = browser.new_context()
+    admin = moderator.new_page()
+    log_in(admin, strict_service, moderator_name)
+    held = admin.locator("li.comment", has_text=text)
+    expect(held).to_be_visible()
+    expect(held).to_contain_text("every comment is reviewed")
+    held.get_by_role("button", name="Approve").click()
+    expect(admin.get_by_role("status")).to_contain_text("approve done")
+    expect(admin.locator("li.comment", has_text=text)).to_have_count(0)
+    moderator.close()
+
+    other = browser.new_context()
+    stranger = other.new_page()
+    stranger.goto(reader_url)
+    wait_for_widget(stranger)
+    expect(stranger.locator("#comments .csvc-count")).to_have_text("1 comment")
+    approved = stranger.locator("#comments article.csvc-comment", has_text=text)
+    expect(approved).to_be_visible()
+    expect(approved.locator(".csvc-pending-note")).to_have_count(0)
+    stranger.goto(count_page(blog, strict_service, thread_uri))
+    expect(stranger.locator("#count")).to_have_text("1 comment")
+    other.close()
+
+
+def test_admin_pages_have_no_serious_accessibility_violations(
+        browser, strict_service, moderator_name, thread_uri, axe_script):
+    strict_service.post(thread_uri, "Waiting for a moderator")
+    context = browser.new_context(bypass_csp=True)  # to inject axe under the strict CSP
+    page = context.new_page()
+    page.goto(strict_service.url + "/admin/login")
+    assert serious_violations(page, axe_script) == []
+    log_in(page, strict_service, moderator_name)
+    assert serious_violations(page, axe_script) == []
+    page.goto(strict_service.url + "/admin/threads")
+    expect(page.get_by_role("heading", name="Threads")).to_be_visible()
+    assert serious_violations(page, axe_script) == []
+    context.close()
+
+
+def test_queue_actions_are_usable_on_a_375px_screen(browser, strict_service, moderator_name,
+                                                    thread_uri):
+    text = f"Read on a phone {uuid.uuid4().hex[:6]}"
+    comment = strict_service.post(thread_uri, text)
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    log_in(page, strict_service, moderator_name)
+    held = page.locator("li.comment", has_text=text)
+    held.scroll_into_view_if_needed()
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 375, f"the queue scrolls sideways ({width}px)"
+    for name in ("Approve", "Spam", "Delete", "Edit", "Reply"):
+        control = held.get_by_role("button", name=name).or_(held.get_by_role("link", name=name))
+        expect(control).to_be_visible()
+        box = control.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, name
+        assert box["height"] >= 40, f"{name} is too small to tap ({box['height']}px)"
+    held.get_by_role("button", name="Spam").tap()
+    expect(page.get_by_role("status")).to_contain_text(f"Comment {comment['id']}: spam done")
+    assert strict_service.count(thread_uri) == 0
+    context.close()
