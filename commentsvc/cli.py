@@ -114,8 +114,11 @@ def rerender() -> None:
 
 def _create_app():
     from . import create_app
+    from .extensions import init_migrations
 
-    return create_app()
+    app = create_app()
+    init_migrations(app)  # `commentsvc db ...`
+    return app
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

@@ -3,7 +3,6 @@
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -24,7 +23,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 login_manager = LoginManager()
+
+
+def init_migrations(app) -> None:
+    """Alembic is for the command line and tests only: app processes never import it."""
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=app.config["MIGRATIONS_DIRECTORY"], render_as_batch=True,
+            compare_type=True)

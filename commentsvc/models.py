@@ -17,8 +17,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .extensions import db
 
@@ -65,6 +67,9 @@ class Thread(db.Model):
     title: Mapped[str | None] = mapped_column(String(200))
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped in the same transaction as every change to the thread or its comments, so a
+    # cached copy of the thread is known to be current by its version alone.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     comments: Mapped[list[Comment]] = relationship(back_populates="thread", lazy="write_only")
 
@@ -92,7 +97,7 @@ class Comment(db.Model):
     score: Mapped[int] = mapped_column(Integer, default=0)
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
     remote_addr: Mapped[str | None] = mapped_column(String(64))  # anonymised: IPv4 /24, IPv6 /48
-    remote_hash: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the full address
+    remote_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # of the full address
     avatar: Mapped[str] = mapped_column(String(16), default="")  # identicon seed, public
     moderator_id: Mapped[int | None] = mapped_column(
         ForeignKey("moderators.id", ondelete="SET NULL")
@@ -229,3 +234,19 @@ class UsedToken(db.Model):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     used: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_thread_versions(session, _context) -> None:
+    """Every flushed change to a thread or a comment makes the thread's cached copies stale."""
+    changed = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Comment) and obj.thread_id is not None:
+            changed.add(obj.thread_id)
+        elif isinstance(obj, Thread) and obj.id is not None:
+            changed.add(obj.id)
+    if changed:
+        session.connection().execute(
+            update(Thread).where(Thread.id.in_(changed)).values(version=Thread.version + 1)
+            .execution_options(synchronize_session=False)
+        )

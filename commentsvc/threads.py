@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+import orjson
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import ValidationFailed
@@ -19,6 +22,24 @@ _PUBLIC_COLUMNS = (
     Comment.id, Comment.parent_id, Comment.author, Comment.website, Comment.avatar,
     Comment.html, Comment.status, Comment.created, Comment.edited, Comment.score,
 )
+# Statements built once: the hot reads then only bind values to an already compiled query.
+_THREAD = select(Thread.id, Thread.title, Thread.closed, Thread.version).where(
+    Thread.site == bindparam("site"), Thread.uri == bindparam("uri"))
+_VISIBLE = Comment.status.in_([Status.approved, Status.deleted])
+_COMMENTS = (select(*_PUBLIC_COLUMNS)
+             .where(Comment.thread_id == bindparam("thread_id"), _VISIBLE)
+             .order_by(Comment.created, Comment.id))
+_COMMENTS_WITH_OWN = (
+    select(*_PUBLIC_COLUMNS)
+    .where(Comment.thread_id == bindparam("thread_id"),
+           or_(_VISIBLE, and_(Comment.id.in_(bindparam("own", expanding=True)),
+                              Comment.status == Status.pending)))
+    .order_by(Comment.created, Comment.id))
+_COUNTS = (
+    select(Thread.uri, func.count(Comment.id))
+    .join(Comment, and_(Comment.thread_id == Thread.id, Comment.status == Status.approved))
+    .where(Thread.site == bindparam("site"), Thread.uri.in_(bindparam("uris", expanding=True)))
+    .group_by(Thread.uri))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -27,24 +48,19 @@ def _iso(value: datetime | None) -> str | None:
 
 def public_comment(row: Any) -> dict[str, Any]:
     """The fields of a comment anyone may see (never e-mail, address or source text)."""
-    deleted = row.status == Status.deleted
+    return _public(row.id, row.parent_id, row.author, row.website, row.avatar, row.html,
+                   row.status, row.created, row.edited, row.score)
+
+
+def _public(ident, parent_id, author, website, avatar, html, status, created, edited, score):
+    if status == Status.deleted:
+        author = website = None
+        avatar = html = ""
     return {
-        "id": row.id,
-        "parent_id": row.parent_id,
-        "author": None if deleted else row.author,
-        "website": None if deleted else row.website,
-        "avatar": "" if deleted else row.avatar,
-        "html": "" if deleted else row.html,
-        "status": row.status.value,
-        "created": _iso(row.created),
-        "edited": _iso(row.edited),
-        "score": row.score,
-        "replies": [],
+        "id": ident, "parent_id": parent_id, "author": author, "website": website,
+        "avatar": avatar, "html": html, "status": status.value, "created": _iso(created),
+        "edited": _iso(edited), "score": score, "replies": [],
     }
-
-
-def _cursor(node: dict[str, Any]) -> str:
-    return f"{node['_key'][0]}.{node['id']}"
 
 
 def _parse_cursor(cursor: str) -> tuple[int, int]:
@@ -53,6 +69,11 @@ def _parse_cursor(cursor: str) -> tuple[int, int]:
         return int(micros), int(ident)
     except ValueError:
         raise ValidationFailed({"after": ["Not a cursor from a previous page."]}) from None
+
+
+def _empty(uri: str) -> dict[str, Any]:
+    return {"uri": uri, "title": None, "closed": False, "count": 0, "total": 0,
+            "comments": [], "next": None}
 
 
 def thread_tree(
@@ -64,60 +85,66 @@ def thread_tree(
     Two queries whatever the thread's size: the thread, then all its visible comments.
     """
     after_key = _parse_cursor(after) if after else None
-    body: dict[str, Any] = {
-        "uri": uri, "title": None, "closed": False, "count": 0, "total": 0,
-        "comments": [], "next": None,
-    }
-    thread = session.execute(
-        select(Thread.id, Thread.title, Thread.closed).where(Thread.site == site, Thread.uri == uri)
-    ).first()
+    thread = session.execute(_THREAD, {"site": site, "uri": uri}).first()
     if thread is None:
-        return body
-    body["title"], body["closed"] = thread.title, thread.closed
-    own_ids = list(own_ids)
-    visible = Comment.status.in_([Status.approved, Status.deleted])
-    if own_ids:
-        visible = or_(visible, and_(Comment.id.in_(own_ids), Comment.status == Status.pending))
-    rows = session.execute(
-        select(*_PUBLIC_COLUMNS).where(Comment.thread_id == thread.id, visible)
-    ).all()
+        return _empty(uri)
+    return _tree(session, uri, thread, list(own_ids), sort, limit, after_key)
 
-    nodes = {}
-    for row in rows:
-        node = public_comment(row)
-        node["_key"] = (int(row.created.timestamp() * 1_000_000), row.id)
-        nodes[row.id] = node
-    body["count"] = sum(1 for row in rows if row.status == Status.approved)
+
+def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, Any]:
+    if own_ids:
+        rows = session.execute(_COMMENTS_WITH_OWN, {"thread_id": thread.id, "own": own_ids})
+    else:
+        rows = session.execute(_COMMENTS, {"thread_id": thread.id})
+    rows = rows.all()
 
     # A reply always has a larger id than its parent, so walking ids downwards sees every
     # child before its parent: a deleted comment is kept only when a kept reply hangs under it.
-    roots = []
-    for ident in sorted(nodes, reverse=True):
-        node = nodes[ident]
-        if node["status"] == "deleted" and not node["replies"]:
-            del nodes[ident]
+    kept_replies: dict[int, int] = {}
+    parent_of = {row[0]: row[1] for row in rows}
+    deleted = {row[0] for row in rows if row[6] == Status.deleted}
+    kept = set()
+    for ident in sorted(parent_of, reverse=True):
+        if ident in deleted and not kept_replies.get(ident):
             continue
-        parent = nodes.get(node["parent_id"])
-        (parent["replies"] if parent else roots).append(node)
-    for node in nodes.values():
-        node["replies"].sort(key=lambda n: n["_key"])
-    _flatten_deep(roots)
+        kept.add(ident)
+        parent = parent_of[ident]
+        kept_replies[parent] = kept_replies.get(parent, 0) + 1
 
-    roots.sort(key=lambda n: n["_key"], reverse=(sort == "newest"))
-    body["total"] = len(roots)
+    nodes: dict[int, dict[str, Any]] = {}
+    keys: dict[int, tuple[int, int]] = {}
+    count = 0
+    for row in rows:  # in order of creation, so replies are appended oldest first
+        if row[6] == Status.approved:
+            count += 1
+        if row[0] in kept:
+            nodes[row[0]] = _public(*row)
+            keys[row[0]] = (int(row[7].timestamp() * 1_000_000), row[0])
+    roots = []
+    for row in rows:
+        node = nodes.get(row[0])
+        if node is None:
+            continue
+        parent = nodes.get(row[1])
+        (roots if parent is None else parent["replies"]).append(node)
+    _flatten_deep(roots, keys)
+
+    if sort == "newest":
+        roots.reverse()
+    total = len(roots)
     if after_key:
         roots = [n for n in roots
-                 if (n["_key"] < after_key if sort == "newest" else n["_key"] > after_key)]
+                 if (keys[n["id"]] < after_key if sort == "newest" else keys[n["id"]] > after_key)]
     page = roots[:limit]
+    next_cursor = None
     if len(roots) > limit:
-        body["next"] = _cursor(page[-1])
-    for node in nodes.values():
-        del node["_key"]
-    body["comments"] = page
-    return body
+        micros, ident = keys[page[-1]["id"]]
+        next_cursor = f"{micros}.{ident}"
+    return {"uri": uri, "title": thread.title, "closed": thread.closed, "count": count,
+            "total": total, "comments": page, "next": next_cursor}
 
 
-def _flatten_deep(roots: list[dict[str, Any]]) -> None:
+def _flatten_deep(roots: list[dict[str, Any]], keys: dict[int, tuple[int, int]]) -> None:
     """Attach replies nested deeper than MAX_DEPTH to their ancestor at that depth."""
     stack = [(node, 1) for node in roots]
     while stack:
@@ -131,7 +158,60 @@ def _flatten_deep(roots: list[dict[str, Any]]) -> None:
             pending[:0] = child["replies"]
             child["replies"] = []
             flat.append(child)
-        node["replies"] = sorted(flat, key=lambda n: n["_key"])
+        node["replies"] = sorted(flat, key=lambda n: keys[n["id"]])
+
+
+class _BodyCache:
+    """Serialised thread pages of this process, keyed by the thread's version (bumped by every
+    write that touches the thread), so a stale page can never be served."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries: OrderedDict[tuple, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self.lock:
+            body = self.entries.get(key)
+            if body is not None:
+                self.entries.move_to_end(key)
+            return body
+
+    def put(self, key: tuple, body: bytes) -> None:
+        if len(body) > self.max_bytes // 4:
+            return
+        with self.lock:
+            if key in self.entries:
+                return
+            self.entries[key] = body
+            self.size += len(body)
+            while self.size > self.max_bytes:
+                _, old = self.entries.popitem(last=False)
+                self.size -= len(old)
+
+
+_bodies = _BodyCache(max_bytes=32 * 1024 * 1024)
+
+
+def thread_json(
+    session: Session, *, site: str, uri: str, own_ids: Iterable[int] = (),
+    sort: str = "oldest", limit: int = 50, after: str | None = None,
+) -> bytes:
+    """thread_tree as JSON bytes (an object), from this process's cache when it is current."""
+    after_key = _parse_cursor(after) if after else None
+    thread = session.execute(_THREAD, {"site": site, "uri": uri}).first()
+    if thread is None:
+        return orjson.dumps(_empty(uri))
+    own_ids = list(own_ids)
+    if own_ids:  # a reader's own held comments are theirs alone: never cached
+        return orjson.dumps(_tree(session, uri, thread, own_ids, sort, limit, after_key))
+    key = (thread.id, thread.version, uri, sort, limit, after_key)
+    body = _bodies.get(key)
+    if body is None:
+        body = orjson.dumps(_tree(session, uri, thread, [], sort, limit, after_key))
+        _bodies.put(key, body)
+    return body
 
 
 def count_by_uri(session: Session, site: str, uris: Iterable[str]) -> dict[str, int]:
@@ -140,11 +220,5 @@ def count_by_uri(session: Session, site: str, uris: Iterable[str]) -> dict[str, 
     counts = dict.fromkeys(uris, 0)
     if not uris:
         return counts
-    rows = session.execute(
-        select(Thread.uri, func.count(Comment.id))
-        .join(Comment, and_(Comment.thread_id == Thread.id, Comment.status == Status.approved))
-        .where(Thread.site == site, Thread.uri.in_(uris))
-        .group_by(Thread.uri)
-    ).all()
-    counts.update({uri: n for uri, n in rows})
+    counts.update((uri, n) for uri, n in session.execute(_COUNTS, {"site": site, "uris": uris}))
     return counts

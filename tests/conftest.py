@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from commentsvc import create_app
-from commentsvc.extensions import db
+from commentsvc.extensions import db, init_migrations
 from commentsvc.models import Comment, Thread
 from commentsvc.tokens import issue_form_token
 
@@ -78,6 +78,7 @@ def _migrated(url: str) -> str:
     from flask_migrate import upgrade
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET})
+    init_migrations(app)
     with app.app_context():
         upgrade()
         db.engine.dispose()

@@ -153,3 +153,29 @@ def test_very_deep_replies_attach_at_the_depth_limit(client, make_comment):
     assert depth == MAX_DEPTH
     assert [r["id"] for r in node["replies"]] == chain[MAX_DEPTH:]
     assert all(r["replies"] == [] for r in node["replies"])
+
+
+def test_a_cached_thread_is_never_served_stale(app, client, make_comment, settings):
+    from commentsvc.models import Comment, Status
+    from commentsvc.moderation import moderate, rename_thread
+
+    uri = unique_uri()
+    first = make_comment(uri, "first")
+    read = lambda: client.get("/api/threads", query_string={"uri": uri}).get_json()  # noqa: E731
+    assert read()["count"] == 1 and read()["count"] == 1  # the second read is from the cache
+    make_comment(uri, "second")
+    assert read()["count"] == 2
+    with app.app_context():
+        comment = db.session.get(Comment, first["id"])
+        moderate(db.session, app.config, comment, "spam", "test")
+        db.session.commit()
+    assert [c["html"] for c in read()["comments"]] == ["<p>second</p>"]
+    with app.app_context():
+        thread = db.session.scalar(sa.select(Thread).where(Thread.uri == uri))
+        rename_thread(db.session, thread, "Renamed", "test")
+        db.session.commit()
+        assert db.session.get(Comment, first["id"]).status == Status.spam
+    assert read()["title"] == "Renamed"
+    client.patch(f"/api/comments/{first['id']}", json={"text": "edited"},
+                 headers={"Authorization": f"Bearer {first['edit_token']}"})
+    assert read()["count"] == 1

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from commentsvc import create_app
-from commentsvc.extensions import db
+from commentsvc.extensions import db, init_migrations
 
 from .conftest import SECRET
 
@@ -26,6 +26,7 @@ def test_migrated_schema_matches_the_models(app):
 
 def test_migrations_downgrade_and_upgrade_again(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}", "SECRET_KEY": SECRET})
+    init_migrations(app)
     with app.app_context():
         upgrade()
         downgrade(revision="base")
@@ -40,8 +41,9 @@ def test_migrations_downgrade_and_upgrade_again(tmp_path):
 ])
 def test_the_hot_reads_have_their_index(app, index, columns):
     with app.app_context():
-        indexes = {i["name"]: i["column_names"] for i in sa.inspect(db.engine).get_indexes("comments")}
-        uniques = [u["column_names"] for u in sa.inspect(db.engine).get_unique_constraints("threads")]
+        inspector = sa.inspect(db.engine)
+        indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("comments")}
+        uniques = [u["column_names"] for u in inspector.get_unique_constraints("threads")]
     assert indexes[index] == columns
     assert ["site", "uri"] in uniques
 

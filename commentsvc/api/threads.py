@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import orjson
 from flask import current_app, jsonify, request
 
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
-from ..threads import SORTS, count_by_uri, thread_tree
+from ..threads import SORTS, count_by_uri, thread_json
 from ..tokens import issue_form_token
 from ..validation import uri_problem
 from . import bp
@@ -43,14 +44,16 @@ def get_thread():
     sort = request.args.get("sort", "oldest")
     if sort not in SORTS:
         raise ValidationFailed({"sort": [f"Must be one of: {', '.join(SORTS)}."]})
-    body = thread_tree(
+    body = thread_json(
         db.session, site=site(), uri=uri, own_ids=reader_own_ids(), sort=sort,
         limit=_int_arg("limit", 50, 1, MAX_LIMIT), after=request.args.get("after") or None,
     )
     config = current_app.config
-    body["form_token"] = issue_form_token(config["SECRET_KEY"])
-    body["edit_window"] = config["EDIT_WINDOW"]
-    response = jsonify(body)
+    # The cached thread is an object; the per-request fields close it.
+    tail = orjson.dumps({"form_token": issue_form_token(config["SECRET_KEY"]),
+                         "edit_window": config["EDIT_WINDOW"]})
+    response = current_app.response_class(body[:-1] + b"," + tail[1:],
+                                          mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
 
