@@ -11,6 +11,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
+from . import mail
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +58,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    mail.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
@@ -73,11 +75,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, api, health, widget
+    from . import admin, api, health, links, widget
 
     csrf.exempt(api.bp)  # JSON-only writes from other origins; CORS and Origin checks guard them
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(links.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(admin.bp)
 

@@ -80,3 +80,84 @@ def keyed_hash(secret_key: str, value: str, length: int = 32) -> str:
     """A stable, non-reversible digest of personal data (addresses, e-mails)."""
     digest = hmac.new(secret_key.encode(), value.encode("utf-8", "surrogatepass"), hashlib.sha256)
     return digest.hexdigest()[:length]
+
+
+# --- links in mails --------------------------------------------------------------------------
+
+MAIL_ACTION_SALT = "commentsvc.mail-action"
+CONFIRM_SALT = "commentsvc.subscription-confirm"
+UNSUBSCRIBE_SALT = "commentsvc.unsubscribe"
+MAIL_ACTIONS = ("approve", "spam", "delete")
+CONFIRM_MAX_AGE = 30 * 86400  # how long a reply-notification opt-in link works
+
+
+class MailAction:
+    """What a one-click moderation link grants: one action on one comment, used once."""
+
+    __slots__ = ("comment_id", "action", "recipient", "token_id")
+
+    def __init__(self, comment_id: int, action: str, recipient: str, token_id: str):
+        self.comment_id = comment_id
+        self.action = action
+        self.recipient = recipient
+        self.token_id = token_id
+
+
+def issue_action_token(secret_key: str, comment_id: int, action: str, recipient: str) -> str:
+    """A signed link token for a moderator's one-click action; its random id makes it single-use."""
+    if action not in MAIL_ACTIONS:
+        raise ValueError(f"not a mail action: {action}")
+    payload = {"c": comment_id, "a": action, "r": recipient, "n": secrets.token_hex(16)}
+    return _serializer(secret_key, MAIL_ACTION_SALT).dumps(payload)
+
+
+def _loads(secret_key: str, salt: str, token: str, max_age: int | None) -> object:
+    try:
+        return _serializer(secret_key, salt).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise ExpiredToken from exc
+    except BadSignature as exc:
+        raise InvalidToken from exc
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def action_token_grant(secret_key: str, token: str, max_age: int) -> MailAction:
+    """What a one-click moderation token grants, if it is genuine and younger than max_age."""
+    payload = _loads(secret_key, MAIL_ACTION_SALT, token, max_age)
+    if not isinstance(payload, dict):
+        raise InvalidToken
+    comment_id, action = payload.get("c"), payload.get("a")
+    recipient, token_id = payload.get("r"), payload.get("n")
+    if (not _is_id(comment_id) or action not in MAIL_ACTIONS or not isinstance(recipient, str)
+            or not isinstance(token_id, str) or not 0 < len(token_id) <= 64):
+        raise InvalidToken
+    return MailAction(comment_id, action, recipient, token_id)
+
+
+def issue_confirm_token(secret_key: str, subscription_id: int) -> str:
+    return _serializer(secret_key, CONFIRM_SALT).dumps({"s": subscription_id})
+
+
+def confirm_token_subscription(secret_key: str, token: str, max_age: int = CONFIRM_MAX_AGE) -> int:
+    """The subscription an opt-in link confirms."""
+    payload = _loads(secret_key, CONFIRM_SALT, token, max_age)
+    subscription_id = payload.get("s") if isinstance(payload, dict) else None
+    if not _is_id(subscription_id):
+        raise InvalidToken
+    return subscription_id
+
+
+def issue_unsubscribe_token(secret_key: str, subscription_id: int) -> str:
+    return _serializer(secret_key, UNSUBSCRIBE_SALT).dumps({"s": subscription_id})
+
+
+def unsubscribe_token_subscription(secret_key: str, token: str) -> int:
+    """The subscription an unsubscribe link ends; these links never expire (RFC 8058)."""
+    payload = _loads(secret_key, UNSUBSCRIBE_SALT, token, None)
+    subscription_id = payload.get("s") if isinstance(payload, dict) else None
+    if not _is_id(subscription_id):
+        raise InvalidToken
+    return subscription_id

@@ -1,0 +1,102 @@
+"""Moderator alerts for held comments, and the one-click actions their signed links grant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import tokens
+from ..errors import ServiceError
+from ..models import Comment, Moderator, UsedToken
+from ..moderation import moderate
+from .outbox import duration, public_url, queue_mail, thread_name, thread_url
+
+ACTOR_LENGTH = 80  # AuditEntry.actor
+
+
+class LinkRefused(ServiceError):
+    """A mailed link that cannot be followed: forged, expired, used, or its target is gone."""
+
+    status = 400
+    code = "link_refused"
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def alert_recipients(session: Session, config: Mapping[str, Any]) -> list[str]:
+    """MODERATOR_EMAILS and every active moderator's address, each once."""
+    accounts = session.execute(
+        select(Moderator.email).where(Moderator.active.is_(True)).order_by(Moderator.id)
+    ).scalars()
+    recipients: dict[str, str] = {}
+    for address in [*config["MODERATOR_EMAILS"], *accounts]:
+        address = (address or "").strip()
+        if address:
+            recipients.setdefault(address.lower(), address)
+    return list(recipients.values())
+
+
+def queue_moderator_alerts(session: Session, config: Mapping[str, Any], comment: Comment) -> int:
+    """One alert per moderator address for a comment held for review; returns how many."""
+    recipients = alert_recipients(session, config)
+    thread = comment.thread
+    for recipient in recipients:
+        links = {
+            action: public_url(config, "links.moderate", token=tokens.issue_action_token(
+                config["SECRET_KEY"], comment.id, action, recipient))
+            for action in tokens.MAIL_ACTIONS
+        }
+        queue_mail(
+            session, recipient=recipient, template="moderator_alert",
+            subject=f"Comment awaiting review: {thread_name(thread)}",
+            comment=comment, thread=thread, thread_name=thread_name(thread),
+            thread_url=thread_url(config, thread), links=links,
+            links_work_for=duration(config["ACTION_LINK_MAX_AGE"]),
+            public_url=config["PUBLIC_URL"],
+        )
+    return len(recipients)
+
+
+def actor_name(recipient: str) -> str:
+    """Who the audit log names for an action taken from a mailed link."""
+    return f"mail link: {recipient}"[:ACTOR_LENGTH]
+
+
+def check_action_link(session: Session, config: Mapping[str, Any],
+                      token: str) -> tuple[tokens.MailAction, Comment]:
+    """The action a link grants and its comment, or LinkRefused saying why not."""
+    try:
+        grant = tokens.action_token_grant(config["SECRET_KEY"], token,
+                                          config["ACTION_LINK_MAX_AGE"])
+    except tokens.ExpiredToken as exc:
+        raise LinkRefused("This link has expired. Please moderate the comment from the "
+                          "moderation page.", 410) from exc
+    except tokens.InvalidToken as exc:
+        raise LinkRefused("This link is not valid. Please check that it was copied whole.") \
+            from exc
+    if session.get(UsedToken, grant.token_id) is not None:
+        raise LinkRefused("This link has already been used. Each link in the mail works once.",
+                          410)
+    wanted = grant.recipient.lower()
+    if all(address.lower() != wanted for address in alert_recipients(session, config)):
+        raise LinkRefused("This link was sent to an address that no longer moderates comments.",
+                          403)
+    comment = session.get(Comment, grant.comment_id)
+    if comment is None:
+        raise LinkRefused("This comment no longer exists.", 410)
+    return grant, comment
+
+
+def use_action_link(session: Session, config: Mapping[str, Any],
+                    token: str) -> tuple[tokens.MailAction, Comment, bool]:
+    """Apply the link's action once, in the caller's transaction; True when the status changed."""
+    grant, comment = check_action_link(session, config, token)
+    session.add(UsedToken(id=grant.token_id))
+    session.flush()  # a simultaneous second use fails here, on the primary key
+    changed = moderate(session, config, comment, grant.action, actor=actor_name(grant.recipient))
+    return grant, comment, changed

@@ -1,0 +1,73 @@
+"""Writing mails into the outbox: absolute links on the public URL, bodies from templates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy.orm import Session
+from werkzeug.routing import BuildError
+
+from ..models import OutboxMail, Thread
+
+QUEUED = "commentsvc.mail_queued"  # session.info flag: this transaction wrote mail
+SUBJECT_LENGTH = 300  # OutboxMail.subject
+
+
+def public_url(config: Mapping[str, Any], endpoint: str, **values: Any) -> str:
+    """An absolute URL of one of our pages on PUBLIC_URL (mail is sent outside any request)."""
+    base = urlsplit(config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def thread_url(config: Mapping[str, Any], thread: Thread, comment_id: int | None = None) -> str:
+    """The thread's page on this service, or the thread's own address when there is none."""
+    try:
+        url = public_url(config, "widget.thread_page", uri=thread.uri)
+    except BuildError:
+        url = config["PUBLIC_URL"] + thread.uri
+    return f"{url}#comment-{comment_id}" if comment_id else url
+
+
+def thread_name(thread: Thread) -> str:
+    return thread.title or thread.uri
+
+
+def one_line(text: str) -> str:
+    """Text fit for a header: one line, no control characters."""
+    return re.sub(r"\s+", " ", "".join(ch if ch.isprintable() else " " for ch in text)).strip()
+
+
+def duration(seconds: int) -> str:
+    """"7 days", "2 hours", "15 minutes": how long a link works, for the reader."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
+def queue_mail(session: Session, *, recipient: str, subject: str, template: str,
+               unsubscribe_url: str | None = None, **context: Any) -> OutboxMail:
+    """Add one mail (plain text and HTML from email/<template>.txt/.html) to the outbox."""
+    subject = one_line(subject)
+    if len(subject) > SUBJECT_LENGTH:
+        subject = subject[: SUBJECT_LENGTH - 1] + "…"
+    context.update(subject=subject, unsubscribe_url=unsubscribe_url)
+    env = current_app.jinja_env  # autoescapes .html, not .txt
+    mail = OutboxMail(
+        recipient=recipient,
+        subject=subject,
+        text_body=env.get_template(f"email/{template}.txt").render(context),
+        html_body=env.get_template(f"email/{template}.html").render(context),
+        unsubscribe_url=unsubscribe_url,
+    )
+    session.add(mail)
+    session.info[QUEUED] = True
+    return mail
