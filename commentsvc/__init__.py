@@ -12,7 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from . import mail
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager
+from .jsonfast import FastJSONProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,10 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     config = app.config
     config.update(
         SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No ping before each checkout (a round trip per request); stale connections are
+        # recycled and a dropped one fails one request, then the pool replaces it.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_recycle": 1800},
+        MIGRATIONS_DIRECTORY=str(ROOT / "migrations"),
         MAX_CONTENT_LENGTH=config["MAX_BODY_BYTES"],
         RATELIMIT_STORAGE_URI=config["REDIS_URL"] or "memory://",
         RATELIMIT_HEADERS_ENABLED=False,  # the 429 handler sets Retry-After itself
@@ -44,8 +48,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         JSON_SORT_KEYS=False,
     )
     config.setdefault("RATELIMIT_KEY_PREFIX", "commentsvc")
-    app.json.sort_keys = False
-    app.json.compact = True
+    app.json = FastJSONProvider(app)
     if config["TRUSTED_PROXIES"]:
         n = config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
@@ -53,8 +56,6 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
-                     compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -75,7 +76,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, api, health, links, widget
+    from . import admin, api, health, links, security, widget
 
     csrf.exempt(api.bp)  # JSON-only writes from other origins; CORS and Origin checks guard them
     app.register_blueprint(api.bp)
@@ -83,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(links.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(admin.bp)
+    security.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

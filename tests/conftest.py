@@ -104,6 +104,7 @@ def settings():
         "MODERATION": "none",
         "PUBLIC_URL": "http://comments.test",
         "ALLOWED_ORIGINS": ["http://blog.test"],
+        "MAIL_BACKGROUND": False,  # tests drain the outbox themselves
     }
 
 
