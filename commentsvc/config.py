@@ -56,7 +56,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_POST", "5 per minute;50 per hour", str, "comment posts per address"),
     Setting("RATELIMIT_EDIT", "20 per minute", str, "edits and deletes per address"),
     Setting("RATELIMIT_PREVIEW", "60 per minute", str, "previews per address"),
-    Setting("RATELIMIT_READ", "600 per minute", str, "reads per address"),
     Setting("MAX_BODY_BYTES", 65536, int, "largest request body accepted"),
     Setting("MAX_TEXT_LENGTH", 10000, int, "longest comment text, in characters"),
     Setting("TRUSTED_PROXIES", 0, int, "how many proxies in front set X-Forwarded-For/-Proto"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
@@ -30,5 +31,19 @@ def add_security_headers(response):
     return response
 
 
+COOKIELESS = ("/api/", "/healthz", *EMBEDDABLE)
+
+
+class CookielessAPISessions(SecureCookieSessionInterface):
+    """The API and the embedded files never use a session: no cookie is read or set for them
+    (and their responses carry no Vary: Cookie that would defeat shared caches)."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(COOKIELESS):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CookielessAPISessions()
     app.after_request(add_security_headers)

@@ -198,7 +198,10 @@ def thread_json(
     session: Session, *, site: str, uri: str, own_ids: Iterable[int] = (),
     sort: str = "oldest", limit: int = 50, after: str | None = None,
 ) -> bytes:
-    """thread_tree as JSON bytes (an object), from this process's cache when it is current."""
+    """thread_tree as JSON bytes (an object), from this process's cache when it is current.
+
+    `session` may be a plain Connection: every statement here is a Core one.
+    """
     after_key = _parse_cursor(after) if after else None
     thread = session.execute(_THREAD, {"site": site, "uri": uri}).first()
     if thread is None:
