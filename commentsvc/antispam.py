@@ -10,12 +10,17 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from .models import Comment, utcnow
 
 log = logging.getLogger("commentsvc.antispam")
+
+_DUPLICATE = select(Comment.id).where(
+    or_(Comment.remote_hash == bindparam("remote_hash"), Comment.email == bindparam("email")),
+    Comment.created >= bindparam("since"), Comment.text == bindparam("text"),
+).limit(1)
 
 
 def is_duplicate(session: Session, *, text: str, remote_hash: str, email: str | None,
@@ -24,12 +29,8 @@ def is_duplicate(session: Session, *, text: str, remote_hash: str, email: str | 
     if window <= 0:
         return False
     since = utcnow() - timedelta(seconds=window)
-    source = Comment.remote_hash == remote_hash
-    if email:
-        source = source | (Comment.email == email)
-    found = session.execute(
-        select(Comment.id).where(source, Comment.created >= since, Comment.text == text).limit(1)
-    ).first()
+    found = session.execute(_DUPLICATE, {"remote_hash": remote_hash, "email": email,
+                                         "since": since, "text": text}).first()
     return found is not None
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import antispam, events, tokens
@@ -41,10 +41,12 @@ def anonymise_address(address: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
 
+_FIND_THREAD = select(Thread).where(Thread.site == bindparam("site"),
+                                    Thread.uri == bindparam("uri"))
+
+
 def find_thread(session: Session, site: str, uri: str) -> Thread | None:
-    return session.execute(
-        select(Thread).where(Thread.site == site, Thread.uri == uri)
-    ).scalar_one_or_none()
+    return session.execute(_FIND_THREAD, {"site": site, "uri": uri}).scalar_one_or_none()
 
 
 def post_comment(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    bindparam,
     event,
     update,
 )
@@ -236,6 +237,10 @@ class UsedToken(db.Model):
     used: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+_BUMP_VERSIONS = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True)))
+                  .values(version=Thread.version + 1))
+
+
 @event.listens_for(Session, "after_flush")
 def _bump_thread_versions(session, _context) -> None:
     """Every flushed change to a thread or a comment makes the thread's cached copies stale."""
@@ -246,7 +251,4 @@ def _bump_thread_versions(session, _context) -> None:
         elif isinstance(obj, Thread) and obj.id is not None:
             changed.add(obj.id)
     if changed:
-        session.connection().execute(
-            update(Thread).where(Thread.id.in_(changed)).values(version=Thread.version + 1)
-            .execution_options(synchronize_session=False)
-        )
+        session.connection().execute(_BUMP_VERSIONS, {"ids": sorted(changed)})

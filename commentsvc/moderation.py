@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from . import events
@@ -20,26 +20,30 @@ class Refused(ServiceError):
     code = "forbidden"
 
 
+# Built once: these run on every new comment.
+_APPROVED_BY_EMAIL = select(Comment.id).where(
+    Comment.email == bindparam("email"), Comment.status == Status.approved).limit(1)
+_BAN = select(Ban.kind, Ban.action).where(or_(
+    and_(Ban.kind == BanKind.email, Ban.value == bindparam("email")),
+    and_(Ban.kind == BanKind.address, Ban.value == bindparam("remote_hash")),
+)).limit(1)
+_BLOCKED_WORDS = select(BlockedWord.word, BlockedWord.action)
+
+
 def has_approved_comment(session: Session, email: str) -> bool:
-    found = session.execute(
-        select(Comment.id).where(Comment.email == email, Comment.status == Status.approved).limit(1)
-    ).first()
-    return found is not None
+    return session.execute(_APPROVED_BY_EMAIL, {"email": email}).first() is not None
 
 
-def _ban(session: Session, email: str | None, remote_hash: str | None) -> Ban | None:
-    terms = []
-    if email:
-        terms.append((Ban.kind == BanKind.email) & (Ban.value == email))
-    if remote_hash:
-        terms.append((Ban.kind == BanKind.address) & (Ban.value == remote_hash))
-    if not terms:
+def _ban(session: Session, email: str | None, remote_hash: str | None):
+    """The (kind, action) of a ban on this e-mail or address, or None."""
+    if not email and not remote_hash:
         return None
-    return session.execute(select(Ban).where(or_(*terms)).limit(1)).scalar_one_or_none()
+    return session.execute(_BAN, {"email": email, "remote_hash": remote_hash}).first()
 
 
-def _blocked_word(session: Session, text: str) -> BlockedWord | None:
-    words = session.execute(select(BlockedWord)).scalars().all()
+def _blocked_word(session: Session, text: str):
+    """The (word, action) of a blocklisted word in the text, refusals first, or None."""
+    words = session.execute(_BLOCKED_WORDS).all()
     lowered = text.lower()
     for word in sorted(words, key=lambda w: w.action != RuleAction.refuse):
         if re.search(rf"(?<!\w){re.escape(word.word.lower())}(?!\w)", lowered):

@@ -38,6 +38,24 @@ def corpus(*parts: str) -> Path:
     return path
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "backends(*names): run this database test only on these backends")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Honour @pytest.mark.backends: drop the other backends' variants at collection."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("backends")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_url") if callspec else None
+        (dropped if marker and backend and backend not in marker.args else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     skipped = terminalreporter.stats.get("skipped", [])
     if ON_CI and skipped:

@@ -187,8 +187,24 @@ def test_every_vector_file_in_the_corpora_is_posted():
 # --- posting -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("source", CORPORA, ids=[c.path for c in CORPORA])
-def test_corpus_vectors_are_stored_safe_or_refused_cleanly(source, app, client, form_token):
+# The sanitiser never touches the database, so the XSS vectors run on SQLite alone; the naughty
+# strings (NUL bytes, odd encodings) are what a backend can choke on, so they run on both.
+XSS_CORPORA = [c for c in CORPORA if c.path.startswith("xss/")]
+NAUGHTY_CORPORA = [c for c in CORPORA if not c.path.startswith("xss/")]
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.parametrize("source", XSS_CORPORA, ids=[c.path for c in XSS_CORPORA])
+def test_xss_vectors_are_stored_safe_or_refused_cleanly(source, app, client, form_token):
+    _post_corpus(source, app, client, form_token)
+
+
+@pytest.mark.parametrize("source", NAUGHTY_CORPORA, ids=[c.path for c in NAUGHTY_CORPORA])
+def test_naughty_strings_are_stored_safe_or_refused_cleanly(source, app, client, form_token):
+    _post_corpus(source, app, client, form_token)
+
+
+def _post_corpus(source, app, client, form_token):
     vectors = source.read(corpus(*source.path.split("/")))
     assert vectors, f"{source.path} holds no vectors"
     batch = secrets.token_hex(4)
