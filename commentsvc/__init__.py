@@ -35,9 +35,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     config = app.config
     config.update(
         SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
-        # No ping before each checkout (a round trip per request); stale connections are
-        # recycled and a dropped one fails one request, then the pool replaces it.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_recycle": 1800},
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config["DATABASE_URL"]),
         MIGRATIONS_DIRECTORY=str(ROOT / "migrations"),
         MAX_CONTENT_LENGTH=config["MAX_BODY_BYTES"],
         RATELIMIT_STORAGE_URI=config["REDIS_URL"] or "memory://",
@@ -52,6 +50,14 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if config["TRUSTED_PROXIES"]:
         n = config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {}  # a file: its connections do not go stale
+    # A server may drop connections (restart, failover, idle timeouts in between): a ping on
+    # checkout replaces a dead one instead of failing the request that drew it.
+    return {"pool_pre_ping": True, "pool_recycle": 1800}
 
 
 def register_extensions(app: Flask) -> None:
