@@ -55,9 +55,10 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {}  # a file: its connections do not go stale
-    # A server may drop connections (restart, failover, idle timeouts in between): a ping on
-    # checkout replaces a dead one instead of failing the request that drew it.
-    return {"pool_pre_ping": True, "pool_recycle": 1800}
+    # A server may drop connections (restart, failover, idle timeouts in between). No ping
+    # on every checkout (a round trip per request): the API's reads and writes retry once on a
+    # connection found dead, and the pool then replaces every connection older than it.
+    return {"pool_recycle": 1800}
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Run one write as one transaction, retrying when it loses a race with another writer."""
+"""Writes as one transaction, retried when they lose a race; reads that survive a dropped
+connection."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from .extensions import db
 
@@ -18,6 +20,8 @@ ATTEMPTS = 5
 def _lost_race(exc: Exception) -> bool:
     if isinstance(exc, IntegrityError):
         return True  # e.g. two first comments creating the same thread at once
+    if getattr(exc, "connection_invalidated", False):
+        return True  # the server dropped the connection; the pool has replaced it
     text = str(exc.orig).lower() if getattr(exc, "orig", None) else str(exc).lower()
     return any(s in text for s in ("database is locked", "deadlock", "could not serialize"))
 
@@ -38,3 +42,16 @@ def commit_write(work: Callable[[], T]) -> T:
             db.session.rollback()
             raise
     raise AssertionError("unreachable")
+
+
+def read_with_retry(read: Callable[[Connection], T]) -> T:
+    """Run a read on a fresh connection; once more if the server had dropped that connection
+    (after a database restart every pooled connection is dead, and is replaced on failure)."""
+    try:
+        with db.engine.connect() as conn:
+            return read(conn)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with db.engine.connect() as conn:
+        return read(conn)

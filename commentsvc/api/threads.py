@@ -6,9 +6,9 @@ import orjson
 from flask import current_app, jsonify, request
 
 from ..errors import ValidationFailed
-from ..extensions import db
 from ..threads import SORTS, count_by_uri, thread_json
 from ..tokens import issue_form_token
+from ..transactions import read_with_retry
 from ..validation import uri_problem
 from . import bp
 from .requests import json_object, reader_own_ids, site
@@ -39,11 +39,11 @@ def get_thread():
     sort = request.args.get("sort", "oldest")
     if sort not in SORTS:
         raise ValidationFailed({"sort": [f"Must be one of: {', '.join(SORTS)}."]})
-    with db.engine.connect() as conn:  # a plain read: no ORM session to set up and tear down
-        body = thread_json(
-            conn, site=site(), uri=uri, own_ids=reader_own_ids(), sort=sort,
-            limit=_int_arg("limit", 50, 1, MAX_LIMIT), after=request.args.get("after") or None,
-        )
+    options = {"site": site(), "uri": uri, "own_ids": reader_own_ids(), "sort": sort,
+               "limit": _int_arg("limit", 50, 1, MAX_LIMIT),
+               "after": request.args.get("after") or None}
+    # A plain read on a connection: no ORM session to set up and tear down.
+    body = read_with_retry(lambda conn: thread_json(conn, **options))
     config = current_app.config
     # The cached thread is an object; the per-request fields close it.
     tail = orjson.dumps({"form_token": issue_form_token(config["SECRET_KEY"]),
@@ -60,8 +60,8 @@ def _counts_response(uris: list) -> object:
     problems = {problem for u in uris if (problem := uri_problem(u))}
     if problems:
         raise ValidationFailed({"uris": sorted(problems)})
-    with db.engine.connect() as conn:
-        return jsonify({"counts": count_by_uri(conn, site(), uris)})
+    thread_site = site()
+    return jsonify({"counts": read_with_retry(lambda conn: count_by_uri(conn, thread_site, uris))})
 
 
 @bp.get("/counts")
