@@ -114,6 +114,8 @@
   }
 
   const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+  // One formatter for every comment: toLocaleString() with options builds a new one per call.
+  const exactTime = new Intl.DateTimeFormat("en", { dateStyle: "full", timeStyle: "short" });
   const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400],
     ["hour", 3600], ["minute", 60]];
 
@@ -127,7 +129,7 @@
         break;
       }
     }
-    const exact = date.toLocaleString("en", { dateStyle: "full", timeStyle: "short" });
+    const exact = exactTime.format(date);
     return h("time", { datetime: iso, title: exact }, text);
   }
 
