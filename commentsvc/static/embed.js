@@ -244,9 +244,13 @@
       takeThread(data);
       setCount(data.count);
       say("");
+      // Built while detached, then attached once: one style and layout pass for the lot.
+      const spot = list.nextSibling;
+      list.remove();
       list.replaceChildren();
       nodes.clear();
       for (const c of data.comments) renderComment(c, 0, list, null);
+      box.insertBefore(list, spot);
       formSlot.replaceChildren(state.closed
         ? h("p", { class: "csvc-closed" }, "Comments are closed.")
         : commentForm(null));
