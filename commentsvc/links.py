@@ -18,10 +18,7 @@ from .transactions import commit_write
 
 bp = Blueprint("links", __name__, url_prefix="/mail")
 
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; form-action 'self'; base-uri 'none'; "
-                               "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
+PAGE_HEADERS = {  # beside the CSP and the others every HTML page gets (security.py)
     # The URL holds the token: no Referer to other sites; our own form needs it (CSRF on HTTPS).
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",

@@ -37,9 +37,8 @@ def require_login():
 
 
 @bp.after_request
-def no_caching_or_framing(response):
+def no_caching(response):
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
     return response
 
 

@@ -93,7 +93,6 @@ def _public_resource_headers(response: Response) -> None:
     # Any blog may load these files, including pages with COEP or crossorigin attributes.
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    response.headers["X-Content-Type-Options"] = "nosniff"
 
 
 @bp.get("/embed.js")
