@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from . import antispam, events, tokens
 from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
 from .models import Comment, Status, Thread, utcnow
-from .moderation import decide_status
+from .moderation import decide_status, record
 from .render import render_comment
 from .validation import validate_comment
 
@@ -90,15 +90,20 @@ def post_comment(
     )
     session.add(comment)
     session.flush()
-    events.comment_posted.send(session, config=config, comment=comment)
-    if status == Status.approved:
-        events.comment_approved.send(session, config=config, comment=comment)
+    _announce(session, config, comment)
     return PostResult(
         comment=comment,
         edit_token=tokens.issue_edit_token(secret, comment.id),
         edit_until=comment.created + timedelta(seconds=config["EDIT_WINDOW"]),
         public_status=Status.pending if status == Status.spam else status,
     )
+
+
+def _announce(session: Session, config: Mapping[str, Any], comment: Comment) -> None:
+    """Tell the receivers (mail) of a new comment, and that it is public when it is."""
+    events.comment_posted.send(session, config=config, comment=comment)
+    if comment.status == Status.approved:
+        events.comment_approved.send(session, config=config, comment=comment)
 
 
 def _bot_signal(session: Session, config: Mapping[str, Any], entry, remote_addr: str | None,
@@ -170,8 +175,6 @@ def delete_comment(session: Session, config: Mapping[str, Any], comment_id: int,
 
 def edit_as_moderator(session: Session, comment: Comment, text: str, actor) -> Comment:
     """A moderator's correction of a comment's text, re-rendered and logged."""
-    from .moderation import record
-
     comment.text = text
     comment.html = render_comment(text)
     comment.edited = utcnow()
@@ -183,8 +186,6 @@ def edit_as_moderator(session: Session, comment: Comment, text: str, actor) -> C
 def reply_as_moderator(session: Session, config: Mapping[str, Any], parent: Comment,
                        moderator, text: str) -> Comment:
     """A moderator's reply: public at once, marked as the moderator's."""
-    from .moderation import record
-
     if parent.status in (Status.spam, Status.deleted):
         raise ValidationFailed({"text": ["Replies to spam or deleted comments are not possible."]})
     comment = Comment(
@@ -196,6 +197,5 @@ def reply_as_moderator(session: Session, config: Mapping[str, Any], parent: Comm
     session.add(comment)
     session.flush()
     record(session, moderator, "reply", f"comment {parent.id}", f"reply {comment.id}")
-    events.comment_posted.send(session, config=config, comment=comment)
-    events.comment_approved.send(session, config=config, comment=comment)
+    _announce(session, config, comment)
     return comment

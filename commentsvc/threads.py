@@ -209,6 +209,7 @@ def thread_json(
     own_ids = list(own_ids)
     if own_ids:  # a reader's own held comments are theirs alone: never cached
         return orjson.dumps(_tree(session, uri, thread, own_ids, sort, limit, after_key))
+    # The uri too: SQLite may give a deleted thread's id to a new one, at the same version.
     key = (thread.id, thread.version, uri, sort, limit, after_key)
     body = _bodies.get(key)
     if body is None:
