@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from tests.conftest import need
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -360,3 +363,16 @@ def tree_ids(comments: list[dict[str, Any]]) -> list[int]:
         ids.append(node["id"])
         pending.extend(node["replies"])
     return ids
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], name="database_url")
+def fresh_database(request, tmp_path):
+    """A migrated, empty database of each backend, its own for this test (for tests that run
+    servers on it: they cannot share the suite's database, which other tests empty)."""
+    base = ""
+    if request.param == "postgresql":
+        base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL", "")
+        problem = postgres_problem(base)
+        need(problem is None, problem or "")
+    with migrated_database(request.param, tmp_path, base) as url:
+        yield url

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import os
 import random
 import secrets
 import threading
@@ -11,15 +10,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import pytest
-
-from tests.conftest import need
 from tests.server_helpers import (
     LOAD_SETTINGS,
     Client,
     Server,
-    migrated_database,
-    postgres_problem,
+    fresh_database,  # noqa: F401  (the database_url fixture: a database of its own per test)
     service_env,
     stored_comments,
     tree_ids,
@@ -31,16 +26,6 @@ URIS = [f"/blog/2025/busy-post-{n}/" for n in range(5)]  # few threads: first po
 TIME_LIMIT = 40  # seconds for the 1,000 posts: 3-6 s on a quiet 2-core machine
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """A migrated, empty database of each backend, its own for this test."""
-    base = ""
-    if request.param == "postgresql":
-        base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL", "")
-        problem = postgres_problem(base)
-        need(problem is None, problem or "")
-    with migrated_database(request.param, tmp_path, base) as url:
-        yield url
 
 
 @dataclass

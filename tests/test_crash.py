@@ -11,7 +11,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -20,6 +19,7 @@ from tests.server_helpers import (
     LOAD_SETTINGS,
     Client,
     Server,
+    fresh_database,  # noqa: F401  (the database_url fixture: a database of its own per test)
     migrated_database,
     postgres_problem,
     service_env,
@@ -32,16 +32,6 @@ KILL_AFTER_ACCEPTED = 150
 URIS = [f"/blog/2025/crash-{n}/" for n in range(3)]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """A migrated, empty database of each backend, its own for this test."""
-    base = ""
-    if request.param == "postgresql":
-        base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL", "")
-        problem = postgres_problem(base)
-        need(problem is None, problem or "")
-    with migrated_database(request.param, tmp_path, base) as url:
-        yield url
 
 
 @dataclass
