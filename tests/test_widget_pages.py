@@ -121,6 +121,13 @@ def test_thread_page_without_uri_is_a_400_page(client):
     assert "Which comments?" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("uri", ["/a\x00b", "/a b", "/\x7f", "/" + "a" * 500])
+def test_thread_page_with_a_bad_uri_is_a_400_page(client, uri):
+    response = client.get("/comments", query_string={"uri": uri})
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+
+
 def test_empty_thread_page_says_no_comments_and_has_a_protected_form(thread_page):
     response = thread_page("/posts/empty.html")
     assert response.status_code == 200

@@ -17,6 +17,8 @@ from commentsvc.extensions import db, limiter
 from commentsvc.models import Status
 from commentsvc.threads import thread_tree
 from commentsvc.tokens import issue_form_token
+from commentsvc.transactions import commit_write
+from commentsvc.validation import uri_problem
 from commentsvc.widget import bp
 
 DISPLAY_DEPTH = 4  # nesting levels shown, as in embed.js; deeper replies attach at the last one
@@ -135,22 +137,19 @@ def _post_limit() -> str:
 def thread_page():
     """The thread as a plain HTML page with a plain form, for readers without JavaScript."""
     uri = (request.form.get("uri") if request.method == "POST" else request.args.get("uri")) or ""
-    if not uri.strip():
+    if uri_problem(uri):  # the API's own check: also no NUL or control characters
         return page("widget/no_thread.html", 400)
     if request.method == "GET":
         return _render_thread(uri)
 
     data = _form_data(request.form)
     try:
-        result = post_comment(db.session, current_app.config, data=data,
-                              remote_addr=request.remote_addr)
-        db.session.commit()
+        result = commit_write(lambda: post_comment(db.session, current_app.config, data=data,
+                                                   remote_addr=request.remote_addr))
     except ValidationFailed as exc:
-        db.session.rollback()
         return _render_thread(uri, status=400, errors=exc.fields, values=data,
                               message=exc.message)
     except ServiceError as exc:
-        db.session.rollback()
         return _render_thread(uri, status=exc.status, values=data, message=exc.message)
 
     target = url_for("widget.thread_page", uri=uri)
