@@ -99,6 +99,9 @@ class Comment(db.Model):
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
     remote_addr: Mapped[str | None] = mapped_column(String(64))  # anonymised: IPv4 /24, IPv6 /48
     remote_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # of the full address
+    # A digest of the normalised text (case, spacing, punctuation, invisible characters), so
+    # the duplicate check is one indexed lookup however much the same source has posted.
+    text_hash: Mapped[str | None] = mapped_column(String(32), index=True)
     avatar: Mapped[str] = mapped_column(String(16), default="")  # identicon seed, public
     moderator_id: Mapped[int | None] = mapped_column(
         ForeignKey("moderators.id", ondelete="SET NULL")
@@ -117,6 +120,7 @@ class Moderator(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(80))  # shown on public replies
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16,
@@ -132,6 +136,19 @@ class Moderator(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
+
+
+class AdminSession(db.Model):
+    """A moderator's login, kept on the server so logout and a password change can end it."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # digest of the cookie's token
+    moderator_id: Mapped[int] = mapped_column(
+        ForeignKey("moderators.id", ondelete="CASCADE"), index=True
+    )
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class AuditEntry(db.Model):
@@ -229,12 +246,12 @@ class Subscription(db.Model):
 
 
 class UsedToken(db.Model):
-    """Single-use links (one-click moderation) that have been used."""
+    """Single-use tokens that have been used: one-click moderation links, form tokens."""
 
     __tablename__ = "used_tokens"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    used: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 _BUMP_VERSIONS = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True)))
