@@ -11,7 +11,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from . import mail
+from . import mail, ratelimit
 from .extensions import csrf, db, limiter, login_manager
 from .jsonfast import FastJSONProvider
 
@@ -38,7 +38,9 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config["DATABASE_URL"]),
         MIGRATIONS_DIRECTORY=str(ROOT / "migrations"),
         MAX_CONTENT_LENGTH=config["MAX_BODY_BYTES"],
-        RATELIMIT_STORAGE_URI=config["REDIS_URL"] or "memory://",
+        # Without Redis the counters live in the database, so that every worker process
+        # (and every host sharing a PostgreSQL) counts against the one documented budget.
+        RATELIMIT_STORAGE_URI=config["REDIS_URL"] or ratelimit.STORAGE_URI,
         RATELIMIT_HEADERS_ENABLED=False,  # the 429 handler sets Retry-After itself
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

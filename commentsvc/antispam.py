@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -10,28 +12,74 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
-from .models import Comment, utcnow
+from . import tokens
+from .models import Comment, UsedToken, utcnow
 
 log = logging.getLogger("commentsvc.antispam")
 
 _DUPLICATE = select(Comment.id).where(
+    Comment.text_hash == bindparam("text_hash"), Comment.created >= bindparam("since"),
+    Comment.id != bindparam("exclude"),
     or_(Comment.remote_hash == bindparam("remote_hash"), Comment.email == bindparam("email")),
-    Comment.created >= bindparam("since"), Comment.text == bindparam("text"),
 ).limit(1)
+_USED_TOKEN = select(UsedToken.id).where(UsedToken.id == bindparam("id"))
+_PRUNE_FORM_TOKENS = delete(UsedToken).where(
+    UsedToken.id.startswith(tokens.FORM_TOKEN_PREFIX, autoescape=True),
+    UsedToken.used < bindparam("before"))
 
 
-def is_duplicate(session: Session, *, text: str, remote_hash: str, email: str | None,
-                 window: int) -> bool:
-    """The same text from the same address or e-mail within the last `window` seconds."""
+def normalised_text(text: str) -> str:
+    """What stays of a text when case, spacing, punctuation and invisible characters go:
+    "Great post!", "great  post" and "Great\u200b post." are one text to the duplicate check."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    kept = "".join(ch if not unicodedata.category(ch).startswith(("P", "C", "Z")) else " "
+                   for ch in folded if unicodedata.category(ch) != "Cf")
+    return " ".join(kept.split()) or " ".join(folded.split())
+
+
+def text_digest(text: str) -> str:
+    """The stored digest of a comment's normalised text (Comment.text_hash)."""
+    return hashlib.sha256(normalised_text(text).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def is_duplicate(session: Session, *, text_hash: str, remote_hash: str, email: str | None,
+                 window: int, exclude: int = 0) -> bool:
+    """The same normalised text from the same address or e-mail within the last `window`
+    seconds (one indexed lookup); `exclude` is the comment being edited."""
     if window <= 0:
         return False
     since = utcnow() - timedelta(seconds=window)
     found = session.execute(_DUPLICATE, {"remote_hash": remote_hash, "email": email,
-                                         "since": since, "text": text}).first()
+                                         "since": since, "text_hash": text_hash,
+                                         "exclude": exclude}).first()
     return found is not None
+
+
+def use_form_token(session: Session, token: str) -> bool:
+    """Mark a form token used, in the caller's transaction; False when it was used before.
+    Two posts racing with one token: the second fails on the primary key and is retried."""
+    token_id = tokens.form_token_id(token)
+    if session.execute(_USED_TOKEN, {"id": token_id}).first() is not None:
+        return False
+    session.add(UsedToken(id=token_id, used=utcnow()))
+    return True
+
+
+PRUNE_EVERY = 3600.0  # seconds between two prunings of used form tokens in one process
+_last_prune = [float("-inf")]
+
+
+def prune_used_form_tokens_if_due(session: Session, max_age: int, now: float) -> int | None:
+    """Forget used form tokens older than any token still accepted, at most once an hour per
+    process; None when not yet due."""
+    if now - _last_prune[0] < PRUNE_EVERY:
+        return None
+    _last_prune[0] = now
+    before = utcnow() - timedelta(seconds=max_age + 60)
+    return session.execute(_PRUNE_FORM_TOKENS, {"before": before}).rowcount or 0
 
 
 def akismet_says_spam(config: Mapping[str, Any], fields: Mapping[str, str | None]) -> bool:

@@ -54,7 +54,8 @@ def post_comment(
     remote_addr: str | None, site: str = DEFAULT_SITE,
 ) -> PostResult:
     """Validate and store a new comment; the thread is created by its first comment."""
-    entry = validate_comment(data, max_text=config["MAX_TEXT_LENGTH"])
+    entry = validate_comment(data, max_text=config["MAX_TEXT_LENGTH"],
+                             origins=config["ALLOWED_ORIGINS"])
     secret = config["SECRET_KEY"]
     thread = find_thread(session, site, entry.uri)
     if thread is not None and thread.closed:
@@ -62,30 +63,36 @@ def post_comment(
     parent = None
     if entry.parent_id is not None:
         parent = session.get(Comment, entry.parent_id)
+        # A reply to a comment marked spam is taken like one to a held comment (and quietly
+        # marked spam too): the answer must not tell a spammer what we think of them.
         if (
             parent is None or thread is None or parent.thread_id != thread.id
-            or parent.status in (Status.spam, Status.deleted)
+            or parent.status == Status.deleted
         ):
             raise ValidationFailed(
                 {"parent_id": ["The comment you reply to is not in this thread."]}
             )
     remote_hash = tokens.keyed_hash(secret, remote_addr or "")
-    bot_signal = _bot_signal(session, config, entry, remote_addr, remote_hash)
+    text_hash = antispam.text_digest(entry.text)
+    bot_signal = _bot_signal(session, config, entry, site, remote_addr, remote_hash, text_hash)
+    if bot_signal is None and parent is not None and parent.status == Status.spam:
+        bot_signal = "reply to a comment marked spam"
     html = render_comment(entry.text)
     status, reason = decide_status(
         session, config, text=entry.text, html=html, email=entry.email,
-        remote_hash=remote_hash, bot_signal=bot_signal,
+        remote_hash=remote_hash, bot_signal=bot_signal, author=entry.author,
+        website=entry.website,
     )
     if thread is None:
         thread = Thread(site=site, uri=entry.uri, title=entry.title)
         session.add(thread)
     comment = Comment(
         thread=thread, parent_id=parent.id if parent else None, author=entry.author,
-        email=entry.email, website=entry.website, text=entry.text,
+        email=entry.email, website=entry.website, text=entry.text, text_hash=text_hash,
         html=html, status=status, held_reason=reason,
         notify=entry.notify and entry.email is not None,
         remote_addr=anonymise_address(remote_addr), remote_hash=remote_hash,
-        avatar=tokens.keyed_hash(secret, entry.email or f"{entry.author}|{remote_hash}", 16),
+        avatar=avatar_seed(secret, entry.email, entry.author, remote_hash),
         created=utcnow(),
     )
     session.add(comment)
@@ -95,8 +102,21 @@ def post_comment(
         comment=comment,
         edit_token=tokens.issue_edit_token(secret, comment.id),
         edit_until=comment.created + timedelta(seconds=config["EDIT_WINDOW"]),
-        public_status=Status.pending if status == Status.spam else status,
+        public_status=reader_status(status),
     )
+
+
+def reader_status(status: Status) -> Status:
+    """The status a comment's own author is shown: spam looks like pending, so bots learn
+    nothing from any answer."""
+    return Status.pending if status == Status.spam else status
+
+
+def avatar_seed(secret: str, email: str | None, author: str | None, remote_hash: str) -> str:
+    """The public identicon seed: of the e-mail and the name together, so that comments under
+    two names cannot be linked to one e-mail address by their pictures."""
+    source = f"{email}|{author or ''}" if email else f"{author}|{remote_hash}"
+    return tokens.keyed_hash(secret, source, 16)
 
 
 def _announce(session: Session, config: Mapping[str, Any], comment: Comment) -> None:
@@ -106,25 +126,35 @@ def _announce(session: Session, config: Mapping[str, Any], comment: Comment) -> 
         events.comment_approved.send(session, config=config, comment=comment)
 
 
-def _bot_signal(session: Session, config: Mapping[str, Any], entry, remote_addr: str | None,
-                remote_hash: str) -> str | None:
+def _bot_signal(session: Session, config: Mapping[str, Any], entry, site: str,
+                remote_addr: str | None, remote_hash: str, text_hash: str) -> str | None:
     """Why a post looks like a bot's, or None; the poster is never told."""
     if entry.honeypot:
         return "honeypot filled"
     problem = tokens.form_token_problem(
-        config["SECRET_KEY"], entry.form_token,
+        config["SECRET_KEY"], entry.form_token, site=site, uri=entry.uri,
         min_age=config["MIN_SUBMIT_SECONDS"], max_age=config["FORM_TOKEN_MAX_AGE"],
     )
     if problem:
         return problem
-    if antispam.is_duplicate(session, text=entry.text, remote_hash=remote_hash,
-                             email=entry.email, window=config["DUPLICATE_WINDOW"]):
-        return "same text again from the same source"
-    if antispam.akismet_says_spam(config, {
+    if not antispam.use_form_token(session, entry.form_token):
+        return "form token used before"
+    return _content_signal(session, config, text_hash=text_hash, remote_hash=remote_hash,
+                           email=entry.email, fields={
         "user_ip": remote_addr, "comment_author": entry.author,
         "comment_author_email": entry.email, "comment_author_url": entry.website,
         "comment_content": entry.text, "permalink": entry.uri,
-    }):
+    })
+
+
+def _content_signal(session: Session, config: Mapping[str, Any], *, text_hash: str,
+                    remote_hash: str, email: str | None, fields: Mapping[str, str | None],
+                    exclude: int = 0) -> str | None:
+    """The spam signals of what a comment says, for new comments and edits alike."""
+    if antispam.is_duplicate(session, text_hash=text_hash, remote_hash=remote_hash,
+                             email=email, window=config["DUPLICATE_WINDOW"], exclude=exclude):
+        return "same text again from the same source"
+    if antispam.akismet_says_spam(config, fields):
         return "spam check service"
     return None
 
@@ -148,18 +178,45 @@ def _own_comment(session: Session, config: Mapping[str, Any], comment_id: int,
 
 
 def edit_comment(session: Session, config: Mapping[str, Any], comment_id: int,
-                 token: str | None, data: Mapping[str, Any]) -> Comment:
-    """Change the text (and name, website) of a reader's own comment inside the edit window."""
+                 token: str | None, data: Mapping[str, Any],
+                 remote_addr: str | None = None) -> Comment:
+    """Change the text (and name, website) of a reader's own comment inside the edit window.
+
+    An edit meets every check a new comment with the same content would: one that would be
+    refused is refused and changes nothing; one that would be held takes a published comment
+    out of public view until a moderator approves it again.
+    """
     comment = _own_comment(session, config, comment_id, token)
     entry = validate_comment(data, max_text=config["MAX_TEXT_LENGTH"], partial=True)
-    comment.text = entry.text
-    comment.html = render_comment(entry.text)
-    if "author" in data:
-        comment.author = entry.author
-    if "website" in data:
-        comment.website = entry.website
+    author = entry.author if "author" in data else comment.author
+    website = entry.website if "website" in data else comment.website
+    html = render_comment(entry.text)
+    text_hash = antispam.text_digest(entry.text)
+    remote_hash = tokens.keyed_hash(config["SECRET_KEY"], remote_addr or "")
+    signal = _content_signal(session, config, text_hash=text_hash, remote_hash=remote_hash,
+                             email=comment.email, exclude=comment.id, fields={
+        "user_ip": remote_addr, "comment_author": author, "comment_author_email": comment.email,
+        "comment_author_url": website, "comment_content": entry.text,
+        "permalink": comment.thread.uri,
+    })
+    verdict, reason = decide_status(
+        session, config, text=entry.text, html=html, email=comment.email,
+        remote_hash=remote_hash, bot_signal=signal, author=author, website=website,
+    )
+    was = comment.status
+    comment.text, comment.html, comment.text_hash = entry.text, html, text_hash
+    comment.author, comment.website = author, website
+    comment.avatar = avatar_seed(config["SECRET_KEY"], comment.email, author,
+                                 comment.remote_hash or remote_hash)
     comment.edited = utcnow()
+    # Never upwards: an edit cannot publish a held comment nor rescue one marked spam.
+    if verdict == Status.spam and was != Status.spam or (
+            verdict == Status.pending and was == Status.approved):
+        comment.status = verdict
+        comment.held_reason = f"edited: {reason}"[:200]
     session.flush()
+    if comment.status == Status.pending and was != Status.pending:
+        events.comment_posted.send(session, config=config, comment=comment)  # alert moderators
     return comment
 
 
@@ -189,7 +246,8 @@ def reply_as_moderator(session: Session, config: Mapping[str, Any], parent: Comm
     if parent.status in (Status.spam, Status.deleted):
         raise ValidationFailed({"text": ["Replies to spam or deleted comments are not possible."]})
     comment = Comment(
-        thread_id=parent.thread_id, parent_id=parent.id, author=moderator.name,
+        thread_id=parent.thread_id, parent_id=parent.id,
+        author=moderator.display_name or moderator.name,
         email=moderator.email.lower(), text=text, html=render_comment(text),
         status=Status.approved, moderator_id=moderator.id, created=utcnow(),
         avatar=tokens.keyed_hash(config["SECRET_KEY"], moderator.email.lower(), 16),

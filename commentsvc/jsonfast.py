@@ -15,6 +15,12 @@ class FastJSONProvider(DefaultJSONProvider):
     sort_keys = False
     compact = True
 
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:  # "[[[[..." thousands deep: malformed for us, not a crash
+            raise ValueError("JSON nested too deeply") from None
+
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         try:
             return orjson.dumps(obj, default=self.default).decode()

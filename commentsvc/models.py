@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -229,6 +230,10 @@ class OutboxMail(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The comment the mail quotes or is about: erasing its author erases the mail with it.
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
 
 
 class Subscription(db.Model):
@@ -243,6 +248,22 @@ class Subscription(db.Model):
     confirmed: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the opt-in mail offering it was queued; None while it waits for one (an address
+    # gets at most one a day). The subscriptions one mail offered share this time.
+    confirm_mailed: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailLimit(db.Model):
+    """A window that spaces out one kind of mail: moderator alerts, or opt-in mails to one
+    address (keyed by a keyed hash of the address, never the address itself)."""
+
+    __tablename__ = "mail_limits"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent: Mapped[int] = mapped_column(Integer, default=0)  # mails taken in this window
+    held: Mapped[int] = mapped_column(Integer, default=0)  # alerts only: waiting for a digest
+    digested: Mapped[datetime | None] = mapped_column(UTCDateTime)  # alerts only: last digest
 
 
 class UsedToken(db.Model):
@@ -252,6 +273,17 @@ class UsedToken(db.Model):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     used: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class RateLimitCounter(db.Model):
+    """One rate-limit window's count, shared by every process that uses this database (the
+    default when no Redis is configured)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    expires: Mapped[float] = mapped_column(Float, index=True)  # Unix time the window ends
 
 
 _BUMP_VERSIONS = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True)))

@@ -60,14 +60,16 @@ def _apply(action: RuleAction, reason: str) -> tuple[Status, str]:
 def decide_status(
     session: Session, config: Mapping[str, Any], *, text: str, html: str,
     email: str | None, remote_hash: str | None, bot_signal: str | None,
+    author: str | None = None, website: str | None = None,
 ) -> tuple[Status, str | None]:
-    """The status of a new comment and, when it is not approved, why: rules first, then policy."""
+    """The status of a new (or edited) comment and, when it is not approved, why: rules first,
+    then policy. The blocklist reads the name and website as well as the text."""
     if bot_signal:
         return Status.spam, f"bot signal: {bot_signal}"
     ban = _ban(session, email, remote_hash)
     if ban is not None:
         return _apply(ban.action, f"banned {ban.kind.value}")
-    word = _blocked_word(session, text)
+    word = _blocked_word(session, "\n".join(filter(None, (author, website, text))))
     if word is not None:
         return _apply(word.action, f"blocklisted word: {word.word}")
     links = count_links(html)

@@ -21,11 +21,20 @@ SORTS = ("oldest", "newest")
 _PUBLIC_COLUMNS = (
     Comment.id, Comment.parent_id, Comment.author, Comment.website, Comment.avatar,
     Comment.html, Comment.status, Comment.created, Comment.edited, Comment.score,
+    Comment.moderator_id,
 )
+_HELD = (Status.pending, Status.spam)
 # Statements built once: the hot reads then only bind values to an already compiled query.
 _THREAD = select(Thread.id, Thread.title, Thread.closed, Thread.version).where(
     Thread.site == bindparam("site"), Thread.uri == bindparam("uri"))
-_VISIBLE = Comment.status.in_([Status.approved, Status.deleted])
+# A held comment (an edit sent back to review, say) whose replies are public stays in the
+# tree as a placeholder, as a deleted one does, so its replies keep their place.
+_PARENTS_OF_PUBLIC = (select(Comment.parent_id)
+                      .where(Comment.thread_id == bindparam("thread_id"),
+                             Comment.status == Status.approved, Comment.parent_id.is_not(None))
+                      .scalar_subquery())
+_VISIBLE = or_(Comment.status.in_([Status.approved, Status.deleted]),
+               and_(Comment.status.in_(_HELD), Comment.id.in_(_PARENTS_OF_PUBLIC)))
 _COMMENTS = (select(*_PUBLIC_COLUMNS)
              .where(Comment.thread_id == bindparam("thread_id"), _VISIBLE)
              .order_by(Comment.created, Comment.id))
@@ -33,7 +42,7 @@ _COMMENTS_WITH_OWN = (
     select(*_PUBLIC_COLUMNS)
     .where(Comment.thread_id == bindparam("thread_id"),
            or_(_VISIBLE, and_(Comment.id.in_(bindparam("own", expanding=True)),
-                              Comment.status == Status.pending)))
+                              Comment.status.in_(_HELD))))
     .order_by(Comment.created, Comment.id))
 _COUNTS = (
     select(Thread.uri, func.count(Comment.id))
@@ -49,17 +58,21 @@ def _iso(value: datetime | None) -> str | None:
 def public_comment(row: Any) -> dict[str, Any]:
     """The fields of a comment anyone may see (never e-mail, address or source text)."""
     return _public(row.id, row.parent_id, row.author, row.website, row.avatar, row.html,
-                   row.status, row.created, row.edited, row.score)
+                   row.status, row.created, row.edited, row.score, row.moderator_id)
 
 
-def _public(ident, parent_id, author, website, avatar, html, status, created, edited, score):
+def _public(ident, parent_id, author, website, avatar, html, status, created, edited, score,
+            moderator_id):
     if status == Status.deleted:
         author = website = None
         avatar = html = ""
+    elif status == Status.spam:
+        status = Status.pending  # only its author sees it, and as held: the verdict stays ours
     return {
         "id": ident, "parent_id": parent_id, "author": author, "website": website,
         "avatar": avatar, "html": html, "status": status.value, "created": _iso(created),
-        "edited": _iso(edited), "score": score, "replies": [],
+        "edited": _iso(edited), "score": score, "moderator": moderator_id is not None,
+        "replies": [],
     }
 
 
@@ -96,7 +109,10 @@ def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, An
         rows = session.execute(_COMMENTS_WITH_OWN, {"thread_id": thread.id, "own": own_ids})
     else:
         rows = session.execute(_COMMENTS, {"thread_id": thread.id})
-    rows = rows.all()
+    own = set(own_ids)
+    # Held comments that are not the reader's own are here only as placeholders.
+    rows = [row if row[6] not in _HELD or row[0] in own else _as_placeholder(row)
+            for row in rows]
 
     # A reply always has a larger id than its parent, so walking ids downwards sees every
     # child before its parent: a deleted comment is kept only when a kept reply hangs under it.
@@ -144,6 +160,10 @@ def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, An
             "total": total, "comments": page, "next": next_cursor}
 
 
+def _as_placeholder(row) -> tuple:
+    return (*row[:6], Status.deleted, *row[7:])
+
+
 def _flatten_deep(roots: list[dict[str, Any]], keys: dict[int, tuple[int, int]]) -> None:
     """Attach replies nested deeper than MAX_DEPTH to their ancestor at that depth."""
     stack = [(node, 1) for node in roots]
@@ -161,9 +181,10 @@ def _flatten_deep(roots: list[dict[str, Any]], keys: dict[int, tuple[int, int]])
         node["replies"] = sorted(flat, key=lambda n: keys[n["id"]])
 
 
-class _BodyCache:
-    """Serialised thread pages of this process, keyed by the thread's version (bumped by every
-    write that touches the thread), so a stale page can never be served."""
+class BodyCache:
+    """Rendered thread pages of this process (JSON bodies, HTML fragments), keyed by the
+    thread's version (bumped by every write that touches the thread), so a stale page can never
+    be served."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
@@ -191,7 +212,14 @@ class _BodyCache:
                 self.size -= len(old)
 
 
-_bodies = _BodyCache(max_bytes=32 * 1024 * 1024)
+_bodies = BodyCache(max_bytes=32 * 1024 * 1024)
+
+
+def thread_version(session: Session, *, site: str, uri: str) -> tuple | None:
+    """What a thread's cached pages are keyed by (its id, version, state and title); None when
+    it has no comments."""
+    row = session.execute(_THREAD, {"site": site, "uri": uri}).first()
+    return (row.id, row.version, row.closed, row.title) if row is not None else None
 
 
 def thread_json(

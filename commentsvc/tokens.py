@@ -1,9 +1,11 @@
-"""Signed tokens: edit tokens for a reader's own comment, and form tokens against bots."""
+"""Signed tokens: edit tokens for a reader's own comment, single-use form tokens against bots,
+and the links in mails."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 
@@ -55,37 +57,43 @@ def own_comment_ids(secret_key: str, tokens: list[str]) -> set[int]:
     return ids
 
 
-_form_tokens: dict[tuple[str, int], str] = {}
+FORM_TOKEN_PREFIX = "form:"  # noqa: S105  (a name prefix of used tokens, not a secret)
+_FORM_TOKEN = re.compile(r"([0-9]{1,11})\.([0-9a-f]{16})\.([0-9a-f]{32})")
 
 
-def issue_form_token(secret_key: str) -> str:
-    """A signed timestamp for a form; readers within the same second share one (signing is
-    the costliest part of an empty thread's read, and the token identifies nobody)."""
-    second = int(time.time())
-    key = (secret_key, second)
-    token = _form_tokens.get(key)
-    if token is None:
-        _form_tokens.clear()
-        token = _form_tokens[key] = _serializer(secret_key, FORM_SALT).dumps(
-            secrets.token_hex(4))
-    return token
+def _form_mac(secret_key: str, issued: int, nonce: str, site: str, uri: str) -> str:
+    message = f"{FORM_SALT}|{issued}|{nonce}|{site}|{uri}".encode("utf-8", "surrogatepass")
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def form_token_problem(secret_key: str, token: object, *, min_age: int, max_age: int) -> str | None:
-    """Why a form token marks its post as a bot's, or None when it is a person's."""
+def issue_form_token(secret_key: str, site: str, uri: str) -> str:
+    """A token for one post to one thread: when it was issued, a random id, and a signature
+    over both and the thread, so it is worth nothing on another thread."""
+    issued, nonce = int(time.time()), secrets.token_hex(8)
+    return f"{issued}.{nonce}.{_form_mac(secret_key, issued, nonce, site, uri)}"
+
+
+def form_token_problem(secret_key: str, token: object, *, site: str, uri: str, min_age: int,
+                       max_age: int) -> str | None:
+    """Why a form token marks its post as a bot's, or None when it is a person's. Whether it
+    was used before is the caller's question (form_token_id names it)."""
     if not isinstance(token, str) or not token:
         return "form token missing"
-    try:
-        _, issued = _serializer(secret_key, FORM_SALT).loads(
-            token, max_age=max_age, return_timestamp=True
-        )
-    except SignatureExpired:
+    parts = _FORM_TOKEN.fullmatch(token)
+    if parts is None or not hmac.compare_digest(
+            parts[3], _form_mac(secret_key, int(parts[1]), parts[2], site, uri)):
+        return "form token forged or for another thread"
+    age = time.time() - int(parts[1])
+    if age > max_age:
         return "form token too old"
-    except BadSignature:
-        return "form token forged"
-    if time.time() - issued.timestamp() < min_age:
+    if age < min_age:
         return "posted too fast"
     return None
+
+
+def form_token_id(token: str) -> str:
+    """The name under which a used form token is remembered."""
+    return FORM_TOKEN_PREFIX + token.split(".", 2)[1]
 
 
 def keyed_hash(secret_key: str, value: str, length: int = 32) -> str:

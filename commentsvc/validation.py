@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,23 @@ class CommentInput:
     honeypot: str | None = None
 
 
+# Characters that draw nothing yet make two names differ ("a\u200bnn" beside "ann"), or
+# reorder what follows them: format characters (zero-width, bidirectional controls, soft
+# hyphen, BOM) and the blank fillers of Hangul and Braille.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def clean_name(value: str | None) -> str | None:
+    """A display name without invisible or bidirectional control characters, spaces collapsed;
+    None when nothing visible is left."""
+    if value is None:
+        return None
+    kept = "".join(ch for ch in value
+                   if unicodedata.category(ch) != "Cf" and ch not in _BLANK_LETTERS)
+    kept = " ".join(kept.split())
+    return kept or None
+
+
 def _has_control(value: str, allow: str = "") -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allow for ch in value)
 
@@ -41,13 +59,30 @@ def _encodable(value: str) -> bool:
     return True
 
 
-def uri_problem(value: object) -> str | None:
-    """Why a value cannot name a thread, or None."""
+def origin_of(url: str) -> str | None:
+    """"https://blog.example" from "https://blog.example/2008/post.html", or None."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or parts.username is not None:
+        return None
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port else "")
+
+
+def uri_problem(value: object, origins: Iterable[str] = ()) -> str | None:
+    """Why a value cannot name a thread, or None: a path on the blog ("/2008/post.html"), or
+    a full URL on one of the blog's own origins; never another site's page or a script."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_URI:
         return f"A thread uri of 1 to {MAX_URI} characters is required."
     if not _encodable(value) or _has_control(value) or any(ch.isspace() for ch in value):
         return "Must not contain spaces or control characters."
-    return None
+    if value.startswith("/") and not value.startswith(("//", "/\\")):
+        return None
+    if origin_of(value) in {origin.lower() for origin in origins}:
+        return None
+    return "Must be the page's path, starting with /, or an address on the blog's own site."
 
 
 class _Checker:
@@ -81,15 +116,16 @@ class _Checker:
 
 
 def validate_comment(
-    data: Mapping[str, Any], *, max_text: int, partial: bool = False
+    data: Mapping[str, Any], *, max_text: int, partial: bool = False,
+    origins: Iterable[str] = (),
 ) -> CommentInput:
     """Parse a new comment (or, with partial, an edit's fields); raise ValidationFailed."""
     check = _Checker(data)
     uri = "" if partial else check.string("uri", MAX_URI, required=True)
-    if uri and (problem := uri_problem(uri)):
+    if uri and (problem := uri_problem(uri, origins)):
         check.fail("uri", problem)
     text = check.string("text", max_text, required=True, multiline=True)
-    author = check.string("author", MAX_AUTHOR)
+    author = clean_name(check.string("author", MAX_AUTHOR))
     title = check.string("title", MAX_TITLE)
     email = check.string("email", MAX_EMAIL)
     if email is not None and not EMAIL.match(email):
@@ -119,6 +155,26 @@ def validate_comment(
     )
 
 
+# A host name as DNS knows it (after IDNA), or an IPv4 address; IPv6 comes in brackets.
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_URL_UNSAFE = frozenset('"<>\\^`{|}')
+
+
+def _real_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.rstrip(".").split(".")
+    return len(ascii_host) <= 253 and len(labels) >= 2 and all(map(_HOST_LABEL.match, labels)) \
+        and not labels[-1].isdigit()
+
+
 def _website(value: str, check: _Checker) -> str | None:
     if any(ch.isspace() for ch in value):
         check.fail("website", "Must not contain spaces.")
@@ -127,10 +183,12 @@ def _website(value: str, check: _Checker) -> str | None:
         value = "https://" + value  # "example.com" is what most people type
     try:
         parts = urlsplit(value)
-        host = parts.hostname
+        host, _port = parts.hostname, parts.port
     except ValueError:
         parts, host = None, None
-    if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
-        check.fail("website", "Must be an http:// or https:// address.")
+    if (parts is None or parts.scheme.lower() not in ("http", "https") or not host
+            or any(ch in _URL_UNSAFE for ch in value) or parts.username is not None
+            or not _real_host(host)):
+        check.fail("website", "Must be an http:// or https:// address, like https://example.com.")
         return None
     return value

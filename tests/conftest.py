@@ -168,7 +168,8 @@ def unique_uri() -> str:
 
 @pytest.fixture
 def form_token(app):
-    return lambda: issue_form_token(app.config["SECRET_KEY"])
+    """A fresh form token for one post to the thread `uri` (each works once)."""
+    return lambda uri: issue_form_token(app.config["SECRET_KEY"], "default", uri)
 
 
 @pytest.fixture
@@ -177,7 +178,7 @@ def post(client, form_token):
 
     def _post(uri: str, text: str | None = None, **fields):
         text = f"Hello {secrets.token_hex(3)}" if text is None else text  # not a duplicate
-        body = {"uri": uri, "text": text, "form_token": form_token(), **fields}
+        body = {"uri": uri, "text": text, "form_token": form_token(uri), **fields}
         return client.post("/api/comments", json=body)
 
     return _post

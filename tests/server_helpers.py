@@ -30,6 +30,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from commentsvc.tokens import issue_form_token
 from tests.conftest import need
 
 REPO = Path(__file__).resolve().parent.parent
@@ -343,7 +344,11 @@ class Client:
         assert response.status == 200, (response.status, response.body[:500])
         return response.json()["counts"]
 
-    def post_comment(self, uri: str, text: str, form_token: str, **fields: Any) -> Response:
+    def post_comment(self, uri: str, text: str, form_token: str | None = None,
+                     **fields: Any) -> Response:
+        """Post a comment; without a form token, one is made for this post (each works once)."""
+        if form_token is None:
+            form_token = issue_form_token(SECRET_KEY, "default", uri)
         return self.request("POST", "/api/comments",
                             {"uri": uri, "text": text, "form_token": form_token, **fields})
 

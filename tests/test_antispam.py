@@ -34,10 +34,10 @@ def test_same_text_again_from_the_same_source_is_spam_quietly(app, post):
 
 def test_same_text_from_another_address_is_fine(app, client, form_token):
     body = {"uri": unique_uri(), "text": "Me too!"}
-    one = client.post("/api/comments", json={**body, "form_token": form_token()})
+    one = client.post("/api/comments", json={**body, "form_token": form_token(body["uri"])})
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
-    two = other.post("/api/comments", json={**body, "form_token": form_token()})
+    two = other.post("/api/comments", json={**body, "form_token": form_token(body["uri"])})
     assert one.get_json()["status"] == two.get_json()["status"] == "approved"
 
 
@@ -59,10 +59,11 @@ def test_per_thread_rate_limit_counts_every_address(settings, request, database_
         client = app.test_client()
         client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
         codes.append(client.post("/api/comments", json={
-            "uri": uri, "text": f"comment {n}", "form_token": form_token()}).status_code)
+            "uri": uri, "text": f"comment {n}", "form_token": form_token(uri)}).status_code)
     assert codes == [201, 201, 429]
+    elsewhere = unique_uri()
     other = app.test_client().post("/api/comments", json={
-        "uri": unique_uri(), "text": "elsewhere", "form_token": form_token()})
+        "uri": elsewhere, "text": "elsewhere", "form_token": form_token(elsewhere)})
     assert other.status_code == 201
 
 

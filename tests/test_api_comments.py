@@ -98,9 +98,10 @@ def test_posting_sooner_than_the_minimum_is_spam(app, client):
     from commentsvc.tokens import issue_form_token
 
     app.config["MIN_SUBMIT_SECONDS"] = 30
-    token = issue_form_token(app.config["SECRET_KEY"])
+    uri = unique_uri()
+    token = issue_form_token(app.config["SECRET_KEY"], "default", uri)
     body = client.post("/api/comments",
-                       json={"uri": unique_uri(), "text": "fast", "form_token": token}).get_json()
+                       json={"uri": uri, "text": "fast", "form_token": token}).get_json()
     assert body["status"] == "pending"
     assert _stored(app, body["id"]).held_reason == "bot signal: posted too fast"
 

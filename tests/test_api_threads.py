@@ -61,7 +61,7 @@ def test_public_comments_never_show_email_or_address(client, make_comment):
     assert "127.0.0" not in raw
     comment = client.get("/api/threads", query_string={"uri": uri}).get_json()["comments"][0]
     assert set(comment) == {"id", "parent_id", "author", "website", "avatar", "html", "status",
-                            "created", "edited", "score", "replies"}
+                            "created", "edited", "score", "moderator", "replies"}
 
 
 def test_pages_of_top_level_comments_follow_the_cursor(client, make_comment):

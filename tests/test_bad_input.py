@@ -52,7 +52,7 @@ def test_bad_comment_is_refused_with_its_field(client, make_comment, stored, for
                                                body, field):
     make_comment(URI, "already here")
     before = stored()
-    error = _error(client.post("/api/comments", json={**body, "form_token": form_token()}), 400)
+    error = _error(client.post("/api/comments", json={**body, "form_token": form_token(URI)}), 400)
     assert error["code"] == "validation"
     assert field in error["fields"]
     assert stored() == before

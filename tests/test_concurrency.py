@@ -61,7 +61,7 @@ def one_client(number: int, port: int, board: Board, start: threading.Barrier,
     rng = random.Random(number)
     mine: list[tuple[str, int]] = []
     with Client(port) as client:
-        form_token = client.thread(URIS[0])["form_token"]
+        client.thread(URIS[0])  # connected before the start
         start.wait(timeout=60)
         for n in range(POSTS_PER_CLIENT):
             roll, target = rng.random(), None
@@ -76,7 +76,7 @@ def one_client(number: int, port: int, board: Board, start: threading.Barrier,
             log.append(entry)
             fields = {"parent_id": parent_id} if parent_id else {}
             try:
-                response = client.post_comment(uri, text, form_token, **fields)
+                response = client.post_comment(uri, text, **fields)
             except (OSError, http.client.HTTPException) as exc:
                 entry.error = f"{type(exc).__name__}: {exc}"
                 continue

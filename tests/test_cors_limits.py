@@ -92,7 +92,7 @@ def test_rate_limit_is_shared_through_redis(app, database_url, limited, redis_ur
     statuses = []
     for app in apps + apps:
         response = app.test_client().post(
-            "/api/comments", json={"uri": uri, "text": "hi", "form_token": form_token()})
+            "/api/comments", json={"uri": uri, "text": "hi", "form_token": form_token(uri)})
         statuses.append(response.status_code)
     for other in apps:
         with other.app_context():

@@ -77,7 +77,7 @@ class Load:
         uri = URIS[number % len(URIS)]
         with Client(self.port, timeout=20) as client:
             try:
-                form_token = client.thread(uri)["form_token"]
+                client.thread(uri)
             except (OSError, http.client.HTTPException):
                 return
             for n in range(MAX_POSTS_PER_CLIENT):
@@ -90,7 +90,7 @@ class Load:
                     self.attempts.append(attempt)
                 fields = {"parent_id": reply_to} if reply_to else {}
                 try:
-                    response = client.post_comment(uri, attempt.text, form_token, **fields)
+                    response = client.post_comment(uri, attempt.text, **fields)
                 except (OSError, http.client.HTTPException):
                     return  # the server is gone
                 attempt.status = response.status
@@ -125,8 +125,8 @@ def test_comments_acknowledged_before_sigkill_survive_the_restart(database_url, 
         before = server.log_tail()
         server.start()  # the same database, as a supervisor would restart it
         with Client(server.port) as client:
-            token = client.thread(URIS[0])["form_token"]
-            after_restart = client.post_comment(URIS[0], "written after the restart", token)
+            client.thread(URIS[0])
+            after_restart = client.post_comment(URIS[0], "written after the restart")
             counts = client.counts(URIS)
         log = server.log_tail()
 
@@ -170,15 +170,15 @@ def test_no_request_fails_after_postgresql_drops_the_service_connections(tmp_pat
         env = service_env(database_url, tmp_path, **LOAD_SETTINGS)
         with Server(env, tmp_path / "gunicorn.log", workers=2) as server, \
                 Client(server.port) as client:
-            token = client.thread(URIS[0])["form_token"]
+            client.thread(URIS[0])
             for n in range(6):  # both workers now hold pooled connections
-                assert client.post_comment(URIS[0], f"before {n}", token).status == 201
+                assert client.post_comment(URIS[0], f"before {n}").status == 201
                 client.thread(URIS[0])
             assert terminate_connections(base, database_url) > 0
             answers = []
             for n in range(6):
                 answers.append(client.request("GET", f"/api/threads?uri={URIS[0]}").status)
-                answers.append(client.post_comment(URIS[0], f"after {n}", token).status)
+                answers.append(client.post_comment(URIS[0], f"after {n}").status)
             log = server.log_tail(1500)
         stored = {c.text for c in stored_comments(database_url).values()}
     failed = [status for status in answers if status >= 500]

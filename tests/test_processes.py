@@ -69,11 +69,10 @@ def a_and_b(servers, shared_redis):
 def test_a_comment_posted_through_one_process_is_read_and_edited_through_the_other(
         a_and_b, shared_redis):
     a, b = a_and_b
-    token_from_b = b.thread(URI)["form_token"]
-    first = a.post_comment(URI, "Posted through A.", token_from_b)
+    first = a.post_comment(URI, "Posted through A.", b.thread(URI)["form_token"])
     assert first.status == 201, first.body
     first = first.json()
-    held = a.post_comment(URI, THREE_LINKS, token_from_b, parent_id=first["id"])
+    held = a.post_comment(URI, THREE_LINKS, b.thread(URI)["form_token"], parent_id=first["id"])
     assert held.status == 201, held.body
     held = held.json()
     assert held["status"] == "pending"  # three links: held for a moderator
@@ -96,14 +95,13 @@ def test_a_comment_posted_through_one_process_is_read_and_edited_through_the_oth
 
 def test_the_post_rate_limit_is_counted_across_both_processes(a_and_b):
     a, b = a_and_b
-    token = a.thread(URI)["form_token"]
-    answers = [a.post_comment(URI, f"Rate limited post {n} through A.", token).status
+    answers = [a.post_comment(URI, f"Rate limited post {n} through A.").status
                for n in range(2)]
-    answers.append(b.post_comment(URI, "Rate limited post 2 through B.", token).status)
+    answers.append(b.post_comment(URI, "Rate limited post 2 through B.").status)
     assert answers == [201, 201, 201]
 
-    over_a = a.post_comment(URI, "One too many, through A.", token)
-    over_b = b.post_comment(URI, "One too many, through B.", token)
+    over_a = a.post_comment(URI, "One too many, through A.")
+    over_b = b.post_comment(URI, "One too many, through B.")
     assert (over_a.status, over_b.status) == (429, 429), (
         "the limit of 3 posts per minute was not shared: "
         f"A answered {over_a.status}, B answered {over_b.status}")

@@ -218,7 +218,7 @@ def _post_corpus(source, app, client, form_token):
     for index, vector in enumerate(vectors):
         uri = f"/corpus/{batch}/{index // COMMENTS_PER_THREAD}.html"
         response = client.post(
-            "/api/comments", json={"uri": uri, "text": vector, "form_token": form_token()}
+            "/api/comments", json={"uri": uri, "text": vector, "form_token": form_token(uri)}
         )
         if response.status_code == 201:
             body = response.get_json()

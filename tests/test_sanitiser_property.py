@@ -83,7 +83,7 @@ def test_posted_text_is_stored_allowlisted_and_clean_or_refused(app, client, for
         comments_before = db.session.scalar(sa.select(sa.func.count(Comment.id)))
         db.session.remove()
 
-    body = {"uri": uri, "text": text, "form_token": form_token()}
+    body = {"uri": uri, "text": text, "form_token": form_token(uri)}
     response = client.post("/api/comments", json=body)
 
     assert response.status_code == 201 or 400 <= response.status_code < 500, response.status_code

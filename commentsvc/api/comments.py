@@ -8,11 +8,14 @@ from flask import current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import comments as domain
+from ..antispam import prune_used_form_tokens_if_due
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
 from ..privacy import purge_if_due
+from ..ratelimit import new_comments_per_address, new_comments_per_thread
 from ..render import render_comment
 from ..threads import public_comment
+from ..tokens import issue_form_token
 from ..transactions import commit_write
 from . import bp
 from .requests import bearer_token, json_object, site
@@ -22,15 +25,9 @@ def _limit(name: str):
     return lambda: current_app.config[name]
 
 
-def _thread_key() -> str:
-    body = request.get_json(silent=True)
-    uri = body.get("uri") if isinstance(body, dict) else None
-    return f"thread:{uri}"[:600] if isinstance(uri, str) else "thread:?"
-
-
 @bp.post("/comments")
-@limiter.limit(_limit("RATELIMIT_POST"))
-@limiter.limit(_limit("RATELIMIT_THREAD"), key_func=_thread_key)
+@new_comments_per_address
+@new_comments_per_thread
 def post_comment():
     """Store a new comment or reply; 201 with its status and an edit token."""
     data = json_object()
@@ -46,16 +43,22 @@ def post_comment():
         body["edit_until"] = result.edit_until.isoformat().replace("+00:00", "Z")
         return body
 
-    response = jsonify(commit_write(work))
+    body = commit_write(work)
+    # Each form token works once: here is the next one for this thread.
+    body["form_token"] = issue_form_token(config["SECRET_KEY"], thread_site, data["uri"])
+    response = jsonify(body)
     response.status_code = 201
-    _purge_old_addresses(config["ADDRESS_RETENTION_DAYS"])
+    _housekeeping(config)
     return response
 
 
-def _purge_old_addresses(days: int) -> None:
-    """Housekeeping after a stored comment: it must never turn that comment's 201 into a 500."""
+def _housekeeping(config) -> None:
+    """After a stored comment: it must never turn that comment's 201 into a 500."""
     try:
-        if purge_if_due(db.session, days, time.monotonic()) is not None:
+        now = time.monotonic()
+        purged = purge_if_due(db.session, config["ADDRESS_RETENTION_DAYS"], now)
+        pruned = prune_used_form_tokens_if_due(db.session, config["FORM_TOKEN_MAX_AGE"], now)
+        if purged is not None or pruned is not None:
             db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
@@ -67,9 +70,8 @@ def _purge_old_addresses(days: int) -> None:
 def edit_comment(comment_id: int):
     """Change one's own comment inside the edit window (Authorization: Bearer <edit token>)."""
     data, token = json_object(), bearer_token()
-    comment = commit_write(
-        lambda: domain.edit_comment(db.session, current_app.config, comment_id, token, data)
-    )
+    comment = commit_write(lambda: domain.edit_comment(
+        db.session, current_app.config, comment_id, token, data, remote_addr=request.remote_addr))
     return jsonify(public_comment(comment))
 
 

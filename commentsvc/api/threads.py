@@ -34,19 +34,20 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 def get_thread():
     """The approved comments of one thread, nested, with a form token for the next post."""
     uri = request.args.get("uri", "")
-    if problem := uri_problem(uri):
+    config = current_app.config
+    if problem := uri_problem(uri, config["ALLOWED_ORIGINS"]):
         raise ValidationFailed({"uri": [problem]})
     sort = request.args.get("sort", "oldest")
     if sort not in SORTS:
         raise ValidationFailed({"sort": [f"Must be one of: {', '.join(SORTS)}."]})
-    options = {"site": site(), "uri": uri, "own_ids": reader_own_ids(), "sort": sort,
+    thread_site = site()
+    options = {"site": thread_site, "uri": uri, "own_ids": reader_own_ids(), "sort": sort,
                "limit": _int_arg("limit", 50, 1, MAX_LIMIT),
                "after": request.args.get("after") or None}
     # A plain read on a connection: no ORM session to set up and tear down.
     body = read_with_retry(lambda conn: thread_json(conn, **options))
-    config = current_app.config
     # The cached thread is an object; the per-request fields close it.
-    tail = orjson.dumps({"form_token": issue_form_token(config["SECRET_KEY"]),
+    tail = orjson.dumps({"form_token": issue_form_token(config["SECRET_KEY"], thread_site, uri),
                          "edit_window": config["EDIT_WINDOW"]})
     response = current_app.response_class(body[:-1] + b"," + tail[1:],
                                           mimetype="application/json")
@@ -57,7 +58,8 @@ def get_thread():
 def _counts_response(uris: list) -> object:
     if len(uris) > MAX_COUNT_URIS:
         raise ValidationFailed({"uris": [f"At most {MAX_COUNT_URIS} uris per request."]})
-    problems = {problem for u in uris if (problem := uri_problem(u))}
+    origins = current_app.config["ALLOWED_ORIGINS"]
+    problems = {problem for u in uris if (problem := uri_problem(u, origins))}
     if problems:
         raise ValidationFailed({"uris": sorted(problems)})
     thread_site = site()

@@ -328,6 +328,7 @@
             width: "40", height: "40", loading: "lazy" }),
         site ? h("a", { class: "csvc-author", href: site, rel: "nofollow ugc noopener" }, author)
           : h("span", { class: "csvc-author" }, author),
+        c.moderator && h("span", { class: "csvc-badge" }, "moderator"),
         node.inReplyTo && h("span", { class: "csvc-in-reply" }, "in reply to " + node.inReplyTo),
         h("a", { class: "csvc-permalink", href: "#comment-" + c.id }, timeElement(c.created)),
         c.edited && h("span", { class: "csvc-edited" }, "(edited)"),
@@ -419,7 +420,10 @@
           store.set("token:" + c.id, own);
           node.c = { ...c, ...updated, replies: c.replies };
           fillComment(node);
-          say("Your comment was changed.");
+          if (updated.status === "pending" && c.status === "approved") {
+            setCount(state.count - 1);
+            say("Your change is awaiting moderation; only you can see it for now.");
+          } else say("Your comment was changed.");
           article.focus();
         } catch (e) {
           note.textContent = expired(node, own, e) ? "The time to edit this comment has passed."
@@ -561,6 +565,9 @@
             notify: notify.checked, form_token: await freshToken(), hp: hp.value,
           });
           store.set("token:" + c.id, { t: c.edit_token, u: Date.parse(c.edit_until), uri, text: v.text });
+          // A form token works once; the answer brings the next one.
+          state.token = c.form_token || null;
+          state.tokenAt = Date.now();
           if (parent) form.remove();
           else {
             textarea.value = "";

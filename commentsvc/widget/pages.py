@@ -15,7 +15,8 @@ from commentsvc.comments import DEFAULT_SITE, post_comment
 from commentsvc.errors import ServiceError, ValidationFailed
 from commentsvc.extensions import db, limiter
 from commentsvc.models import Status
-from commentsvc.threads import thread_tree
+from commentsvc.ratelimit import new_comments_per_address, new_comments_per_thread
+from commentsvc.threads import BodyCache, thread_tree, thread_version
 from commentsvc.tokens import issue_form_token
 from commentsvc.transactions import commit_write
 from commentsvc.validation import uri_problem
@@ -24,6 +25,10 @@ from commentsvc.widget import bp
 DISPLAY_DEPTH = 4  # nesting levels shown, as in embed.js; deeper replies attach at the last one
 DEMO_URI = "/2008/01/persistence-pays-off.html"
 FORM_FIELDS = ("author", "email", "website", "text")
+PAGE_SIZE = 100  # comments on one page, replies included
+ALL_ROOTS = 1_000_000  # the page is cut by comments, not by top-level entries
+
+_views = BodyCache(max_bytes=16 * 1024 * 1024)  # rendered public parts of thread pages
 
 
 
@@ -93,51 +98,114 @@ def _form_data(form) -> dict[str, Any]:
     return data
 
 
+def paginate(entries: list[Entry], page: int, size: int) -> tuple[list[Entry], int, int]:
+    """One page of `size` comments, replies counted like any other, in reading order: a reply
+    whose parent is on an earlier page starts this one, marked "in reply to". Returns the
+    page's entries, how many pages there are, and the page number (clamped)."""
+    flat: list[tuple[Entry, Entry | None]] = []
+    stack: list[tuple[Entry, Entry | None]] = [(entry, None) for entry in reversed(entries)]
+    while stack:
+        entry, parent = stack.pop()
+        flat.append((entry, parent))
+        stack.extend((reply, entry) for reply in reversed(entry.replies))
+    pages = max(1, math.ceil(len(flat) / size))
+    page = min(max(page, 1), pages)
+    copies: dict[int, Entry] = {}
+    roots: list[Entry] = []
+    for entry, parent in flat[(page - 1) * size: page * size]:
+        copy = copies[id(entry)] = Entry(entry.comment, entry.in_reply_to)
+        if parent is not None and id(parent) in copies:
+            copies[id(parent)].replies.append(copy)
+        else:
+            if parent is not None and copy.in_reply_to is None:
+                copy.in_reply_to = display_name(parent.comment)
+            roots.append(copy)
+    return roots, pages, page
+
+
+def _page_of(entries: list[Entry], comment_id: int, size: int) -> int:
+    """The page on which a comment is shown (1 when it is not shown)."""
+    position, stack = 0, list(reversed(entries))
+    while stack:
+        entry = stack.pop()
+        if entry.comment["id"] == comment_id:
+            return position // size + 1
+        position += 1
+        stack.extend(reversed(entry.replies))
+    return 1
+
+
+def _replyable(entries: list[Entry]) -> dict[int, str]:
+    """Names of the comments on a page that can be answered, by id."""
+    names, stack = {}, list(entries)
+    while stack:
+        entry = stack.pop()
+        if entry.comment["status"] != "deleted":
+            names[entry.comment["id"]] = display_name(entry.comment)
+        stack.extend(entry.replies)
+    return names
+
+
+def thread_view(uri: str, page: int = 1, show: int | None = None) -> dict[str, Any]:
+    """The public part of a thread page: its rendered comments and what the form needs,
+    cached per process under the thread's version like the API's pages."""
+    key_of = thread_version(db.session, site=DEFAULT_SITE, uri=uri)
+    key = (*key_of, uri, page) if key_of else None
+    if show is None and key is not None and (cached := _views.get(key)) is not None:
+        return cached
+    tree = thread_tree(db.session, site=DEFAULT_SITE, uri=uri, limit=ALL_ROOTS)
+    entries = layout(tree["comments"])
+    if show is not None:
+        page = _page_of(entries, show, PAGE_SIZE)
+    shown, pages, page = paginate(entries, page, PAGE_SIZE)
+    count = count_label(tree["count"])
+    html = render_template(
+        "widget/_thread_comments.html", uri=uri, entries=shown, page=page, pages=pages,
+        closed=tree["closed"], count_label=count, exact_time=exact_time,
+    )
+    view = {"html": html, "count_label": count, "title": tree["title"],
+            "closed": tree["closed"], "page": page, "pages": pages,
+            "names": _replyable(shown)}
+    if key_of:
+        _views.put((*key_of, uri, page), view)
+    return view
+
+
+def _page_arg() -> int:
+    raw = request.args.get("page", "")
+    return int(raw) if raw.isdecimal() and len(raw) < 7 else 1
+
+
 def _render_thread(uri: str, *, status: int = 200, errors: dict[str, list[str]] | None = None,
                    values: dict[str, Any] | None = None, message: str | None = None):
-    after = request.args.get("after") or None
     reply_to = request.args.get("reply", type=int)
     if values and isinstance(values.get("parent_id"), int):
         reply_to = values["parent_id"]
-    try:
-        tree = thread_tree(db.session, site=DEFAULT_SITE, uri=uri, after=after)
-    except ValidationFailed:  # a stale or edited cursor: show the first page
-        after = None
-        tree = thread_tree(db.session, site=DEFAULT_SITE, uri=uri)
-    parent = _find(tree["comments"], reply_to) if reply_to else None
+    show = request.args.get("show", type=int)
+    if reply_to and values:  # a refused reply: back to the page of the comment it answers
+        show = reply_to
+    view = thread_view(uri, _page_arg(), show)
+    if reply_to and reply_to not in view["names"] and not show:
+        view = thread_view(uri, show=reply_to)  # the comment is on another page
+    parent = ({"id": reply_to, "name": view["names"][reply_to]}
+              if reply_to in view["names"] else None)
     response = page(
-        "widget/thread.html", status,
-        uri=uri, tree=tree, entries=layout(tree["comments"]), after=after,
-        count_label=count_label(tree["count"]), exact_time=exact_time,
-        display_name=display_name,
-        parent=parent, errors=errors or {}, values=values or {}, message=message,
-        form_token=issue_form_token(current_app.config["SECRET_KEY"]),
+        "widget/thread.html", status, uri=uri, view=view, parent=parent,
+        errors=errors or {}, values=values or {}, message=message,
+        form_token=issue_form_token(current_app.config["SECRET_KEY"], DEFAULT_SITE, uri),
     )
     # The form carries this visitor's CSRF and form tokens: never keep it in a shared cache.
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _find(comments: list[dict[str, Any]], comment_id: int) -> dict[str, Any] | None:
-    stack = list(comments)
-    while stack:
-        comment = stack.pop()
-        if comment["id"] == comment_id:
-            return None if comment["status"] == "deleted" else comment
-        stack.extend(comment["replies"])
-    return None
-
-
-def _post_limit() -> str:
-    return current_app.config["RATELIMIT_POST"]
-
-
 @bp.route("/comments", methods=["GET", "POST"])
-@limiter.limit(_post_limit, methods=["POST"])
+@new_comments_per_address
+@new_comments_per_thread
 def thread_page():
     """The thread as a plain HTML page with a plain form, for readers without JavaScript."""
     uri = (request.form.get("uri") if request.method == "POST" else request.args.get("uri")) or ""
-    if uri_problem(uri):  # the API's own check: also no NUL or control characters
+    if uri_problem(uri, current_app.config["ALLOWED_ORIGINS"]):  # the API's own check
         return page("widget/no_thread.html", 400)
     if request.method == "GET":
         return _render_thread(uri)
@@ -155,6 +223,7 @@ def thread_page():
     target = url_for("widget.thread_page", uri=uri)
     if result.public_status == Status.approved:
         flash("Thank you. Your comment is published.")
+        target = url_for("widget.thread_page", uri=uri, show=result.comment.id)
         target += f"#comment-{result.comment.id}"
     else:
         flash("Thank you. Your comment is awaiting moderation and will appear once approved.")

@@ -1,4 +1,4 @@
-"""security round two: normalised text digest, admin sessions, display names
+"""security round two: normalised text digest, admin sessions, display names, rate limits
 
 Revision ID: 0004
 Revises: 0003
@@ -16,6 +16,16 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table(
+        'rate_limits',
+        sa.Column('key', sa.String(length=255), nullable=False),
+        sa.Column('count', sa.Integer(), nullable=False),
+        sa.Column('expires', sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limits')),
+    )
+    with op.batch_alter_table('rate_limits', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rate_limits_expires'), ['expires'], unique=False)
+
     op.create_table(
         'admin_sessions',
         sa.Column('id', sa.String(length=64), nullable=False),
@@ -60,3 +70,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_admin_sessions_last_seen'))
 
     op.drop_table('admin_sessions')
+
+    with op.batch_alter_table('rate_limits', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rate_limits_expires'))
+
+    op.drop_table('rate_limits')

@@ -150,7 +150,6 @@ class Service:
     process: subprocess.Popen
     log: Path
     env: dict[str, str] = field(repr=False)
-    _form_token: str | None = None
 
     def api(self, method: str, path: str, body=None, headers=None):
         return http_json(method, self.url + path, body, headers)
@@ -163,9 +162,8 @@ class Service:
         return body
 
     def post(self, uri: str, text: str, *, expect: int | None = 201, **fields):
-        if self._form_token is None:
-            self._form_token = self.thread("/")["form_token"]
-        payload = {"uri": uri, "text": text, "form_token": self._form_token, **fields}
+        token = self.thread(uri, limit=1)["form_token"]  # each works once, for one thread
+        payload = {"uri": uri, "text": text, "form_token": token, **fields}
         status, body, _ = self.api("POST", "/api/comments", payload)
         if expect is not None:
             assert status == expect, body

@@ -1,0 +1,134 @@
+"""Rate-limit counters in the service's own database, so every worker process counts against
+one budget when no Redis is configured."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable
+
+from flask import current_app, request
+from limits.storage import Storage
+from sqlalchemy import bindparam, case, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db, limiter
+from .models import RateLimitCounter
+
+SCHEME = "commentsvc+db"
+STORAGE_URI = f"{SCHEME}://"
+PRUNE_CHANCE = 0.01  # one increment in a hundred also drops windows that ended
+
+_TABLE = RateLimitCounter.__table__
+_GET = select(_TABLE.c.count, _TABLE.c.expires).where(_TABLE.c.key == bindparam("key"))
+_PRUNE = delete(_TABLE).where(_TABLE.c.expires < bindparam("before"))
+_CLEAR = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
+
+
+def _increment(dialect: str):
+    """INSERT, or on conflict add to the count (or start a new window if the old one ended),
+    returning the new count: one statement, atomic on SQLite and PostgreSQL."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(_TABLE).values(key=bindparam("key"), count=bindparam("amount"),
+                                 expires=bindparam("expires"))
+    ended = _TABLE.c.expires <= bindparam("now")
+    return stmt.on_conflict_do_update(
+        index_elements=[_TABLE.c.key],
+        set_={
+            "count": case((ended, stmt.excluded["count"]),
+                          else_=_TABLE.c.count + stmt.excluded["count"]),
+            "expires": case((ended, stmt.excluded.expires), else_=_TABLE.c.expires),
+        },
+    ).returning(_TABLE.c.count)
+
+
+class DatabaseStorage(Storage):
+    """A fixed-window counter store for `limits` on the current app's database engine (rate
+    limits are checked inside requests, so an app context is always there)."""
+
+    STORAGE_SCHEME = [SCHEME]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._statements: dict[str, object] = {}
+
+    @staticmethod
+    def _engine() -> Engine:
+        return db.engine
+
+    @property
+    def base_exceptions(self):
+        return SQLAlchemyError
+
+    def _upsert(self, engine: Engine):
+        name = engine.dialect.name
+        if name not in self._statements:
+            self._statements[name] = _increment(name)
+        return self._statements[name]
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        engine = self._engine()
+        now = time.time()
+        with engine.begin() as conn:
+            count = conn.execute(self._upsert(engine), {
+                "key": key[:255], "amount": amount, "expires": now + expiry, "now": now,
+            }).scalar_one()
+            if random.random() < PRUNE_CHANCE:  # noqa: S311  (housekeeping, not crypto)
+                conn.execute(_PRUNE, {"before": now - 60})
+        return count
+
+    def _row(self, key: str):
+        with self._engine().connect() as conn:
+            return conn.execute(_GET, {"key": key[:255]}).first()
+
+    def get(self, key: str) -> int:
+        row = self._row(key)
+        return row.count if row is not None and row.expires > time.time() else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._row(key)
+        return row.expires if row is not None and row.expires > time.time() else time.time()
+
+    def check(self) -> bool:
+        try:
+            with self._engine().connect() as conn:
+                conn.execute(select(1))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def reset(self) -> int | None:
+        with self._engine().begin() as conn:
+            return conn.execute(delete(_TABLE)).rowcount
+
+    def clear(self, key: str) -> None:
+        with self._engine().begin() as conn:
+            conn.execute(_CLEAR, {"key": key[:255]})
+
+
+# --- the budgets that several views share ------------------------------------------------------
+
+
+def _setting(name: str) -> Callable[[], str]:
+    return lambda: current_app.config[name]
+
+
+def thread_key() -> str:
+    """The thread a new comment is for, from the JSON body or the no-JS form."""
+    body = request.get_json(silent=True) if request.is_json else None
+    uri = body.get("uri") if isinstance(body, dict) else request.form.get("uri")
+    if not isinstance(uri, str):
+        return "thread:?"
+    return "thread:" + hashlib.sha256(uri.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+# One budget for new comments per address, and one per thread from everyone: the JSON API
+# and the no-JS form count together.
+new_comments_per_address = limiter.shared_limit(
+    _setting("RATELIMIT_POST"), scope="new-comment", methods=["POST"])
+new_comments_per_thread = limiter.shared_limit(
+    _setting("RATELIMIT_THREAD"), scope="new-comment-thread", key_func=thread_key,
+    methods=["POST"])
