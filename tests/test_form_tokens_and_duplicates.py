@@ -1,0 +1,111 @@
+"""A scripted bot cannot reuse one form token, carry it to another thread, or repeat its text
+with a trailing dot or an invisible character."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from commentsvc.extensions import db
+from commentsvc.models import Comment, Status
+
+from .conftest import unique_uri
+
+
+def _token(client, uri):
+    return client.get(f"/api/threads?uri={uri}").get_json()["form_token"]
+
+
+def _post(client, uri, text, token, **fields):
+    response = client.post("/api/comments",
+                           json={"uri": uri, "text": text, "form_token": token, **fields})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _stored(app, comment_id):
+    with app.app_context():
+        row = db.session.execute(sa.select(Comment.status, Comment.held_reason)
+                                 .where(Comment.id == comment_id)).one()
+        db.session.remove()
+    return row
+
+
+def test_a_form_token_works_once(app, client):
+    uri = unique_uri()
+    token = _token(client, uri)
+    first = _post(client, uri, "First, a real comment", token)
+    second = _post(client, uri, "Second, the same token", token)
+    assert first["status"] == "approved"
+    assert second["status"] == "pending"  # quietly: the bot is not told
+    assert _stored(app, second["id"]) == (Status.spam, "bot signal: form token used before")
+
+
+def test_a_form_token_is_bound_to_its_thread(app, client):
+    here, there = unique_uri(), unique_uri()
+    moved = _post(client, there, "Token from another thread", _token(client, here))
+    assert moved["status"] == "pending"
+    assert _stored(app, moved["id"]) == (
+        Status.spam, "bot signal: form token forged or for another thread")
+
+
+def test_each_readers_token_is_their_own(client):
+    uri = unique_uri()
+    assert len({_token(client, uri) for _ in range(5)}) == 5
+
+
+def test_the_answer_to_a_post_brings_the_next_token(app, client):
+    uri = unique_uri()
+    first = _post(client, uri, "First", _token(client, uri))
+    reply = _post(client, uri, "And a reply", first["form_token"], parent_id=first["id"])
+    assert reply["status"] == "approved"
+    assert first["form_token"] != reply["form_token"]
+
+
+@pytest.mark.parametrize("again", [
+    "Great post, see my site.",  # a trailing dot
+    "Great post, see my site\u200b",  # a zero-width space
+    "great POST,   see my site",  # case and spacing
+    "Great post! See my site!!",  # other punctuation
+    "\ufeffGreat post, see\u00a0my site",  # a BOM and a no-break space
+], ids=["dot", "zero-width", "case-space", "punctuation", "bom-nbsp"])
+def test_duplicates_are_found_on_normalised_text(app, client, again):
+    uri = unique_uri()
+    one = _post(client, uri, "Great post, see my site", _token(client, uri))
+    uri = unique_uri()
+    two = _post(client, uri, again, _token(client, uri))
+    assert (one["status"], two["status"]) == ("approved", "pending")
+    assert _stored(app, two["id"]) == (Status.spam,
+                                       "bot signal: same text again from the same source")
+
+
+def test_different_words_are_not_duplicates(client):
+    statuses = []
+    for text in ("I agree", "I disagree"):
+        uri = unique_uri()
+        statuses.append(_post(client, uri, text, _token(client, uri))["status"])
+    assert statuses == ["approved", "approved"]
+
+
+def _page_tokens(html):
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    form = re.search(r'name="form_token" value="([^"]+)"', html).group(1)
+    return csrf, form
+
+
+def test_the_no_js_form_token_works_once_too(app, client):
+    uri = unique_uri()
+    csrf, token = _page_tokens(client.get(f"/comments?uri={uri}").get_data(as_text=True))
+    for text in ("From the plain form", "Again with the same page"):
+        response = client.post("/comments", data={"csrf_token": csrf, "form_token": token,
+                                                  "uri": uri, "text": text})
+        assert response.status_code == 303
+    with app.app_context():
+        rows = db.session.execute(sa.select(Comment.text, Comment.status, Comment.held_reason)
+                                  .order_by(Comment.id)).all()
+        db.session.remove()
+    assert rows == [("From the plain form", Status.approved, None),
+                    ("Again with the same page", Status.spam,
+                     "bot signal: form token used before")]
