@@ -83,6 +83,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ADDRESS_RETENTION_DAYS", 30, int,
             "stored (anonymised) addresses are dropped after this many days (0: keep)"),
     Setting("ACTION_LINK_MAX_AGE", 7 * 86400, int, "seconds a one-click moderation link works"),
+    Setting("ALERTS_PER_HOUR", 5, int,
+            "held comments mailed to the moderators one by one per hour; beyond, an hourly digest"),
 )
 
 

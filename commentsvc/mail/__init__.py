@@ -32,16 +32,15 @@ __all__ = ["SendReport", "init_app", "send_due"]
 
 def on_comment_posted(session: Session, *, config: Mapping[str, Any], comment: Comment,
                       **_: Any) -> None:
-    """Alert the moderators of a held comment; mail the opt-in to a reader who asked."""
+    """Alert the moderators of a held comment (its address hears nothing until approval)."""
     if comment.status == Status.pending:  # spam is quiet: no alert
         queue_moderator_alerts(session, config, comment)
-    subscribe(session, config, comment)
 
 
 def on_comment_approved(session: Session, *, config: Mapping[str, Any], comment: Comment,
                         **_: Any) -> None:
-    """Tell subscribers of the parent about a reply that became public."""
-    subscribe(session, config, comment)  # a comment rescued from spam gets its opt-in now
+    """Offer the opt-in to a reader who asked; tell the parent's subscribers of the reply."""
+    subscribe(session, config, comment)  # approved on posting, by a moderator, or from spam
     queue_reply_notifications(session, config, comment)
 
 

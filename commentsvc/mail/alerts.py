@@ -1,20 +1,24 @@
-"""Moderator alerts for held comments, and the one-click actions their signed links grant."""
+"""Moderator alerts for held comments (a few an hour, then an hourly digest), and the one-click
+actions their signed links grant."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import tokens
 from ..errors import ServiceError
-from ..models import Comment, Moderator, UsedToken
+from ..models import Comment, Moderator, Status, UsedToken, utcnow
 from ..moderation import moderate
+from . import limits
 from .outbox import duration, public_url, queue_mail, thread_name, thread_url
 
 ACTOR_LENGTH = 80  # AuditEntry.actor
+DIGEST_EVERY = timedelta(hours=1)  # the window of ALERTS_PER_HOUR, and the digests' spacing
 
 
 class LinkRefused(ServiceError):
@@ -41,9 +45,18 @@ def alert_recipients(session: Session, config: Mapping[str, Any]) -> list[str]:
     return list(recipients.values())
 
 
-def queue_moderator_alerts(session: Session, config: Mapping[str, Any], comment: Comment) -> int:
-    """One alert per moderator address for a comment held for review; returns how many."""
+def queue_moderator_alerts(session: Session, config: Mapping[str, Any], comment: Comment,
+                           now: datetime | None = None) -> int:
+    """One alert per moderator address for a comment held for review, for the first
+    ALERTS_PER_HOUR held comments of an hour; later ones wait for the digest. Returns how
+    many mails were queued."""
     recipients = alert_recipients(session, config)
+    if not recipients:
+        return 0
+    now = now or utcnow()
+    if not limits.take(session, limits.ALERTS, now, DIGEST_EVERY, config["ALERTS_PER_HOUR"]):
+        limits.hold_for_digest(session, limits.ALERTS, now)
+        return 0
     thread = comment.thread
     for recipient in recipients:
         links = {
@@ -57,7 +70,30 @@ def queue_moderator_alerts(session: Session, config: Mapping[str, Any], comment:
             comment=comment, thread=thread, thread_name=thread_name(thread),
             thread_url=thread_url(config, thread), links=links,
             links_work_for=duration(config["ACTION_LINK_MAX_AGE"]),
-            public_url=config["PUBLIC_URL"],
+            public_url=config["PUBLIC_URL"], about=comment.id,
+        )
+    return len(recipients)
+
+
+def queue_digest_if_due(session: Session, config: Mapping[str, Any], now: datetime) -> int:
+    """One mail per moderator address about the comments held without an alert of their own,
+    at most once an hour: how many, how many wait now, and the queue. Returns mails queued."""
+    held = limits.claim_digest(session, limits.ALERTS, now, DIGEST_EVERY)
+    if not held:
+        return 0
+    waiting = session.execute(
+        select(func.count()).select_from(Comment).where(Comment.status == Status.pending)
+    ).scalar_one()
+    if not waiting:
+        return 0  # the moderators have been through the queue already
+    recipients = alert_recipients(session, config)
+    for recipient in recipients:
+        queue_mail(
+            session, recipient=recipient, template="alert_digest",
+            subject=f"{held} more comment{'' if held == 1 else 's'} held for review",
+            held=held, waiting=waiting, per_hour=config["ALERTS_PER_HOUR"],
+            queue_url=public_url(config, "admin.queue"), public_url=config["PUBLIC_URL"],
+            now=now,
         )
     return len(recipients)
 

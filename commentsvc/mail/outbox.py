@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,7 +37,14 @@ def thread_url(config: Mapping[str, Any], thread: Thread, comment_id: int | None
 
 
 def thread_name(thread: Thread) -> str:
+    """How mails to moderators name a thread: its title, as the first poster gave it."""
     return thread.title or thread.uri
+
+
+def reader_thread_name(thread: Thread) -> str:
+    """How mails to readers name a thread: its address. The title came from whoever posted
+    first, unchecked; a reader's mail carries no text a moderator has not seen approved."""
+    return thread.uri
 
 
 def one_line(text: str) -> str:
@@ -54,8 +62,11 @@ def duration(seconds: int) -> str:
 
 
 def queue_mail(session: Session, *, recipient: str, subject: str, template: str,
-               unsubscribe_url: str | None = None, **context: Any) -> OutboxMail:
-    """Add one mail (plain text and HTML from email/<template>.txt/.html) to the outbox."""
+               unsubscribe_url: str | None = None, about: int | None = None,
+               now: datetime | None = None, **context: Any) -> OutboxMail:
+    """Add one mail (plain text and HTML from email/<template>.txt/.html) to the outbox, due
+    at `now`; `about` is the id of the comment it quotes, so erasing that comment erases the
+    mail."""
     subject = one_line(subject)
     if len(subject) > SUBJECT_LENGTH:
         subject = subject[: SUBJECT_LENGTH - 1] + "…"
@@ -67,7 +78,11 @@ def queue_mail(session: Session, *, recipient: str, subject: str, template: str,
         text_body=env.get_template(f"email/{template}.txt").render(context),
         html_body=env.get_template(f"email/{template}.html").render(context),
         unsubscribe_url=unsubscribe_url,
+        comment_id=about,
     )
+    if now is not None:  # queued by the sender for its pass at `now`
+        mail.created = mail.next_attempt = now
     session.add(mail)
     session.info[QUEUED] = True
     return mail
+

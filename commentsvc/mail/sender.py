@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..models import MailStatus, OutboxMail, utcnow
+from .upkeep import before_pass
 
 log = logging.getLogger("commentsvc.mail")
 
@@ -259,8 +260,10 @@ def _is_permanent(exc: Exception) -> bool:
 
 def send_due(session: Session, config: Mapping[str, Any], *,
              now: datetime | None = None) -> SendReport:
-    """Send every mail that is due at `now` (default: the current time), batch after batch."""
+    """Queue what has come due (see upkeep), then send every mail that is due at `now`
+    (default: the current time), batch after batch."""
     now = now or utcnow()
+    before_pass(session, config, now)
     report = SendReport()
     transport = open_transport(config)
     try:

@@ -1,19 +1,23 @@
-"""Reply notifications: double opt-in, the notification itself, and unsubscribing."""
+"""Reply notifications: double opt-in (approved comments only, one mail a day per address), the
+notification itself, and unsubscribing."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from .. import tokens
 from ..models import Comment, Status, Subscription, utcnow
+from . import limits
 from .alerts import LinkRefused
-from .outbox import duration, public_url, queue_mail, thread_name, thread_url
+from .outbox import duration, public_url, queue_mail, reader_thread_name, thread_url
 
 EXCERPT_LENGTH = 300
+OPT_IN_EVERY = timedelta(days=1)  # at most one opt-in mail per address in this time
 
 
 def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
@@ -25,29 +29,84 @@ def unsubscribe_url(config: Mapping[str, Any], subscription: Subscription) -> st
     return public_url(config, "links.unsubscribe", token=token)
 
 
-def subscribe(session: Session, config: Mapping[str, Any], comment: Comment) -> bool:
-    """Record a reader's wish to hear of replies and mail them the opt-in link; True if new."""
-    if not comment.notify or not comment.email or comment.status == Status.spam:
-        return False  # no opt-in mail for spam: it would let bots mail anyone through us
+def subscribe(session: Session, config: Mapping[str, Any], comment: Comment,
+              now: datetime | None = None) -> bool:
+    """Record an approved comment's wish to hear of replies, and offer the opt-in by mail when
+    its address has had none today; True if the subscription is new.
+
+    Only approved comments: a held or spam comment's address must not be mailed at all, or
+    anyone could have us mail anyone.
+    """
+    if not comment.notify or not comment.email or comment.status != Status.approved:
+        return False
     exists = session.execute(
         select(Subscription.id).where(Subscription.comment_id == comment.id).limit(1)
     ).first()
     if exists:
         return False
-    subscription = Subscription(comment_id=comment.id, email=comment.email)
-    session.add(subscription)
+    session.add(Subscription(comment_id=comment.id, email=comment.email.lower()))
     session.flush()
-    thread = comment.thread
-    confirm_token = tokens.issue_confirm_token(config["SECRET_KEY"], subscription.id)
+    offer_opt_in(session, config, comment.email.lower(), now or utcnow())
+    return True
+
+
+_WAITING = (
+    select(Subscription)
+    .join(Comment, Comment.id == Subscription.comment_id)
+    .where(Subscription.confirm_mailed.is_(None), Subscription.confirmed.is_(None),
+           Subscription.unsubscribed.is_(None), Comment.status == Status.approved)
+)
+
+
+def offer_opt_in(session: Session, config: Mapping[str, Any], address: str,
+                 now: datetime) -> bool:
+    """Queue one opt-in mail for every subscription of `address` still waiting for one, if the
+    address has had none in the last day; True when a mail was queued.
+
+    The mail names each thread by its address and quotes nothing a poster wrote: whoever typed
+    the address in may not own it. One link confirms what this mail offers, nothing else.
+    """
+    waiting = session.execute(
+        _WAITING.where(Subscription.email == address).order_by(Subscription.id)
+    ).scalars().all()
+    if not waiting or not limits.take(session, limits.opt_in_key(config["SECRET_KEY"], address),
+                                      now, OPT_IN_EVERY, 1):
+        return False
+    for subscription in waiting:
+        subscription.confirm_mailed = now
+    lead = waiting[0]
+    threads = []
+    for subscription in waiting:
+        comment = session.get(Comment, subscription.comment_id)
+        threads.append(thread_url(config, comment.thread, comment.id))
+    many = len(waiting) > 1
     queue_mail(
-        session, recipient=comment.email, template="confirm_subscription",
-        subject=f"Please confirm: replies to your comment on {thread_name(thread)}",
-        unsubscribe_url=unsubscribe_url(config, subscription),
-        confirm_url=public_url(config, "links.confirm", token=confirm_token),
-        link_works_for=duration(tokens.CONFIRM_MAX_AGE),
-        comment=comment, comment_excerpt=excerpt(comment.text), thread_name=thread_name(thread),
+        session, recipient=address, template="confirm_subscription",
+        subject="Please confirm: e-mail about replies to your "
+                + (f"{len(waiting)} comments" if many else "comment"),
+        unsubscribe_url=unsubscribe_url(config, lead),
+        confirm_url=public_url(config, "links.confirm",
+                               token=tokens.issue_confirm_token(config["SECRET_KEY"], lead.id)),
+        link_works_for=duration(tokens.CONFIRM_MAX_AGE), threads=threads,
+        public_url=config["PUBLIC_URL"], about=lead.comment_id, now=now,
     )
     return True
+
+
+def offer_waiting_opt_ins(session: Session, config: Mapping[str, Any], now: datetime,
+                          limit: int = 100) -> int:
+    """For the sender: offer the subscriptions that waited for their address's day to pass,
+    one address per transaction; returns how many mails were queued."""
+    addresses = session.execute(
+        _WAITING.with_only_columns(Subscription.email).distinct()
+        .order_by(Subscription.email).limit(limit)
+    ).scalars().all()
+    session.rollback()
+    queued = 0
+    for address in addresses:
+        queued += offer_opt_in(session, config, address, now)
+        session.commit()
+    return queued
 
 
 def queue_reply_notifications(session: Session, config: Mapping[str, Any],
@@ -74,11 +133,12 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any],
         skip.add(subscription.email.lower())
         queue_mail(
             session, recipient=subscription.email, template="reply_notification",
-            subject=f"New reply to your comment on {thread_name(thread)}",
+            subject=f"New reply to your comment on {reader_thread_name(thread)}",
             unsubscribe_url=unsubscribe_url(config, subscription),
             reply=reply, reply_author=reply.author or "Anonymous",
             reply_url=thread_url(config, thread, reply.id),
-            parent_excerpt=excerpt(parent.text), thread_name=thread_name(thread),
+            parent_excerpt=excerpt(parent.text), thread_name=reader_thread_name(thread),
+            about=reply.id,
         )
         queued += 1
     return queued
@@ -120,17 +180,38 @@ def subscription_to_end(session: Session, config: Mapping[str, Any],
     return session.get(Subscription, subscription_id)
 
 
+def _offered_with(subscription: Subscription) -> list[Subscription]:
+    """The subscription and the others its opt-in mail offered (same address, same mail)."""
+    session = object_session(subscription)
+    if session is None or subscription.confirm_mailed is None:
+        return [subscription]
+    return list(session.execute(
+        select(Subscription).where(Subscription.email == subscription.email,
+                                   Subscription.confirm_mailed == subscription.confirm_mailed)
+        .order_by(Subscription.id)
+    ).scalars())
+
+
 def confirm(subscription: Subscription) -> bool:
-    """Turn an opt-in into a subscription; False when it was confirmed already."""
+    """Turn the opt-in a link was mailed for into subscriptions: every one that mail offered;
+    False when they were confirmed already."""
     if subscription.confirmed is not None or subscription.unsubscribed is not None:
         return False
-    subscription.confirmed = utcnow()
+    now = utcnow()
+    for offered in _offered_with(subscription):
+        if offered.confirmed is None and offered.unsubscribed is None:
+            offered.confirmed = now
     return True
 
 
 def unsubscribe(subscription: Subscription) -> bool:
-    """End a subscription; False when it had ended already."""
+    """End a subscription; False when it had ended already. Unsubscribing before confirming
+    declines the whole opt-in mail: every subscription it offered ends too."""
     if subscription.unsubscribed is not None:
         return False
-    subscription.unsubscribed = utcnow()
+    now = utcnow()
+    ending = [subscription] if subscription.confirmed else _offered_with(subscription)
+    for offered in ending:
+        if offered.unsubscribed is None and (offered is subscription or offered.confirmed is None):
+            offered.unsubscribed = now
     return True
