@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import unquote
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -63,11 +65,27 @@ def admin_required(view):
     return wrapped
 
 
+# A path of our own pages: "/admin", then "/segment"s and a query of URL characters only
+# (no spaces, controls, backslashes, fragments or anything outside ASCII).
+_ADMIN_PATH = re.compile(r"/admin(?:/[\w\-.~!$&'()*+,;=:@%]*)*(?:\?[\w\-.~!$&'()*+,;=:@%/?]*)?",
+                         re.ASCII)
+
+
+def is_admin_path(target: str) -> bool:
+    """Whether a `next` value is a plain path under /admin, safe to redirect to."""
+    if not _ADMIN_PATH.fullmatch(target):
+        return False
+    path = unquote(target.partition("?")[0])  # what a browser makes of %2e%2e and the like
+    if "\\" in path or any(unicodedata.category(ch).startswith("C") for ch in path):
+        return False
+    segments = path.split("/")[2:]
+    return all(s not in (".", "..") for s in segments) and "" not in segments[:-1]
+
+
 def back(default: str = "admin.queue"):
     """Redirect to the page the form came from, if it is one of ours."""
     target = request.form.get("next") or request.args.get("next") or ""
-    parts = urlsplit(target)
-    if target.startswith("/admin") and not parts.scheme and not parts.netloc:
+    if is_admin_path(target):
         return redirect(target, 303)
     return redirect(url_for(default), 303)
 
