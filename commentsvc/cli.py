@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(export)
     app.cli.add_command(erase)
     app.cli.add_command(purge_addresses)
+    app.cli.add_command(prune_outbox)
 
 
 @click.command("export")
@@ -49,11 +50,29 @@ def erase(email: str, yes: bool) -> None:
     from .privacy import erase_personal_data
 
     if not yes:
-        click.confirm(f"Erase every comment and subscription of {email}?", abort=True)
-    count = erase_personal_data(db.session, email)
-    record(db.session, "command line", "erase", "personal data", f"{count} comment(s)")
+        click.confirm(f"Erase every comment, subscription and mail of {email}?", abort=True)
+    erased = erase_personal_data(db.session, email, current_app.config["SECRET_KEY"])
+    record(db.session, "command line", "erase", "personal data",
+           f"{erased.comments} comment(s), {erased.mails} mail(s)")
     db.session.commit()
-    click.echo(f"{count} comment(s) erased")
+    click.echo(f"{erased.comments} comment(s) erased; {erased.subscriptions} subscription(s) "
+               f"and {erased.mails} mail(s) deleted; {erased.audit_entries} audit log "
+               "detail(s) cleared")
+    if erased.bans_kept:
+        click.echo("The ban on this address is kept (it is how the address stays banned); "
+                   "lift it on the admin Bans page to remove it too.")
+
+
+@click.command("prune-outbox")
+@with_appcontext
+def prune_outbox() -> None:
+    """Delete sent and given-up mail older than COMMENTSVC_OUTBOX_RETENTION_DAYS."""
+    from .mail.outbox import delete_old_mail
+    from .models import utcnow
+
+    count = delete_old_mail(db.session, current_app.config["OUTBOX_RETENTION_DAYS"], utcnow())
+    db.session.commit()
+    click.echo(f"{count} mail(s) deleted")
 
 
 @click.command("purge-addresses")

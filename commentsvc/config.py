@@ -85,6 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ACTION_LINK_MAX_AGE", 7 * 86400, int, "seconds a one-click moderation link works"),
     Setting("ALERTS_PER_HOUR", 5, int,
             "held comments mailed to the moderators one by one per hour; beyond, an hourly digest"),
+    Setting("OUTBOX_RETENTION_DAYS", 30, int,
+            "sent and given-up mails are deleted after this many days (0: keep)"),
 )
 
 

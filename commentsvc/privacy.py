@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .models import Comment, Status, Subscription, Thread, utcnow
+from .mail import limits
+from .models import (
+    AuditEntry,
+    Ban,
+    BanKind,
+    Comment,
+    OutboxMail,
+    Status,
+    Subscription,
+    Thread,
+    utcnow,
+)
 
 
 def _iso(value) -> str | None:
@@ -41,24 +54,98 @@ def export_personal_data(session: Session, email: str) -> dict[str, Any]:
     }
 
 
-def erase_personal_data(session: Session, email: str) -> int:
-    """Remove what a commenter wrote and who they were; replies keep a placeholder."""
+@dataclass
+class Erasure:
+    """What an erasure removed, and what it kept on purpose."""
+
+    comments: int = 0
+    subscriptions: int = 0
+    mails: int = 0
+    audit_entries: int = 0
+    bans_kept: int = 0  # a ban on the address itself is how it stays banned
+
+
+ERASED = "[erased]"
+CHUNK = 500  # ids per IN (...): far below every backend's limit on parameters
+
+
+def _chunks(ids: list[int]):
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def _holds(column, email: str):
+    return func.lower(column).contains(email, autoescape=True)
+
+
+def _without(text: str, email: str) -> str:
+    return re.sub(re.escape(email), ERASED, text, flags=re.IGNORECASE)
+
+
+def erase_personal_data(session: Session, email: str, secret_key: str | None = None) -> Erasure:
+    """Remove what a commenter wrote and who they were, wherever it was copied: their comments
+    (replies keep a placeholder), subscriptions, every mail to them or quoting them, the
+    audit log's details about their comments; their threads' cached pages go stale with it."""
     email = email.strip().lower()
-    comments = session.execute(select(Comment).where(Comment.email == email)).scalars().all()
+    erasure = Erasure()
+    comments = session.execute(
+        select(Comment).where(func.lower(Comment.email) == email)
+    ).scalars().all()
+    ids = [comment.id for comment in comments]
     for comment in comments:
         comment.author = comment.email = comment.website = None
-        comment.remote_addr = comment.remote_hash = None
+        comment.remote_addr = comment.remote_hash = comment.text_hash = None
         comment.text = comment.html = ""
         comment.avatar = ""
+        comment.held_reason = None
         comment.notify = False
         comment.status = Status.deleted
         comment.edited = utcnow()
-    for subscription in session.execute(
-        select(Subscription).where(Subscription.email == email)
-    ).scalars():
-        session.delete(subscription)
+    session.flush()  # the flush bumps each thread's version: no cached page keeps the words
+    erasure.comments = len(comments)
+    erasure.subscriptions = _delete(session, Subscription, func.lower(Subscription.email) == email,
+                                    Subscription.comment_id, ids)
+    erasure.mails = _delete(session, OutboxMail, or_(
+        func.lower(OutboxMail.recipient) == email, _holds(OutboxMail.subject, email),
+        _holds(OutboxMail.text_body, email), _holds(OutboxMail.html_body, email),
+    ), OutboxMail.comment_id, ids)
+    erasure.audit_entries = _scrub_audit(session, email, ids)
+    for ban in session.execute(select(Ban).where(_holds(Ban.reason, email))).scalars():
+        ban.reason = _without(ban.reason, email)
+    erasure.bans_kept = session.execute(
+        select(func.count()).select_from(Ban)
+        .where(Ban.kind == BanKind.email, func.lower(Ban.value) == email)
+    ).scalar_one()
+    if secret_key:
+        limits.forget(session, limits.opt_in_key(secret_key, email))
     session.flush()
-    return len(comments)
+    return erasure
+
+
+def _delete(session: Session, model, match, comment_id, ids: list[int]) -> int:
+    """Delete the rows that match, or that belong to one of the comments."""
+    count = session.execute(delete(model).where(match)).rowcount or 0
+    for chunk in _chunks(ids):
+        count += session.execute(delete(model).where(comment_id.in_(chunk))).rowcount or 0
+    return count
+
+
+def _scrub_audit(session: Session, email: str, ids: list[int]) -> int:
+    """Keep who did what and when; drop the details about the comments, and the address."""
+    scrubbed = 0
+    for chunk in _chunks(ids):
+        scrubbed += session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.target.in_([f"comment {i}" for i in chunk]),
+                   AuditEntry.detail.is_not(None))
+            .values(detail=None)
+        ).rowcount or 0
+    for entry in session.execute(
+        select(AuditEntry).where(_holds(AuditEntry.detail, email))
+    ).scalars():
+        entry.detail = _without(entry.detail, email)
+        scrubbed += 1
+    return scrubbed
 
 
 def drop_old_addresses(session: Session, days: int) -> int:

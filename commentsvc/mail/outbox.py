@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
-from ..models import OutboxMail, Thread
+from ..models import MailStatus, OutboxMail, Thread
 
 QUEUED = "commentsvc.mail_queued"  # session.info flag: this transaction wrote mail
 SUBJECT_LENGTH = 300  # OutboxMail.subject
@@ -86,3 +87,13 @@ def queue_mail(session: Session, *, recipient: str, subject: str, template: str,
     session.info[QUEUED] = True
     return mail
 
+
+def delete_old_mail(session: Session, days: int, now: datetime) -> int:
+    """Delete sent and given-up mails older than `days` (0 keeps them); queued ones stay."""
+    if days <= 0:
+        return 0
+    result = session.execute(
+        delete(OutboxMail).where(OutboxMail.status.in_((MailStatus.sent, MailStatus.failed)),
+                                 OutboxMail.created < now - timedelta(days=days))
+    )
+    return result.rowcount or 0

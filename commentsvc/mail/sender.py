@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import MailStatus, OutboxMail, utcnow
 from .upkeep import before_pass
@@ -198,7 +199,7 @@ def _record_failure(session: Session, config: Mapping[str, Any], mail: OutboxMai
         mail.next_attempt = now + retry_delay(mail.attempts)
         log.warning("mail %s: attempt %d failed, next at %s: %s", mail.id, mail.attempts,
                     mail.next_attempt.isoformat(timespec="seconds"), mail.last_error)
-    session.commit()
+    _commit(session, mail.id)
     return give_up
 
 
@@ -236,10 +237,21 @@ def send_batch(session: Session, config: Mapping[str, Any], transport: Transport
             break
         mail.status = MailStatus.sent
         mail.sent = utcnow()
-        session.commit()
-        report.sent += 1
-        log.info("mail %s sent (attempt %d)", mail.id, mail.attempts)
+        if _commit(session, mail.id):
+            report.sent += 1
+            log.info("mail %s sent (attempt %d)", mail.id, mail.attempts)
     return report
+
+
+def _commit(session: Session, mail_id: int) -> bool:
+    """Record a mail's outcome; False when the mail was erased meanwhile (nothing to record)."""
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        log.info("mail %s was erased while it was being sent", mail_id)
+        return False
+    return True
 
 
 def _count(report: SendReport, given_up: bool) -> None:
