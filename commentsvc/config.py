@@ -62,6 +62,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_LINKS", 2, int, "a comment with more links than this is held for review"),
     Setting("RATELIMIT_LOGIN", "5 per minute;20 per hour", str,
             "login attempts per account and per address"),
+    Setting("ADMIN_IDLE_MINUTES", 120, int, "a moderator's session ends after this long unused"),
+    Setting("ADMIN_SESSION_DAYS", 7, int, "a moderator's session ends this long after the login"),
     Setting("SMTP_HOST", None, str, "mail server; unset: mails are written to the log"),
     Setting("SMTP_PORT", 587, int, "mail server port"),
     Setting("SMTP_USERNAME", None, str, "mail server login"),

@@ -7,15 +7,26 @@ import unicodedata
 from functools import wraps
 from urllib.parse import unquote
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
+from ..accounts import SessionPolicy, session_moderator
 from ..extensions import db, login_manager
 from ..models import Moderator
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 PUBLIC_VIEWS = {"admin.login"}
+SESSION_KEY = "admin_session"  # the token of the server-side session, in Flask's cookie
 
 login_manager.login_view = "admin.login"
 login_manager.login_message = "Please log in to moderate comments."
@@ -24,10 +35,12 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def load_moderator(user_id: str) -> Moderator | None:
-    if not user_id.isdigit():
-        return None
-    moderator = db.session.get(Moderator, int(user_id))
-    return moderator if moderator is not None and moderator.active else None
+    """The moderator only while the cookie's session is live on the server."""
+    policy = SessionPolicy.from_config(current_app.config)
+    moderator, touched = session_moderator(db.session, user_id, session.get(SESSION_KEY), policy)
+    if touched:
+        db.session.commit()
+    return moderator
 
 
 @bp.before_request

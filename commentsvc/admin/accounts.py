@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from werkzeug.security import generate_password_hash
 
+from ..accounts import set_active
 from ..extensions import db
 from ..models import AuditEntry, Moderator, Role
 from ..moderation import record
@@ -47,14 +48,13 @@ def moderators():
 @bp.post("/moderators/<int:moderator_id>/<any(activate, deactivate):change>")
 @admin_required
 def activate(moderator_id: int, change: str):
-    """Let a moderator log in again, or stop them (never oneself)."""
+    """Let a moderator log in again, or stop them and end their sessions (never oneself)."""
     moderator = db.get_or_404(Moderator, moderator_id)
     if moderator.id == current_user.id:
         flash("You cannot deactivate yourself.")
     else:
-        moderator.active = change == "activate"
-        record(db.session, current_user._get_current_object(), change,
-               f"moderator {moderator.id}", moderator.name)
+        set_active(db.session, current_user._get_current_object(), moderator,
+                   change == "activate")
         db.session.commit()
         flash(f"{moderator.name} is {'active' if moderator.active else 'deactivated'}.")
     return redirect(url_for("admin.moderators"), 303)

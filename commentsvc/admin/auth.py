@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import accounts
+from ..errors import ValidationFailed
 from ..extensions import db, limiter
-from ..models import Moderator, utcnow
-from ..moderation import record
-from . import back, bp
+from ..models import Moderator
+from . import SESSION_KEY, back, bp
 from .forms import ActionForm, LoginForm, PasswordForm
 
 # Verifying against a real hash when the account does not exist keeps the timing the same.
@@ -46,10 +47,12 @@ def login():
         password_hash = moderator.password_hash if moderator else _DUMMY_HASH
         valid = check_password_hash(password_hash, form.password.data)
         if valid and moderator and moderator.active:
-            login_user(moderator)
-            moderator.last_login = utcnow()
-            record(db.session, moderator, "login", f"moderator {moderator.id}")
+            token = accounts.log_in(db.session, moderator,
+                                    accounts.SessionPolicy.from_config(current_app.config))
             db.session.commit()
+            session.clear()  # nothing from before the login carries over
+            login_user(moderator)
+            session[SESSION_KEY] = token
             return back()
         form.password.errors.append("Wrong name or password.")
         return render_template("admin/login.html", form=form), 401
@@ -61,6 +64,8 @@ def login():
 def logout():
     """End the session (a POST, so no link elsewhere can log a moderator out)."""
     if ActionForm().validate_on_submit():
+        accounts.end_session(db.session, session.pop(SESSION_KEY, None))
+        db.session.commit()
         logout_user()
         flash("You are logged out.")
     return redirect(url_for("admin.login"), 303)
@@ -68,16 +73,21 @@ def logout():
 
 @bp.route("/password", methods=["GET", "POST"])
 def password():
-    """Change one's own password."""
+    """Change one's own password; one's other sessions end."""
     form = PasswordForm()
     if form.validate_on_submit():
         if not check_password_hash(current_user.password_hash, form.current.data):
             form.current.errors.append("That is not your current password.")
         else:
-            current_user.password_hash = generate_password_hash(form.new.data)
-            record(db.session, current_user, "password", f"moderator {current_user.id}")
-            db.session.commit()
-            flash("Your password is changed.")
-            return redirect(url_for("admin.queue"), 303)
+            try:
+                token = accounts.change_password(db.session, current_user._get_current_object(),
+                                                 form.new.data)
+            except ValidationFailed as exc:
+                form.new.errors.extend(exc.fields.get("new", [exc.message]))
+            else:
+                db.session.commit()
+                session[SESSION_KEY] = token
+                flash("Your password is changed; you are logged out everywhere else.")
+                return redirect(url_for("admin.queue"), 303)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/password.html", form=form), status

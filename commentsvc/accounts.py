@@ -1,0 +1,140 @@
+"""Moderator accounts: logins kept on the server, password changes, deactivation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from .errors import ValidationFailed
+from .models import AdminSession, Moderator, utcnow
+from .moderation import record
+
+MIN_PASSWORD, MAX_PASSWORD = 10, 200
+TOUCH_EVERY = timedelta(minutes=1)  # last_seen is written at most this often
+
+
+# --- server-side sessions -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """How long a login lasts: unused for `idle`, and at all for `lifetime`."""
+
+    idle: timedelta
+    lifetime: timedelta
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SessionPolicy:
+        return cls(idle=timedelta(minutes=config["ADMIN_IDLE_MINUTES"]),
+                   lifetime=timedelta(days=config["ADMIN_SESSION_DAYS"]))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def start_session(session: Session, moderator: Moderator, now: datetime | None = None) -> str:
+    """A new login for the moderator; returns the token for the cookie (only its digest is
+    stored, so a copy of the database opens no session)."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    session.add(AdminSession(id=_digest(token), moderator_id=moderator.id, created=now,
+                             last_seen=now))
+    return token
+
+
+def log_in(session: Session, moderator: Moderator, policy: SessionPolicy) -> str:
+    """Record a successful login and start its session; returns the cookie's token."""
+    now = utcnow()
+    prune_sessions(session, policy, now)
+    moderator.last_login = now
+    record(session, moderator, "login", f"moderator {moderator.id}")
+    return start_session(session, moderator, now)
+
+
+def session_moderator(session: Session, user_id: str, token: object, policy: SessionPolicy,
+                      now: datetime | None = None) -> tuple[Moderator | None, bool]:
+    """The active moderator whose live session the token is, and whether its last_seen was
+    written now (the caller commits); (None, False) for anything else."""
+    user_id = str(user_id)
+    if not isinstance(token, str) or not 20 <= len(token) <= 100 or not user_id.isdigit():
+        return None, False
+    now = now or utcnow()
+    digest = _digest(token)
+    row = session.execute(
+        select(Moderator, AdminSession.last_seen).join(
+            AdminSession, AdminSession.moderator_id == Moderator.id)
+        .where(AdminSession.id == digest, Moderator.id == int(user_id), Moderator.active,
+               AdminSession.last_seen > now - policy.idle,
+               AdminSession.created > now - policy.lifetime)
+    ).first()
+    if row is None:
+        return None, False
+    moderator, last_seen = row
+    if now - last_seen < TOUCH_EVERY:
+        return moderator, False
+    session.execute(update(AdminSession)
+                    .where(AdminSession.id == digest, AdminSession.last_seen < now - TOUCH_EVERY)
+                    .values(last_seen=now))
+    return moderator, True
+
+
+def end_session(session: Session, token: object) -> None:
+    """Logout: the session the token opened opens nothing any more."""
+    if isinstance(token, str):
+        session.execute(delete(AdminSession).where(AdminSession.id == _digest(token)))
+
+
+def end_sessions(session: Session, moderator_id: int) -> int:
+    """End every session of a moderator; returns how many there were."""
+    return session.execute(
+        delete(AdminSession).where(AdminSession.moderator_id == moderator_id)).rowcount
+
+
+def prune_sessions(session: Session, policy: SessionPolicy, now: datetime | None = None) -> int:
+    """Drop the sessions that have expired; returns how many."""
+    now = now or utcnow()
+    return session.execute(delete(AdminSession).where(or_(
+        AdminSession.last_seen <= now - policy.idle,
+        AdminSession.created <= now - policy.lifetime))).rowcount
+
+
+# --- account changes ----------------------------------------------------------------------------
+
+
+def change_password(session: Session, moderator: Moderator, new_password: str) -> str:
+    """Set a new password and end every session of the moderator, issuing this one anew:
+    whoever held an old session cookie is logged out. Returns the new session's token."""
+    problem = _password_problem(new_password)
+    if problem:
+        raise ValidationFailed({"new": [problem]})
+    moderator.password_hash = generate_password_hash(new_password)
+    end_sessions(session, moderator.id)
+    record(session, moderator, "password", f"moderator {moderator.id}")
+    return start_session(session, moderator)
+
+
+def set_active(session: Session, actor: Moderator | str, moderator: Moderator,
+               active: bool) -> None:
+    """Let a moderator log in again, or stop them: deactivation ends their sessions."""
+    moderator.active = active
+    if not active:
+        end_sessions(session, moderator.id)
+    record(session, actor, "activate" if active else "deactivate",
+           f"moderator {moderator.id}", moderator.name)
+
+
+def _password_problem(password: str) -> str | None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        return f"The password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters."
+    return None
+
+
