@@ -34,8 +34,10 @@ sys.path.insert(0, str(REPO))  # measure the tree this file sits in, wherever th
 
 import sqlalchemy as sa  # noqa: E402
 
+from commentsvc.tokens import issue_form_token  # noqa: E402
 from tests.server_helpers import (  # noqa: E402
     LOAD_SETTINGS,
+    SECRET_KEY,
     Client,
     Server,
     fresh_postgres,
@@ -54,8 +56,8 @@ URIS = [f"/blog/2025/{slug}/" for slug in (
 TARGET_RATIO, ISSO_RATIO, RATIO_LEVEL = 0.3, 0.099, 16
 
 LUA = """
-local token, tag, path = %(token)s, %(tag)s, %(path)s
-local uris, parents = %(uris)s, %(parents)s
+local tag, path = %(tag)s, %(path)s
+local uris, parents, tokens = %(uris)s, %(parents)s, %(tokens)s
 local n = 0
 request = function()
   n = n + 1
@@ -65,6 +67,8 @@ request = function()
   local text = "Comment " .. tag .. "-" .. n .. ": I **really** liked the part about `fsync` "
     .. "and [this benchmark](https://example.org/bench/" .. n .. "). Would the numbers "
     .. "change on a bigger machine? Thanks for writing it up, café and all."
+  local own = tokens[i]
+  local token = own[math.floor(n / #uris) %% #own + 1]  -- a fresh one per post: each works once
   local body = '{"uri":"' .. uris[i] .. '","text":"' .. text .. '","form_token":"'
     .. token .. '"' .. reply .. '}'
   return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
@@ -112,10 +116,19 @@ def lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string of ASCII is a valid Lua string literal
 
 
-def lua_script(path: str, token: str, parents: list[int], workdir: Path) -> Path:
+TOKENS_PER_URI = 6000  # more posts than a 10 s pass makes; past them, tokens are reused (spam)
+
+
+def lua_script(path: str, parents: list[int], workdir: Path) -> Path:
+    """A wrk script posting to the URIs in turn, each post with a form token of its own (made
+    with the server's key, as its GET /api/threads would hand them out)."""
     script = workdir / f"post-{secrets.token_hex(4)}.lua"
+    tokens = "{" + ", ".join(
+        "{" + ", ".join(lua_string(issue_form_token(SECRET_KEY, "default", uri))
+                        for _ in range(TOKENS_PER_URI)) + "}"
+        for uri in URIS) + "}"
     script.write_text(encoding="utf-8", data=LUA % {
-        "token": lua_string(token), "tag": lua_string(secrets.token_hex(3)),
+        "tokens": tokens, "tag": lua_string(secrets.token_hex(3)),
         "path": lua_string(path),
         "uris": "{" + ", ".join(lua_string(u) for u in URIS) + "}",
         "parents": "{" + ", ".join(str(p) for p in parents) + "}",
@@ -153,17 +166,16 @@ def run_wrk(url: str, clients: int, seconds: float, script: Path) -> Pass:
 # --- one backend -------------------------------------------------------------------------------
 
 
-def seed(port: int) -> tuple[str, list[int]]:
-    """A form token and one top-level comment per URI, for the replies to answer."""
+def seed(port: int) -> list[int]:
+    """One top-level comment per URI, for the replies to answer."""
     with Client(port) as client:
-        token = client.thread(URIS[0])["form_token"]
         parents = []
         for uri in URIS:
-            response = client.post_comment(uri, f"The first comment on {uri}.", token)
+            response = client.post_comment(uri, f"The first comment on {uri}.")
             if response.status != 201:
                 raise RuntimeError(f"seeding failed: {response.status} {response.body[:300]}")
             parents.append(response.json()["id"])
-    return token, parents
+    return parents
 
 
 def count_comments(database_url: str) -> tuple[int, int, int]:
@@ -195,16 +207,16 @@ def run_backend(backend: str, args: argparse.Namespace) -> Report:
             floor = stack.enter_context(Server(env, workdir / "floor.log", workers=2,
                                                app="floor_app:app", chdir=REPO / "bench",
                                                ready_path="/ok"))
-            token, parents = seed(app.port)
+            parents = seed(app.port)
             # a new script per pass: its texts carry a new tag, so no post repeats an earlier one
-            run_wrk(floor.url("/ok"), 4, 1, lua_script("/ok", token, parents, workdir))
+            run_wrk(floor.url("/ok"), 4, 1, lua_script("/ok", parents, workdir))
             report.completed += run_wrk(app.url("/api/comments"), 4, 1, lua_script(
-                "/api/comments", token, parents, workdir)).requests  # warm-up, not reported
+                "/api/comments", parents, workdir)).requests  # warm-up, not reported
             for clients in args.levels:
                 floor_pass = run_wrk(floor.url("/ok"), clients, args.duration,
-                                     lua_script("/ok", token, parents, workdir))
+                                     lua_script("/ok", parents, workdir))
                 app_pass = run_wrk(app.url("/api/comments"), clients, args.duration,
-                                   lua_script("/api/comments", token, parents, workdir))
+                                   lua_script("/api/comments", parents, workdir))
                 report.completed += app_pass.requests
                 report.levels.append(Level(clients, app_pass, floor_pass))
                 print(f"  {clients:>3} clients: {app_pass.rps:7.1f} posts/s, "
