@@ -1,17 +1,18 @@
-"""Moderator accounts: logins kept on the server, password changes, deactivation."""
+"""Moderator accounts: logging in, the sessions kept on the server, password changes."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import ValidationFailed
 from .models import AdminSession, Moderator, utcnow
@@ -19,6 +20,49 @@ from .moderation import record
 
 MIN_PASSWORD, MAX_PASSWORD = 10, 200
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen is written at most this often
+
+# Checking a password against a real hash when the account does not exist takes as long as
+# checking a real account's, so the time to answer does not tell which names exist.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+# --- logging in ---------------------------------------------------------------------------------
+
+
+def normalise_login(identifier: str) -> str:
+    """A typed name or e-mail address as the login compares it."""
+    return identifier.strip().lower()
+
+
+def _has_control(value: str) -> bool:
+    return any(unicodedata.category(ch).startswith("C") for ch in value)
+
+
+def find_for_login(session: Session, identifier: str) -> Moderator | None:
+    """The account a login name or e-mail address names (a name match wins over an e-mail)."""
+    wanted = normalise_login(identifier)
+    if _has_control(wanted):  # no account has one, and PostgreSQL refuses a NUL
+        return None
+    found = session.execute(select(Moderator).where(or_(
+        func.lower(Moderator.name) == wanted, func.lower(Moderator.email) == wanted))
+    ).scalars().all()
+    found.sort(key=lambda m: (m.name.lower() != wanted, m.id))
+    return found[0] if found else None
+
+
+def password_matches(moderator: Moderator | None, password: str) -> bool:
+    """Whether the password is the account's; as slow for no account as for one."""
+    stored = moderator.password_hash if moderator is not None else _DUMMY_HASH
+    return check_password_hash(stored, password) and moderator is not None
+
+
+def throttle_subject(moderator: Moderator | None, identifier: str) -> str:
+    """What failed logins are counted against: the account whichever way it was named, or the
+    typed name itself when there is no such account (the counters look alike either way)."""
+    if moderator is not None:
+        return f"account:{moderator.id}"
+    digest = hashlib.sha256(normalise_login(identifier).encode("utf-8", "replace"))
+    return "unknown:" + digest.hexdigest()[:32]
 
 
 # --- server-side sessions -----------------------------------------------------------------------

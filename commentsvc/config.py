@@ -62,6 +62,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_LINKS", 2, int, "a comment with more links than this is held for review"),
     Setting("RATELIMIT_LOGIN", "5 per minute;20 per hour", str,
             "login attempts per account and per address"),
+    Setting("RATELIMIT_LOGIN_ADDRESS", "20 per minute;100 per hour", str,
+            "failed moderator logins per address, whatever the account"),
     Setting("ADMIN_IDLE_MINUTES", 120, int, "a moderator's session ends after this long unused"),
     Setting("ADMIN_SESSION_DAYS", 7, int, "a moderator's session ends this long after the login"),
     Setting("SMTP_HOST", None, str, "mail server; unset: mails are written to the log"),

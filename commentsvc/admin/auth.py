@@ -2,62 +2,99 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
+import time
+
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, or_, select
-from werkzeug.security import check_password_hash, generate_password_hash
+from limits import RateLimitItem, parse_many
 
 from .. import accounts
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
-from ..models import Moderator
 from . import SESSION_KEY, back, bp
 from .forms import ActionForm, LoginForm, PasswordForm
 
-# Verifying against a real hash when the account does not exist keeps the timing the same.
-_DUMMY_HASH = generate_password_hash("not a real password")
+Counter = tuple[RateLimitItem, tuple[str, ...]]
 
 
-def _login_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
+def _address_key(address: str) -> str:
+    """One counter per IPv4 address, and per IPv6 /64 (what one host is usually given)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
-def _account_key() -> str:
-    return "login-account:" + request.form.get("name", "").strip().lower()[:254]
+def _counters(subject: str) -> list[Counter]:
+    """The failed-login counters of this try: its address's, and the account's from there.
+    Never the account's alone: strangers' failures must not lock its owner out."""
+    config = current_app.config
+    prefix = config.get("RATELIMIT_KEY_PREFIX", "commentsvc")
+    address = _address_key(get_remote_address() or "?")
+    counters = [(item, (prefix, "admin-login", address))
+                for item in parse_many(config["RATELIMIT_LOGIN_ADDRESS"])]
+    counters += [(item, (prefix, "admin-login", subject, address))
+                 for item in parse_many(config["RATELIMIT_LOGIN"])]
+    return counters
 
 
-def _failed(response) -> bool:
-    return response.status_code == 401
+def _seconds_to_wait(counters: list[Counter]) -> int:
+    """0 when none of the counters is spent, else how long until all of them allow a try."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return 0
+    strategy, now, wait = limiter.limiter, time.time(), 0
+    for item, keys in counters:
+        if not strategy.test(item, *keys):
+            reset = strategy.get_window_stats(item, *keys).reset_time
+            wait = max(wait, math.ceil(reset - now), 1)
+    return wait
+
+
+def _count_failure(counters: list[Counter]) -> None:
+    if current_app.config["RATELIMIT_ENABLED"]:
+        for item, keys in counters:
+            limiter.limiter.hit(item, *keys)
+
+
+def _too_many(wait: int):
+    minutes = math.ceil(wait / 60)
+    when = f"{wait} seconds" if wait < 60 else f"{minutes} minute{'s' if minutes > 1 else ''}"
+    message = (f"Too many attempts with a wrong password. Please try again in {when}; "
+               "logging in from elsewhere still works.")
+    body = render_template("admin/error.html", title="Too many attempts", message=message)
+    return body, 429, {"Retry-After": str(wait)}
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)
 def login():
-    """The login form; wrong passwords are throttled per address and per account."""
+    """The login form; wrong passwords slow down the address they come from."""
     if current_user.is_authenticated:
         return redirect(url_for("admin.queue"))
     form = LoginForm()
-    if form.validate_on_submit():
-        name = form.name.data.strip().lower()
-        moderator = db.session.execute(
-            select(Moderator).where(or_(func.lower(Moderator.name) == name,
-                                        func.lower(Moderator.email) == name))
-        ).scalar_one_or_none()
-        password_hash = moderator.password_hash if moderator else _DUMMY_HASH
-        valid = check_password_hash(password_hash, form.password.data)
-        if valid and moderator and moderator.active:
-            token = accounts.log_in(db.session, moderator,
-                                    accounts.SessionPolicy.from_config(current_app.config))
-            db.session.commit()
-            session.clear()  # nothing from before the login carries over
-            login_user(moderator)
-            session[SESSION_KEY] = token
-            return back()
-        form.password.errors.append("Wrong name or password.")
-        return render_template("admin/login.html", form=form), 401
-    status = 400 if request.method == "POST" else 200
-    return render_template("admin/login.html", form=form), status
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("admin/login.html", form=form), status
+    moderator = accounts.find_for_login(db.session, form.name.data)
+    counters = _counters(accounts.throttle_subject(moderator, form.name.data))
+    if wait := _seconds_to_wait(counters):
+        return _too_many(wait)
+    if accounts.password_matches(moderator, form.password.data) and moderator.active:
+        token = accounts.log_in(db.session, moderator,
+                                accounts.SessionPolicy.from_config(current_app.config))
+        db.session.commit()
+        session.clear()  # nothing from before the login carries over
+        login_user(moderator)
+        session[SESSION_KEY] = token
+        return back()
+    _count_failure(counters)
+    form.password.errors.append("Wrong name or password.")
+    return render_template("admin/login.html", form=form), 401
 
 
 @bp.post("/logout")
@@ -76,12 +113,12 @@ def password():
     """Change one's own password; one's other sessions end."""
     form = PasswordForm()
     if form.validate_on_submit():
-        if not check_password_hash(current_user.password_hash, form.current.data):
+        me = current_user._get_current_object()
+        if not accounts.password_matches(me, form.current.data):
             form.current.errors.append("That is not your current password.")
         else:
             try:
-                token = accounts.change_password(db.session, current_user._get_current_object(),
-                                                 form.new.data)
+                token = accounts.change_password(db.session, me, form.new.data)
             except ValidationFailed as exc:
                 form.new.errors.extend(exc.fields.get("new", [exc.message]))
             else:
