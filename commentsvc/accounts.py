@@ -1,4 +1,4 @@
-"""Moderator accounts: logging in, the sessions kept on the server, password changes."""
+"""Moderator accounts: creating them, logging in and the server-side sessions, display names."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import ValidationFailed
-from .models import AdminSession, Moderator, utcnow
+from .models import AdminSession, Moderator, Role, utcnow
 from .moderation import record
+from .validation import EMAIL, clean_name
 
-MIN_PASSWORD, MAX_PASSWORD = 10, 200
+MIN_PASSWORD, MAX_PASSWORD, MAX_NAME = 10, 200, 80
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen is written at most this often
 
 # Checking a password against a real hash when the account does not exist takes as long as
@@ -176,9 +177,77 @@ def set_active(session: Session, actor: Moderator | str, moderator: Moderator,
            f"moderator {moderator.id}", moderator.name)
 
 
+def clean_display_name(value: str | None) -> str | None:
+    """A display name as stored: composed, without control, invisible or bidirectional
+    control characters, spaces collapsed; None when nothing visible is left."""
+    if value is None:
+        return None
+    value = unicodedata.normalize("NFC", value)
+    value = "".join(" " if ch.isspace() else ch for ch in value
+                    if unicodedata.category(ch) not in ("Cc", "Cs", "Co") or ch.isspace())
+    return clean_name(value)
+
+
+def _names_of_others(session: Session, moderator_id: int | None) -> set[str]:
+    """The names other moderators log in with or are shown under, case-folded."""
+    rows = session.execute(select(Moderator.id, Moderator.name, Moderator.display_name)).all()
+    return {name.casefold() for id_, *names in rows if id_ != moderator_id
+            for name in names if name}
+
+
+def _display_name(session: Session, value: str | None, moderator_id: int | None) -> str | None:
+    name = clean_display_name(value)
+    if name is None:
+        return None
+    if len(name) > MAX_NAME:
+        raise ValidationFailed({"display_name": [f"Must be at most {MAX_NAME} characters."]})
+    if name.casefold() in _names_of_others(session, moderator_id):
+        raise ValidationFailed({"display_name": ["This is another moderator's name."]})
+    return name
+
+
+def set_display_name(session: Session, moderator: Moderator, value: str | None) -> str | None:
+    """Change the name a moderator's public replies are signed with (None: the login name)."""
+    name = _display_name(session, value, moderator.id)
+    if name != moderator.display_name:
+        moderator.display_name = name
+        record(session, moderator, "display name", f"moderator {moderator.id}", name)
+    return name
+
+
 def _password_problem(password: str) -> str | None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         return f"The password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters."
     return None
 
 
+def create_moderator(session: Session, actor: Moderator | str, *, name: str, email: str,
+                     password: str, role: Role = Role.moderator, active: bool = True,
+                     display_name: str | None = None) -> Moderator:
+    """Add a moderator account; raises ValidationFailed with a reason per field."""
+    name, email = name.strip(), email.strip().lower()
+    errors: dict[str, list[str]] = {}
+    if not name or len(name) > MAX_NAME or clean_display_name(name) != name:
+        errors["name"] = [f"A name of 1 to {MAX_NAME} visible characters is required."]
+    if not EMAIL.match(email) or len(email) > 254 or _has_control(email):
+        errors["email"] = ["Enter a valid e-mail address."]
+    if problem := _password_problem(password):
+        errors["password"] = [problem]
+    try:
+        shown = _display_name(session, display_name, None)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(errors)
+    taken = session.execute(select(Moderator.id).where(or_(
+        func.lower(Moderator.name) == name.lower(), func.lower(Moderator.email) == email,
+        func.lower(Moderator.display_name) == name.lower()))).first()
+    if taken:
+        raise ValidationFailed({"name": ["A moderator with this name or e-mail exists."]})
+    moderator = Moderator(name=name, email=email, role=role, active=active,
+                          display_name=shown, password_hash=generate_password_hash(password))
+    session.add(moderator)
+    session.flush()
+    record(session, actor, "add moderator", f"moderator {moderator.id}",
+           f"{name} ({role.value})")
+    return moderator

@@ -8,11 +8,10 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
+from sqlalchemy import select
 
 from .extensions import db
-from .models import Moderator, Role
+from .models import Role
 from .validation import EMAIL
 
 
@@ -92,9 +91,15 @@ def purge_addresses() -> None:
 @click.option("--email", required=True, help="where moderation alerts go")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.admin.value,
               show_default=True)
+@click.option("--display-name", default=None,
+              help="the name readers see on their replies (default: NAME)")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
-def create_moderator(name: str, email: str, role: str, password_stdin: bool) -> None:
+def create_moderator(name: str, email: str, role: str, display_name: str | None,
+                     password_stdin: bool) -> None:
     """Create a moderator account (the first one is usually an admin)."""
+    from .accounts import create_moderator as create
+    from .errors import ValidationFailed
+
     email = email.strip().lower()
     if not EMAIL.match(email):
         raise click.BadParameter("not a valid e-mail address", param_hint="--email")
@@ -102,14 +107,12 @@ def create_moderator(name: str, email: str, role: str, password_stdin: bool) -> 
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 10:
-        raise click.UsageError("The password must have at least 10 characters.")
-    taken = db.session.execute(select(Moderator.id).where(
-        (func.lower(Moderator.name) == name.lower()) | (Moderator.email == email))).first()
-    if taken:
-        raise click.UsageError(f"A moderator named {name} or with e-mail {email} exists.")
-    db.session.add(Moderator(name=name, email=email, role=Role(role),
-                             password_hash=generate_password_hash(password)))
+    try:
+        create(db.session, "command line", name=name, email=email, password=password,
+               role=Role(role), display_name=display_name)
+    except ValidationFailed as exc:
+        reasons = [reason for field in exc.fields.values() for reason in field]
+        raise click.UsageError(" ".join(reasons)) from None
     db.session.commit()
     click.echo(f"Moderator {name} ({role}) created; log in at /admin/")
 

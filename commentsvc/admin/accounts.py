@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
-from werkzeug.security import generate_password_hash
+from sqlalchemy import select
 
-from ..accounts import set_active
+from ..accounts import create_moderator, set_active
+from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import AuditEntry, Moderator, Role
-from ..moderation import record
 from . import admin_required, bp
 from .forms import ActionForm, ModeratorForm
 
@@ -23,21 +22,17 @@ def moderators():
     """The moderator accounts, and a form to add one."""
     form = ModeratorForm()
     if form.validate_on_submit():
-        name, email = form.name.data.strip(), form.email.data.strip().lower()
-        taken = db.session.execute(select(Moderator.id).where(or_(
-            func.lower(Moderator.name) == name.lower(), Moderator.email == email))).first()
-        if taken:
-            form.name.errors.append("A moderator with this name or e-mail exists.")
+        try:
+            moderator = create_moderator(
+                db.session, current_user._get_current_object(), name=form.name.data,
+                email=form.email.data, password=form.password.data, role=Role(form.role.data),
+                active=form.active.data, display_name=form.display_name.data)
+        except ValidationFailed as exc:
+            for field, reasons in exc.fields.items():
+                getattr(form, field, form.name).errors.extend(reasons)
         else:
-            moderator = Moderator(name=name, email=email, role=Role(form.role.data),
-                                  password_hash=generate_password_hash(form.password.data),
-                                  active=form.active.data)
-            db.session.add(moderator)
-            db.session.flush()
-            record(db.session, current_user._get_current_object(), "add moderator",
-                   f"moderator {moderator.id}", f"{name} ({moderator.role.value})")
             db.session.commit()
-            flash(f"{name} can now log in.")
+            flash(f"{moderator.name} can now log in.")
             return redirect(url_for("admin.moderators"), 303)
     rows = db.session.execute(select(Moderator).order_by(Moderator.name)).scalars().all()
     status = 400 if request.method == "POST" else 200
@@ -54,7 +49,7 @@ def activate(moderator_id: int, change: str):
         flash("You cannot deactivate yourself.")
     else:
         set_active(db.session, current_user._get_current_object(), moderator,
-                   change == "activate")
+                            change == "activate")
         db.session.commit()
         flash(f"{moderator.name} is {'active' if moderator.active else 'deactivated'}.")
     return redirect(url_for("admin.moderators"), 303)

@@ -1,4 +1,4 @@
-"""Logging in and out, and changing one's password."""
+"""Logging in and out, and one's own account: password and display name."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .. import accounts
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
 from . import SESSION_KEY, back, bp
-from .forms import ActionForm, LoginForm, PasswordForm
+from .forms import ActionForm, DisplayNameForm, LoginForm, PasswordForm
 
 Counter = tuple[RateLimitItem, tuple[str, ...]]
 
@@ -108,9 +108,21 @@ def logout():
     return redirect(url_for("admin.login"), 303)
 
 
+def _account_page(password_form=None, name_form=None, status=200):
+    """The page where moderators change their password and the name on their replies."""
+    me = current_user._get_current_object()
+    password_form = password_form or PasswordForm(formdata=None)
+    name_form = name_form or DisplayNameForm(formdata=None,
+                                             data={"display_name": me.display_name or ""})
+    return render_template("admin/password.html", form=password_form, name_form=name_form,
+                           title="Your account"), status
+
+
 @bp.route("/password", methods=["GET", "POST"])
 def password():
     """Change one's own password; one's other sessions end."""
+    if request.method == "GET":
+        return _account_page()
     form = PasswordForm()
     if form.validate_on_submit():
         me = current_user._get_current_object()
@@ -126,5 +138,21 @@ def password():
                 session[SESSION_KEY] = token
                 flash("Your password is changed; you are logged out everywhere else.")
                 return redirect(url_for("admin.queue"), 303)
-    status = 400 if request.method == "POST" else 200
-    return render_template("admin/password.html", form=form), status
+    return _account_page(password_form=form, status=400)
+
+
+@bp.post("/display-name")
+def display_name():
+    """Change the name one's public replies are signed with."""
+    form = DisplayNameForm()
+    if form.validate_on_submit():
+        me = current_user._get_current_object()
+        try:
+            name = accounts.set_display_name(db.session, me, form.display_name.data)
+        except ValidationFailed as exc:
+            form.display_name.errors.extend(exc.fields.get("display_name", [exc.message]))
+        else:
+            db.session.commit()
+            flash(f"Your replies are signed {name or me.name}.")
+            return redirect(url_for("admin.password"), 303)
+    return _account_page(name_form=form, status=400)

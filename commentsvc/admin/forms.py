@@ -35,6 +35,12 @@ class PasswordForm(FlaskForm):
                            validators=[DataRequired(), EqualTo("new", "The passwords differ.")])
 
 
+class DisplayNameForm(FlaskForm):
+    # Checked again once invisible characters are dropped (accounts.clean_display_name).
+    display_name = StringField("Name on your replies",
+                               validators=[Optional(), Length(max=200)])
+
+
 class ActionForm(FlaskForm):
     """Carries only the CSRF token: the buttons' URLs say which action on which comment."""
 
@@ -66,5 +72,6 @@ class ModeratorForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=80)])
     email = StringField("E-mail", validators=[DataRequired(), email_address, Length(max=254)])
     role = SelectField("Role", choices=[SelectChoice(r.value, r.value) for r in Role])
+    display_name = StringField("Display name", validators=[Optional(), Length(max=200)])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
     active = BooleanField("Active", default=True)
