@@ -120,3 +120,13 @@ def test_a_name_no_account_can_have_is_a_wrong_login(throttled, app, name):
     response = login(client_at(app, A), name, PASSWORD)
     assert response.status_code == 401
     assert "Wrong name or password." in response.get_data(as_text=True)
+
+
+def test_a_name_that_is_another_moderators_email_logs_in_by_name(throttled, app):
+    make_moderator(app, "bob", email="bob@example.com")
+    named = make_moderator(app, "bob@example.com", email="other@example.com")
+    here = client_at(app, A)
+    assert login(here, "BOB@example.com", PASSWORD).status_code == 303
+    with here.session_transaction() as session:
+        assert session["_user_id"] == str(named)
+    assert login(client_at(app, B), "bob", PASSWORD).status_code == 303
