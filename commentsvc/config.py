@@ -61,7 +61,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRUSTED_PROXIES", 0, int, "how many proxies in front set X-Forwarded-For/-Proto"),
     Setting("MAX_LINKS", 2, int, "a comment with more links than this is held for review"),
     Setting("RATELIMIT_LOGIN", "5 per minute;20 per hour", str,
-            "login attempts per account and per address"),
+            "failed logins for one account from one address"),
     Setting("RATELIMIT_LOGIN_ADDRESS", "20 per minute;100 per hour", str,
             "failed moderator logins per address, whatever the account"),
     Setting("ADMIN_IDLE_MINUTES", 120, int, "a moderator's session ends after this long unused"),
