@@ -48,7 +48,8 @@ def get_thread():
     body = read_with_retry(lambda conn: thread_json(conn, **options))
     # The cached thread is an object; the per-request fields close it.
     tail = orjson.dumps({"form_token": issue_form_token(config["SECRET_KEY"], thread_site, uri),
-                         "edit_window": config["EDIT_WINDOW"]})
+                         "edit_window": config["EDIT_WINDOW"],
+                         "min_submit_seconds": config["MIN_SUBMIT_SECONDS"]})
     response = current_app.response_class(body[:-1] + b"," + tail[1:],
                                           mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"

@@ -187,7 +187,7 @@
     const title = host.dataset.title || document.title;
     const root = host.shadowRoot || host.attachShadow({ mode: "open" });
     const id = "csvc" + ++uid + "-";
-    const state = { token: null, tokenAt: 0, count: 0, closed: false, next: null };
+    const state = { token: null, tokenAt: 0, minAge: 3, count: 0, closed: false, next: null };
     const nodes = new Map(); // comment id -> {c, li, article, depth, name, kids}
 
     const heading = h("h2", { class: "csvc-count", id: id + "h", tabindex: "-1" }, "Comments");
@@ -224,6 +224,7 @@
     function takeThread(data) {
       state.token = data.form_token;
       state.tokenAt = Date.now();
+      if (Number.isFinite(data.min_submit_seconds)) state.minAge = data.min_submit_seconds;
       state.closed = !!data.closed;
       state.next = data.next || null;
       more.hidden = !state.next;
@@ -276,12 +277,19 @@
       }
     }
 
+    // Each form token works once, and not before it is minAge seconds old (sooner is a
+    // bot's pace): take it for this post, waiting out the rest of that time if need be.
     async function freshToken() {
-      if (state.token && Date.now() - state.tokenAt < TOKEN_REFRESH) return state.token;
-      const data = await api("GET", threadPath() + "&limit=1");
-      state.token = data.form_token;
-      state.tokenAt = Date.now();
-      return state.token;
+      if (!state.token || Date.now() - state.tokenAt >= TOKEN_REFRESH) {
+        const data = await api("GET", threadPath() + "&limit=1");
+        state.token = data.form_token;
+        state.tokenAt = Date.now();
+      }
+      const token = state.token;
+      const wait = state.tokenAt + state.minAge * 1000 + 250 - Date.now();
+      state.token = null;
+      if (wait > 0) await new Promise((done) => setTimeout(done, wait));
+      return token;
     }
 
     /* ---- comments ---- */
@@ -558,11 +566,13 @@
         busy = true;
         submitBtn.setAttribute("aria-disabled", "true");
         note.textContent = "Posting…";
+        let token = null;
         try {
+          token = await freshToken();
           const c = await api("POST", "api/comments", {
             uri, title, parent_id: parent ? parent.c.id : null,
             author: v.author, email: v.email, website: v.website, text: v.text,
-            notify: notify.checked, form_token: await freshToken(), hp: hp.value,
+            notify: notify.checked, form_token: token, hp: hp.value,
           });
           store.set("token:" + c.id, { t: c.edit_token, u: Date.parse(c.edit_until), uri, text: v.text });
           // A form token works once; the answer brings the next one.
@@ -576,6 +586,8 @@
           }
           commentPosted(c, parent);
         } catch (e) {
+          // A refused post did not use its token (a lost answer may have): keep it for the retry.
+          if (token && !state.token && e.code !== "network") state.token = token;
           markErrors(e.fields);
           // Problems with fields that are not on the form (uri, parent) go into the message.
           const other = Object.entries(e.fields).filter(([k]) => !fields.some((f) => f.name === k));

@@ -258,6 +258,7 @@ def foreign_blog():
 INSTANCES = {
     "service": {},
     "strict": {"moderation": "all", "edit_window": "2"},
+    "paced": {"min_submit_seconds": "3"},  # the default bot timing
 }
 
 
@@ -285,6 +286,12 @@ def strict_service(service_pool) -> Service:
     """COMMENTSVC_MODERATION=all and COMMENTSVC_EDIT_WINDOW=2: every comment is held for a
     moderator, and its author may change it for two seconds only."""
     return service_pool["strict"].result()
+
+
+@pytest.fixture(scope="session")
+def paced_service(service_pool) -> Service:
+    """COMMENTSVC_MIN_SUBMIT_SECONDS=3, the default: a form token younger than that is a bot's."""
+    return service_pool["paced"].result()
 
 
 @pytest.fixture

@@ -340,3 +340,28 @@ def test_spam_looks_like_a_held_comment_to_its_author_only(page, browser, blog, 
         expect(other.locator("#comments", has_text="Great post")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_quick_posts_by_a_person_are_paced_not_taken_for_a_bots(page, blog, paced_service,
+                                                               thread_uri):
+    """Under the default 3 s minimum, a reader who posts the moment the widget shows, then
+    replies at once, is published both times: the widget waits out each token's first 3 s."""
+    url = blog.post_page(paced_service, thread_uri)
+    page.goto(url)
+    wait_for_widget(page)
+    answers = []
+    page.on("response", lambda r: answers.append(r.json()) if r.request.method == "POST"
+            and r.url == paced_service.url + "/api/comments" else None)
+    page.get_by_label("Comment", exact=True).fill("Posted the moment the page showed")
+    page.get_by_role("button", name="Post comment").click()
+    expect(widget_status(page)).to_have_text("Your comment is published.", timeout=10_000)
+    first = comment(page, "Posted the moment the page showed")
+    first.get_by_role("button", name="Reply to Anonymous").click()
+    reply_form = page.locator("#comments form.csvc-reply-form")
+    reply_form.get_by_label("Comment", exact=True).fill("And a reply straight after")
+    reply_form.get_by_role("button", name="Post reply").click()
+    expect(page.locator("#comments .csvc-replies article",
+                        has_text="And a reply straight after")).to_be_visible(timeout=10_000)
+    expect(widget_status(page)).to_have_text("Your comment is published.")
+    assert [a["status"] for a in answers] == ["approved", "approved"]
+    expect(page.locator("#comments .csvc-pending-note")).to_have_count(0)
