@@ -400,7 +400,8 @@ def _clean(pieces: list) -> tuple[list, bool]:
                 out.append(_escape("".join(link_text)) if link_text is not None else piece)
                 in_link, link_text = False, None
             elif _is_absolute_link(piece.attrs.get("href", "")):
-                out.append(_link({**piece.attrs, "rel": LINK_REL}))
+                attrs = {k: v for k, v in piece.attrs.items() if k in ALLOWED_ATTRIBUTES["a"]}
+                out.append(_link({**attrs, "rel": LINK_REL}))
                 in_link = True
             else:
                 link_text, dropped = [], True
