@@ -171,6 +171,14 @@ def test_link_text_freed_by_a_dropped_link_is_linkified_in_the_stored_html():
     assert clean_html(html) == html
 
 
+def test_chained_ampersand_entities_are_stored_as_clean_html_leaves_them():
+    # Each clean_html decodes one more "&amp;" of "&amp;amp;lt;" outside code; stored HTML is
+    # what it no longer changes.
+    html = render_comment("&amp;amp;lt; and `&amp;amp;lt;`")
+    assert html == "<p>&lt; and <code>&amp;amp;amp;lt;</code></p>"
+    assert clean_html(html) == html
+
+
 def test_link_whose_host_is_not_a_valid_url_is_dropped_instead_of_raising():
     # U+2100 normalises to "a/c": urlsplit refuses such a host with ValueError.
     assert clean_html('<a href="http://a\u2100b/">y</a>') == "y"
