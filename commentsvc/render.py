@@ -32,9 +32,13 @@ LINK_REL = "nofollow ugc noopener"
 
 # CommonMark with raw HTML off: a reader's "<b>" is shown as text, never parsed as markup.
 # Images and headings are switched off so their source reads as plain text.
-_markdown = MarkdownIt("commonmark", {"html": False}).disable(
-    ["image", "heading", "lheading", "hr", "html_block", "html_inline"]
-)
+_OFF = ["image", "heading", "lheading", "hr", "html_block", "html_inline"]
+_markdown = MarkdownIt("commonmark", {"html": False}).disable(_OFF)
+# A text with this many "[" is a flood or a paste of code, not prose with a few links: there
+# the brackets are read as text (bare URLs are still linked). markdown-it-py spends about 5 µs
+# on each "[" looking for a link, which made floods of them cost 50 to 65 ms.
+LINK_BRACKETS = 1000
+_markdown_without_links = MarkdownIt("commonmark", {"html": False}).disable([*_OFF, "link"])
 
 
 def _is_absolute_link(href: str) -> bool:
@@ -83,7 +87,8 @@ def render_comment(text: str) -> str:
     # beside its neighbours, where another pass may find a URL ("0.A[L]()" -> "0.AL"); then
     # it is cleaned once more, because the stored HTML must come out of clean_html unchanged.
     with _collection_paused():
-        pieces, dropped = _clean(_html_pieces(_markdown.parse(text)))
+        parser = _markdown if text.count("[") < LINK_BRACKETS else _markdown_without_links
+        pieces, dropped = _clean(_html_pieces(parser.parse(text)))
         if dropped:
             pieces, _ = _clean(_joined(pieces))
         return "".join(p.html if p.__class__ is _Tag else p for p in pieces).strip()
@@ -206,14 +211,15 @@ def _parse_link_destination(string: str, pos: int, maximum: int) -> _Destination
     return _Destination(True, pos, unescapeAll(string[start:pos]))
 
 
-_markdown.core.ruler.at("inline", _inline)
-_markdown.helpers = SimpleNamespace(**{
-    **{name: value for name, value in vars(helpers).items() if not name.startswith("_")},
-    "parseLinkLabel": _parse_link_label,
-    "parse_link_label": _parse_link_label,
-    "parseLinkDestination": _parse_link_destination,
-    "parse_link_destination": _parse_link_destination,
-})
+for _parser in (_markdown, _markdown_without_links):
+    _parser.core.ruler.at("inline", _inline)
+    _parser.helpers = SimpleNamespace(**{
+        **{name: value for name, value in vars(helpers).items() if not name.startswith("_")},
+        "parseLinkLabel": _parse_link_label,
+        "parse_link_label": _parse_link_label,
+        "parseLinkDestination": _parse_link_destination,
+        "parse_link_destination": _parse_link_destination,
+    })
 
 
 # --- The parser's tokens as HTML pieces --------------------------------------------------------
