@@ -45,6 +45,11 @@ def _increment(dialect: str):
     ).returning(_TABLE.c.count)
 
 
+def _stored_key(key: str) -> str:
+    # Keys name the client's address; the table keeps only a digest of them.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class DatabaseStorage(Storage):
     """A fixed-window counter store for `limits` on the current app's database engine (rate
     limits are checked inside requests, so an app context is always there)."""
@@ -74,7 +79,7 @@ class DatabaseStorage(Storage):
         now = time.time()
         with engine.begin() as conn:
             count = conn.execute(self._upsert(engine), {
-                "key": key[:255], "amount": amount, "expires": now + expiry, "now": now,
+                "key": _stored_key(key), "amount": amount, "expires": now + expiry, "now": now,
             }).scalar_one()
             if random.random() < PRUNE_CHANCE:  # noqa: S311  (housekeeping, not crypto)
                 conn.execute(_PRUNE, {"before": now - 60})
@@ -82,7 +87,7 @@ class DatabaseStorage(Storage):
 
     def _row(self, key: str):
         with self._engine().connect() as conn:
-            return conn.execute(_GET, {"key": key[:255]}).first()
+            return conn.execute(_GET, {"key": _stored_key(key)}).first()
 
     def get(self, key: str) -> int:
         row = self._row(key)
@@ -106,7 +111,7 @@ class DatabaseStorage(Storage):
 
     def clear(self, key: str) -> None:
         with self._engine().begin() as conn:
-            conn.execute(_CLEAR, {"key": key[:255]})
+            conn.execute(_CLEAR, {"key": _stored_key(key)})
 
 
 # --- the budgets that several views share ------------------------------------------------------
