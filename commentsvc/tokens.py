@@ -62,8 +62,7 @@ _FORM_TOKEN = re.compile(r"([0-9]{1,11})\.([0-9a-f]{16})\.([0-9a-f]{32})")
 
 
 def _form_mac(secret_key: str, issued: int, nonce: str, site: str, uri: str) -> str:
-    message = f"{FORM_SALT}|{issued}|{nonce}|{site}|{uri}".encode("utf-8", "surrogatepass")
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+    return keyed_hash(secret_key, f"{FORM_SALT}|{issued}|{nonce}|{site}|{uri}")
 
 
 def issue_form_token(secret_key: str, site: str, uri: str) -> str:
