@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from . import tokens
+from .chores import Every
 from .models import Comment, UsedToken, utcnow
 
 log = logging.getLogger("commentsvc.antispam")
@@ -68,16 +69,14 @@ def use_form_token(session: Session, token: str) -> bool:
     return True
 
 
-PRUNE_EVERY = 3600.0  # seconds between two prunings of used form tokens in one process
-_last_prune = [float("-inf")]
+_prunes = Every()
 
 
 def prune_used_form_tokens_if_due(session: Session, max_age: int, now: float) -> int | None:
     """Forget used form tokens older than any token still accepted, at most once an hour per
     process; None when not yet due."""
-    if now - _last_prune[0] < PRUNE_EVERY:
+    if not _prunes.due(now):
         return None
-    _last_prune[0] = now
     before = utcnow() - timedelta(seconds=max_age + 60)
     return session.execute(_PRUNE_FORM_TOKENS, {"before": before}).rowcount or 0
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from .chores import Every
 from .mail import limits
 from .models import (
     AuditEntry,
@@ -161,13 +162,11 @@ def drop_old_addresses(session: Session, days: int) -> int:
     return result.rowcount or 0
 
 
-RETENTION_EVERY = 3600.0  # seconds between two purges in one process
-_last_purge = [float("-inf")]
+_purges = Every()
 
 
 def purge_if_due(session: Session, days: int, now: float) -> int | None:
     """Drop old addresses at most once an hour per process; None when not yet due."""
-    if days <= 0 or now - _last_purge[0] < RETENTION_EVERY:
+    if days <= 0 or not _purges.due(now):
         return None
-    _last_purge[0] = now
     return drop_old_addresses(session, days)

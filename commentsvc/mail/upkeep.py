@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..chores import Every
 from . import limits
 from .alerts import queue_digest_if_due
 from .outbox import delete_old_mail
@@ -18,9 +19,8 @@ from .subscriptions import offer_waiting_opt_ins
 
 log = logging.getLogger("commentsvc.mail")
 
-PRUNE_EVERY = 3600.0  # seconds between two prunes in one process
 LIMITS_KEPT = timedelta(days=2)  # windows over for this long are forgotten
-_last_prune = [float("-inf")]
+_prunes = Every()
 
 
 def queue_due_mail(session: Session, config: Mapping[str, Any], now: datetime) -> int:
@@ -43,10 +43,8 @@ def prune(session: Session, config: Mapping[str, Any], now: datetime) -> int:
 
 def prune_if_due(session: Session, config: Mapping[str, Any], now: datetime) -> int | None:
     """Prune at most once an hour per process; None when not yet due."""
-    clock = time.monotonic()
-    if clock - _last_prune[0] < PRUNE_EVERY:
+    if not _prunes.due(time.monotonic()):
         return None
-    _last_prune[0] = clock
     return prune(session, config, now)
 
 
