@@ -189,27 +189,30 @@ class BodyCache:
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
         self.size = 0
-        self.entries: OrderedDict[tuple, bytes] = OrderedDict()
+        self.entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple) -> bytes | None:
+    def get(self, key: tuple) -> Any:
         with self.lock:
-            body = self.entries.get(key)
-            if body is not None:
-                self.entries.move_to_end(key)
-            return body
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            self.entries.move_to_end(key)
+            return entry[0]
 
-    def put(self, key: tuple, body: bytes) -> None:
-        if len(body) > self.max_bytes // 4:
+    def put(self, key: tuple, body: Any, size: int | None = None) -> None:
+        """Keep `body`, counted as `size` bytes (default: its length, for bytes and str)."""
+        size = len(body) if size is None else size
+        if size > self.max_bytes // 4:
             return
         with self.lock:
             if key in self.entries:
                 return
-            self.entries[key] = body
-            self.size += len(body)
+            self.entries[key] = (body, size)
+            self.size += size
             while self.size > self.max_bytes:
-                _, old = self.entries.popitem(last=False)
-                self.size -= len(old)
+                _, (_, old_size) = self.entries.popitem(last=False)
+                self.size -= old_size
 
 
 _bodies = BodyCache(max_bytes=32 * 1024 * 1024)

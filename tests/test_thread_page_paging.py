@@ -89,3 +89,17 @@ def test_reply_link_opens_the_form_on_that_comments_page(client, big_thread):
     form = client.get(f"/comments?uri={uri}&reply={target}&page=2").get_data(as_text=True)
     assert f'name="parent_id" value="{target}"' in form
     assert target in _ids(form)
+
+
+@pytest.mark.parametrize("query", ["page=99", "page=0", "show={last}", "show=999999"])
+def test_any_page_address_is_served_from_the_cache_once_seen(client, big_thread, count_queries,
+                                                            query):
+    """A page past the end, or the page of a comment, must not be a way around the cache."""
+    uri, root_id = big_thread
+    last = _ids(client.get(f"/comments?uri={uri}&page=3").get_data(as_text=True))[-1]
+    path = f"/comments?uri={uri}&{query.format(last=last)}"
+    client.get(path)
+    first = len(count_queries)
+    for _ in range(3):
+        client.get(path)
+    assert len(count_queries) - first == 3  # each only the thread's version

@@ -98,18 +98,20 @@ def _form_data(form) -> dict[str, Any]:
     return data
 
 
-def paginate(entries: list[Entry], page: int, size: int) -> tuple[list[Entry], int, int]:
-    """One page of `size` comments, replies counted like any other, in reading order: a reply
-    whose parent is on an earlier page starts this one, marked "in reply to". Returns the
-    page's entries, how many pages there are, and the page number (clamped)."""
+def reading_order(entries: list[Entry]) -> list[tuple[Entry, Entry | None]]:
+    """Every entry as a reader meets it, with the entry it is nested under (None at the top)."""
     flat: list[tuple[Entry, Entry | None]] = []
     stack: list[tuple[Entry, Entry | None]] = [(entry, None) for entry in reversed(entries)]
     while stack:
         entry, parent = stack.pop()
         flat.append((entry, parent))
         stack.extend((reply, entry) for reply in reversed(entry.replies))
-    pages = max(1, math.ceil(len(flat) / size))
-    page = min(max(page, 1), pages)
+    return flat
+
+
+def paginate(flat: list[tuple[Entry, Entry | None]], page: int, size: int) -> list[Entry]:
+    """Page `page` of `size` comments, replies counted like any other: a reply whose parent is
+    on an earlier page starts this one, marked "in reply to"."""
     copies: dict[int, Entry] = {}
     roots: list[Entry] = []
     for entry, parent in flat[(page - 1) * size: page * size]:
@@ -120,19 +122,7 @@ def paginate(entries: list[Entry], page: int, size: int) -> tuple[list[Entry], i
             if parent is not None and copy.in_reply_to is None:
                 copy.in_reply_to = display_name(parent.comment)
             roots.append(copy)
-    return roots, pages, page
-
-
-def _page_of(entries: list[Entry], comment_id: int, size: int) -> int:
-    """The page on which a comment is shown (1 when it is not shown)."""
-    position, stack = 0, list(reversed(entries))
-    while stack:
-        entry = stack.pop()
-        if entry.comment["id"] == comment_id:
-            return position // size + 1
-        position += 1
-        stack.extend(reversed(entry.replies))
-    return 1
+    return roots
 
 
 def _replyable(entries: list[Entry]) -> dict[int, str]:
@@ -146,28 +136,47 @@ def _replyable(entries: list[Entry]) -> dict[int, str]:
     return names
 
 
-def thread_view(uri: str, page: int = 1, show: int | None = None) -> dict[str, Any]:
-    """The public part of a thread page: its rendered comments and what the form needs,
-    cached per process under the thread's version like the API's pages."""
-    key_of = thread_version(db.session, site=DEFAULT_SITE, uri=uri)
-    key = (*key_of, uri, page) if key_of else None
-    if show is None and key is not None and (cached := _views.get(key)) is not None:
+def _laid_out(uri: str, version: tuple | None) -> dict[str, Any]:
+    """The whole thread in reading order, how many pages it makes and each comment's page:
+    read and laid out once per version, so that no page number, past the end or not, and no
+    comment to show costs another read of the thread."""
+    key = ("thread", *version, uri) if version else None
+    if key is not None and (cached := _views.get(key)) is not None:
         return cached
     tree = thread_tree(db.session, site=DEFAULT_SITE, uri=uri, limit=ALL_ROOTS)
-    entries = layout(tree["comments"])
+    flat = reading_order(layout(tree["comments"]))
+    laid = {"flat": flat, "pages": max(1, math.ceil(len(flat) / PAGE_SIZE)),
+            "page_of": {entry.comment["id"]: n // PAGE_SIZE + 1
+                        for n, (entry, _) in enumerate(flat)},
+            "count": tree["count"], "title": tree["title"], "closed": tree["closed"]}
+    if key is not None:
+        _views.put(key, laid, size=sum(len(e.comment["html"]) + 300 for e, _ in flat))
+    return laid
+
+
+def thread_view(uri: str, page: int = 1, show: int | None = None) -> dict[str, Any]:
+    """The public part of a thread page: its rendered comments and what the form needs,
+    cached per process under the thread's version like the API's pages. `show` asks for the
+    page on which that comment is (the first when it is not shown)."""
+    version = thread_version(db.session, site=DEFAULT_SITE, uri=uri)
+    laid = _laid_out(uri, version)
     if show is not None:
-        page = _page_of(entries, show, PAGE_SIZE)
-    shown, pages, page = paginate(entries, page, PAGE_SIZE)
-    count = count_label(tree["count"])
+        page = laid["page_of"].get(show, 1)
+    page = min(max(page, 1), laid["pages"])
+    key = ("page", *version, uri, page) if version else None
+    if key is not None and (cached := _views.get(key)) is not None:
+        return cached
+    shown = paginate(laid["flat"], page, PAGE_SIZE)
+    count = count_label(laid["count"])
     html = render_template(
-        "widget/_thread_comments.html", uri=uri, entries=shown, page=page, pages=pages,
-        closed=tree["closed"], count_label=count, exact_time=exact_time,
+        "widget/_thread_comments.html", uri=uri, entries=shown, page=page, pages=laid["pages"],
+        closed=laid["closed"], count_label=count, exact_time=exact_time,
     )
-    view = {"html": html, "count_label": count, "title": tree["title"],
-            "closed": tree["closed"], "page": page, "pages": pages,
+    view = {"html": html, "count_label": count, "title": laid["title"],
+            "closed": laid["closed"], "page": page, "pages": laid["pages"],
             "names": _replyable(shown)}
-    if key_of:
-        _views.put((*key_of, uri, page), view)
+    if key is not None:
+        _views.put(key, view, size=len(html))
     return view
 
 
