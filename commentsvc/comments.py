@@ -250,7 +250,8 @@ def reply_as_moderator(session: Session, config: Mapping[str, Any], parent: Comm
         author=moderator.display_name or moderator.name,
         email=moderator.email.lower(), text=text, html=render_comment(text),
         status=Status.approved, moderator_id=moderator.id, created=utcnow(),
-        avatar=tokens.keyed_hash(config["SECRET_KEY"], moderator.email.lower(), 16),
+        avatar=avatar_seed(config["SECRET_KEY"], moderator.email.lower(),
+                           moderator.display_name or moderator.name, ""),
     )
     session.add(comment)
     session.flush()

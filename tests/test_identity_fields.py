@@ -90,6 +90,10 @@ def test_a_moderators_reply_shows_their_display_name_and_a_badge(app, client, ma
     [root] = client.get(f"/api/threads?uri={uri}").get_json()["comments"]
     [reply] = root["replies"]
     assert (root["moderator"], reply["moderator"]) == (False, True)
+    # One rule for every avatar: the e-mail and the name together.
+    same_person = make_comment(uri, "Also me", author="Carol (editor)", email="carol@example.com")
+    other_name = make_comment(uri, "Not linked", author="A Fan", email="carol@example.com")
+    assert same_person["avatar"] == reply["avatar"] != other_name["avatar"]
     assert reply["author"] == "Carol (editor)"
     page = client.get(f"/comments?uri={uri}").get_data(as_text=True)
     assert page.count('<span class="csvc-badge">moderator</span>') == 1
