@@ -11,11 +11,11 @@ import sqlalchemy as sa
 
 from commentsvc.extensions import db
 from commentsvc.models import AuditEntry, Comment, MailStatus, OutboxMail, Thread, utcnow
-from commentsvc.moderation import moderate, record
+from commentsvc.moderation import record
 
 from . import test_mail
 from .conftest import unique_uri
-from .test_mail import MODERATOR, outbox, send, text_of
+from .test_mail import MODERATOR, approve, outbox, send, text_of
 
 mail_server, mail_overrides, mail_settings, smtp = (
     test_mail.mail_server, test_mail.mail_overrides, test_mail.mail_settings, test_mail.smtp)
@@ -25,13 +25,6 @@ BOB = "bob.stays@example.net"
 NAME = "Erin Quillfeather"
 SITE = "https://erin-quillfeather.example/"
 WORDS = ("marmalade zeppelin quartz", "obsidian kumquat lullaby", "tangerine gazebo whistle")
-
-
-def approve(app, comment_id: int) -> None:
-    with app.app_context():
-        moderate(db.session, app.config, db.session.get(Comment, comment_id), "approve", "mo")
-        db.session.commit()
-        db.session.remove()
 
 
 def confirm_all(app, client, smtp, address: str) -> None:

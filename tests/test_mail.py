@@ -26,6 +26,7 @@ from commentsvc.extensions import db
 from commentsvc.mail import send_due, worker
 from commentsvc.mail.sender import claim
 from commentsvc.models import Comment, MailStatus, Moderator, OutboxMail, Status, utcnow
+from commentsvc.moderation import moderate
 
 from .conftest import SECRET, unique_uri
 
@@ -115,6 +116,34 @@ def send(app, now=None):
         report = send_due(db.session, app.config, now=now)
         db.session.remove()
     return report
+
+
+def send_from_two_threads(app) -> list[Exception]:
+    """Run two senders at once, as two processes would; what either raised."""
+    start = threading.Barrier(2)
+    errors = []
+
+    def sender():
+        try:
+            start.wait(5)
+            send(app)
+        except Exception as exc:  # reported to the caller; a thread must not die silently
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return errors
+
+
+def approve(app, comment_id: int) -> None:
+    """A moderator approves a comment (as from the queue)."""
+    with app.app_context():
+        moderate(db.session, app.config, db.session.get(Comment, comment_id), "approve", "mo")
+        db.session.commit()
+        db.session.remove()
 
 
 def outbox(app) -> list[OutboxMail]:
@@ -271,22 +300,7 @@ def test_a_claimed_mail_cannot_be_claimed_again(app, make_comment):
 def test_two_senders_at_once_send_each_mail_once(app, smtp, make_comment):
     app.config["MODERATOR_EMAILS"] = [f"mod{i}@example.com" for i in range(8)]
     make_comment(unique_uri(), "Eight alerts")
-    start = threading.Barrier(2)
-    errors = []
-
-    def sender():
-        try:
-            start.wait(5)
-            send(app)
-        except Exception as exc:  # reported below; a thread must not die silently
-            errors.append(exc)
-
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
+    assert send_from_two_threads(app) == []
     recipients = sorted(r for got in smtp.received for r in got.recipients)
     assert recipients == sorted(app.config["MODERATOR_EMAILS"])
     assert {m.status for m in outbox(app)} == {MailStatus.sent}

@@ -16,11 +16,10 @@ import sqlalchemy as sa
 
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Subscription, utcnow
-from commentsvc.moderation import moderate
 
 from . import test_mail
 from .conftest import unique_uri
-from .test_mail import MODERATOR, html_of, send, text_of
+from .test_mail import MODERATOR, approve, html_of, send, send_from_two_threads, text_of
 
 # The SMTP server and mail settings of test_mail (MODERATION "all" unless a test says).
 mail_server, mail_overrides, mail_settings, smtp = (
@@ -33,14 +32,6 @@ ATTACKER_TEXT = "Your account is locked, call +1 555 0100 to unlock it"
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def approve(app, comment_id: int) -> None:
-    """A moderator approves a comment (as from the queue)."""
-    with app.app_context():
-        moderate(db.session, app.config, db.session.get(Comment, comment_id), "approve", "test")
-        db.session.commit()
-        db.session.remove()
 
 
 def confirmations(smtp, address: str) -> list:
@@ -248,22 +239,7 @@ def test_a_flood_of_held_comments_is_a_few_alerts_and_an_hourly_digest(app, smtp
 def test_two_senders_at_once_send_one_digest(app, smtp, make_comment):
     for n in range(6):
         make_comment(unique_uri(), f"Held {n}")
-    start = threading.Barrier(2)
-    errors = []
-
-    def sender():
-        try:
-            start.wait(5)
-            send(app)
-        except Exception as exc:  # reported below; a thread must not die silently
-            errors.append(exc)
-
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
+    assert send_from_two_threads(app) == []
     assert len(singles(smtp)) == 2
     (digest,) = digests(smtp)
     assert digest_count(digest) == 4
