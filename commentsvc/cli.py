@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
+from contextlib import contextmanager
 
 import click
 from flask import Flask, current_app
@@ -16,6 +18,7 @@ from .validation import EMAIL
 
 
 def register(app: Flask) -> None:
+    app.cli.add_command(import_comments)
     app.cli.add_command(rerender)
     app.cli.add_command(create_moderator)
     app.cli.add_command(export)
@@ -26,17 +29,100 @@ def register(app: Flask) -> None:
 
 @click.command("export")
 @with_appcontext
-@click.option("--email", required=True, help="the commenter's e-mail address")
-@click.option("--output", type=click.File("w"), default="-", show_default=True,
-              help="file to write the JSON to")
-def export(email: str, output) -> None:
-    """Write everything stored about a commenter as JSON."""
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--site", default="default", show_default=True, help="the site to export")
+@click.option("--email", default=None,
+              help="instead: everything stored about one commenter (privacy export)")
+@click.option("--output", type=click.File("w"), default=None,
+              help="with --email: file to write the JSON to (default: standard output)")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def export(file: str | None, site: str, email: str | None, output, quiet: bool) -> None:
+    """Write every thread and comment of a site to FILE (our JSON export format), or with
+    --email, everything stored about one commenter."""
+    if email is not None:
+        _export_personal(email, output or click.get_text_stream("stdout"))
+        return
+    if file is None:
+        raise click.UsageError("name the FILE to write the export to (or give --email)")
+    from .importing.native import export_site
+    from .tokens import keyed_hash
+
+    source = keyed_hash(current_app.config["SECRET_KEY"], "export source", 16)
+    with click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out, \
+            _progress_bar(quiet, "comments") as progress:
+        threads, comments = export_site(db.session, site, out, source, progress)
+    click.echo(f"{threads} thread(s) and {comments} comment(s) of site {site} exported",
+               err=True)
+
+
+def _export_personal(email: str, output) -> None:
     from .privacy import export_personal_data
 
     data = export_personal_data(db.session, email)
     json.dump(data, output, indent=2, ensure_ascii=False)
     output.write("\n")
     click.echo(f"{len(data['comments'])} comment(s) exported", err=True)
+
+
+@contextmanager
+def _progress_bar(quiet: bool, unit: str):
+    """A progress callback drawing a bar on standard error when it is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(file=sys.stderr, unit=unit, unit_scale=True, leave=False) as bar:
+        def update(done: int, total: int) -> None:
+            if bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+        yield update
+
+
+@click.command("import")
+@with_appcontext
+@click.argument("fmt", metavar="FORMAT",
+                type=click.Choice(["blogger", "disqus", "wordpress", "isso", "commentsvc"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--site", default="default", show_default=True, help="the site to import into")
+@click.option("--dry-run", is_flag=True, help="read and check everything, save nothing")
+@click.option("--uri-map", type=click.Path(exists=True, dir_okay=False),
+              help="CSV file of two columns: old post URL, new thread uri")
+@click.option("--status", type=click.Choice(["approved", "pending"]), default=None,
+              help="status of the comments the old blog showed (default: approved)")
+@click.option("--quiet", is_flag=True, help="no progress bar, only the report")
+def import_comments(fmt: str, file: str, site: str, dry_run: bool, uri_map: str | None,
+                    status: str | None, quiet: bool) -> None:
+    """Import the comments of a Blogger, Disqus, WordPress or Isso export, or of our own."""
+    from .errors import BadImportFile
+    from .importing import import_file, read_uri_map
+
+    try:
+        mapping = _read_uri_map(uri_map, read_uri_map) if uri_map else None
+        with _progress_bar(quiet, "B") as progress:
+            report = import_file(db.session, current_app.config, fmt, file, site=site,
+                                 uri_map=mapping, status=status, progress=progress,
+                                 dry_run=dry_run)
+    except BadImportFile as exc:
+        db.session.rollback()
+        click.echo(f"Error: {click.format_filename(file)}: {exc}", err=True)
+        sys.exit(2)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo("\n".join(report.lines()))
+
+
+def _read_uri_map(path: str, parse):
+    from .errors import BadImportFile
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            return parse(csv.reader(fh))
+    except (ValueError, csv.Error) as exc:  # UnicodeDecodeError is a ValueError
+        raise BadImportFile(f"--uri-map {click.format_filename(path)}: {exc}") from None
 
 
 @click.command("erase")
@@ -120,13 +206,13 @@ def create_moderator(name: str, email: str, role: str, display_name: str | None,
 @click.command("rerender")
 @with_appcontext
 def rerender() -> None:
-    """Render every comment's stored Markdown again (after a renderer change)."""
+    """Render every comment's stored source again (after a renderer change)."""
     from .models import Comment
-    from .render import render_comment
+    from .render import render_source
 
     changed = 0
     for comment in db.session.execute(select(Comment)).scalars():
-        html = render_comment(comment.text)
+        html = render_source(comment.text, comment.text_format)
         if html != comment.html:
             comment.html = html
             changed += 1

@@ -15,7 +15,7 @@ from . import antispam, events, tokens
 from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
 from .models import Comment, Status, Thread, utcnow
 from .moderation import decide_status, record
-from .render import render_comment
+from .render import render_comment, render_source
 from .validation import validate_comment
 
 DEFAULT_SITE = "default"
@@ -34,9 +34,11 @@ def anonymise_address(address: str | None) -> str | None:
     if not address:
         return None
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(address.strip())
     except ValueError:
         return None
+    if ip.version == 6 and ip.ipv4_mapped is not None:  # "::ffff:82.119.20.7" is IPv4
+        ip = ip.ipv4_mapped
     prefix = 24 if ip.version == 4 else 48
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
@@ -205,6 +207,7 @@ def edit_comment(session: Session, config: Mapping[str, Any], comment_id: int,
     )
     was = comment.status
     comment.text, comment.html, comment.text_hash = entry.text, html, text_hash
+    comment.text_format = "markdown"
     comment.author, comment.website = author, website
     comment.avatar = avatar_seed(config["SECRET_KEY"], comment.email, author,
                                  comment.remote_hash or remote_hash)
@@ -233,7 +236,7 @@ def delete_comment(session: Session, config: Mapping[str, Any], comment_id: int,
 def edit_as_moderator(session: Session, comment: Comment, text: str, actor) -> Comment:
     """A moderator's correction of a comment's text, re-rendered and logged."""
     comment.text = text
-    comment.html = render_comment(text)
+    comment.html = render_source(text, comment.text_format)
     comment.edited = utcnow()
     record(session, actor, "edit", f"comment {comment.id}")
     session.flush()

@@ -48,3 +48,7 @@ class TokenExpired(ServiceError):
 class NotFound(ServiceError):
     status = 404
     code = "not_found"
+
+
+class BadImportFile(Exception):
+    """An import file that cannot be read as the format named; the message is one line."""

@@ -89,6 +89,10 @@ class Comment(db.Model):
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     website: Mapped[str | None] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(Text)
+    # What `text` is written in: "markdown" (everything posted here) or "html" (imported from
+    # a blog platform); `html` is rendered from it by render.render_source either way.
+    text_format: Mapped[str] = mapped_column(String(8), default="markdown",
+                                             server_default="markdown")
     html: Mapped[str] = mapped_column(Text)
     status: Mapped[Status] = mapped_column(
         Enum(Status, native_enum=False, length=16, validate_strings=True)
@@ -107,6 +111,10 @@ class Comment(db.Model):
     moderator_id: Mapped[int | None] = mapped_column(
         ForeignKey("moderators.id", ondelete="SET NULL")
     )  # set on a moderator's own replies
+
+    # Where an imported comment came from ("disqus:299619020", "blogger:tag:...",
+    # "sha256:..." where the source has no id): a second import of the same file skips it.
+    origin: Mapped[str | None] = mapped_column(String(255), index=True)
 
     thread: Mapped[Thread] = relationship(back_populates="comments")
 

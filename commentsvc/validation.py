@@ -192,3 +192,18 @@ def _website(value: str, check: _Checker) -> str | None:
         check.fail("website", "Must be an http:// or https:// address, like https://example.com.")
         return None
     return value
+
+
+def clean_website(value: str | None) -> str | None:
+    """A website as the comment form would take it (normalised), or None where it would not."""
+    if value is None or not value.strip() or len(value.strip()) > MAX_WEBSITE:
+        return None
+    check = _Checker({})
+    website = _website(value.strip(), check)
+    return None if check.errors or website is None or len(website) > MAX_WEBSITE else website
+
+
+def clean_email(value: str | None) -> str | None:
+    """An e-mail address as the comment form would take it (lower case), or None."""
+    value = (value or "").strip().lower()
+    return value if len(value) <= MAX_EMAIL and EMAIL.match(value) else None

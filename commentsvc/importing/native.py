@@ -1,0 +1,132 @@
+"""commentsvc's own export format (docs/export-format.md): written by `commentsvc export FILE`,
+read back by `commentsvc import commentsvc FILE`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..errors import BadImportFile
+from ..models import Comment, Moderator, Status, Thread
+from ..render import TEXT_FORMATS
+from .isso import _load_json
+from .records import Progress, Record, Refused, SourceComment, SourceThread, parse_time
+
+FORMAT, VERSION = "commentsvc-export", 1
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def export_site(session: Session, site: str, out: IO[str], source: str,
+                progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+    """Write every thread and comment of `site` as JSON, a thread at a time; (threads,
+    comments) written."""
+    total = session.execute(select(func.count()).select_from(Comment).join(Thread)
+                            .where(Thread.site == site)).scalar_one()
+    header = {"format": FORMAT, "version": VERSION, "site": site,
+              "exported": _iso(datetime.now(UTC)), "source": source}
+    out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "threads": [')
+    moderators = dict(session.execute(select(Moderator.id, Moderator.email)).all())
+    threads = comments = 0
+    rows = session.execute(
+        select(Thread, Comment).join(Comment, Comment.thread_id == Thread.id)
+        .where(Thread.site == site).order_by(Thread.id, Comment.id)
+        .execution_options(yield_per=1000))
+    current, batch = None, []
+    for thread, comment in rows:
+        if current is not None and thread.id != current.id:
+            threads += _write_thread(out, current, batch, threads)
+            batch = []
+        current = thread
+        batch.append(_comment(comment, moderators, source))
+        comments += 1
+        if progress is not None:
+            progress(comments, total)
+    if current is not None:
+        threads += _write_thread(out, current, batch, threads)
+    out.write("\n]}\n")
+    return threads, comments
+
+
+def _write_thread(out: IO[str], thread: Thread, comments: list[dict], written: int) -> int:
+    item = {"uri": thread.uri, "title": thread.title, "closed": thread.closed,
+            "created": _iso(thread.created), "comments": comments}
+    out.write(("," if written else "") + "\n" + json.dumps(item, ensure_ascii=False))
+    return 1
+
+
+def _comment(comment: Comment, moderators: dict[int, str], source: str) -> dict[str, Any]:
+    return {
+        "id": comment.id, "parent": comment.parent_id, "status": comment.status.value,
+        "created": _iso(comment.created), "edited": _iso(comment.edited),
+        "author": comment.author, "email": comment.email, "website": comment.website,
+        "text": comment.text, "text_format": comment.text_format,
+        "held_reason": comment.held_reason, "score": comment.score,
+        "address": comment.remote_addr,
+        "moderator": moderators.get(comment.moderator_id) if comment.moderator_id else None,
+        "origin": comment.origin or f"commentsvc:{source}:{comment.id}",
+    }
+
+
+def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
+    data = _load_json(path, "commentsvc")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise BadImportFile("this is not a commentsvc export (no \"format\": "
+                            f"\"{FORMAT}\" at its top)")
+    if data.get("version") != VERSION:
+        raise BadImportFile(f"this export is of version {data.get('version')!r}; this "
+                            f"commentsvc reads version {VERSION}: upgrade it to import the file")
+    threads = data.get("threads")
+    if not isinstance(threads, list):
+        raise BadImportFile("this commentsvc export has no list of threads")
+    for number, item in enumerate(threads):
+        if not isinstance(item, dict) or not isinstance(item.get("uri"), str):
+            yield Refused(f"thread {number}", "not a thread with a uri")
+            continue
+        thread = SourceThread(url=item["uri"], title=item.get("title"),
+                              closed=item.get("closed") is True)
+        yield thread
+        comments = item.get("comments") if isinstance(item.get("comments"), list) else []
+        origins = {c.get("id"): c.get("origin") for c in comments if isinstance(c, dict)}
+        for comment in comments:
+            yield _read_comment(comment, thread, origins)
+        if progress is not None:
+            progress(number + 1, len(threads))
+
+
+def _read_comment(item: Any, thread: SourceThread, origins: dict) -> Record:
+    if not isinstance(item, dict):
+        return Refused(f"thread {thread.url}", "a comment that is not an object")
+    where = f"thread {thread.url}, comment id {item.get('id')}"
+    try:
+        status = Status(item.get("status"))
+        created = parse_time(item.get("created"))
+        edited = parse_time(item["edited"]) if item.get("edited") else None
+    except (ValueError, TypeError) as exc:
+        return Refused(where, str(exc) or "a bad status or date")
+    text_format = item.get("text_format", "markdown")
+    if text_format not in TEXT_FORMATS or not isinstance(item.get("origin"), str):
+        return Refused(where, "no origin, or an unknown text_format")
+    parent = item.get("parent")
+    score = item.get("score")
+    return SourceComment(
+        origin=item["origin"], thread_url=thread.url, thread_title=thread.title,
+        thread_closed=thread.closed, where=where, text=str(item.get("text") or ""),
+        text_format=text_format, created=created, edited=edited, status=status,
+        parent_origin=origins.get(parent, f"missing:{parent}") if parent is not None else None,
+        author=_opt(item.get("author")), email=_opt(item.get("email")),
+        website=_opt(item.get("website")), address=_opt(item.get("address")),
+        held_reason=_opt(item.get("held_reason")),
+        score=score if isinstance(score, int) else 0, moderator_email=_opt(item.get("moderator")),
+    )
+
+
+def _opt(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

@@ -1,0 +1,251 @@
+"""Storing what a reader yields: threads found or created, comments cleaned, sanitised and
+inserted in batches, parents linked, all inside the caller's one transaction."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from .. import antispam, tokens
+from ..comments import anonymise_address, avatar_seed
+from ..models import Comment, Moderator, Status, Thread, utcnow
+from ..render import render_source
+from ..validation import MAX_AUTHOR, MAX_TITLE, clean_email, clean_name, clean_website, uri_problem
+from .records import Record, Refused, SourceComment, SourceThread, content_origin
+
+BATCH = 1000
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no database keeps NUL in text
+
+_INSERT_COMMENTS = insert(Comment.__table__).returning(Comment.__table__.c.id,
+                                                       sort_by_parameter_order=True)
+_INSERT_THREAD = insert(Thread.__table__).returning(Thread.__table__.c.id)
+_SET_PARENT = (update(Comment.__table__).where(Comment.__table__.c.id == bindparam("child"))
+               .values(parent_id=bindparam("parent")))
+_BUMP = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True)))
+         .values(version=Thread.version + 1))
+
+
+@dataclass
+class Report:
+    """What an import did, or (in a dry run) would do."""
+
+    format: str
+    dry_run: bool = False
+    threads_created: int = 0
+    threads_reused: int = 0
+    imported: Counter = field(default_factory=Counter)  # by status
+    skipped: int = 0  # already imported by an earlier run
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    reattached: list[tuple[str, str]] = field(default_factory=list)  # now at the top level
+    changed: Counter = field(default_factory=Counter)  # fields left out, and why
+
+    @property
+    def comments(self) -> int:
+        return sum(self.imported.values())
+
+    def lines(self) -> list[str]:
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(self.imported.items()))
+        lines = [
+            f"{'Dry run of an import' if self.dry_run else 'Import'} from {self.format}"
+            + (": nothing was saved" if self.dry_run else ""),
+            f"Threads: {self.threads_created} created, {self.threads_reused} reused",
+            f"Comments: {self.comments} {'to import' if self.dry_run else 'imported'}"
+            + (f" ({statuses})" if statuses else "")
+            + f", {self.skipped} skipped as already imported",
+        ]
+        if self.skipped and not self.comments:
+            lines.append("Nothing new: every comment of this file was imported before.")
+        for what, count in sorted(self.changed.items()):
+            lines.append(f"{what}: {count}")
+        if self.reattached:
+            lines.append(f"Replies placed at the top level, their parent missing: "
+                         f"{len(self.reattached)}")
+            lines += [f"  {where}: {why}" for where, why in self.reattached]
+        lines.append(f"Refused: {len(self.refused)}")
+        lines += [f"  {where}: {why}" for where, why in self.refused]
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"format": self.format, "dry_run": self.dry_run,
+                "threads_created": self.threads_created, "threads_reused": self.threads_reused,
+                "imported": dict(self.imported), "skipped": self.skipped,
+                "changed": dict(self.changed), "reattached": self.reattached,
+                "refused": self.refused}
+
+
+def read_uri_map(rows: Iterable[list[str]]) -> dict[str, str]:
+    """Old URL -> new thread uri, from the rows of a two-column CSV file."""
+    mapping = {}
+    for number, row in enumerate(rows, 1):
+        if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+            continue
+        if len(row) != 2:
+            raise ValueError(f"line {number}: two columns expected (old URL, new uri)")
+        old, new = row[0].strip(), row[1].strip()
+        problem = uri_problem(new)
+        if problem:
+            raise ValueError(f"line {number}: {new!r}: {problem}")
+        mapping[_url_key(old)] = new
+    return mapping
+
+
+def _url_key(url: str) -> str:
+    """A URL as the map compares it: without scheme, "www.", case of the host, trailing "/"."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
+
+
+class Loader:
+    """One import into one site; `add` each record, then `finish`."""
+
+    def __init__(self, session: Session, config: Mapping[str, Any], *, site: str,
+                 report: Report, uri_map: Mapping[str, str] | None = None,
+                 status: Status | None = None):
+        self.session, self.secret, self.site = session, config["SECRET_KEY"], site
+        self.report, self.uri_map, self.status = report, uri_map or {}, status
+        self.titles: dict[str, SourceThread] = {}
+        self.threads: dict[str, int] = {}  # uri -> thread id
+        self.touched: set[int] = set()
+        self.reused: set[int] = set()  # threads that were here before and this file names
+        self.created: set[int] = set()
+        self.batch: list[tuple[dict, SourceComment]] = []
+        self.waiting: list[tuple[int, int, str, str]] = []  # child, thread, parent origin, where
+        self.moderators = {e.lower(): i for i, e in session.execute(
+            select(Moderator.id, Moderator.email))}
+        # Every imported comment of the site: origin -> (id, thread id).
+        self.origins: dict[str, tuple[int, int]] = {
+            origin: (ident, thread) for origin, ident, thread in session.execute(
+                select(Comment.origin, Comment.id, Comment.thread_id).join(Thread)
+                .where(Thread.site == site, Comment.origin.is_not(None)))}
+
+    def add(self, record: Record) -> None:
+        if isinstance(record, Refused):
+            self.report.refused.append((record.where, record.reason))
+        elif isinstance(record, SourceThread):
+            self.titles[record.url] = record
+        else:
+            self._comment(record)
+            if len(self.batch) >= BATCH:
+                self._flush()
+
+    def _uri(self, url: str) -> tuple[str | None, str]:
+        mapped = self.uri_map.get(_url_key(url))
+        if mapped:
+            return mapped, ""
+        parts = urlsplit(url.strip())
+        uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return uri, uri_problem(uri) or ""
+
+    def _thread(self, item: SourceComment, uri: str) -> int:
+        ident = self.threads.get(uri)
+        if ident is None:
+            known = self.session.execute(select(Thread.id).where(
+                Thread.site == self.site, Thread.uri == uri)).scalar_one_or_none()
+            if known is not None:
+                ident = known
+                self.reused.add(known)
+            else:
+                source = self.titles.get(item.thread_url)
+                title = item.thread_title or (source.title if source else None)
+                ident = self.session.execute(_INSERT_THREAD, {
+                    "site": self.site, "uri": uri, "title": (title or "")[:MAX_TITLE] or None,
+                    "closed": item.thread_closed or bool(source and source.closed),
+                    "created": utcnow(), "version": 0}).scalar_one()
+                self.report.threads_created += 1
+                self.created.add(ident)
+            self.threads[uri] = ident
+        return ident
+
+    def _comment(self, item: SourceComment) -> None:
+        origin = item.origin if len(item.origin) <= 255 else content_origin(item.origin)
+        if origin in self.origins:
+            self.report.skipped += 1
+            self.reused.add(self.origins[origin][1])
+            return
+        uri, problem = self._uri(item.thread_url)
+        if problem:
+            self.report.refused.append(
+                (item.where, f"its post's address {item.thread_url[:200]!r} gives no thread "
+                             f"uri: {problem} (map it with --uri-map)"))
+            return
+        text = _CONTROLS.sub("", item.text).strip()
+        if not text and item.status != Status.deleted:
+            self.report.refused.append((item.where, "it has no text"))
+            return
+        thread_id = self._thread(item, uri)
+        row = self._row(item, text)
+        row.update(thread_id=thread_id, origin=origin)
+        self.origins[origin] = (0, thread_id)  # claimed: a repeat in the file is skipped
+        self.batch.append((row, item))
+
+    def _row(self, item: SourceComment, text: str) -> dict[str, Any]:
+        author = clean_name(_CONTROLS.sub("", item.author or ""))
+        email, website = clean_email(item.email), clean_website(item.website)
+        if item.email and not email:
+            self.report.changed["E-mail addresses left out as not valid"] += 1
+        if item.website and not website:
+            self.report.changed["Websites left out as not valid"] += 1
+        address = anonymise_address(item.address)
+        if address in ("0.0.0.0", "::"):  # noqa: S104 - what Isso writes for "unknown"
+            address = None
+        remote_hash = tokens.keyed_hash(self.secret, item.address.strip()) if address else None
+        status = item.status
+        if status == Status.approved and self.status is not None:
+            status = self.status
+        return {
+            "parent_id": None, "author": author[:MAX_AUTHOR] if author else None,
+            "email": email, "website": website, "text": text, "text_format": item.text_format,
+            "html": render_source(text, item.text_format), "status": status,
+            "held_reason": (item.held_reason or "")[:200] or None, "created": item.created,
+            "edited": item.edited, "score": item.score, "notify": False,
+            "remote_addr": address, "remote_hash": remote_hash,
+            "text_hash": antispam.text_digest(text),
+            "avatar": avatar_seed(self.secret, email, author, remote_hash or ""),
+            "moderator_id": self.moderators.get((item.moderator_email or "").lower()),
+        }
+
+    def _flush(self) -> None:
+        if not self.batch:
+            return
+        rows = []
+        for row, item in self.batch:
+            parent = self.origins.get(item.parent_origin) if item.parent_origin else None
+            if parent is not None and parent[0] and parent[1] == row["thread_id"]:
+                row["parent_id"] = parent[0]
+            rows.append(row)
+        ids = self.session.execute(_INSERT_COMMENTS, rows).scalars().all()
+        for ident, (row, item) in zip(ids, self.batch, strict=True):
+            self.origins[row["origin"]] = (ident, row["thread_id"])
+            self.touched.add(row["thread_id"])
+            self.report.imported[row["status"].value] += 1
+            if item.parent_origin and row["parent_id"] is None:
+                self.waiting.append((ident, row["thread_id"], item.parent_origin, item.where))
+        self.batch = []
+
+    def finish(self) -> Report:
+        """Link the replies whose parent came later, and mark the changed threads stale."""
+        self._flush()
+        links = []
+        for child, thread, parent_origin, where in self.waiting:
+            parent = self.origins.get(parent_origin)
+            if parent is not None and parent[1] == thread:
+                links.append({"child": child, "parent": parent[0]})
+            else:
+                why = "is in another thread" if parent is not None else "is not in the file"
+                self.report.reattached.append((where, f"its parent {parent_origin} {why}"))
+        for start in range(0, len(links), BATCH):
+            self.session.connection().execute(_SET_PARENT, links[start:start + BATCH])
+        # Cached pages and counts are keyed by version, in every process.
+        touched = sorted(self.touched)
+        for start in range(0, len(touched), 500):
+            self.session.execute(_BUMP, {"ids": touched[start:start + 500]})
+        self.report.threads_reused = len(self.reused - self.created)
+        return self.report
