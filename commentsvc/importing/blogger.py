@@ -84,8 +84,8 @@ def _comment(entry, posts: dict[str, SourceThread]) -> Record | None:
     if not ident:
         return Refused(where, "it has no <id>")
     reply_to = entry.find("thr:in-reply-to", NS)
-    post_id = text_of(entry, "b:parent", NS) or (
-        _short_id(reply_to.get("ref", "")) if reply_to is not None else "")
+    post_id = _short_id(text_of(entry, "b:parent", NS) or (
+        reply_to.get("ref", "") if reply_to is not None else ""))
     thread = posts.get(post_id)
     if thread is None:
         if reply_to is None or not reply_to.get("href"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -16,15 +17,34 @@ STATUSES = {"1": Status.approved, "approve": Status.approved, "0": Status.pendin
 SKIPPED_TYPES = ("pingback", "trackback")
 
 
+# Prefixes WordPress writes; its exports of 2008 used "excerpt:" without declaring it.
+PREFIXES = {b"excerpt": b"http://wordpress.org/export/1.0/excerpt/",
+            b"content": b"http://purl.org/rss/1.0/modules/content/",
+            b"wfw": b"http://wellformedweb.org/CommentAPI/",
+            b"dc": b"http://purl.org/dc/elements/1.1/"}
+_WP = re.compile(r"\{(http://wordpress\.org/export/[0-9.]+/)\}")
+_RSS_TAG = re.compile(rb"<rss\b[^>]*>")
+
+
+def _declare_prefixes(head: bytes) -> bytes:
+    """Declare on <rss> the prefixes WordPress uses that the file left undeclared."""
+    match = _RSS_TAG.search(head)
+    if match is None:
+        return head
+    missing = b"".join(b' xmlns:%s="%s"' % (prefix, uri) for prefix, uri in PREFIXES.items()
+                       if b"xmlns:" + prefix + b"=" not in match[0])
+    return head[:match.end() - 1] + missing + head[match.end() - 1:]
+
+
 def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
     wp: dict[str, str] = {}
     for item in records(path, progress, depth=2, name="WordPress", root="rss",
-                        namespace=WP_NAMESPACE):
+                        namespace=WP_NAMESPACE, mend=_declare_prefixes):
         if item.tag != "item":
             continue
         if not wp:  # the namespace's version ("1.0", "1.2") differs between WordPress releases
-            wp["wp"] = next((tag[1:].split("}")[0] for el in item.iter() if
-                             (tag := el.tag).startswith("{" + WP_NAMESPACE)), WP_NAMESPACE + "1.0/")
+            wp["wp"] = next((found[1] for el in item.iter() if (found := _WP.match(el.tag))),
+                            WP_NAMESPACE + "1.0/")
         link = text_of(item, "link")
         comments = item.findall("wp:comment", wp)
         if not comments:

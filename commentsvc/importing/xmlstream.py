@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -12,14 +12,34 @@ from ..errors import BadImportFile
 from .records import Progress, ProgressReader
 
 
+class _MendedHead:
+    """A file whose first bytes (up to the root element's start tag) pass through `mend`."""
+
+    HEAD = 64 * 1024
+
+    def __init__(self, source: ProgressReader, mend: Callable[[bytes], bytes]):
+        self.source, self.mend, self.head = source, mend, None
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head is None:
+            self.head = self.mend(self.source.read(self.HEAD))
+        if self.head:
+            data, self.head = self.head, b""
+            return data
+        return self.source.read(size)
+
+
 def records(path: str, progress: Progress | None, *, depth: int, name: str,
-            root: str, namespace: str | None = None) -> Iterator[Element]:
+            root: str, namespace: str | None = None,
+            mend: Callable[[bytes], bytes] | None = None) -> Iterator[Element]:
     """The complete elements `depth` levels below the root, each freed once the caller has it.
 
     The file must have the root element `root` (and declare `namespace`, when given), or it is
-    not an export of the format `name`.
+    not an export of the format `name`. `mend` may correct a known slip of a format's exporter
+    in the file's head.
     """
-    with ProgressReader(path, progress) as source:
+    with ProgressReader(path, progress) as reader:
+        source = _MendedHead(reader, mend) if mend else reader
         stack: list[Element] = []
         try:
             # Entity declarations are refused outright, which also stops expansion bombs at
