@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from ..errors import BadImportFile
 from ..models import Status
-from .records import Progress, Record, Refused, SourceComment, SourceThread, content_origin, utc
+from .records import (
+    Progress,
+    Record,
+    Refused,
+    SourceComment,
+    SourceThread,
+    content_origin,
+    load_json,
+    utc,
+)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 MODES = {1: Status.approved, 2: Status.pending, 4: Status.deleted}
@@ -79,7 +87,7 @@ def _row(row: dict, threads: dict[int, SourceThread]) -> Record:
 
 
 def _generic(path: str, progress: Progress | None) -> Iterator[Record]:
-    data = _load_json(path, "Isso")
+    data = load_json(path, "Isso")
     if not isinstance(data, list) or not all(isinstance(t, dict) and "comments" in t
                                              for t in data):
         raise BadImportFile("this is neither an Isso database nor Isso's JSON import file "
@@ -120,17 +128,3 @@ def _generic_comment(comment, thread: SourceThread, number: int) -> Record:
 
 def _str(value) -> str | None:
     return str(value) if value not in (None, "") else None
-
-
-def _load_json(path: str, name: str):
-    try:
-        with open(path, "rb") as fh:
-            return json.loads(fh.read().decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise BadImportFile(f"this is not a {name} export: not UTF-8 text "
-                            f"(byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise BadImportFile(f"this is not a {name} export: not JSON, or cut short "
-                            f"({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-    except RecursionError:
-        raise BadImportFile(f"this is not a {name} export: JSON nested too deeply") from None

@@ -14,8 +14,15 @@ from sqlalchemy.orm import Session
 from ..errors import BadImportFile
 from ..models import Comment, Moderator, Status, Thread
 from ..render import TEXT_FORMATS
-from .isso import _load_json
-from .records import Progress, Record, Refused, SourceComment, SourceThread, parse_time
+from .records import (
+    Progress,
+    Record,
+    Refused,
+    SourceComment,
+    SourceThread,
+    load_json,
+    parse_time,
+)
 
 FORMAT, VERSION = "commentsvc-export", 1
 
@@ -76,7 +83,7 @@ def _comment(comment: Comment, moderators: dict[int, str], source: str) -> dict[
 
 
 def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
-    data = _load_json(path, "commentsvc")
+    data = load_json(path, "commentsvc")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BadImportFile("this is not a commentsvc export (no \"format\": "
                             f"\"{FORMAT}\" at its top)")

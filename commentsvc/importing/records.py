@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
 
+from ..errors import BadImportFile
 from ..models import Status
 
 Progress = Callable[[int, int], None]  # (done, total), in bytes of the file
@@ -105,3 +107,19 @@ class ProgressReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def load_json(path: str, name: str):
+    """A JSON file, or errors.BadImportFile saying why it is not one."""
+    name = ("an " if name[0] in "AEIOU" else "a ") + name
+    try:
+        with open(path, "rb") as fh:
+            return json.loads(fh.read().decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise BadImportFile(f"this is not {name} export: not UTF-8 text "
+                            f"(byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise BadImportFile(f"this is not {name} export: not JSON, or cut short "
+                            f"({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise BadImportFile(f"this is not {name} export: JSON nested too deeply") from None

@@ -68,7 +68,7 @@ def records(path: str, progress: Progress | None, *, depth: int, name: str,
             if line == 1 and column == 0 or "no element found" in reason and not stack:
                 raise BadImportFile(f"this is not a {name} export: not an XML file "
                                     f"({reason} at line {line}, column {column})") from None
-            if "no element found" in reason:
+            if reader.done == reader.total and reason in _CUT_SHORT:
                 raise BadImportFile(f"the file ends too early (at line {line}, column {column}): "
                                     "it is cut short; export it again") from None
             raise BadImportFile(f"not well-formed XML at line {line}, column {column}: {reason}"
@@ -76,6 +76,10 @@ def records(path: str, progress: Progress | None, *, depth: int, name: str,
         except DefusedXmlException as exc:
             raise BadImportFile(f"the file declares XML entities or a DTD, which are refused: "
                                 f"{type(exc).__name__}") from None
+
+
+# What expat says when the file ends inside the document.
+_CUT_SHORT = ("no element found", "unclosed token", "unclosed CDATA section", "partial character")
 
 
 def _local(tag: str) -> str:

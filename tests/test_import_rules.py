@@ -1,0 +1,281 @@
+"""What holds for every import: run twice it adds nothing, a newer file adds only what is new,
+a bad file is refused in one line with exit status 2 and the database as it was, XML is read
+safely, cached pages are current at once, and the command line's options do what they say."""
+
+from __future__ import annotations
+
+import json
+import time
+import tracemalloc
+from xml.sax.saxutils import escape
+
+import pytest
+from sqlalchemy import func, select
+
+from commentsvc.errors import BadImportFile
+from commentsvc.extensions import db
+from commentsvc.importing import import_file
+from commentsvc.models import Comment, Status, Thread
+from tests.conftest import corpus
+from tests.test_import_formats import run_import, stored
+
+DISQUS_HEAD = ('<?xml version="1.0" encoding="utf-8"?>\n<disqus xmlns="http://disqus.com" '
+               'xmlns:dsq="http://disqus.com/disqus-internals">\n')
+
+
+def disqus_post(ident: int, thread: int = 1, parent: int | None = None, text: str = "",
+                author: str = "Reader") -> str:
+    parent_tag = f'<parent dsq:id="{parent}"/>' if parent else ""
+    return (f'<post dsq:id="{ident}"><message>{escape(text or f"<p>Comment {ident}</p>")}'
+            f"</message><createdAt>2015-06-01T10:{ident // 60 % 60:02d}:{ident % 60:02d}Z"
+            f"</createdAt><isDeleted>false</isDeleted><isSpam>false</isSpam><author><name>"
+            f"{escape(author)}</name><email>r{ident}@example.org</email></author>"
+            f'<ipAddress>198.51.100.{ident % 250}</ipAddress><thread dsq:id="{thread}"/>'
+            f"{parent_tag}</post>\n")
+
+
+def disqus_file(path, posts, threads=(1,)):
+    head = "".join(f'<thread dsq:id="{t}"><link>https://blog.example/post-{t}/</link>'
+                   f"<title>Post {t}</title></thread>\n" for t in threads)
+    path.write_text(DISQUS_HEAD + head + "".join(posts) + "</disqus>\n", encoding="utf-8")
+    return path
+
+
+def count_comments(app) -> int:
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(Comment)).scalar_one()
+
+
+def test_a_second_run_adds_nothing(app):
+    path = corpus("imports", "disqus", "isso-disqus.xml")
+    first = run_import(app, "disqus", path)
+    before = stored(app)
+    again = run_import(app, "disqus", path)
+    assert (first.comments, first.skipped) == (5, 0)
+    assert (again.comments, again.skipped, again.threads_created, again.threads_reused) == (
+        0, 5, 0, 2)
+    assert "Nothing new: every comment of this file was imported before." in again.lines()
+    assert stored(app) == before
+
+
+def test_a_newer_overlapping_export_adds_only_the_new_comments(app, tmp_path):
+    older = disqus_file(tmp_path / "old.xml", [disqus_post(i) for i in range(1, 11)])
+    newer = disqus_file(tmp_path / "new.xml",
+                        [disqus_post(i) for i in range(6, 16)]
+                        + [disqus_post(16, parent=3, text="<p>late reply to 3</p>")])
+    run_import(app, "disqus", older)
+    report = run_import(app, "disqus", newer)
+    assert (report.comments, report.skipped, report.threads_reused) == (6, 5, 1)
+    comments = stored(app)
+    assert len(comments) == 16
+    # The reply's parent came with the older file: it is found in the database.
+    assert comments["disqus:16"]["parent"] == "disqus:3"
+
+
+def test_replies_before_their_parents_and_across_batches_are_linked(app, tmp_path):
+    posts = [disqus_post(2500, parent=1)]  # first in the file, its parent last
+    posts += [disqus_post(i, parent=i - 1 if i % 3 else None) for i in range(2, 2400)]
+    posts += [disqus_post(1)]
+    report = run_import(app, "disqus", disqus_file(tmp_path / "big.xml", posts))
+    assert report.comments == 2400 and not report.reattached
+    comments = stored(app)
+    assert comments["disqus:2500"]["parent"] == "disqus:1"
+    assert comments["disqus:1001"]["parent"] == "disqus:1000"  # across the first batch's end
+    assert comments["disqus:1502"]["parent"] == "disqus:1501"
+    assert comments["disqus:1500"]["parent"] is None
+
+
+def test_a_reply_to_a_comment_of_another_thread_goes_to_the_top(app, tmp_path):
+    path = disqus_file(tmp_path / "x.xml", [disqus_post(1, thread=1),
+                                            disqus_post(2, thread=2, parent=1)], threads=(1, 2))
+    report = run_import(app, "disqus", path)
+    assert report.reattached == [('<post dsq:id="2">', "its parent disqus:1 is in another "
+                                                       "thread")]
+    assert stored(app)["disqus:2"]["parent"] is None
+
+
+def test_cached_thread_pages_and_counts_are_current_right_after_an_import(app, client, tmp_path):
+    run_import(app, "disqus", disqus_file(tmp_path / "a.xml", [disqus_post(1)]))
+    assert len(client.get("/api/threads?uri=/post-1/").get_json()["comments"]) == 1  # cached
+    run_import(app, "disqus", disqus_file(tmp_path / "b.xml", [disqus_post(1), disqus_post(2)]))
+    assert len(client.get("/api/threads?uri=/post-1/").get_json()["comments"]) == 2
+    assert client.get("/api/counts?uri=/post-1/").get_json()["counts"] == {"/post-1/": 2}
+
+
+def test_a_dry_run_reports_but_saves_nothing(app, tmp_path):
+    report = run_import(app, "disqus", corpus("imports", "disqus", "isso-disqus.xml"),
+                        dry_run=True)
+    assert report.comments == 5 and report.lines()[0].startswith("Dry run of an import")
+    assert count_comments(app) == 0
+
+
+def test_uri_map_moves_threads_and_status_holds_them(app, tmp_path):
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("# old URL,new uri\nhttp://example.org/,/moved/hello/\n",
+                       encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=[
+        "import", "disqus", str(corpus("imports", "disqus", "isso-disqus.xml")),
+        "--uri-map", str(mapping), "--status", "pending", "--site", "blog2"])
+    assert result.exit_code == 0, result.output
+    assert "Comments: 5 imported (1 deleted, 4 pending)" in result.output
+    comments = stored(app, site="blog2")
+    assert comments["disqus:4"]["uri"] == "/moved/hello/"
+    assert comments["disqus:8"]["uri"] == "/blog/2013/02/12/redacted/index.html"  # not mapped
+    assert stored(app) == {}  # the default site has none
+
+
+# --- bad files ---------------------------------------------------------------------------------
+
+
+def cli_import(app, *args: str):
+    return app.test_cli_runner().invoke(args=["import", *args])
+
+
+def refused_in_one_line(result, reason: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    message = result.stderr.strip()
+    assert "\n" not in message and message.startswith("Error: ") and reason in message, message
+
+
+@pytest.fixture
+def seeded(app):
+    """A database holding one imported thread, which every refused import must leave as is."""
+    run_import(app, "wordpress", corpus("imports", "wordpress", "isso-wordpress.xml"))
+    return stored(app)
+
+
+def truncated(tmp_path, source, fraction=0.6, name="cut.xml"):
+    data = source.read_bytes()
+    path = tmp_path / name
+    path.write_bytes(data[: int(len(data) * fraction)])
+    return path
+
+
+BAD_FILES = {
+    "disqus file named blogger": (
+        "blogger", lambda tmp: corpus("imports", "disqus", "isso-disqus.xml"),
+        "this is not a Blogger export (its root element is <disqus>)"),
+    "json named wordpress": (
+        "wordpress", lambda tmp: corpus("imports", "isso", "isso-generic.json"),
+        "this is not a WordPress export: not an XML file"),
+    "xml named isso": (
+        "isso", lambda tmp: corpus("imports", "disqus", "isso-disqus.xml"),
+        "this is not an Isso export: not JSON"),
+    "xml named commentsvc": (
+        "commentsvc", lambda tmp: corpus("imports", "disqus", "isso-disqus.xml"),
+        "this is not a commentsvc export: not JSON"),
+    "truncated xml": (
+        "wordpress", lambda tmp: truncated(tmp, corpus("imports", "wordpress",
+                                                       "isso-wordpress.xml")),
+        "the file ends too early"),
+    "truncated json": (
+        "isso", lambda tmp: truncated(tmp, corpus("imports", "isso", "isso-generic.json"),
+                                      name="cut.json"),
+        "not JSON, or cut short"),
+    "wrong encoding": (
+        "disqus", lambda tmp: _latin1_disqus(tmp), "not well-formed XML at line 3"),
+    "empty file": ("disqus", lambda tmp: _write(tmp, b""), "not an XML file"),
+    "unknown export version": (
+        "commentsvc", lambda tmp: _write(tmp, json.dumps(
+            {"format": "commentsvc-export", "version": 99, "threads": []}).encode()),
+        "this export is of version 99; this commentsvc reads version 1"),
+    "not an isso database": (
+        "isso", lambda tmp: _sqlite_without_isso_tables(tmp), "this is not an Isso database"),
+    "external entity": (
+        "disqus", lambda tmp: _write(tmp, (
+            b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b'<disqus xmlns="http://disqus.com">&x;</disqus>')),
+        "the file declares XML entities or a DTD, which are refused"),
+}
+
+
+def _write(tmp_path, data: bytes, name: str = "bad.file"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def _latin1_disqus(tmp_path):
+    text = DISQUS_HEAD + '<thread dsq:id="1"><link>https://b.example/p/</link></thread>'
+    return _write(tmp_path, text.encode() + "<post>Café</post></disqus>".encode("latin-1"))
+
+
+def _sqlite_without_isso_tables(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE comments (id INTEGER PRIMARY KEY, body TEXT)")
+    return path
+
+
+@pytest.mark.parametrize("case", BAD_FILES, ids=list(BAD_FILES))
+def test_bad_files_are_refused_in_one_line_and_change_nothing(app, seeded, tmp_path, case):
+    fmt, make, reason = BAD_FILES[case]
+    result = cli_import(app, fmt, str(make(tmp_path)))
+    refused_in_one_line(result, reason)
+    assert stored(app) == seeded
+
+
+def test_a_file_failing_after_a_thousand_comments_leaves_the_database_as_it_was(
+        app, seeded, tmp_path):
+    # More than a batch is written to the transaction before the parser meets the cut.
+    posts = [disqus_post(i, thread=1 + i % 40) for i in range(1, 3001)]
+    whole = disqus_file(tmp_path / "whole.xml", posts, threads=range(1, 41))
+    result = cli_import(app, "disqus", str(truncated(tmp_path, whole, 0.9)))
+    refused_in_one_line(result, "the file ends too early")
+    assert stored(app) == seeded
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Thread)).scalar_one() == 2
+
+
+def test_a_bad_uri_map_is_refused_in_one_line(app, tmp_path):
+    mapping = _write(tmp_path, b"https://old.example/a/,javascript:alert(1)\n", "map.csv")
+    result = cli_import(app, "disqus", str(corpus("imports", "disqus", "isso-disqus.xml")),
+                        "--uri-map", str(mapping))
+    refused_in_one_line(result, "--uri-map")
+    assert count_comments(app) == 0
+
+
+BILLION_LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+                  + "".join(f' <!ENTITY lol{i} "{("&lol" + str(i - 1 or "") + ";") * 10}">\n'
+                            for i in range(1, 10))
+                  + ']>\n<disqus xmlns="http://disqus.com"><post>&lol9;</post></disqus>\n')
+
+
+def test_an_entity_expansion_bomb_is_refused_at_once_in_constant_memory(app, tmp_path):
+    path = _write(tmp_path, BILLION_LAUGHS.encode(), "lol.xml")
+    tracemalloc.start()
+    started = time.perf_counter()
+    with app.app_context(), pytest.raises(BadImportFile, match="declares XML entities"):
+        import_file(db.session, app.config, "disqus", str(path))
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert elapsed < 0.5 and peak < 2 * 1024 * 1024, (elapsed, peak)
+    assert count_comments(app) == 0
+
+
+# --- what the command prints -------------------------------------------------------------------
+
+
+def test_the_report_names_every_refused_record_and_where_it_is(app):
+    result = cli_import(app, "disqus", str(corpus("imports", "disqus", "isso-disqus.xml")))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[:3] == ["Import from Disqus", "Threads: 2 created, 0 reused",
+                         "Comments: 5 imported (4 approved, 1 deleted), 0 skipped as already "
+                         "imported"]
+    assert lines[-2:] == ["Refused: 1", '  <post dsq:id="6">: its thread (dsq:id "1337") is not '
+                                        "in the file"]
+    assert result.stderr == ""  # no progress bar when standard error is not a terminal
+
+
+def test_imported_comments_are_not_held_by_the_spam_checks(app, tmp_path):
+    # The same text twice from one address would be a duplicate for a new post; an import
+    # takes the old blog's verdict.
+    path = disqus_file(tmp_path / "d.xml", [disqus_post(1, text="<p>same</p>"),
+                                            disqus_post(251, text="<p>same</p>")])
+    run_import(app, "disqus", path)
+    assert {c["status"] for c in stored(app).values()} == {Status.approved}
