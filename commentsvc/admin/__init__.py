@@ -1,4 +1,4 @@
-"""The moderators' pages: login, the queue, threads, bans, words, accounts, audit log."""
+"""The moderators' pages: login, the queue, threads, bans, words, accounts, audit, import."""
 
 from __future__ import annotations
 
@@ -127,4 +127,4 @@ def bad_request(exc):
     return render_template("admin/error.html", title="Bad request", message=message), 400
 
 
-from . import accounts, auth, queue, rules, threads  # noqa: E402,F401  (views register on bp)
+from . import accounts, auth, imports, queue, rules, threads  # noqa: E402,F401  (views register on bp)

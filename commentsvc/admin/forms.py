@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     HiddenField,
     PasswordField,
     SelectField,
     StringField,
+    SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
 
+from ..comments import DEFAULT_SITE
+from ..importing import IMPORT_STATUSES, NAMES, READERS
 from ..models import BanKind, Role, RuleAction
 from ..validation import EMAIL
 
@@ -75,3 +79,32 @@ class ModeratorForm(FlaskForm):
     display_name = StringField("Display name", validators=[Optional(), Length(max=200)])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
     active = BooleanField("Active", default=True)
+
+
+# Where each format's file comes from, shown beside the choice.
+FORMAT_HINTS = {
+    "blogger": "the .xml file from Settings → Back up content",
+    "disqus": "the .xml file of its export (unpack the .xml.gz it mails you)",
+    "wordpress": "the .xml file from Tools → Export",
+    "isso": "its database file (comments.db) or its JSON import file",
+    "commentsvc": "a file written by the commentsvc export command",
+}
+IMPORT_STATUS_CHOICES = {"approved": "approved: shown at once",
+                         "pending": "pending: held in the queue for review"}
+
+
+class ImportForm(FlaskForm):
+    upload = FileField("Export file", validators=[FileRequired("Choose the file to import.")])
+    # Checked against the list with a message of our own, not WTForms' "Not a valid choice".
+    fmt = SelectField("Format", choices=[SelectChoice(k, NAMES[k]) for k in READERS],
+                      validate_choice=False,
+                      validators=[AnyOf(list(READERS), "Choose one of the formats listed.")])
+    site = StringField("Site", default=DEFAULT_SITE, filters=[lambda s: s.strip() if s else s],
+                       validators=[Optional(), Length(max=64)])
+    status = SelectField("Comments the old blog showed are",
+                         choices=[SelectChoice(s, IMPORT_STATUS_CHOICES[s])
+                                  for s in IMPORT_STATUSES],
+                         validate_choice=False,
+                         validators=[AnyOf(IMPORT_STATUSES, "Choose approved or pending.")])
+    dry_run = SubmitField("Dry run")
+    save = SubmitField("Import")
