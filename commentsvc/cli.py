@@ -40,14 +40,14 @@ def export(file: str | None, site: str, email: str | None, output, quiet: bool) 
     """Write every thread and comment of a site to FILE (our JSON export format), or with
     --email, everything stored about one commenter."""
     if email is not None:
-        _export_personal(email, output or click.get_text_stream("stdout"))
+        with output or click.open_file("-", "w") as out:
+            _export_personal(email, out)
         return
     if file is None:
         raise click.UsageError("name the FILE to write the export to (or give --email)")
-    from .importing.native import export_site
-    from .tokens import keyed_hash
+    from .importing.native import export_site, export_source
 
-    source = keyed_hash(current_app.config["SECRET_KEY"], "export source", 16)
+    source = export_source(current_app.config["SECRET_KEY"])
     with click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out, \
             _progress_bar(quiet, "comments") as progress:
         threads, comments = export_site(db.session, site, out, source, progress)

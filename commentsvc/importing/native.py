@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..errors import BadImportFile
 from ..models import Comment, Moderator, Status, Thread
 from ..render import TEXT_FORMATS
+from ..tokens import keyed_hash
 from .records import (
     Progress,
     Record,
@@ -25,6 +26,11 @@ from .records import (
 )
 
 FORMAT, VERSION = "commentsvc-export", 1
+
+
+def export_source(secret_key: str) -> str:
+    """This instance's name in its exports' origins: stable, and telling nothing of the key."""
+    return keyed_hash(secret_key, "export source", 16)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -18,6 +18,7 @@ from ..comments import anonymise_address, avatar_seed
 from ..models import Comment, Moderator, Status, Thread, utcnow
 from ..render import render_source
 from ..validation import MAX_AUTHOR, MAX_TITLE, clean_email, clean_name, clean_website, uri_problem
+from .native import export_source
 from .records import Record, Refused, SourceComment, SourceThread, content_origin
 
 BATCH = 1000
@@ -118,6 +119,8 @@ class Loader:
         self.created: set[int] = set()
         self.batch: list[tuple[dict, SourceComment]] = []
         self.waiting: list[tuple[int, int, str, str]] = []  # child, thread, parent origin, where
+        self.own_prefix = f"commentsvc:{export_source(self.secret)}:"
+        self.own_ids: dict[int, int] | None = None
         self.moderators = {e.lower(): i for i, e in session.execute(
             select(Moderator.id, Moderator.email))}
         # Every imported comment of the site: origin -> (id, thread id).
@@ -125,6 +128,18 @@ class Loader:
             origin: (ident, thread) for origin, ident, thread in session.execute(
                 select(Comment.origin, Comment.id, Comment.thread_id).join(Thread)
                 .where(Thread.site == site, Comment.origin.is_not(None)))}
+
+    def _own(self, origin: str) -> tuple[int, int] | None:
+        """A comment of this site named by this instance's own export ("commentsvc:<this
+        instance>:<id>"): it never left, so importing it again adds nothing."""
+        if not origin.startswith(self.own_prefix) or not origin[len(self.own_prefix):].isdigit():
+            return None
+        if self.own_ids is None:
+            self.own_ids = dict(self.session.execute(
+                select(Comment.id, Comment.thread_id).join(Thread).where(Thread.site == self.site)
+            ).all())
+        ident = int(origin[len(self.own_prefix):])
+        return (ident, self.own_ids[ident]) if ident in self.own_ids else None
 
     def add(self, record: Record) -> None:
         if isinstance(record, Refused):
@@ -166,9 +181,11 @@ class Loader:
 
     def _comment(self, item: SourceComment) -> None:
         origin = item.origin if len(item.origin) <= 255 else content_origin(item.origin)
-        if origin in self.origins:
+        known = self.origins.get(origin) or self._own(origin)
+        if known is not None:
+            self.origins[origin] = known  # its replies in the file find it
             self.report.skipped += 1
-            self.reused.add(self.origins[origin][1])
+            self.reused.add(known[1])
             return
         uri, problem = self._uri(item.thread_url)
         if problem:

@@ -1,0 +1,136 @@
+"""`commentsvc export FILE` then `commentsvc import commentsvc FILE` into an empty database
+gives the same threads and comments, field for field."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from commentsvc import create_app
+from commentsvc.extensions import db
+from commentsvc.importing.native import export_source
+from commentsvc.models import Comment, Moderator, Role, Status, Thread, utcnow
+from tests.conftest import SECRET, _migrated, corpus
+from tests.test_import_formats import isso_database, run_import
+
+
+@pytest.fixture
+def empty_app(database_url, settings, tmp_path):
+    """A second service on a new, empty database of the same backend (and another key)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        target = _migrated(f"sqlite:///{tmp_path / 'copy.sqlite3'}")
+        admin = None
+    else:
+        name = f"commentsvc_copy_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        target = _migrated(url.set(database=name).render_as_string(hide_password=False))
+    app = create_app({**settings, "DATABASE_URL": target, "SECRET_KEY": SECRET + "-copy"})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def snapshot(app, source: str | None = None) -> list[tuple]:
+    """Every comment with its thread, its parent named by origin, sorted: what must survive."""
+    with app.app_context():
+        rows = db.session.execute(select(Comment, Thread).join(Thread)).all()
+        moderators = dict(db.session.execute(select(Moderator.id, Moderator.email)).all())
+
+        def key(comment):
+            return comment.origin or f"commentsvc:{source}:{comment.id}"
+
+        by_id = {c.id: c for c, _ in rows}
+        return sorted(
+            (key(c), t.site, t.uri, t.title, t.closed, c.status.value,
+             key(by_id[c.parent_id]) if c.parent_id else None, c.created, c.edited, c.author,
+             c.email, c.website, c.text, c.text_format, c.html, c.held_reason, c.score,
+             c.remote_addr, moderators.get(c.moderator_id))
+            for c, t in rows)
+
+
+def fill(app, tmp_path) -> None:
+    """Comments of every kind: imported from each format, posted here, held, spam, deleted,
+    edited, a moderator's reply, a closed thread."""
+    for fmt, path in [("blogger", corpus("imports", "blogger", "gconverters-blogger-sample2.xml")),
+                      ("disqus", corpus("imports", "disqus", "isso-disqus.xml")),
+                      ("wordpress", corpus("imports", "wordpress", "isso-wordpress.xml")),
+                      ("isso", isso_database(tmp_path / "isso.db"))]:
+        run_import(app, fmt, path)
+    with app.app_context():
+        admin = Moderator(name="jo", email="jo@example.org", password_hash="x", role=Role.admin)
+        thread = Thread(site="default", uri="/native/", title="Posted here", closed=True)
+        db.session.add_all([admin, thread])
+        db.session.flush()
+        now = utcnow().replace(microsecond=123456)
+        root = Comment(thread=thread, author="Ann", email="ann@example.org", text="**Hi**",
+                       html="<p><strong>Hi</strong></p>", status=Status.approved, created=now,
+                       edited=now + timedelta(minutes=3), remote_addr="203.0.113.0", score=4)
+        db.session.add(root)
+        db.session.flush()
+        db.session.add_all([
+            Comment(thread=thread, parent_id=root.id, author="Jo", email="jo@example.org",
+                    text="Thanks", html="<p>Thanks</p>", status=Status.approved,
+                    created=now + timedelta(hours=1), moderator_id=admin.id),
+            Comment(thread=thread, parent_id=root.id, author="Bot", text="buy", html="<p>buy</p>",
+                    status=Status.spam, held_reason="honeypot filled",
+                    created=now + timedelta(hours=2)),
+            Comment(thread=thread, text="held", html="<p>held</p>", status=Status.pending,
+                    held_reason="first comment", created=now + timedelta(hours=3)),
+        ])
+        db.session.commit()
+
+
+def test_export_then_import_into_an_empty_database_loses_nothing(app, empty_app, tmp_path):
+    fill(app, tmp_path)
+    with empty_app.app_context():
+        db.session.add(Moderator(name="jo", email="jo@example.org", password_hash="x"))
+        db.session.commit()
+    export = tmp_path / "export.json"
+    result = app.test_cli_runner().invoke(args=["export", str(export)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(export.read_text(encoding="utf-8"))
+    assert (data["format"], data["version"], data["site"]) == ("commentsvc-export", 1,
+                                                                 "default")
+    assert SECRET not in export.read_text(encoding="utf-8")
+    source = export_source(app.config["SECRET_KEY"])
+    original = snapshot(app, source)
+    assert len(original) == 24
+
+    result = empty_app.test_cli_runner().invoke(args=["import", "commentsvc", str(export)])
+    assert result.exit_code == 0, result.output
+    assert "Comments: 24 imported" in result.output and "Refused: 0" in result.output
+    assert snapshot(empty_app) == original
+
+    # And back: the copy's export imported into the first changes nothing there.
+    again = tmp_path / "again.json"
+    assert empty_app.test_cli_runner().invoke(args=["export", str(again)]).exit_code == 0
+    result = app.test_cli_runner().invoke(args=["import", "commentsvc", str(again)])
+    assert "Comments: 0 imported, 24 skipped as already imported" in result.output
+    assert snapshot(app, source) == original
+
+
+def test_the_privacy_export_by_email_stays(app, tmp_path):
+    fill(app, tmp_path)
+    result = app.test_cli_runner().invoke(args=["export", "--email", "ann@example.org"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert sorted(c["text"] for c in data["comments"]) == ["**Hi**", "First *markdown*"]
+
+
+def test_export_without_a_file_says_what_is_missing(app):
+    result = app.test_cli_runner().invoke(args=["export"])
+    assert result.exit_code == 2 and "name the FILE" in result.output
