@@ -190,6 +190,54 @@ BAD_FILES = {
 }
 
 
+def _native(threads) -> bytes:
+    return json.dumps({"format": "commentsvc-export", "version": 1, "threads": threads}).encode()
+
+
+def _comment(**fields):
+    return {"id": 1, "parent": None, "status": "approved", "created": "2020-01-01T00:00:00Z",
+            "text": "Hello", "origin": "commentsvc:x:1", **fields}
+
+
+ODD_RECORDS = {
+    "isso comments not a list": ("isso", b'[{"id": "/a", "comments": 5}]',
+                                 ("thread 0", "its comments are not a list")),
+    "date as a number": ("commentsvc", _native([{"uri": "/a", "comments": [
+        _comment(created=12345)]}]), ("thread /a, comment id 1", "no date")),
+    "date out of range": ("commentsvc", _native([{"uri": "/a", "comments": [
+        _comment(created="0001-01-01T00:00:00+14:00")]}]),
+        ("thread /a, comment id 1", "not a date")),
+    "id as a list": ("commentsvc", _native([{"uri": "/a", "comments": [
+        _comment(id=[1], parent=[1])]}]),
+        ("thread /a, comment id [1]", "its parent is not a comment id")),
+}
+
+
+@pytest.mark.parametrize("case", ODD_RECORDS, ids=list(ODD_RECORDS))
+def test_records_of_the_wrong_kind_are_refused_and_reported(app, tmp_path, case):
+    fmt, data, (where, reason) = ODD_RECORDS[case]
+    report = run_import(app, fmt, _write(tmp_path, data))
+    assert [(w, r[:len(reason)]) for w, r in report.refused] == [(where, reason)]
+    assert report.comments == 0
+
+
+def test_odd_values_that_can_be_kept_are_kept_safely(app, tmp_path):
+    path = _write(tmp_path, _native([{"uri": "/a", "title": 5, "comments": [
+        _comment(score=10**30, author="x" * 500, email="not-an-address", website="javascript:x")
+    ]}]))
+    report = run_import(app, "commentsvc", path)
+    assert report.comments == 1 and report.changed == {
+        "E-mail addresses left out as not valid": 1, "Websites left out as not valid": 1}
+    (comment,) = stored(app).values()
+    assert (comment["title"], comment["score"], len(comment["author"])) == ("5", 0, 80)
+    assert (comment["email"], comment["website"]) == (None, None)
+
+
+def test_an_unknown_declared_encoding_is_a_bad_file(app, tmp_path):
+    path = _write(tmp_path, b'<?xml version="1.0" encoding="latin-999"?><disqus/>')
+    refused_in_one_line(cli_import(app, "disqus", str(path)), "declares an unknown encoding")
+
+
 def _write(tmp_path, data: bytes, name: str = "bad.file"):
     path = tmp_path / name
     path.write_bytes(data)

@@ -94,8 +94,11 @@ def _generic(path: str, progress: Progress | None) -> Iterator[Record]:
                             "(a list of threads, each with its comments)")
     for number, item in enumerate(data):
         uri, title = str(item.get("id") or ""), item.get("title")
+        if not isinstance(item["comments"], list):
+            yield Refused(f"thread {number}", "its comments are not a list")
+            continue
         if not uri:
-            for index, _ in enumerate(item.get("comments") or ()):
+            for index, _ in enumerate(item["comments"]):
                 yield Refused(f"thread {number}, comment {index}", "the thread has no id (uri)")
             continue
         thread = SourceThread(url=uri, title=str(title) if title else None)

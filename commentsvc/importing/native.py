@@ -26,6 +26,7 @@ from .records import (
 )
 
 FORMAT, VERSION = "commentsvc-export", 1
+MAX_SCORE = 2**31 - 1  # what every backend's INTEGER holds
 
 
 def export_source(secret_key: str) -> str:
@@ -103,13 +104,18 @@ def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
         if not isinstance(item, dict) or not isinstance(item.get("uri"), str):
             yield Refused(f"thread {number}", "not a thread with a uri")
             continue
-        thread = SourceThread(url=item["uri"], title=item.get("title"),
+        thread = SourceThread(url=item["uri"], title=_opt(item.get("title")),
                               closed=item.get("closed") is True)
         yield thread
         comments = item.get("comments") if isinstance(item.get("comments"), list) else []
-        origins = {c.get("id"): c.get("origin") for c in comments if isinstance(c, dict)}
+        origins = {c["id"]: c.get("origin") for c in comments
+                   if isinstance(c, dict) and isinstance(c.get("id"), int)}
         for comment in comments:
-            yield _read_comment(comment, thread, origins)
+            try:
+                yield _read_comment(comment, thread, origins)
+            except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+                yield Refused(f"thread {thread.url}, comment id {str(comment.get('id'))[:20]}",
+                              f"a field of the wrong kind ({exc})")
         if progress is not None:
             progress(number + 1, len(threads))
 
@@ -128,7 +134,11 @@ def _read_comment(item: Any, thread: SourceThread, origins: dict) -> Record:
     if text_format not in TEXT_FORMATS or not isinstance(item.get("origin"), str):
         return Refused(where, "no origin, or an unknown text_format")
     parent = item.get("parent")
+    if parent is not None and not isinstance(parent, int):
+        return Refused(where, "its parent is not a comment id")
     score = item.get("score")
+    if not isinstance(score, int) or abs(score) > MAX_SCORE:
+        score = 0
     return SourceComment(
         origin=item["origin"], thread_url=thread.url, thread_title=thread.title,
         thread_closed=thread.closed, where=where, text=str(item.get("text") or ""),
@@ -137,7 +147,7 @@ def _read_comment(item: Any, thread: SourceThread, origins: dict) -> Record:
         author=_opt(item.get("author")), email=_opt(item.get("email")),
         website=_opt(item.get("website")), address=_opt(item.get("address")),
         held_reason=_opt(item.get("held_reason")),
-        score=score if isinstance(score, int) else 0, moderator_email=_opt(item.get("moderator")),
+        score=score, moderator_email=_opt(item.get("moderator")),
     )
 
 

@@ -72,14 +72,14 @@ def utc(value: datetime) -> datetime:
 
 def parse_time(value: str | None) -> datetime:
     """ISO 8601 / RFC 3339 ("2008-11-11T16:10:00.000-08:00", "...Z", "2014-01-14 17:32:12")."""
-    if not value or not value.strip():
+    if not isinstance(value, str) or not value.strip():
         raise ValueError("no date")
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         return utc(datetime.fromisoformat(text))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError(f"not a date: {value.strip()[:40]!r}") from None
 
 

@@ -81,6 +81,10 @@ class Report:
                 "refused": self.refused}
 
 
+def _short(where: str, limit: int = 200) -> str:
+    return where if len(where) <= limit else where[:limit - 1] + "…"
+
+
 def read_uri_map(rows: Iterable[list[str]]) -> dict[str, str]:
     """Old URL -> new thread uri, from the rows of a two-column CSV file."""
     mapping = {}
@@ -143,7 +147,7 @@ class Loader:
 
     def add(self, record: Record) -> None:
         if isinstance(record, Refused):
-            self.report.refused.append((record.where, record.reason))
+            self.report.refused.append((_short(record.where), record.reason))
         elif isinstance(record, SourceThread):
             self.titles[record.url] = record
         else:
@@ -189,13 +193,13 @@ class Loader:
             return
         uri, problem = self._uri(item.thread_url)
         if problem:
-            self.report.refused.append(
-                (item.where, f"its post's address {item.thread_url[:200]!r} gives no thread "
-                             f"uri: {problem} (map it with --uri-map)"))
+            self.report.refused.append((
+                _short(item.where), f"its post's address {item.thread_url[:200]!r} gives no "
+                                    f"thread uri: {problem} (a URI map can place it)"))
             return
         text = _CONTROLS.sub("", item.text).strip()
         if not text and item.status != Status.deleted:
-            self.report.refused.append((item.where, "it has no text"))
+            self.report.refused.append((_short(item.where), "it has no text"))
             return
         thread_id = self._thread(item, uri)
         row = self._row(item, text)
@@ -257,7 +261,7 @@ class Loader:
                 links.append({"child": child, "parent": parent[0]})
             else:
                 why = "is in another thread" if parent is not None else "is not in the file"
-                self.report.reattached.append((where, f"its parent {parent_origin} {why}"))
+                self.report.reattached.append((_short(where), f"its parent {parent_origin} {why}"))
         for start in range(0, len(links), BATCH):
             self.session.connection().execute(_SET_PARENT, links[start:start + BATCH])
         # Cached pages and counts are keyed by version, in every process.

@@ -73,6 +73,8 @@ def records(path: str, progress: Progress | None, *, depth: int, name: str,
                                     "it is cut short; export it again") from None
             raise BadImportFile(f"not well-formed XML at line {line}, column {column}: {reason}"
                                 " (a wrong encoding or a damaged file)") from None
+        except LookupError as exc:  # the XML declaration names an encoding nobody knows
+            raise BadImportFile(f"the file declares an unknown encoding ({exc})") from None
         except DefusedXmlException as exc:
             raise BadImportFile(f"the file declares XML entities or a DTD, which are refused: "
                                 f"{type(exc).__name__}") from None
