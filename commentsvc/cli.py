@@ -11,6 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 from .models import Role
@@ -108,6 +109,11 @@ def import_comments(fmt: str, file: str, site: str, dry_run: bool, uri_map: str 
         db.session.rollback()
         click.echo(f"Error: {click.format_filename(file)}: {exc}", err=True)
         sys.exit(2)
+    except SQLAlchemyError as exc:  # e.g. a reader posting the thread's first comment meanwhile
+        db.session.rollback()
+        click.echo(f"Error: the database refused the import ({type(exc).__name__}); nothing "
+                   "was saved: run it again", err=True)
+        sys.exit(1)
     if dry_run:
         db.session.rollback()
     else:

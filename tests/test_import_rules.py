@@ -327,3 +327,46 @@ def test_imported_comments_are_not_held_by_the_spam_checks(app, tmp_path):
                                             disqus_post(251, text="<p>same</p>")])
     run_import(app, "disqus", path)
     assert {c["status"] for c in stored(app).values()} == {Status.approved}
+
+
+def _import_on_a_terminal(database_url: str, *args: str) -> str:
+    """Run the command with its standard error on a pseudo-terminal; what it drew there."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+    from pathlib import Path
+
+    main, side = pty.openpty()
+    # A terminal of 80 columns (a new pseudo-terminal has none, where a bar would be empty).
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {**os.environ, "COMMENTSVC_DATABASE_URL": database_url,
+           "COMMENTSVC_SECRET_KEY": "terminal-test-key"}
+    script = Path(sys.executable).parent / "commentsvc"
+    process = subprocess.run([str(script), "import", *args], stderr=side,  # noqa: S603
+                             stdout=subprocess.PIPE, env=env, timeout=60, check=False)
+    os.close(side)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(main)
+    assert process.returncode == 0, drawn
+    return drawn.decode("utf-8", "replace")
+
+
+@pytest.mark.backends("sqlite")
+def test_a_progress_bar_is_drawn_on_a_terminal_unless_quiet(app, database_url, tmp_path):
+    path = disqus_file(tmp_path / "d.xml", [disqus_post(i) for i in range(1, 200)])
+    drawn = _import_on_a_terminal(database_url, "disqus", str(path), "--dry-run")
+    assert "B/s" in drawn and drawn.startswith("\r")  # drawn in place, then cleared
+    assert _import_on_a_terminal(database_url, "disqus", str(path), "--dry-run",
+                                 "--quiet") == ""
