@@ -17,7 +17,7 @@ from commentsvc.extensions import db
 from commentsvc.importing.native import export_source
 from commentsvc.models import Comment, Moderator, Role, Status, Thread, utcnow
 from tests.conftest import SECRET, _migrated, corpus
-from tests.test_import_formats import isso_database, run_import
+from tests.test_import_formats import isso_database, run_import, stored
 
 
 @pytest.fixture
@@ -134,3 +134,16 @@ def test_the_privacy_export_by_email_stays(app, tmp_path):
 def test_export_without_a_file_says_what_is_missing(app):
     result = app.test_cli_runner().invoke(args=["export"])
     assert result.exit_code == 2 and "name the FILE" in result.output
+
+
+def test_our_export_is_read_in_pieces_of_any_size(app, tmp_path, monkeypatch):
+    # Values (numbers, strings, whole threads) cut at every place by the reader's chunks.
+    from commentsvc.importing import jsonstream
+
+    run_import(app, "wordpress", corpus("imports", "wordpress", "isso-wordpress.xml"))
+    export = tmp_path / "export.json"
+    assert app.test_cli_runner().invoke(args=["export", str(export)]).exit_code == 0
+    monkeypatch.setattr(jsonstream, "CHUNK", 7)
+    report = run_import(app, "commentsvc", export, site="copy")
+    assert report.comments == 8 and not report.refused
+    assert stored(app, site="copy") == stored(app)

@@ -233,6 +233,32 @@ def test_odd_values_that_can_be_kept_are_kept_safely(app, tmp_path):
     assert (comment["email"], comment["website"]) == (None, None)
 
 
+def test_our_export_is_read_whatever_the_order_of_its_members(app, tmp_path):
+    threads = [{"uri": f"/t{n}/", "comments": [_comment(origin=f"o:{n}")]} for n in range(3)]
+    text = json.dumps({"format": "commentsvc-export", "threads": threads, "version": 1},
+                      indent=1, sort_keys=True)
+    report = run_import(app, "commentsvc", _write(tmp_path, text.encode()))
+    assert (report.threads_created, report.comments) == (3, 3)
+
+
+def test_our_export_of_another_version_after_its_threads_is_refused_whole(app, tmp_path):
+    text = json.dumps({"format": "commentsvc-export", "threads": [
+        {"uri": "/t/", "comments": [_comment()]}], "version": 2})
+    result = cli_import(app, "commentsvc", str(_write(tmp_path, text.encode())))
+    refused_in_one_line(result, "this export is of version 2")
+    assert count_comments(app) == 0
+
+
+def test_our_export_cut_short_is_refused(app, tmp_path):
+    export = tmp_path / "export.json"
+    run_import(app, "disqus", corpus("imports", "disqus", "isso-disqus.xml"))
+    assert app.test_cli_runner().invoke(args=["export", str(export)]).exit_code == 0
+    cut = truncated(tmp_path, export, 0.7, name="cut.json")
+    result = cli_import(app, "commentsvc", str(cut), "--site", "copy")
+    refused_in_one_line(result, "not JSON, or cut short")
+    assert stored(app, site="copy") == {}
+
+
 def test_an_unknown_declared_encoding_is_a_bad_file(app, tmp_path):
     path = _write(tmp_path, b'<?xml version="1.0" encoding="latin-999"?><disqus/>')
     refused_in_one_line(cli_import(app, "disqus", str(path)), "declares an unknown encoding")

@@ -15,13 +15,14 @@ from ..errors import BadImportFile
 from ..models import Comment, Moderator, Status, Thread
 from ..render import TEXT_FORMATS
 from ..tokens import keyed_hash
+from .jsonstream import members
 from .records import (
     Progress,
+    ProgressReader,
     Record,
     Refused,
     SourceComment,
     SourceThread,
-    load_json,
     parse_time,
 )
 
@@ -90,34 +91,47 @@ def _comment(comment: Comment, moderators: dict[int, str], source: str) -> dict[
 
 
 def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
-    data = load_json(path, "commentsvc")
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    header: dict[str, Any] = {}
+    number = 0
+    with ProgressReader(path, progress) as reader:
+        for key, value in members(reader, "commentsvc", "threads"):
+            if key != "threads":
+                header[key] = value
+                if key in ("format", "version"):
+                    _check(header, complete=False)
+                continue
+            yield from _thread(value, number)
+            number += 1
+    _check(header, complete=True)
+
+
+def _check(header: dict[str, Any], *, complete: bool) -> None:
+    """Refuse a file that is not our export, or of a version this one cannot read; a file whose
+    threads come before its version is judged at its end (the import is then rolled back)."""
+    if ("format" in header or complete) and header.get("format") != FORMAT:
         raise BadImportFile("this is not a commentsvc export (no \"format\": "
                             f"\"{FORMAT}\" at its top)")
-    if data.get("version") != VERSION:
-        raise BadImportFile(f"this export is of version {data.get('version')!r}; this "
+    if ("version" in header or complete) and header.get("version") != VERSION:
+        raise BadImportFile(f"this export is of version {header.get('version')!r}; this "
                             f"commentsvc reads version {VERSION}: upgrade it to import the file")
-    threads = data.get("threads")
-    if not isinstance(threads, list):
-        raise BadImportFile("this commentsvc export has no list of threads")
-    for number, item in enumerate(threads):
-        if not isinstance(item, dict) or not isinstance(item.get("uri"), str):
-            yield Refused(f"thread {number}", "not a thread with a uri")
-            continue
-        thread = SourceThread(url=item["uri"], title=_opt(item.get("title")),
-                              closed=item.get("closed") is True)
-        yield thread
-        comments = item.get("comments") if isinstance(item.get("comments"), list) else []
-        origins = {c["id"]: c.get("origin") for c in comments
-                   if isinstance(c, dict) and isinstance(c.get("id"), int)}
-        for comment in comments:
-            try:
-                yield _read_comment(comment, thread, origins)
-            except (TypeError, ValueError, AttributeError, OverflowError) as exc:
-                yield Refused(f"thread {thread.url}, comment id {str(comment.get('id'))[:20]}",
-                              f"a field of the wrong kind ({exc})")
-        if progress is not None:
-            progress(number + 1, len(threads))
+
+
+def _thread(item: Any, number: int) -> Iterator[Record]:
+    if not isinstance(item, dict) or not isinstance(item.get("uri"), str):
+        yield Refused(f"thread {number}", "not a thread with a uri")
+        return
+    thread = SourceThread(url=item["uri"], title=_opt(item.get("title")),
+                          closed=item.get("closed") is True)
+    yield thread
+    comments = item.get("comments") if isinstance(item.get("comments"), list) else []
+    origins = {c["id"]: c.get("origin") for c in comments
+               if isinstance(c, dict) and isinstance(c.get("id"), int)}
+    for comment in comments:
+        try:
+            yield _read_comment(comment, thread, origins)
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            yield Refused(f"thread {thread.url}, comment id {str(comment.get('id'))[:20]}",
+                          f"a field of the wrong kind ({exc})")
 
 
 def _read_comment(item: Any, thread: SourceThread, origins: dict) -> Record:
