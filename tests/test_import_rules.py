@@ -175,7 +175,10 @@ BAD_FILES = {
         "not JSON, or cut short"),
     "wrong encoding": (
         "disqus", lambda tmp: _latin1_disqus(tmp), "not well-formed XML at line 3"),
-    "empty file": ("disqus", lambda tmp: _write(tmp, b""), "not an XML file"),
+    "empty file": ("disqus", lambda tmp: _write(tmp, b""), "the file is empty"),
+    "cut inside the root tag": (
+        "disqus", lambda tmp: _write(tmp, DISQUS_HEAD.encode()[:60]),
+        "the file ends too early, inside what begins at line 2, column 0"),
     "unknown export version": (
         "commentsvc", lambda tmp: _write(tmp, json.dumps(
             {"format": "commentsvc-export", "version": 99, "threads": []}).encode()),

@@ -65,12 +65,17 @@ def records(path: str, progress: Progress | None, *, depth: int, name: str,
         except ParseError as exc:
             line, column = exc.position
             reason = str(exc).split(":")[0]
+            if reader.total == 0:
+                raise BadImportFile("the file is empty") from None
+            if reader.done == reader.total and reason in _CUT_SHORT and (line, column) != (1, 0):
+                # expat names where the unfinished part began, not where the file ends.
+                where = "" if reason == "no element found" else (
+                    f", inside what begins at line {line}, column {column}")
+                raise BadImportFile(f"the file ends too early{where}: it is cut short; "
+                                    "export it again") from None
             if line == 1 and column == 0 or "no element found" in reason and not stack:
                 raise BadImportFile(f"this is not a {name} export: not an XML file "
                                     f"({reason} at line {line}, column {column})") from None
-            if reader.done == reader.total and reason in _CUT_SHORT:
-                raise BadImportFile(f"the file ends too early (at line {line}, column {column}): "
-                                    "it is cut short; export it again") from None
             raise BadImportFile(f"not well-formed XML at line {line}, column {column}: {reason}"
                                 " (a wrong encoding or a damaged file)") from None
         except LookupError as exc:  # the XML declaration names an encoding nobody knows
