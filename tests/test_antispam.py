@@ -8,6 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Status
@@ -117,3 +119,24 @@ def test_unreachable_spam_check_lets_comments_through(settings, request, databas
     assert post(unique_uri(), "hello there").get_json()["status"] == "approved"
     assert "spam check unavailable" in caplog.text
     assert "k3y" not in caplog.text
+
+
+def _normalised_by_definition(text: str) -> str:
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    kept = "".join(" " if unicodedata.category(ch)[0] in "PCZ" else ch
+                   for ch in folded if unicodedata.category(ch) != "Cf")
+    return " ".join(kept.split()) or " ".join(folded.split())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None), max_size=60))
+@example("Great\u200b post\u00ad!\u2028 \ufeffGREAT\tpost")
+@example("\ud800 lone\x00 \u0301")
+def test_normalised_text_folds_every_character_by_its_category(text):
+    # The folding table is filled as characters are met: what it gives must not depend on
+    # which characters came before.
+    from commentsvc.antispam import normalised_text
+
+    assert normalised_text(text) == _normalised_by_definition(text)
