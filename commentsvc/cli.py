@@ -46,7 +46,7 @@ def export(file: str | None, site: str, email: str | None, output, quiet: bool) 
         return
     if file is None:
         raise click.UsageError("name the FILE to write the export to (or give --email)")
-    from .importing.native import export_site, export_source
+    from .importers.native import export_site, export_source
 
     source = export_source(current_app.config["SECRET_KEY"])
     with click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out, \
@@ -97,7 +97,7 @@ def import_comments(fmt: str, file: str, site: str, dry_run: bool, uri_map: str 
                     status: str | None, quiet: bool) -> None:
     """Import the comments of a Blogger, Disqus, WordPress or Isso export, or of our own."""
     from .errors import BadImportFile
-    from .importing import import_file, read_uri_map
+    from .importers import import_file, read_uri_map
 
     try:
         mapping = _read_uri_map(uri_map, read_uri_map) if uri_map else None

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from commentsvc import create_app
 from commentsvc.extensions import db
-from commentsvc.importing.native import export_source
+from commentsvc.importers.native import export_source
 from commentsvc.models import Comment, Moderator, Role, Status, Thread, utcnow
 from tests.conftest import SECRET, _migrated, corpus
 from tests.test_import_formats import isso_database, run_import, stored
@@ -138,7 +138,7 @@ def test_export_without_a_file_says_what_is_missing(app):
 
 def test_our_export_is_read_in_pieces_of_any_size(app, tmp_path, monkeypatch):
     # Values (numbers, strings, whole threads) cut at every place by the reader's chunks.
-    from commentsvc.importing import jsonstream
+    from commentsvc.importers import jsonstream
 
     run_import(app, "wordpress", corpus("imports", "wordpress", "isso-wordpress.xml"))
     export = tmp_path / "export.json"

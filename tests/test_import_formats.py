@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from commentsvc.extensions import db
-from commentsvc.importing import import_file
+from commentsvc.importers import import_file
 from commentsvc.models import Comment, Status, Thread
 from tests.conftest import corpus
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from commentsvc.errors import BadImportFile
 from commentsvc.extensions import db
-from commentsvc.importing import import_file
+from commentsvc.importers import import_file
 from commentsvc.models import Comment, Status, Thread
 from tests.conftest import corpus
 from tests.test_import_formats import run_import, stored

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
 
 from ..comments import DEFAULT_SITE
-from ..importing import IMPORT_STATUSES, NAMES, READERS
+from ..importers import IMPORT_STATUSES, NAMES, READERS
 from ..models import BanKind, Role, RuleAction
 from ..validation import EMAIL
 

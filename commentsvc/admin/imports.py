@@ -14,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..comments import DEFAULT_SITE
 from ..errors import BadImportFile
 from ..extensions import csrf, db
-from ..importing import Report, import_file
+from ..importers import Report, import_file
 from ..moderation import record
 from . import bp
 from .forms import FORMAT_HINTS, ImportForm
