@@ -399,3 +399,21 @@ def test_a_progress_bar_is_drawn_on_a_terminal_unless_quiet(app, database_url, t
     assert "B/s" in drawn and drawn.startswith("\r")  # drawn in place, then cleared
     assert _import_on_a_terminal(database_url, "disqus", str(path), "--dry-run",
                                  "--quiet") == ""
+
+
+def test_imported_html_stays_html_when_a_moderator_edits_it_or_it_is_rendered_again(app):
+    from commentsvc.comments import edit_as_moderator
+
+    run_import(app, "blogger", corpus("imports", "blogger", "gconverters-blogger-sample2.xml"))
+    origin = "blogger:tag:blogger.com,1999:blog-3113891067179933828.post-8841580313327712653"
+    with app.app_context():
+        comment = db.session.execute(select(Comment).where(Comment.origin == origin)).scalar_one()
+        edit_as_moderator(db.session, comment, comment.text.replace("NICE", "GREAT"), "jo")
+        db.session.commit()
+        assert comment.html == "Nice picture!!!<br><br>I mean <strong>GREAT</strong> picture."
+        comment.html = "stale"
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["rerender"])
+    assert result.exit_code == 0 and "1 comment(s) re-rendered" in result.output
+    assert stored(app)[origin]["html"] == ("Nice picture!!!<br><br>I mean <strong>GREAT</strong>"
+                                           " picture.")
