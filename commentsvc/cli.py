@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from contextlib import contextmanager
 
@@ -16,6 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from .extensions import db
 from .models import Role
 from .validation import EMAIL
+
+IMPORT_IN_PROCESS_BYTES = 2 * 1024 * 1024  # smaller files are sanitised without workers
 
 
 def register(app: Flask) -> None:
@@ -104,7 +107,7 @@ def import_comments(fmt: str, file: str, site: str, dry_run: bool, uri_map: str 
         with _progress_bar(quiet, "B") as progress:
             report = import_file(db.session, current_app.config, fmt, file, site=site,
                                  uri_map=mapping, status=status, progress=progress,
-                                 dry_run=dry_run)
+                                 dry_run=dry_run, workers=_workers(file))
     except BadImportFile as exc:
         db.session.rollback()
         click.echo(f"Error: {click.format_filename(file)}: {exc}", err=True)
@@ -119,6 +122,12 @@ def import_comments(fmt: str, file: str, site: str, dry_run: bool, uri_map: str 
     else:
         db.session.commit()
     click.echo("\n".join(report.lines()))
+
+
+def _workers(path: str) -> int:
+    """Processes to sanitise a large file's comments with: one per core, at most 4."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, 4) if os.path.getsize(path) > IMPORT_IN_PROCESS_BYTES else 0
 
 
 def _read_uri_map(path: str, parse):

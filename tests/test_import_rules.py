@@ -417,3 +417,17 @@ def test_imported_html_stays_html_when_a_moderator_edits_it_or_it_is_rendered_ag
     assert result.exit_code == 0 and "1 comment(s) re-rendered" in result.output
     assert stored(app)[origin]["html"] == ("Nice picture!!!<br><br>I mean <strong>GREAT</strong>"
                                            " picture.")
+
+
+def test_worker_processes_store_exactly_what_one_process_stores(app, tmp_path):
+    posts = [disqus_post(i, thread=1 + i % 3, parent=i - 1 if i % 4 else None,
+                         text=f"<p>Comment <b>{i}</b> https://example.org/{i}</p>")
+             for i in range(1, 1300)]
+    path = disqus_file(tmp_path / "d.xml", posts, threads=(1, 2, 3))
+    alone = run_import(app, "disqus", path, site="alone")
+    pooled = run_import(app, "disqus", path, site="pooled", workers=2)
+    assert alone.as_dict() == pooled.as_dict()
+    assert stored(app, site="pooled") == stored(app, site="alone")
+    assert stored(app, site="pooled")["disqus:7"]["html"] == (
+        '<p>Comment <strong>7</strong> <a href="https://example.org/7" rel="nofollow ugc '
+        'noopener">https://example.org/7</a></p>')

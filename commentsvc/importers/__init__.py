@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+import multiprocessing
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from multiprocessing.pool import Pool
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,13 +30,51 @@ __all__ = ["IMPORT_STATUSES", "NAMES", "READERS", "Report", "import_file", "read
 def import_file(session: Session, config: Mapping[str, Any], fmt: str, path: str, *,
                 site: str = "default", uri_map: Mapping[str, str] | None = None,
                 status: str | None = None, progress: Progress | None = None,
-                dry_run: bool = False) -> Report:
+                dry_run: bool = False, workers: int = 0) -> Report:
     """Import `path` into `site`, inside the caller's transaction (which it neither commits nor
     rolls back); raises errors.BadImportFile, with a one-line message, for a file it cannot
-    read as `fmt`. Nothing is mailed."""
+    read as `fmt`. Nothing is mailed. With `workers`, that many processes sanitise the texts
+    (for the command line; a web process imports on its own)."""
     report = Report(format=NAMES[fmt], dry_run=dry_run)
-    loader = Loader(session, config, site=site, report=report, uri_map=uri_map,
-                    status=Status(status) if status else None)
-    for record in READERS[fmt](path, progress):
-        loader.add(record)
-    return loader.finish()
+    with _quiet_collector(), _unprepared(session), _pool(workers) as pool:
+        loader = Loader(session, config, site=site, report=report, uri_map=uri_map,
+                        status=Status(status) if status else None, pool=pool)
+        for record in READERS[fmt](path, progress):
+            loader.add(record)
+        return loader.finish()
+
+
+@contextmanager
+def _quiet_collector() -> Iterator[None]:
+    # The objects the app loaded are not garbage: leaving them out of the collector's walks
+    # saves an import of 100,000 comments 3 s on SQLite and 9 s on PostgreSQL.
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextmanager
+def _unprepared(session: Session) -> Iterator[None]:
+    """No server-side prepared statements on PostgreSQL for the import: each batch's INSERT
+    would be kept as one (about 350 KB of SQL each, up to 100 of them)."""
+    driver = session.connection().connection.driver_connection
+    if not hasattr(driver, "prepare_threshold"):
+        yield
+        return
+    was, driver.prepare_threshold = driver.prepare_threshold, None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = was
+
+
+@contextmanager
+def _pool(workers: int) -> Iterator[Pool | None]:
+    if workers < 2:
+        yield None
+        return
+    # Forked: the workers run only store.derive (no database, no app state of their own).
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield pool

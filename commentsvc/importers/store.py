@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from multiprocessing.pool import Pool
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -108,16 +109,27 @@ def _url_key(url: str) -> str:
     return f"{host}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
 
 
+def derive(source: tuple[str, str]) -> tuple[str, str]:
+    """What is computed from a comment's text alone: its HTML and its duplicate digest (the
+    costly part of an import, so it may run in worker processes)."""
+    text, text_format = source
+    return render_source(text, text_format), antispam.text_digest(text)
+
+
 class Loader:
     """One import into one site; `add` each record, then `finish`."""
 
     def __init__(self, session: Session, config: Mapping[str, Any], *, site: str,
                  report: Report, uri_map: Mapping[str, str] | None = None,
-                 status: Status | None = None):
+                 status: Status | None = None, pool: Pool | None = None):
+        self.pool = pool  # worker processes for derive(), or None to derive here
         self.session, self.secret, self.site = session, config["SECRET_KEY"], site
         self.report, self.uri_map, self.status = report, uri_map or {}, status
         self.titles: dict[str, SourceThread] = {}
-        self.threads: dict[str, int] = {}  # uri -> thread id
+        self.threads: dict[str, int] = dict(  # uri -> id, of the site's threads
+            session.execute(select(Thread.uri, Thread.id).where(Thread.site == site)).all())
+        self.preexisting = set(self.threads.values())
+        self.addresses: dict[str, tuple[str | None, str | None]] = {}
         self.touched: set[int] = set()
         self.reused: set[int] = set()  # threads that were here before and this file names
         self.created: set[int] = set()
@@ -166,21 +178,17 @@ class Loader:
     def _thread(self, item: SourceComment, uri: str) -> int:
         ident = self.threads.get(uri)
         if ident is None:
-            known = self.session.execute(select(Thread.id).where(
-                Thread.site == self.site, Thread.uri == uri)).scalar_one_or_none()
-            if known is not None:
-                ident = known
-                self.reused.add(known)
-            else:
-                source = self.titles.get(item.thread_url)
-                title = item.thread_title or (source.title if source else None)
-                ident = self.session.execute(_INSERT_THREAD, {
-                    "site": self.site, "uri": uri, "title": (title or "")[:MAX_TITLE] or None,
-                    "closed": item.thread_closed or bool(source and source.closed),
-                    "created": utcnow(), "version": 0}).scalar_one()
-                self.report.threads_created += 1
-                self.created.add(ident)
+            source = self.titles.get(item.thread_url)
+            title = item.thread_title or (source.title if source else None)
+            ident = self.session.execute(_INSERT_THREAD, {
+                "site": self.site, "uri": uri, "title": (title or "")[:MAX_TITLE] or None,
+                "closed": item.thread_closed or bool(source and source.closed),
+                "created": utcnow(), "version": 0}).scalar_one()
+            self.report.threads_created += 1
+            self.created.add(ident)
             self.threads[uri] = ident
+        elif ident in self.preexisting:
+            self.reused.add(ident)
         return ident
 
     def _comment(self, item: SourceComment) -> None:
@@ -214,28 +222,45 @@ class Loader:
             self.report.changed["E-mail addresses left out as not valid"] += 1
         if item.website and not website:
             self.report.changed["Websites left out as not valid"] += 1
-        address = anonymise_address(item.address)
-        if address in ("0.0.0.0", "::"):  # noqa: S104 - what Isso writes for "unknown"
-            address = None
-        remote_hash = tokens.keyed_hash(self.secret, item.address.strip()) if address else None
+        address, remote_hash = self._address(item.address)
         status = item.status
         if status == Status.approved and self.status is not None:
             status = self.status
         return {
             "parent_id": None, "author": author[:MAX_AUTHOR] if author else None,
             "email": email, "website": website, "text": text, "text_format": item.text_format,
-            "html": render_source(text, item.text_format), "status": status,
+            "html": "", "status": status,
             "held_reason": (item.held_reason or "")[:200] or None, "created": item.created,
             "edited": item.edited, "score": item.score, "notify": False,
             "remote_addr": address, "remote_hash": remote_hash,
-            "text_hash": antispam.text_digest(text),
+            "text_hash": "",  # with html, derived for the whole batch in _flush
             "avatar": avatar_seed(self.secret, email, author, remote_hash or ""),
             "moderator_id": self.moderators.get((item.moderator_email or "").lower()),
         }
 
+    def _address(self, given: str | None) -> tuple[str | None, str | None]:
+        """The anonymised form of an address and the keyed hash bans match (one commenter's
+        address recurs through a file: each is worked out once)."""
+        if not given:
+            return None, None
+        found = self.addresses.get(given)
+        if found is None:
+            address = anonymise_address(given)
+            if address in ("0.0.0.0", "::"):  # noqa: S104 - what Isso writes for "unknown"
+                address = None
+            found = (address, tokens.keyed_hash(self.secret, given.strip()) if address else None)
+            if len(self.addresses) < 100_000:
+                self.addresses[given] = found
+        return found
+
     def _flush(self) -> None:
         if not self.batch:
             return
+        sources = [(row["text"], row["text_format"]) for row, _ in self.batch]
+        derived = (self.pool.map(derive, sources, chunksize=50) if self.pool
+                   else map(derive, sources))
+        for (row, _), (html, digest) in zip(self.batch, derived, strict=True):
+            row["html"], row["text_hash"] = html, digest
         rows = []
         for row, item in self.batch:
             parent = self.origins.get(item.parent_origin) if item.parent_origin else None
