@@ -55,7 +55,7 @@ def snapshot(app, source: str | None = None) -> list[tuple]:
 
         by_id = {c.id: c for c, _ in rows}
         return sorted(
-            (key(c), t.site, t.uri, t.title, t.closed, c.status.value,
+            (key(c), t.site, t.uri, t.title, t.closed, t.created, c.status.value,
              key(by_id[c.parent_id]) if c.parent_id else None, c.created, c.edited, c.author,
              c.email, c.website, c.text, c.text_format, c.html, c.held_reason, c.score,
              c.remote_addr, moderators.get(c.moderator_id))

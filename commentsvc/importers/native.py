@@ -120,8 +120,12 @@ def _thread(item: Any, number: int) -> Iterator[Record]:
     if not isinstance(item, dict) or not isinstance(item.get("uri"), str):
         yield Refused(f"thread {number}", "not a thread with a uri")
         return
+    try:
+        created = parse_time(item.get("created"))
+    except ValueError:
+        created = None
     thread = SourceThread(url=item["uri"], title=_opt(item.get("title")),
-                          closed=item.get("closed") is True)
+                          closed=item.get("closed") is True, created=created)
     yield thread
     comments = item.get("comments") if isinstance(item.get("comments"), list) else []
     origins = {c["id"]: c.get("origin") for c in comments

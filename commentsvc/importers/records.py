@@ -23,6 +23,7 @@ class SourceThread:
     url: str
     title: str | None = None
     closed: bool = False
+    created: datetime | None = None  # our own export keeps it; other sources' posts have theirs
 
 
 @dataclass

@@ -183,7 +183,8 @@ class Loader:
             ident = self.session.execute(_INSERT_THREAD, {
                 "site": self.site, "uri": uri, "title": (title or "")[:MAX_TITLE] or None,
                 "closed": item.thread_closed or bool(source and source.closed),
-                "created": utcnow(), "version": 0}).scalar_one()
+                "created": source.created if source and source.created else utcnow(),
+                "version": 0}).scalar_one()
             self.report.threads_created += 1
             self.created.add(ident)
             self.threads[uri] = ident
