@@ -91,7 +91,7 @@ SETTINGS: tuple[Setting, ...] = (
             "held comments mailed to the moderators one by one per hour; beyond, an hourly digest"),
     Setting("OUTBOX_RETENTION_DAYS", 30, int,
             "sent and given-up mails are deleted after this many days (0: keep)"),
-    Setting("IMPORT_MAX_BYTES", 50 * 1024 * 1024, int,
+    Setting("IMPORT_MAX_BYTES", 20 * 1024 * 1024, int,
             "largest export file the admin import page accepts (the command line has no limit)"),
 )
 
