@@ -1,5 +1,12 @@
 """WSGI entry point: ``gunicorn wsgi:app``."""
 
-from commentsvc import create_app
+import sys
 
-app = create_app()
+from commentsvc import create_app
+from commentsvc.errors import BadSetting
+
+try:
+    app = create_app()
+except BadSetting as exc:  # one line for the owner, not a traceback
+    print(f"Error: {exc}", file=sys.stderr)
+    sys.exit(2)

@@ -237,9 +237,14 @@ def rerender() -> None:
 
 def _create_app():
     from . import create_app
+    from .errors import BadSetting
     from .extensions import init_migrations
 
-    app = create_app()
+    try:
+        app = create_app()
+    except BadSetting as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
     init_migrations(app)  # `commentsvc db ...`
     return app
 

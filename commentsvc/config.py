@@ -8,23 +8,95 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from .errors import BadSetting
 
 MODERATION_POLICIES = ("all", "first-time", "none")
 
 
+# Each parser raises ValueError for a value it cannot take; ALLOWED says what it takes.
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _bool(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    word = value.strip().lower()
+    if word not in _TRUE + _FALSE:
+        raise ValueError(value)
+    return word in _TRUE
+
+
+def _whole(value: str) -> int:
+    number = int(value.strip())  # ValueError for "15min", "1.5"
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
+def _seconds(value: str) -> int:
+    return _whole(value)
+
+
+def _redis(value: str) -> str:
+    if urlsplit(value.strip()).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(value)
+    return value.strip()
 
 
 def _list(value: str) -> list[str]:
     return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
 
 
+def _origins(value: str) -> list[str]:
+    origins = _list(value)
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ValueError(origin)
+    return origins
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(value)
+    return value.strip().rstrip("/")
+
+
+def _database(value: str) -> str:
+    try:
+        make_url(value.strip())
+    except ArgumentError:
+        raise ValueError(value) from None
+    return value.strip()
+
+
+def _limits(value: str) -> str:
+    parse_many(value)
+    return value
+
+
 def _policy(value: str) -> str:
     value = value.strip().lower()
     if value not in MODERATION_POLICIES:
-        raise ValueError(f"COMMENTSVC_MODERATION must be one of {', '.join(MODERATION_POLICIES)}")
+        raise ValueError(value)
     return value
+
+
+ALLOWED: dict[Callable[[str], Any], str] = {
+    _bool: "true or false (also 1 or 0, yes or no, on or off)",
+    _whole: "a whole number", _seconds: "a whole number of seconds",
+    _origins: "a comma-separated list of origins like https://blog.example (no path)",
+    _url: "an http:// or https:// URL", _redis: "a URL like redis://127.0.0.1:6379/0",
+    _database: "a database URL like "
+    "postgresql+psycopg://user@host/db or sqlite:////path/file.sqlite3",
+    _limits: 'rate limits like "5 per minute;50 per hour"',
+    _policy: f"one of {', '.join(MODERATION_POLICIES)}",
+}
 
 
 @dataclass(frozen=True)
@@ -40,58 +112,61 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", None, str,
+    Setting("DATABASE_URL", None, _database,
             "SQLAlchemy URL; default: SQLite file in the instance folder"),
     Setting("SECRET_KEY", None, str,
             "signing key; default: generated once, kept in the instance folder"),
-    Setting("ALLOWED_ORIGINS", [], _list, "comma-separated origins allowed to embed and post"),
-    Setting("PUBLIC_URL", "http://127.0.0.1:8080", lambda v: v.rstrip("/"),
+    Setting("ALLOWED_ORIGINS", [], _origins, "comma-separated origins allowed to embed and post"),
+    Setting("PUBLIC_URL", "http://127.0.0.1:8080", _url,
             "the service's base URL"),
     Setting("MODERATION", "first-time", _policy, "all | first-time | none"),
-    Setting("REDIS_URL", None, str, "Redis for rate limits shared by several processes"),
-    Setting("EDIT_WINDOW", 900, int, "seconds a reader may edit or delete their comment"),
-    Setting("MIN_SUBMIT_SECONDS", 3, int, "a post sooner than this after the form loaded is spam"),
-    Setting("FORM_TOKEN_MAX_AGE", 86400, int, "seconds a form token stays valid"),
+    Setting("REDIS_URL", None, _redis, "Redis for rate limits shared by several processes"),
+    Setting("EDIT_WINDOW", 900, _seconds, "seconds a reader may edit or delete their comment"),
+    Setting("MIN_SUBMIT_SECONDS", 3, _seconds,
+            "a post sooner than this after the form loaded is spam"),
+    Setting("FORM_TOKEN_MAX_AGE", 86400, _seconds, "seconds a form token stays valid"),
     Setting("RATELIMIT_ENABLED", True, _bool, "false only for load tests"),
-    Setting("RATELIMIT_POST", "5 per minute;50 per hour", str, "comment posts per address"),
-    Setting("RATELIMIT_EDIT", "20 per minute", str, "edits and deletes per address"),
-    Setting("RATELIMIT_PREVIEW", "60 per minute", str, "previews per address"),
-    Setting("MAX_BODY_BYTES", 65536, int, "largest request body accepted"),
-    Setting("MAX_TEXT_LENGTH", 10000, int, "longest comment text, in characters"),
-    Setting("TRUSTED_PROXIES", 0, int, "how many proxies in front set X-Forwarded-For/-Proto"),
-    Setting("MAX_LINKS", 2, int, "a comment with more links than this is held for review"),
-    Setting("RATELIMIT_LOGIN", "5 per minute;20 per hour", str,
+    Setting("RATELIMIT_POST", "5 per minute;50 per hour", _limits, "comment posts per address"),
+    Setting("RATELIMIT_EDIT", "20 per minute", _limits, "edits and deletes per address"),
+    Setting("RATELIMIT_PREVIEW", "60 per minute", _limits, "previews per address"),
+    Setting("MAX_BODY_BYTES", 65536, _whole, "largest request body accepted"),
+    Setting("MAX_TEXT_LENGTH", 10000, _whole, "longest comment text, in characters"),
+    Setting("TRUSTED_PROXIES", 0, _whole, "how many proxies in front set X-Forwarded-For/-Proto"),
+    Setting("MAX_LINKS", 2, _whole, "a comment with more links than this is held for review"),
+    Setting("RATELIMIT_LOGIN", "5 per minute;20 per hour", _limits,
             "failed logins for one account from one address"),
-    Setting("RATELIMIT_LOGIN_ADDRESS", "20 per minute;100 per hour", str,
+    Setting("RATELIMIT_LOGIN_ADDRESS", "20 per minute;100 per hour", _limits,
             "failed moderator logins per address, whatever the account"),
-    Setting("ADMIN_IDLE_MINUTES", 120, int, "a moderator's session ends after this long unused"),
-    Setting("ADMIN_SESSION_DAYS", 7, int, "a moderator's session ends this long after the login"),
+    Setting("ADMIN_IDLE_MINUTES", 120, _whole, "a moderator's session ends after this long unused"),
+    Setting("ADMIN_SESSION_DAYS", 7, _whole,
+            "a moderator's session ends this long after the login"),
     Setting("SMTP_HOST", None, str, "mail server; unset: mails are written to the log"),
-    Setting("SMTP_PORT", 587, int, "mail server port"),
+    Setting("SMTP_PORT", 587, _whole, "mail server port"),
     Setting("SMTP_USERNAME", None, str, "mail server login"),
     Setting("SMTP_PASSWORD", None, str, "mail server password"),
     Setting("SMTP_STARTTLS", True, _bool, "upgrade the mail connection with STARTTLS"),
-    Setting("SMTP_TIMEOUT", 10, int, "seconds to wait for the mail server"),
+    Setting("SMTP_TIMEOUT", 10, _seconds, "seconds to wait for the mail server"),
     Setting("MAIL_FROM", "commentsvc@localhost", str, "sender address of every mail"),
     Setting("MODERATOR_EMAILS", [], _list, "comma-separated addresses alerted of held comments"),
     Setting("MAIL_BACKGROUND", True, _bool,
             "send mail from a thread in each app process (false: run `commentsvc send-mail`)"),
-    Setting("MAIL_MAX_ATTEMPTS", 8, int, "tries before a mail is given up"),
-    Setting("DUPLICATE_WINDOW", 3600, int,
+    Setting("MAIL_MAX_ATTEMPTS", 8, _whole, "tries before a mail is given up"),
+    Setting("DUPLICATE_WINDOW", 3600, _seconds,
             "seconds in which the same text from the same source is spam (0: off)"),
-    Setting("RATELIMIT_THREAD", "30 per minute", str, "new comments per thread, from everyone"),
+    Setting("RATELIMIT_THREAD", "30 per minute", _limits, "new comments per thread, from everyone"),
     Setting("AKISMET_KEY", None, str, "key for an Akismet-compatible spam check (off when unset)"),
     Setting("AKISMET_ENDPOINT", None, str,
             "its comment-check URL, e.g. https://KEY.rest.akismet.com/1.1/comment-check"),
-    Setting("AKISMET_TIMEOUT", 3, int, "seconds to wait for the spam check"),
-    Setting("ADDRESS_RETENTION_DAYS", 30, int,
+    Setting("AKISMET_TIMEOUT", 3, _seconds, "seconds to wait for the spam check"),
+    Setting("ADDRESS_RETENTION_DAYS", 30, _whole,
             "stored (anonymised) addresses are dropped after this many days (0: keep)"),
-    Setting("ACTION_LINK_MAX_AGE", 7 * 86400, int, "seconds a one-click moderation link works"),
-    Setting("ALERTS_PER_HOUR", 5, int,
+    Setting("ACTION_LINK_MAX_AGE", 7 * 86400, _seconds,
+            "seconds a one-click moderation link works"),
+    Setting("ALERTS_PER_HOUR", 5, _whole,
             "held comments mailed to the moderators one by one per hour; beyond, an hourly digest"),
-    Setting("OUTBOX_RETENTION_DAYS", 30, int,
+    Setting("OUTBOX_RETENTION_DAYS", 30, _whole,
             "sent and given-up mails are deleted after this many days (0: keep)"),
-    Setting("IMPORT_MAX_BYTES", 20 * 1024 * 1024, int,
+    Setting("IMPORT_MAX_BYTES", 20 * 1024 * 1024, _whole,
             "largest export file the admin import page accepts (the command line has no limit)"),
 )
 
@@ -103,13 +178,23 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None,
     config: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = environ.get(setting.env)
-        config[setting.key] = setting.default if raw in (None, "") else setting.parse(raw)
+        config[setting.key] = setting.default if raw in (None, "") else _parsed(setting, raw)
     config.update(overrides or {})
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "commentsvc.sqlite3")
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _instance_secret(Path(instance_path))
     return config
+
+
+def _parsed(setting: Setting, raw: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except ValueError:
+        allowed = ALLOWED.get(setting.parse, "a valid value")
+        # URLs of databases may hold a password: never repeated in a message or a log.
+        given = "the value given" if setting.parse in (_database, _redis) else repr(raw)
+        raise BadSetting(f"{setting.env}: {given} is not {allowed}") from None
 
 
 def _instance_secret(instance: Path) -> str:

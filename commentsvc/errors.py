@@ -52,3 +52,8 @@ class NotFound(ServiceError):
 
 class BadImportFile(Exception):
     """An import file that cannot be read as the format named; the message is one line."""
+
+
+class BadSetting(ValueError):
+    """A setting's value that cannot be used; the message names the variable, the value given
+    and what is allowed, in one line."""
