@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -9,6 +12,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from .extensions import db
 
 bp = Blueprint("health", __name__)
+
+
+@cache
+def package_version() -> str:
+    """The installed release, from the package's metadata."""
+    try:
+        return version("commentsvc")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 @bp.get("/healthz")
@@ -19,5 +31,6 @@ def healthz():
     except SQLAlchemyError:
         db.session.rollback()
         current_app.logger.exception("health check: database unreachable")
-        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-    return jsonify({"status": "ok", "database": "ok"})
+        return jsonify({"status": "unavailable", "database": "unreachable",
+                        "version": package_version()}), 503
+    return jsonify({"status": "ok", "database": "ok", "version": package_version()})

@@ -48,7 +48,8 @@ def test_unknown_moderation_policy_is_refused(tmp_path):
 
 
 def test_health_reports_the_database(client):
-    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
+    body = client.get("/healthz").get_json()
+    assert (body["status"], body["database"]) == ("ok", "ok")
 
 
 def test_health_is_503_when_the_database_is_gone(tmp_path):
@@ -68,3 +69,18 @@ def test_readme_documents_every_setting():
     readme = (REPO / "README.md").read_text()
     missing = [s.env for s in config.SETTINGS if f"`{s.env}`" not in readme]
     assert missing == []
+
+
+def test_health_names_the_release(client):
+    from importlib.metadata import version
+
+    assert client.get("/healthz").get_json()["version"] == version("commentsvc")
+
+
+def test_the_home_page_says_what_this_is_and_where_to_go(client):
+    response = client.get("/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "text/html" in response.content_type
+    for link in ('href="/demo"', 'href="/admin/"', 'href="/api/openapi.json"'):
+        assert link in page
+    assert "SECRET" not in page and "sqlite" not in page and "postgresql" not in page

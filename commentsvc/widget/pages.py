@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError
 from commentsvc.comments import DEFAULT_SITE, post_comment
 from commentsvc.errors import ServiceError, ValidationFailed
 from commentsvc.extensions import db, limiter
+from commentsvc.health import package_version
 from commentsvc.models import Status
 from commentsvc.ratelimit import new_comments_per_address, new_comments_per_thread
 from commentsvc.threads import BodyCache, thread_tree, thread_version
@@ -256,6 +257,12 @@ def too_many_posts(exc):
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
     response.headers["Retry-After"] = str(wait)
     return response
+
+
+@bp.get("/")
+def home():
+    """What this server is, with the way to the demo, the moderators' pages and the API."""
+    return page("widget/home.html", version=package_version())
 
 
 @bp.get("/demo")
