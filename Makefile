@@ -7,15 +7,22 @@ PORT ?= 8080
 COMMENTSVC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export COMMENTSVC_TEST_DATABASE_URL
 
-.PHONY: run test lint install bench clean
+.PHONY: run test lint install install-test bench clean
 
-$(BIN)/.installed: pyproject.toml
+# The service alone (what `make run` needs), then the test and lint tools on top.
+$(BIN)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e .
 	touch $@
 
-install: $(BIN)/.installed
+$(BIN)/.testing: $(BIN)/.runtime
+	$(BIN)/pip install -q -e '.[test,dev]'
+	touch $@
+
+install: $(BIN)/.runtime
+
+install-test: $(BIN)/.testing
 
 tests/browser/node_modules/axe-core/axe.min.js:
 	npm install --silent --no-audit --no-fund --prefix tests/browser axe-core@4
@@ -25,13 +32,13 @@ run: install
 	@echo "commentsvc on http://$(HOST):$(PORT)/ - demo post at http://$(HOST):$(PORT)/demo"
 	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 
-test: install lint tests/browser/node_modules/axe-core/axe.min.js
+test: install-test lint tests/browser/node_modules/axe-core/axe.min.js
 	$(BIN)/pytest
 
-bench: install
+bench: install-test
 	$(BIN)/python bench/read_bench.py
 
 clean:
