@@ -30,7 +30,7 @@ tests/browser/node_modules/axe-core/axe.min.js:
 run: install
 	$(BIN)/commentsvc db upgrade
 	@echo "commentsvc on http://$(HOST):$(PORT)/ - demo post at http://$(HOST):$(PORT)/demo"
-	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/commentsvc run --host $(HOST) --port $(PORT) --workers 2
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -15,13 +15,24 @@ from . import mail, ratelimit
 from .extensions import csrf, db, limiter, login_manager
 from .jsonfast import FastJSONProvider
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# Run from a checkout, templates/, migrations/ and instance/ sit beside the package; an
+# installed wheel carries the first two inside it, and the instance folder goes where Flask
+# puts an installed package's (<prefix>/var/commentsvc-instance).
+CHECKOUT = PACKAGE.parent if (PACKAGE.parent / "pyproject.toml").exists() else None
+
+
+def bundled(name: str) -> Path:
+    """A folder the wheel carries in the package, or the checkout's own."""
+    inside = PACKAGE / name
+    return inside if inside.is_dir() else PACKAGE.parent / name
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, error handlers, commands."""
-    instance = os.environ.get("COMMENTSVC_INSTANCE_PATH") or str(ROOT / "instance")
-    app = Flask(__name__, instance_path=instance, template_folder=str(ROOT / "templates"))
+    instance = os.environ.get("COMMENTSVC_INSTANCE_PATH") or (
+        str(CHECKOUT / "instance") if CHECKOUT else None)
+    app = Flask(__name__, instance_path=instance, template_folder=str(bundled("templates")))
     configure(app, test_config)
     register_extensions(app)
     register_blueprints(app)
@@ -36,7 +47,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     config.update(
         SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config["DATABASE_URL"]),
-        MIGRATIONS_DIRECTORY=str(ROOT / "migrations"),
+        MIGRATIONS_DIRECTORY=str(bundled("migrations")),
         MAX_CONTENT_LENGTH=config["MAX_BODY_BYTES"],
         # Without Redis the counters live in the database, so that every worker process
         # (and every host sharing a PostgreSQL) counts against the one documented budget.

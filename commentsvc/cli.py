@@ -10,7 +10,14 @@ from contextlib import contextmanager
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import (
+    FlaskGroup,
+    ScriptInfo,
+    pass_script_info,
+    routes_command,
+    shell_command,
+    with_appcontext,
+)
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -249,6 +256,32 @@ def _create_app():
     return app
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="worker processes (default: two per core, from 2 to 8)")
+@pass_script_info
+def run(info: ScriptInfo, host: str, port: int, workers: int | None) -> None:
+    """Serve commentsvc (gunicorn, access log on standard output), once the database's
+    schema is current."""
+    from .serve import default_workers, schema_problem, serve
+
+    app = info.load_app()
+    problem = schema_problem(app)
+    if problem:
+        click.echo(f"Error: {problem}", err=True)
+        sys.exit(1)
+    serve(app, host=host, port=port, workers=workers or default_workers())
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
+             add_default_commands=False)
 def main() -> None:
     """commentsvc: self-hosted threaded comments for blogs."""
+
+
+# Flask's own `run` is its development server; ours serves for real.
+main.add_command(run)
+main.add_command(shell_command)
+main.add_command(routes_command)

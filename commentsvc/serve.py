@@ -1,0 +1,82 @@
+"""`commentsvc run`: the production server (gunicorn), started only on a current schema."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+
+TIMEOUT = 60  # seconds a worker may spend on one request (an admin's import is the longest)
+
+
+def default_workers() -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(2, min(2 * (cores or 1), 8))
+
+
+def schema_problem(app: Flask) -> str | None:
+    """Why the database cannot be served as it is (behind the code's migrations, or ahead of
+    them, or unreachable), with what to do; None when it is current."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_alembic_config(Config, app))
+    heads = set(scripts.get_heads())
+    with app.app_context():
+        try:
+            with db.engine.connect() as conn:
+                if not inspect(conn).has_table("alembic_version"):
+                    current: set[str] = set()
+                else:
+                    current = set(conn.execute(
+                        text("SELECT version_num FROM alembic_version")).scalars())
+        except SQLAlchemyError as exc:
+            return f"the database does not answer ({type(exc).__name__}); check " \
+                   "COMMENTSVC_DATABASE_URL"
+        finally:
+            db.engine.dispose()  # the workers open their own connections
+    if current == heads:
+        return None
+    if not current:
+        return "the database is empty: create its tables with `commentsvc db upgrade`"
+    known = {rev.revision for rev in scripts.walk_revisions()}
+    if current - known:
+        return (f"the database is at revision {', '.join(sorted(current))}, newer than this "
+                "release knows: run the release that migrated it, or restore a backup")
+    return (f"the database is at revision {', '.join(sorted(current))}, this release needs "
+            f"{', '.join(sorted(heads))}: run `commentsvc db upgrade`, then start again")
+
+
+def _alembic_config(config_class, app: Flask):
+    config = config_class()
+    config.set_main_option("script_location", app.config["MIGRATIONS_DIRECTORY"])
+    return config
+
+
+def serve(app: Flask, *, host: str, port: int, workers: int) -> None:
+    """Serve `app` with gunicorn until stopped (the app is loaded once, before the fork)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in _options(host, port, workers).items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    Server().run()
+
+
+def _options(host: str, port: int, workers: int) -> dict[str, Any]:
+    return {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers, "timeout": TIMEOUT, "graceful_timeout": 30, "keepalive": 5,
+        "accesslog": "-", "errorlog": "-", "preload_app": True,
+        "proc_name": "commentsvc",
+    }

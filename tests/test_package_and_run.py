@@ -1,0 +1,130 @@
+"""The wheel carries everything the service needs (templates, migrations, static files), and
+`commentsvc run` serves only a database whose schema is current."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+SCRIPTS = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _command(script: Path, *args: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(script), *args], env=env, cwd=cwd, capture_output=True,  # noqa: S603
+                          text=True, timeout=120, check=False)
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")},
+            "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "COMMENTSVC_SECRET_KEY": "k" * 40, "COMMENTSVC_MAIL_BACKGROUND": "false"}
+
+
+def test_run_refuses_an_empty_database_and_says_how_to_create_it(tmp_path):
+    result = _command(SCRIPTS / "commentsvc", "run", "--port", str(_free_port()),
+                      env=_env(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("Error: the database is empty: create its tables with "
+                                     "`commentsvc db upgrade`")
+
+
+def test_run_refuses_a_database_behind_the_release(tmp_path):
+    env = _env(tmp_path)
+    assert _command(SCRIPTS / "commentsvc", "db", "upgrade", "0005", env=env,
+                    cwd=tmp_path).returncode == 0
+    result = _command(SCRIPTS / "commentsvc", "run", "--port", str(_free_port()), env=env,
+                      cwd=tmp_path)
+    assert result.returncode == 1
+    assert "at revision 0005, this release needs 0006: run `commentsvc db upgrade`" in \
+        result.stderr
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read()
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+        return response.status, response.read().decode()
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A virtual environment elsewhere with the wheel built from this checkout installed; its
+    dependencies come from the test environment (a path file), commentsvc from the wheel."""
+    root = tmp_path_factory.mktemp("installed")
+    wheels = root / "wheels"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",  # noqa: S603
+                            "-w", str(wheels), str(REPO)], capture_output=True, text=True,
+                           timeout=300, check=False)
+    assert built.returncode == 0, built.stderr
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)],  # noqa: S603
+                   check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.check_output(  # noqa: S603
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        text=True).strip())
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    (wheel,) = wheels.glob("commentsvc-*.whl")
+    added = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",  # noqa: S603
+                            "-q", "--no-deps", "--no-index", str(wheel)], capture_output=True,
+                           text=True, timeout=300, check=False)
+    assert added.returncode == 0, added.stderr
+    return venv
+
+
+def test_the_installed_wheel_reads_nothing_from_the_checkout(installed, tmp_path):
+    where = subprocess.check_output([str(installed / "bin" / "python"), "-c", (  # noqa: S603
+        "import commentsvc; app = commentsvc.create_app({'SECRET_KEY': 'k'});"
+        "print(commentsvc.__file__); print(app.template_folder);"
+        "print(app.config['MIGRATIONS_DIRECTORY']); print(app.instance_path)")],
+        cwd=tmp_path, text=True, env=_env(tmp_path)).split()
+    assert all(path.startswith(str(installed)) for path in where), where
+    assert not any(path.startswith(str(REPO)) for path in where), where
+
+
+def test_the_installed_wheel_migrates_and_serves(installed, tmp_path):
+    env, script = _env(tmp_path), installed / "bin" / "commentsvc"
+    upgraded = _command(script, "db", "upgrade", env=env, cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    port = _free_port()
+    server = subprocess.Popen([str(script), "run", "--port", str(port), "--workers", "1"],  # noqa: S603
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(base + "/healthz", server)
+        status, page = _get(base + "/demo")
+        assert status == 200 and "Persistence pays off" in page
+        assert "commentsvc" in _get(base + "/embed.js")[1]
+        assert 'name="password"' in _get(base + "/admin/login")[1]
+        assert "See it under a blog post" in _get(base + "/")[1]
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=30)[0]
+    assert "Traceback" not in log and '"GET /demo HTTP/1.1" 200' in log
