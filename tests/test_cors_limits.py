@@ -99,3 +99,20 @@ def test_rate_limit_is_shared_through_redis(app, database_url, limited, redis_ur
             db.engine.dispose()
     assert statuses == [201, 201, 429, 429]
     assert redis.Redis.from_url(redis_url).keys("*commentsvc*"), "the counts live in Redis"
+
+
+def test_a_refused_origin_is_logged_once_naming_the_setting(client, caplog):
+    from commentsvc.api import cors
+
+    cors._warned.discard("https://new-blog.example")
+    headers = {"Origin": "https://new-blog.example"}
+    with caplog.at_level("WARNING"):
+        for _ in range(3):
+            client.get("/api/threads", query_string={"uri": "/p/"}, headers=headers)
+        client.post("/api/comments", json={"uri": "/p/", "text": "hi"}, headers=headers)
+        client.get("/api/threads", query_string={"uri": "/p/"},
+                   headers={"Origin": "http://blog.test"})  # allowed: nothing to say
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["refused a browser request from origin 'https://new-blog.example': it is "
+                        "not in COMMENTSVC_ALLOWED_ORIGINS; add it there to let that site's "
+                        "pages show and post comments"]

@@ -12,10 +12,28 @@ ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
 PREFLIGHT_MAX_AGE = "86400"
 
 
+_warned: set[str] = set()  # origins this process has told the owner about
+WARNED_MAX = 1000
+
+
 def origin_allowed(origin: str) -> bool:
     own = request.host_url.rstrip("/")
     config = current_app.config
-    return origin in (own, config["PUBLIC_URL"]) or origin in config["ALLOWED_ORIGINS"]
+    allowed = origin in (own, config["PUBLIC_URL"]) or origin in config["ALLOWED_ORIGINS"]
+    if not allowed:
+        _warn_once(origin)
+    return allowed
+
+
+def _warn_once(origin: str) -> None:
+    """Tell the site owner, once per origin and process, why a page's widget gets nothing: the
+    first embed on a new blog usually meets this before anything else."""
+    if origin in _warned or len(_warned) >= WARNED_MAX:
+        return
+    _warned.add(origin)
+    current_app.logger.warning(
+        "refused a browser request from origin %r: it is not in COMMENTSVC_ALLOWED_ORIGINS; "
+        "add it there to let that site's pages show and post comments", origin[:200])
 
 
 @bp.before_request
