@@ -6,6 +6,16 @@
   const script = document.currentScript || document.querySelector('script[src$="/count.js"]');
   if (!script) return;
   const base = new URL(".", script.src).href;
+  let warned = false;
+
+  // Counts are decoration: on failure the links keep their text, and the console says why.
+  function warn(why) {
+    if (warned) return;
+    warned = true;
+    console.warn(`commentsvc: comment counts could not be loaded from ${base} (${why}). ` +
+      `If this page's origin (${location.origin}) is not in the server's ` +
+      "COMMENTSVC_ALLOWED_ORIGINS, add it there.");
+  }
 
   function run() {
     const byUri = new Map();
@@ -23,7 +33,11 @@
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ uris: uris.slice(i, i + 100) }),
       })
-        .then((res) => (res.ok ? res.json() : null))
+        .then((res) => {
+          if (res.ok) return res.json();
+          warn(`error ${res.status}`);
+          return null;
+        })
         .then((data) => {
           if (!data) return;
           for (const [uri, n] of Object.entries(data.counts || {})) {
@@ -31,7 +45,7 @@
             for (const el of byUri.get(uri) || []) el.textContent = text;
           }
         })
-        .catch(() => { /* counts are decoration: leave the link text as it was */ });
+        .catch(() => warn("no answer, or this origin is not allowed"));
     }
   }
 

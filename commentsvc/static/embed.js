@@ -84,6 +84,29 @@
     }
   }
 
+  // A failed cross-origin request looks the same whether the server refused this page's
+  // origin or could not be reached: a second, small request tells them apart. If it fails as
+  // a cross-origin request but goes through as a no-cors one (which needs no permission), the
+  // server is there and refuses this origin.
+  async function unreachable() {
+    const network = new ApiError(0, "network",
+      "Could not reach the comment server. Check your connection and try again.");
+    const probe = (mode) => fetch(BASE + "api/counts", { mode, credentials: "omit",
+      cache: "no-store" });
+    try {
+      await probe("cors");
+      return network;
+    } catch { /* refused or unreachable: ask without permission */ }
+    try {
+      await probe("no-cors");
+    } catch {
+      return network;
+    }
+    return new ApiError(0, "origin",
+      "This site is not allowed to load comments from its comment server. The site's owner " +
+      `can allow it by adding ${location.origin} to COMMENTSVC_ALLOWED_ORIGINS.`);
+  }
+
   // The one way the widget talks to the service: every failure becomes a readable message.
   async function api(method, path, body, headers) {
     const init = { method, headers: { ...headers }, credentials: "omit", mode: "cors" };
@@ -95,14 +118,17 @@
     try {
       res = await fetch(BASE + path, init);
     } catch {
-      throw new ApiError(0, "network",
-        "Could not reach the comment server. Check your connection and try again.");
+      throw await unreachable();
     }
     let data = null;
     try { data = await res.json(); } catch { /* not JSON */ }
     if (res.ok && data) return data;
     const err = (data && data.error) || {};
     let message = err.message || `The comment server could not answer (error ${res.status}).`;
+    if (res.status >= 500) {
+      message = `The comment server ran into a problem (error ${res.status}). ` +
+        "Please try again in a little while.";
+    }
     if (res.status === 429) {
       const raw = res.headers.get("Retry-After");
       let wait = Number(raw);
