@@ -275,6 +275,20 @@ def run(info: ScriptInfo, host: str, port: int, workers: int | None) -> None:
     serve(app, host=host, port=port, workers=workers or default_workers())
 
 
+@click.command("check")
+@pass_script_info
+def check(info: ScriptInfo) -> None:
+    """Check the settings, the database and its schema, Redis and the mail server when set;
+    one line each, with what to do. Exit status 1 when any check fails."""
+    from .checks import run_checks
+
+    failed = False
+    for result in run_checks(info.load_app()):
+        click.echo(result.line())
+        failed = failed or result.problem is not None
+    sys.exit(1 if failed else 0)
+
+
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
              add_default_commands=False)
 def main() -> None:
@@ -283,5 +297,6 @@ def main() -> None:
 
 # Flask's own `run` is its development server; ours serves for real.
 main.add_command(run)
+main.add_command(check)
 main.add_command(shell_command)
 main.add_command(routes_command)
