@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -275,6 +276,24 @@ def run(info: ScriptInfo, host: str, port: int, workers: int | None) -> None:
     serve(app, host=host, port=port, workers=workers or default_workers())
 
 
+@click.command("backup")
+@with_appcontext
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def backup(file: str) -> None:
+    """Copy the live SQLite database to FILE, consistently, while the service runs."""
+    from .backup import BackupRefused, backup_sqlite, sqlite_path
+
+    try:
+        size = backup_sqlite(sqlite_path(current_app.config["DATABASE_URL"]), Path(file))
+    except (BackupRefused, OSError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    secret = ("COMMENTSVC_SECRET_KEY (keep a copy of it)" if os.environ.get(
+        "COMMENTSVC_SECRET_KEY") else Path(current_app.instance_path) / "secret_key")
+    click.echo(f"{size} bytes written to {file}. Keep the secret key with it: {secret}; "
+               "without it, edit links and address bans of the restored copy stop working.")
+
+
 @click.command("check")
 @pass_script_info
 def check(info: ScriptInfo) -> None:
@@ -298,5 +317,6 @@ def main() -> None:
 # Flask's own `run` is its development server; ours serves for real.
 main.add_command(run)
 main.add_command(check)
+main.add_command(backup)
 main.add_command(shell_command)
 main.add_command(routes_command)
