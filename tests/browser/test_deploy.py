@@ -1,0 +1,441 @@
+"""The deployment guide's nginx configuration, run as written, in front of two app processes.
+
+The nginx block between `# BEGIN commentsvc.conf` and `# END commentsvc.conf` in docs/deploy.md
+is used verbatim, except for what a test machine must change: its ports (on 127.0.0.1 only), its
+certificate (a throwaway self-signed one) and its upstream ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import http.client
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import ssl
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.conftest import need
+from tests.server_helpers import BIN, fresh_postgres, postgres_problem, service_env
+
+from .conftest import REPO, free_port, wait_for_widget
+
+pytestmark = pytest.mark.browser
+
+GUIDE = REPO / "docs" / "deploy.md"
+NGINX = "/usr/sbin/nginx"
+REDIS_URL = "redis://127.0.0.1:6379/13"  # a database of its own, flushed here
+HOST = "127.0.0.1"
+ACCESS_LINE = re.compile(r'" \d{3} \d+ "')  # gunicorn's access log format
+
+
+def guide_block() -> str:
+    """The nginx configuration as docs/deploy.md gives it."""
+    found = re.search(r"^# BEGIN commentsvc\.conf\n(.*?)^# END commentsvc\.conf$",
+                      GUIDE.read_text(), re.S | re.M)
+    assert found, f"{GUIDE} has no '# BEGIN commentsvc.conf' ... '# END commentsvc.conf' block"
+    return found.group(1)
+
+
+def _replace(text: str, pattern: str, replacement: str) -> str:
+    """Substitute exactly one occurrence: a guide that changed shape must fail here, loudly."""
+    result, count = re.subn(pattern, replacement, text, flags=re.M)
+    assert count == 1, f"expected one match of {pattern!r} in the guide's block, found {count}"
+    return result
+
+
+def localised(block: str, *, tls: int, plain: int, cert: Path, key: Path,
+              upstreams: tuple[int, int]) -> str:
+    """The guide's block with this machine's ports, certificate and upstreams, nothing else."""
+    block = _replace(block, r"^(\s*listen\s+)443\b", rf"\g<1>{HOST}:{tls}")
+    block = _replace(block, r"^(\s*listen\s+)80\b", rf"\g<1>{HOST}:{plain}")
+    block = _replace(block, r"^(\s*ssl_certificate\s+)\S+;", rf"\g<1>{cert};")
+    block = _replace(block, r"^(\s*ssl_certificate_key\s+)\S+;", rf"\g<1>{key};")
+    block = _replace(block, r"\b127\.0\.0\.1:8081\b", f"{HOST}:{upstreams[0]}")
+    block = _replace(block, r"\b127\.0\.0\.1:8082\b", f"{HOST}:{upstreams[1]}")
+    assert "/etc/" not in block, block  # nothing left that points at the production host
+    return block
+
+
+def main_conf(folder: Path, block: str) -> str:
+    """A minimal nginx.conf around the block, with every file it writes inside `folder`."""
+    # As root, nginx's workers would otherwise run as nobody, who cannot enter pytest's folders.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
+    temp = "\n".join(f"    {name}_temp_path {folder / name};"
+                     for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""{user}worker_processes 1;
+pid {folder / "nginx.pid"};
+error_log {folder / "error.log"} info;
+events {{}}
+http {{
+    types {{ text/html html; application/json json; application/javascript js; text/css css; }}
+    default_type application/octet-stream;
+    access_log {folder / "access.log"};
+{temp}
+
+{block}
+}}
+"""
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=IP:{HOST}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def _kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+@dataclass
+class App:
+    """One `commentsvc run` (a gunicorn master and one worker, in a process group of its own)."""
+
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            _kill_group(self.process, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        _kill_group(self.process)  # the worker too, should the master have gone first
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+
+
+@dataclass
+class Deployment:
+    """nginx on https://127.0.0.1:<tls> in front of two app processes."""
+
+    url: str
+    tls_port: int
+    plain_port: int
+    database_url: str
+    apps: list[App]
+    folder: Path
+    context: ssl.SSLContext = field(repr=False)
+
+    def connect(self, source: str = HOST) -> http.client.HTTPSConnection:
+        return http.client.HTTPSConnection(HOST, self.tls_port, timeout=30, context=self.context,
+                                           source_address=(source, 0))
+
+    def logs(self) -> str:
+        """nginx's error log and the apps' own messages (their access lines left out)."""
+        parts = []
+        for path in [self.folder / "error.log", *(app.log for app in self.apps)]:
+            if path.exists():
+                lines = [line for line in path.read_text(errors="replace").splitlines()
+                         if not ACCESS_LINE.search(line)]
+                parts.append(f"--- {path.name}\n" + "\n".join(lines[-40:]))
+        return "\n".join(parts)
+
+
+def request(conn: http.client.HTTPSConnection, method: str, path: str, body=None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    headers = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    try:
+        conn.request(method, path, data, headers)
+        response = conn.getresponse()
+        merged: dict[str, str] = {}
+        for name, value in response.getheaders():  # repeated headers (Vary) as one list
+            name = name.lower()
+            merged[name] = f"{merged[name]}, {value}" if name in merged else value
+        return response.status, merged, response.read()
+    except BaseException:
+        conn.close()  # never reuse a connection left mid-request
+        raise
+
+
+def post_comment(conn, uri: str, text: str, headers=None) -> tuple[int, dict]:
+    """A fresh form token for the thread, then the post: (status, JSON body)."""
+    query = urllib.parse.urlencode({"uri": uri, "limit": 1})
+    status, _, body = request(conn, "GET", f"/api/threads?{query}", headers=headers)
+    assert status == 200, (status, body[:300])
+    token = json.loads(body)["form_token"]
+    status, _, body = request(conn, "POST", "/api/comments",
+                              {"uri": uri, "text": text, "form_token": token}, headers)
+    return status, json.loads(body) if body.startswith(b"{") else {}
+
+
+def stored(database_url: str) -> dict[int, tuple[str, str, str | None]]:
+    """Every comment in the database, read directly: id -> (uri, text, stored address)."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT c.id, t.uri, c.text, c.remote_addr "
+                "FROM comments c JOIN threads t ON t.id = c.thread_id")).all()
+    finally:
+        engine.dispose()
+    return {row.id: (row.uri, row.text, row.remote_addr) for row in rows}
+
+
+def start_app(env: dict[str, str], port: int, log: Path) -> App:
+    with log.open("wb") as out:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [str(BIN / "commentsvc"), "run", "--host", HOST, "--port", str(port), "--workers", "1"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+    return App(port, process, log)
+
+
+def wait_until_ready(app: App, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if app.process.poll() is not None:
+            pytest.fail(f"commentsvc run exited with {app.process.returncode}:\n"
+                        f"{app.log.read_text(errors='replace')}")
+        conn = http.client.HTTPConnection(HOST, app.port, timeout=2)
+        try:
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.1)
+    pytest.fail(f"commentsvc run did not answer on port {app.port}:\n"
+                f"{app.log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def deployment(blog, tmp_path_factory) -> Iterator[Deployment]:
+    need(Path(NGINX).exists(), f"{NGINX} is missing (apt-get install -y nginx)")
+    need(shutil.which("openssl") is not None, "openssl is missing (apt-get install -y openssl)")
+    base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL", "")
+    problem = postgres_problem(base)
+    need(problem is None, problem or "")
+    try:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    except redis.RedisError as exc:
+        need(False, f"Redis is not reachable at {REDIS_URL}: {exc}")
+
+    folder = tmp_path_factory.mktemp("deploy")
+    tls, plain, first, second = (free_port() for _ in range(4))
+    cert, key = self_signed(folder)
+    conf = folder / "nginx.conf"
+    conf.write_text(main_conf(folder, localised(
+        guide_block(), tls=tls, plain=plain, cert=cert, key=key, upstreams=(first, second))))
+    nginx_base = [NGINX, "-c", str(conf), "-p", str(folder), "-e", str(folder / "error.log")]
+    checked = subprocess.run([*nginx_base, "-t"], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, f"nginx -t refused the guide's block:\n{checked.stderr}"
+
+    with fresh_postgres(base, prefix="commentsvc_deploy") as database_url:
+        url = f"https://{HOST}:{tls}"
+        env = service_env(
+            database_url, folder, TRUSTED_PROXIES=1, PUBLIC_URL=url,
+            ALLOWED_ORIGINS=blog.origin, REDIS_URL=REDIS_URL, RATELIMIT_ENABLED=True,
+            RATELIMIT_POST="3 per minute", MIN_SUBMIT_SECONDS=0, MODERATION="none",
+            MAIL_BACKGROUND=False)
+        upgrade = subprocess.run([str(BIN / "commentsvc"), "db", "upgrade"], cwd=REPO, env=env,
+                                 capture_output=True, text=True, timeout=120)
+        assert upgrade.returncode == 0, f"{upgrade.stdout}\n{upgrade.stderr}"
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        site = Deployment(url, tls, plain, database_url, [], folder, context)
+        nginx = None
+        try:
+            site.apps.extend(start_app(env, port, folder / f"app-{port}.log")
+                             for port in (first, second))
+            with (folder / "nginx.out").open("wb") as out:
+                nginx = subprocess.Popen([*nginx_base, "-g", "daemon off;"], stdout=out,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+            deadline = time.monotonic() + 30
+            for app in site.apps:
+                wait_until_ready(app, deadline)
+            while not answers_through_nginx(site):
+                assert nginx.poll() is None, (folder / "error.log").read_text()
+                assert time.monotonic() < deadline, site.logs()
+                time.sleep(0.1)
+            yield site
+        finally:
+            if nginx is not None and nginx.poll() is None:
+                nginx.send_signal(signal.SIGQUIT)  # graceful: finish what is in flight
+                try:
+                    nginx.wait(10)
+                except subprocess.TimeoutExpired:
+                    _kill_group(nginx)
+                    nginx.wait(5)
+            for app in site.apps:
+                app.stop()
+
+
+def answers_through_nginx(site: Deployment) -> bool:
+    conn = site.connect()
+    try:
+        return request(conn, "GET", "/healthz")[0] == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def https_page(browser):
+    """A page in a context of its own that accepts the throwaway certificate."""
+    context = browser.new_context(ignore_https_errors=True)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_widget_through_nginx_loads_posts_and_stores_the_comment(https_page, blog, deployment,
+                                                                  thread_uri):
+    page = https_page
+    page.goto(blog.post_page(deployment, thread_uri))
+    wait_for_widget(page)
+    text = f"Posted through the proxy {secrets.token_hex(4)}"
+    page.get_by_label("Comment", exact=True).fill(text)
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.locator("#comments article.csvc-comment", has_text=text)).to_be_visible()
+    expect(page.locator("#comments .csvc-count")).to_have_text("1 comment")
+    assert [(uri, body) for uri, body, _ in stored(deployment.database_url).values()
+            if body == text] == [(thread_uri, text)]
+
+
+def test_rate_limit_counts_the_address_nginx_saw_not_a_forged_header(deployment, thread_uri):
+    texts = [f"Comment {n} from one reader {secrets.token_hex(3)}" for n in range(5)]
+    statuses = []
+    conn = deployment.connect("127.0.0.2")
+    try:
+        for n, text in enumerate(texts):
+            # A different forged address each time: were it believed, no limit would ever bite.
+            forged = {"X-Forwarded-For": f"10.1.2.{n + 1}"}
+            statuses.append(post_comment(conn, thread_uri, text, forged)[0])
+    finally:
+        conn.close()
+    assert statuses == [201, 201, 201, 429, 429], deployment.logs()
+
+    other = deployment.connect("127.0.0.3")
+    try:
+        status, body = post_comment(other, thread_uri, "Another reader, another budget")
+    finally:
+        other.close()
+    assert status == 201, body
+    # The forged header never reached the app: it stored the address nginx saw.
+    addresses = {text: address for uri, text, address in
+                 stored(deployment.database_url).values() if uri == thread_uri}
+    assert set(addresses) == {*texts[:3], "Another reader, another budget"}
+    assert set(addresses.values()) == {"127.0.0.0"}, addresses  # stored as its /24
+
+
+def test_json_is_gzipped(deployment):
+    conn = deployment.connect()
+    try:
+        status, headers, body = request(conn, "GET", "/api/openapi.json",
+                                        headers={"Accept-Encoding": "gzip"})
+        assert status == 200
+        assert headers.get("content-encoding") == "gzip", headers
+        assert "Accept-Encoding" in headers.get("vary", ""), headers
+        spec = json.loads(gzip.decompress(body))
+        assert "/api/comments" in spec["paths"]
+        # A client that does not ask for gzip gets the plain document.
+        status, headers, plain = request(conn, "GET", "/api/openapi.json")
+        assert status == 200 and "content-encoding" not in headers
+        assert json.loads(plain) == spec
+    finally:
+        conn.close()
+
+
+def test_plain_http_is_redirected_to_https(deployment):
+    conn = http.client.HTTPConnection(HOST, deployment.plain_port, timeout=10)
+    try:
+        conn.request("GET", "/comments?uri=/a-post.html")
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    assert response.status == 301
+    # $host carries no port: on the standard ports of the guide, that is the https URL.
+    assert response.getheader("Location") == f"https://{HOST}/comments?uri=/a-post.html"
+
+
+def test_a_killed_app_process_loses_no_read_and_no_acknowledged_post(deployment, thread_uri):
+    """Runs last: it leaves one of the two app processes dead."""
+    stop = threading.Event()
+    reads: list[int | str] = []
+    posts: list[tuple[int, dict, str]] = []
+    query = urllib.parse.urlencode({"uri": thread_uri})
+
+    def read_loop() -> None:
+        conn = deployment.connect()
+        while not stop.is_set():
+            try:
+                reads.append(request(conn, "GET", f"/api/threads?{query}")[0])
+            except (OSError, http.client.HTTPException) as exc:
+                reads.append(repr(exc))
+                conn = deployment.connect()
+        conn.close()
+
+    def post_loop() -> None:
+        n = 0
+        while not stop.is_set():
+            # One address per post, one thread per post: no rate limit is what answers.
+            n += 1
+            conn = deployment.connect(f"127.1.{n // 250}.{n % 250 + 1}")
+            uri, text = f"{thread_uri}-{n}", f"Posted while a process dies {n}"
+            try:
+                status, body = post_comment(conn, uri, text)
+                posts.append((status, body, text))
+            except (OSError, http.client.HTTPException, AssertionError) as exc:
+                posts.append((0, {"error": repr(exc)}, text))
+            finally:
+                conn.close()
+
+    workers = [threading.Thread(target=read_loop), threading.Thread(target=read_loop),
+               threading.Thread(target=post_loop)]
+    for worker in workers:
+        worker.start()
+    try:
+        time.sleep(1.5)
+        victim = deployment.apps[0]
+        _kill_group(victim.process)  # master and worker at once, as a crash would
+        victim.process.wait(10)
+        time.sleep(2.5)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(30)
+
+    assert len(reads) > 20 and set(reads) == {200}, (
+        f"{len(reads)} reads, not all 200: {[r for r in reads if r != 200][:10]}\n"
+        f"{deployment.logs()}")
+    statuses = [status for status, _, _ in posts]
+    assert statuses.count(201) > 5 and set(statuses) <= {201, 502}, (statuses, posts[-5:])
+    in_database = stored(deployment.database_url)
+    lost = [(body.get("id"), text) for status, body, text in posts
+            if status == 201 and in_database.get(body["id"], (None, None))[1] != text]
+    assert lost == [], f"acknowledged but not stored: {lost}"
