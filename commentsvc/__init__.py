@@ -96,11 +96,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, api, health, links, security, widget
+    from . import admin, api, feeds, health, links, security, widget
 
     csrf.exempt(api.bp)  # JSON-only writes from other origins; CORS and Origin checks guard them
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(feeds.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(admin.bp)

@@ -27,7 +27,7 @@ def add_security_headers(response):
     return response
 
 
-COOKIELESS = ("/api/", "/healthz", *EMBEDDABLE)
+COOKIELESS = ("/api/", "/healthz", "/feed/", *EMBEDDABLE)
 
 
 class CookielessAPISessions(SecureCookieSessionInterface):

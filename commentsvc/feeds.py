@@ -1,0 +1,91 @@
+"""Atom 1.0 feeds of approved comments: one thread's, and the site's most recent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import bindparam, select
+
+from .api.requests import site as requested_site
+from .errors import ValidationFailed
+from .extensions import db
+from .models import Comment, Status, Thread, utcnow
+from .validation import uri_problem
+
+bp = Blueprint("feeds", __name__, url_prefix="/feed")
+
+ENTRIES = 50  # the newest comments a feed carries
+MAX_AGE = 300  # seconds readers and proxies may keep a feed
+
+_COLUMNS = (Comment.id, Comment.author, Comment.html, Comment.created, Comment.edited,
+            Comment.moderator_id, Thread.uri, Thread.title)
+_THREAD_ENTRIES = (select(*_COLUMNS).join(Thread)
+                   .where(Thread.site == bindparam("site"), Thread.uri == bindparam("uri"),
+                          Comment.status == Status.approved)
+                   .order_by(Comment.created.desc(), Comment.id.desc()).limit(ENTRIES))
+_RECENT_ENTRIES = (select(*_COLUMNS).join(Thread)
+                   .where(Thread.site == bindparam("site"), Comment.status == Status.approved)
+                   .order_by(Comment.created.desc(), Comment.id.desc()).limit(ENTRIES))
+
+
+def _stamp(value: datetime) -> str:
+    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _entries(rows, public: str, host: str) -> list[dict[str, Any]]:
+    return [{
+        # A tag URI: the same comment keeps the same id whatever its URL or text becomes.
+        "id": f"tag:{host},{row.created:%Y-%m-%d}:comment-{row.id}",
+        "title": f"{row.author or 'Anonymous'} on {row.title or row.uri}",
+        "author": row.author or "Anonymous",
+        "published": _stamp(row.created), "updated": _stamp(row.edited or row.created),
+        "link": f"{public}/comments?{urlencode({'uri': row.uri, 'show': row.id})}"
+                f"#comment-{row.id}",
+        "html": row.html,
+    } for row in rows]
+
+
+def _feed(template: str, *, feed_id: str, title: str, self_url: str, alternate: str,
+          entries: list[dict[str, Any]]):
+    updated = max((e["updated"] for e in entries), default=_stamp(utcnow()))
+    body = render_template(template, feed_id=feed_id, title=title, self_url=self_url,
+                           alternate=alternate, entries=entries, updated=updated)
+    response = current_app.response_class(body, mimetype="application/atom+xml")
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    return response
+
+
+@bp.get("/thread.atom")
+def thread_feed():
+    """The newest approved comments of one thread."""
+    uri = request.args.get("uri", "")
+    problem = uri_problem(uri, current_app.config["ALLOWED_ORIGINS"])
+    if problem:
+        raise ValidationFailed({"uri": [problem]})
+    site = requested_site()
+    public = current_app.config["PUBLIC_URL"]
+    host = urlsplit(public).hostname or "localhost"
+    rows = db.session.execute(_THREAD_ENTRIES, {"site": site, "uri": uri}).all()
+    thread_title = db.session.execute(select(Thread.title).where(
+        Thread.site == site, Thread.uri == uri)).scalar_one_or_none()
+    query = urlencode({"uri": uri})
+    return _feed("feeds/feed.xml", feed_id=f"tag:{host},2026:thread:{site}:{uri}",
+                 title=f"Comments on {thread_title or uri}",
+                 self_url=f"{public}/feed/thread.atom?{query}",
+                 alternate=f"{public}/comments?{query}",
+                 entries=_entries(rows, public, host))
+
+
+@bp.get("/recent.atom")
+def recent_feed():
+    """The site's newest approved comments, whatever their thread."""
+    site = requested_site()
+    public = current_app.config["PUBLIC_URL"]
+    host = urlsplit(public).hostname or "localhost"
+    rows = db.session.execute(_RECENT_ENTRIES, {"site": site}).all()
+    return _feed("feeds/feed.xml", feed_id=f"tag:{host},2026:recent:{site}",
+                 title="Recent comments", self_url=f"{public}/feed/recent.atom",
+                 alternate=f"{public}/demo/posts", entries=_entries(rows, public, host))
