@@ -129,6 +129,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_POST", "5 per minute;50 per hour", _limits, "comment posts per address"),
     Setting("RATELIMIT_EDIT", "20 per minute", _limits, "edits and deletes per address"),
     Setting("RATELIMIT_PREVIEW", "60 per minute", _limits, "previews per address"),
+    Setting("RATELIMIT_VOTE", "30 per minute;300 per hour", _limits, "votes per address"),
     Setting("MAX_BODY_BYTES", 65536, _whole, "largest request body accepted"),
     Setting("MAX_TEXT_LENGTH", 10000, _whole, "longest comment text, in characters"),
     Setting("TRUSTED_PROXIES", 0, _whole, "how many proxies in front set X-Forwarded-For/-Proto"),

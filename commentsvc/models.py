@@ -119,6 +119,20 @@ class Comment(db.Model):
     thread: Mapped[Thread] = relationship(back_populates="comments")
 
 
+class Vote(db.Model):
+    """One reader's vote on one comment: +1 or -1 (a vote taken back is deleted)."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("comment_id", "voter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    voter: Mapped[str] = mapped_column(String(32))  # keyed hash of the reader's random token
+    address: Mapped[str] = mapped_column(String(32), index=True)  # keyed hash of the address
+    value: Mapped[int] = mapped_column(Integer)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Role(enum.Enum):
     admin = "admin"  # manages moderators and settings
     moderator = "moderator"

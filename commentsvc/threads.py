@@ -16,7 +16,7 @@ from .errors import ValidationFailed
 from .models import Comment, Status, Thread
 
 MAX_DEPTH = 10  # replies deeper than this are attached at this depth (parent_id stays true)
-SORTS = ("oldest", "newest")
+SORTS = ("oldest", "newest", "top")  # top: score, then age
 
 _PUBLIC_COLUMNS = (
     Comment.id, Comment.parent_id, Comment.author, Comment.website, Comment.avatar,
@@ -76,12 +76,14 @@ def _public(ident, parent_id, author, website, avatar, html, status, created, ed
     }
 
 
-def _parse_cursor(cursor: str) -> tuple[int, int]:
+def _parse_cursor(cursor: str) -> tuple[int, ...]:
     try:
-        micros, _, ident = cursor.partition(".")
-        return int(micros), int(ident)
+        parts = tuple(int(part) for part in cursor.split("."))
     except ValueError:
-        raise ValidationFailed({"after": ["Not a cursor from a previous page."]}) from None
+        parts = ()
+    if len(parts) not in (2, 3):
+        raise ValidationFailed({"after": ["Not a cursor from a previous page."]})
+    return parts
 
 
 def _empty(uri: str) -> dict[str, Any]:
@@ -105,6 +107,8 @@ def thread_tree(
 
 
 def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, Any]:
+    if after_key and len(after_key) != (3 if sort == "top" else 2):
+        raise ValidationFailed({"after": ["This cursor is from a page in another order."]})
     if own_ids:
         rows = session.execute(_COMMENTS_WITH_OWN, {"thread_id": thread.id, "own": own_ids})
     else:
@@ -147,6 +151,10 @@ def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, An
 
     if sort == "newest":
         roots.reverse()
+    elif sort == "top":
+        # A cursor carries the score too: (minus the score, time, id) orders the pages.
+        keys = {i: (-nodes[i]["score"], *k) for i, k in keys.items()}
+        roots.sort(key=lambda n: keys[n["id"]])
     total = len(roots)
     if after_key:
         roots = [n for n in roots
@@ -154,8 +162,7 @@ def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, An
     page = roots[:limit]
     next_cursor = None
     if len(roots) > limit:
-        micros, ident = keys[page[-1]["id"]]
-        next_cursor = f"{micros}.{ident}"
+        next_cursor = ".".join(map(str, keys[page[-1]["id"]]))
     return {"uri": uri, "title": thread.title, "closed": thread.closed, "count": count,
             "total": total, "comments": page, "next": next_cursor}
 

@@ -65,6 +65,18 @@ def _housekeeping(config) -> None:
         current_app.logger.exception("dropping old addresses failed; will try again later")
 
 
+@bp.post("/comments/<int:comment_id>/vote")
+@limiter.limit(_limit("RATELIMIT_VOTE"))
+def vote(comment_id: int):
+    """A reader's up (1) or down (-1) vote on a published comment, or 0 to take it back."""
+    from ..votes import cast_vote
+
+    data = json_object()
+    score = commit_write(lambda: cast_vote(db.session, current_app.config, comment_id, data,
+                                           request.remote_addr))
+    return jsonify({"id": comment_id, "score": score})
+
+
 @bp.patch("/comments/<int:comment_id>")
 @limiter.limit(_limit("RATELIMIT_EDIT"))
 def edit_comment(comment_id: int):
