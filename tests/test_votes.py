@@ -54,6 +54,7 @@ def test_votes_are_for_published_comments_only(app, client, make_comment):
         assert response.get_json()["error"]["code"] == "not_votable"
     assert vote(client, gone, 1).status_code == 404
     assert vote(client, 10**9, 1).status_code == 404
+    assert vote(client, 2**31, 1).status_code == 404  # beyond INTEGER: still no such comment
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Vote)).scalar_one() == 0
 
