@@ -222,8 +222,18 @@
     const more = h("button", { type: "button", class: "csvc-more", hidden: true, onclick: loadMore },
       "Load more comments");
     const formSlot = h("div", { class: "csvc-main-form" });
+    const SORTS = { oldest: "Oldest first", newest: "Newest first", top: "Best first" };
+    state.sort = SORTS[store.get("sort")] ? store.get("sort") : "oldest";
+    const sorter = h("select", { id: id + "s", onchange: () => {
+      state.sort = sorter.value;
+      store.set("sort", state.sort);
+      load();
+    } }, ...Object.entries(SORTS).map(([value, label]) =>
+      h("option", { value, selected: value === state.sort }, label)));
+    const bar = h("div", { class: "csvc-bar" }, heading,
+      h("label", { class: "csvc-sort", for: id + "s" }, "Sort ", sorter));
     const box = h("section", { class: "csvc", "aria-labelledby": id + "h", hidden: true },
-      heading, status, list, more, formSlot);
+      bar, status, list, more, formSlot);
     // No inline styles anywhere (strict CSP): the stylesheet is a link, content waits for it.
     const css = h("link", { rel: "stylesheet", href: BASE + "widget.css" });
     const show = () => { box.hidden = false; };
@@ -244,7 +254,44 @@
     }
 
     function threadPath(after) {
-      return "api/threads?uri=" + encodeURIComponent(uri) + (after ? "&after=" + encodeURIComponent(after) : "");
+      return "api/threads?uri=" + encodeURIComponent(uri) + "&sort=" + state.sort +
+        (after ? "&after=" + encodeURIComponent(after) : "");
+    }
+
+    // A reader is a random token kept in this browser: no cookie, no account.
+    function voter() {
+      let token = store.get("voter");
+      if (!/^[A-Za-z0-9_-]{16,128}$/.test(token || "")) {
+        const bytes = crypto.getRandomValues(new Uint8Array(18));
+        token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+        store.set("voter", token);
+      }
+      return token;
+    }
+
+    function voteControl(node) {
+      const { c } = node;
+      const score = h("span", { class: "csvc-score", "aria-live": "polite" }, String(c.score || 0));
+      const mine = () => store.get("vote:" + c.id) || 0;
+      const button = (value, glyph, label) => h("button", { type: "button", class: "csvc-vote",
+        "aria-label": label, "aria-pressed": String(mine() === value), onclick: async (ev) => {
+          const next = mine() === value ? 0 : value;
+          const pressed = ev.currentTarget; // gone from the event once it is awaited
+          try {
+            const data = await api("POST", "api/comments/" + c.id + "/vote",
+              { value: next, voter: voter() });
+            c.score = data.score;
+            score.textContent = String(data.score);
+            store.set("vote:" + c.id, next);
+            for (const b of pressed.parentNode.querySelectorAll(".csvc-vote")) {
+              b.setAttribute("aria-pressed", String(b === pressed && next !== 0));
+            }
+          } catch (e) {
+            say(e.message);
+          }
+        } }, glyph);
+      return h("span", { class: "csvc-votes" }, button(1, "▲", "Vote up"), score,
+        button(-1, "▼", "Vote down"));
     }
 
     function takeThread(data) {
@@ -369,7 +416,8 @@
         c.status === "pending" && h("span", { class: "csvc-pending-note" }, "awaiting moderation"));
       const body = h("div", { class: "csvc-body" });
       body.innerHTML = c.html; // sanitised by the server's renderer; the only HTML we insert
-      const actions = h("div", { class: "csvc-actions" });
+      const actions = h("div", { class: "csvc-actions" },
+        c.status === "approved" && voteControl(node));
       if (!state.closed) {
         actions.append(h("button", { type: "button", class: "csvc-link", onclick: () => openReply(node),
           "aria-label": "Reply to " + author }, "Reply"));
