@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from .serve import schema_problem
+
 
 @dataclass
 class Check:
@@ -21,7 +23,7 @@ def run_checks(app: Flask) -> Iterator[Check]:
     """Settings were read when the app was made (a bad one stops before this); then every
     service the configuration names is reached, and the schema compared with the release."""
     yield Check("settings", None)
-    yield Check("database schema", _schema(app))
+    yield Check("database schema", schema_problem(app))
     config = app.config
     if config["REDIS_URL"]:
         yield Check("redis", _attempt(lambda: _redis(config["REDIS_URL"]),
@@ -33,12 +35,6 @@ def run_checks(app: Flask) -> Iterator[Check]:
     if not config["ALLOWED_ORIGINS"]:
         yield Check("allowed origins", "none: no blog can show comments; set "
                                        "COMMENTSVC_ALLOWED_ORIGINS to your blog's origin")
-
-
-def _schema(app: Flask) -> str | None:
-    from .serve import schema_problem
-
-    return schema_problem(app)
 
 
 def _attempt(work: Callable[[], None], fix: str) -> str | None:

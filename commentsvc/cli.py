@@ -108,10 +108,10 @@ def import_comments(fmt: str, file: str, site: str, dry_run: bool, uri_map: str 
                     status: str | None, quiet: bool) -> None:
     """Import the comments of a Blogger, Disqus, WordPress or Isso export, or of our own."""
     from .errors import BadImportFile
-    from .importers import import_file, read_uri_map
+    from .importers import import_file
 
     try:
-        mapping = _read_uri_map(uri_map, read_uri_map) if uri_map else None
+        mapping = _read_uri_map(uri_map) if uri_map else None
         with _progress_bar(quiet, "B") as progress:
             report = import_file(db.session, current_app.config, fmt, file, site=site,
                                  uri_map=mapping, status=status, progress=progress,
@@ -134,16 +134,18 @@ def import_comments(fmt: str, file: str, site: str, dry_run: bool, uri_map: str 
 
 def _workers(path: str) -> int:
     """Processes to sanitise a large file's comments with: one per core, at most 4."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(cores or 1, 4) if os.path.getsize(path) > IMPORT_IN_PROCESS_BYTES else 0
+    from .serve import available_cores
+
+    return min(available_cores(), 4) if os.path.getsize(path) > IMPORT_IN_PROCESS_BYTES else 0
 
 
-def _read_uri_map(path: str, parse):
+def _read_uri_map(path: str):
     from .errors import BadImportFile
+    from .importers import read_uri_map
 
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            return parse(csv.reader(fh))
+            return read_uri_map(csv.reader(fh))
     except (ValueError, csv.Error) as exc:  # UnicodeDecodeError is a ValueError
         raise BadImportFile(f"--uri-map {click.format_filename(path)}: {exc}") from None
 

@@ -310,6 +310,14 @@ class RateLimitCounter(db.Model):
 
 _BUMP_VERSIONS = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True)))
                   .values(version=Thread.version + 1))
+_BUMP_CHUNK = 500  # ids per IN (...): far below every backend's limit on parameters
+
+
+def bump_thread_versions(connection, ids) -> None:
+    """Mark these threads' cached pages and counts stale, in every process."""
+    ids = sorted(ids)
+    for start in range(0, len(ids), _BUMP_CHUNK):
+        connection.execute(_BUMP_VERSIONS, {"ids": ids[start:start + _BUMP_CHUNK]})
 
 
 @event.listens_for(Session, "after_flush")
@@ -322,4 +330,4 @@ def _bump_thread_versions(session, _context) -> None:
         elif isinstance(obj, Thread) and obj.id is not None:
             changed.add(obj.id)
     if changed:
-        session.connection().execute(_BUMP_VERSIONS, {"ids": sorted(changed)})
+        bump_thread_versions(session.connection(), changed)

@@ -14,9 +14,15 @@ from .extensions import db
 TIMEOUT = 60  # seconds a worker may spend on one request (an admin's import is the longest)
 
 
+def available_cores() -> int:
+    """The cores this process may run on (fewer than the machine's under a CPU limit)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def default_workers() -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(2, min(2 * (cores or 1), 8))
+    return max(2, min(2 * available_cores(), 8))
 
 
 def schema_problem(app: Flask) -> str | None:

@@ -51,7 +51,7 @@ _COUNTS = (
     .group_by(Thread.uri))
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_time(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
@@ -70,8 +70,8 @@ def _public(ident, parent_id, author, website, avatar, html, status, created, ed
         status = Status.pending  # only its author sees it, and as held: the verdict stays ours
     return {
         "id": ident, "parent_id": parent_id, "author": author, "website": website,
-        "avatar": avatar, "html": html, "status": status.value, "created": _iso(created),
-        "edited": _iso(edited), "score": score, "moderator": moderator_id is not None,
+        "avatar": avatar, "html": html, "status": status.value, "created": iso_time(created),
+        "edited": iso_time(edited), "score": score, "moderator": moderator_id is not None,
         "replies": [],
     }
 

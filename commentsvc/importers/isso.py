@@ -16,6 +16,7 @@ from .records import (
     SourceThread,
     content_origin,
     load_json,
+    optional_text,
     utc,
 )
 
@@ -123,11 +124,7 @@ def _generic_comment(comment, thread: SourceThread, number: int) -> Record:
         origin=content_origin("isso", thread.url, created.isoformat(), comment.get("author"),
                               text),
         thread_url=thread.url, thread_title=thread.title, where=where, text=text,
-        text_format="markdown", created=created, author=_str(comment.get("author")),
-        email=_str(comment.get("email")), website=_str(comment.get("website")),
-        address=_str(comment.get("remote_addr")),
+        text_format="markdown", created=created, author=optional_text(comment.get("author")),
+        email=optional_text(comment.get("email")), website=optional_text(comment.get("website")),
+        address=optional_text(comment.get("remote_addr")),
     )
-
-
-def _str(value) -> str | None:
-    return str(value) if value not in (None, "") else None

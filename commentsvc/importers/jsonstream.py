@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import BadImportFile
-from .records import ProgressReader
+from .records import ProgressReader, a_or_an
 
 CHUNK = 1 << 20
 _decoder = json.JSONDecoder()
@@ -78,7 +78,7 @@ class _Buffer:
 def members(reader: ProgressReader, name: str, array: str) -> Iterator[tuple[str, Any]]:
     """(key, value) for each member of the file's top-level object; the member `array`, when
     it is a list, comes as (array, item) for each of its items instead."""
-    name = ("an " if name[0] in "AEIOU" else "a ") + name
+    name = a_or_an(name)
     buffer = _Buffer(reader, name)
     buffer.expect("{")
     if buffer.peek() == "}":

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..errors import BadImportFile
 from ..models import Comment, Moderator, Status, Thread
 from ..render import TEXT_FORMATS
+from ..threads import iso_time
 from ..tokens import keyed_hash
 from .jsonstream import members
 from .records import (
@@ -23,6 +24,7 @@ from .records import (
     Refused,
     SourceComment,
     SourceThread,
+    optional_text,
     parse_time,
 )
 
@@ -35,8 +37,9 @@ def export_source(secret_key: str) -> str:
     return keyed_hash(secret_key, "export source", 16)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+def own_prefix(source: str) -> str:
+    """How the origins of the comments posted on the instance `source` begin."""
+    return f"commentsvc:{source}:"
 
 
 def export_site(session: Session, site: str, out: IO[str], source: str,
@@ -46,7 +49,7 @@ def export_site(session: Session, site: str, out: IO[str], source: str,
     total = session.execute(select(func.count()).select_from(Comment).join(Thread)
                             .where(Thread.site == site)).scalar_one()
     header = {"format": FORMAT, "version": VERSION, "site": site,
-              "exported": _iso(datetime.now(UTC)), "source": source}
+              "exported": iso_time(datetime.now(UTC)), "source": source}
     out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "threads": [')
     moderators = dict(session.execute(select(Moderator.id, Moderator.email)).all())
     threads = comments = 0
@@ -57,7 +60,8 @@ def export_site(session: Session, site: str, out: IO[str], source: str,
     current, batch = None, []
     for thread, comment in rows:
         if current is not None and thread.id != current.id:
-            threads += _write_thread(out, current, batch, threads)
+            _write_thread(out, current, batch, first=threads == 0)
+            threads += 1
             batch = []
         current = thread
         batch.append(_comment(comment, moderators, source))
@@ -65,28 +69,28 @@ def export_site(session: Session, site: str, out: IO[str], source: str,
         if progress is not None:
             progress(comments, total)
     if current is not None:
-        threads += _write_thread(out, current, batch, threads)
+        _write_thread(out, current, batch, first=threads == 0)
+        threads += 1
     out.write("\n]}\n")
     return threads, comments
 
 
-def _write_thread(out: IO[str], thread: Thread, comments: list[dict], written: int) -> int:
+def _write_thread(out: IO[str], thread: Thread, comments: list[dict], *, first: bool) -> None:
     item = {"uri": thread.uri, "title": thread.title, "closed": thread.closed,
-            "created": _iso(thread.created), "comments": comments}
-    out.write(("," if written else "") + "\n" + json.dumps(item, ensure_ascii=False))
-    return 1
+            "created": iso_time(thread.created), "comments": comments}
+    out.write(("" if first else ",") + "\n" + json.dumps(item, ensure_ascii=False))
 
 
 def _comment(comment: Comment, moderators: dict[int, str], source: str) -> dict[str, Any]:
     return {
         "id": comment.id, "parent": comment.parent_id, "status": comment.status.value,
-        "created": _iso(comment.created), "edited": _iso(comment.edited),
+        "created": iso_time(comment.created), "edited": iso_time(comment.edited),
         "author": comment.author, "email": comment.email, "website": comment.website,
         "text": comment.text, "text_format": comment.text_format,
         "held_reason": comment.held_reason, "score": comment.score,
         "address": comment.remote_addr,
         "moderator": moderators.get(comment.moderator_id) if comment.moderator_id else None,
-        "origin": comment.origin or f"commentsvc:{source}:{comment.id}",
+        "origin": comment.origin or f"{own_prefix(source)}{comment.id}",
     }
 
 
@@ -124,7 +128,7 @@ def _thread(item: Any, number: int) -> Iterator[Record]:
         created = parse_time(item.get("created"))
     except ValueError:
         created = None
-    thread = SourceThread(url=item["uri"], title=_opt(item.get("title")),
+    thread = SourceThread(url=item["uri"], title=optional_text(item.get("title")),
                           closed=item.get("closed") is True, created=created)
     yield thread
     comments = item.get("comments") if isinstance(item.get("comments"), list) else []
@@ -162,12 +166,8 @@ def _read_comment(item: Any, thread: SourceThread, origins: dict) -> Record:
         thread_closed=thread.closed, where=where, text=str(item.get("text") or ""),
         text_format=text_format, created=created, edited=edited, status=status,
         parent_origin=origins.get(parent, f"missing:{parent}") if parent is not None else None,
-        author=_opt(item.get("author")), email=_opt(item.get("email")),
-        website=_opt(item.get("website")), address=_opt(item.get("address")),
-        held_reason=_opt(item.get("held_reason")),
-        score=score, moderator_email=_opt(item.get("moderator")),
+        author=optional_text(item.get("author")), email=optional_text(item.get("email")),
+        website=optional_text(item.get("website")), address=optional_text(item.get("address")),
+        held_reason=optional_text(item.get("held_reason")),
+        score=score, moderator_email=optional_text(item.get("moderator")),
     )
-
-
-def _opt(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None

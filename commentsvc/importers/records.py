@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import BadImportFile
 from ..models import Status
@@ -110,9 +110,19 @@ class ProgressReader:
         self.close()
 
 
+def a_or_an(name: str) -> str:
+    """ "an Isso", "a Disqus": a format's name as the messages say it."""
+    return ("an " if name[0] in "AEIOU" else "a ") + name
+
+
+def optional_text(value: Any) -> str | None:
+    """A field that may be missing or empty in a source, as text or None."""
+    return str(value) if value not in (None, "") else None
+
+
 def load_json(path: str, name: str):
     """A JSON file, or errors.BadImportFile saying why it is not one."""
-    name = ("an " if name[0] in "AEIOU" else "a ") + name
+    name = a_or_an(name)
     try:
         with open(path, "rb") as fh:
             return json.loads(fh.read().decode("utf-8-sig"))

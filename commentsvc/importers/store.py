@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from .. import antispam, tokens
 from ..comments import anonymise_address, avatar_seed
-from ..models import Comment, Moderator, Status, Thread, utcnow
+from ..models import Comment, Moderator, Status, Thread, bump_thread_versions, utcnow
 from ..render import render_source
 from ..validation import MAX_AUTHOR, MAX_TITLE, clean_email, clean_name, clean_website, uri_problem
-from .native import export_source
+from .native import export_source, own_prefix
 from .records import Record, Refused, SourceComment, SourceThread, content_origin
 
 BATCH = 1000
@@ -30,8 +30,6 @@ _INSERT_COMMENTS = insert(Comment.__table__).returning(Comment.__table__.c.id,
 _INSERT_THREAD = insert(Thread.__table__).returning(Thread.__table__.c.id)
 _SET_PARENT = (update(Comment.__table__).where(Comment.__table__.c.id == bindparam("child"))
                .values(parent_id=bindparam("parent")))
-_BUMP = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True)))
-         .values(version=Thread.version + 1))
 
 
 @dataclass
@@ -131,11 +129,10 @@ class Loader:
         self.preexisting = set(self.threads.values())
         self.addresses: dict[str, tuple[str | None, str | None]] = {}
         self.touched: set[int] = set()
-        self.reused: set[int] = set()  # threads that were here before and this file names
-        self.created: set[int] = set()
+        self.named: set[int] = set()  # every thread this file names
         self.batch: list[tuple[dict, SourceComment]] = []
         self.waiting: list[tuple[int, int, str, str]] = []  # child, thread, parent origin, where
-        self.own_prefix = f"commentsvc:{export_source(self.secret)}:"
+        self.own_prefix = own_prefix(export_source(self.secret))
         self.own_ids: dict[int, int] | None = None
         self.moderators = {e.lower(): i for i, e in session.execute(
             select(Moderator.id, Moderator.email))}
@@ -157,9 +154,12 @@ class Loader:
         ident = int(origin[len(self.own_prefix):])
         return (ident, self.own_ids[ident]) if ident in self.own_ids else None
 
+    def _refuse(self, where: str, why: str) -> None:
+        self.report.refused.append((_short(where), why))
+
     def add(self, record: Record) -> None:
         if isinstance(record, Refused):
-            self.report.refused.append((_short(record.where), record.reason))
+            self._refuse(record.where, record.reason)
         elif isinstance(record, SourceThread):
             self.titles[record.url] = record
         else:
@@ -186,10 +186,8 @@ class Loader:
                 "created": source.created if source and source.created else utcnow(),
                 "version": 0}).scalar_one()
             self.report.threads_created += 1
-            self.created.add(ident)
             self.threads[uri] = ident
-        elif ident in self.preexisting:
-            self.reused.add(ident)
+        self.named.add(ident)
         return ident
 
     def _comment(self, item: SourceComment) -> None:
@@ -198,17 +196,16 @@ class Loader:
         if known is not None:
             self.origins[origin] = known  # its replies in the file find it
             self.report.skipped += 1
-            self.reused.add(known[1])
+            self.named.add(known[1])
             return
         uri, problem = self._uri(item.thread_url)
         if problem:
-            self.report.refused.append((
-                _short(item.where), f"its post's address {item.thread_url[:200]!r} gives no "
-                                    f"thread uri: {problem} (a URI map can place it)"))
+            self._refuse(item.where, f"its post's address {item.thread_url[:200]!r} gives no "
+                                     f"thread uri: {problem} (a URI map can place it)")
             return
         text = _CONTROLS.sub("", item.text).strip()
         if not text and item.status != Status.deleted:
-            self.report.refused.append((_short(item.where), "it has no text"))
+            self._refuse(item.where, "it has no text")
             return
         thread_id = self._thread(item, uri)
         row = self._row(item, text)
@@ -260,15 +257,13 @@ class Loader:
         sources = [(row["text"], row["text_format"]) for row, _ in self.batch]
         derived = (self.pool.map(derive, sources, chunksize=50) if self.pool
                    else map(derive, sources))
-        for (row, _), (html, digest) in zip(self.batch, derived, strict=True):
+        for (row, item), (html, digest) in zip(self.batch, derived, strict=True):
             row["html"], row["text_hash"] = html, digest
-        rows = []
-        for row, item in self.batch:
             parent = self.origins.get(item.parent_origin) if item.parent_origin else None
             if parent is not None and parent[0] and parent[1] == row["thread_id"]:
                 row["parent_id"] = parent[0]
-            rows.append(row)
-        ids = self.session.execute(_INSERT_COMMENTS, rows).scalars().all()
+        ids = self.session.execute(_INSERT_COMMENTS, [row for row, _ in self.batch]
+                                   ).scalars().all()
         for ident, (row, item) in zip(ids, self.batch, strict=True):
             self.origins[row["origin"]] = (ident, row["thread_id"])
             self.touched.add(row["thread_id"])
@@ -290,9 +285,6 @@ class Loader:
                 self.report.reattached.append((_short(where), f"its parent {parent_origin} {why}"))
         for start in range(0, len(links), BATCH):
             self.session.connection().execute(_SET_PARENT, links[start:start + BATCH])
-        # Cached pages and counts are keyed by version, in every process.
-        touched = sorted(self.touched)
-        for start in range(0, len(touched), 500):
-            self.session.execute(_BUMP, {"ids": touched[start:start + 500]})
-        self.report.threads_reused = len(self.reused - self.created)
+        bump_thread_versions(self.session.connection(), self.touched)
+        self.report.threads_reused = len(self.named & self.preexisting)
         return self.report
