@@ -3,7 +3,6 @@ exit status 2, at every command and at app start; never a traceback, never a pas
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from commentsvc import config
 from commentsvc.errors import BadSetting
 
 from .conftest import REPO
+from .server_helpers import service_env
 
 CASES = {
     "COMMENTSVC_EDIT_WINDOW=15min":
@@ -45,7 +45,7 @@ def test_a_bad_setting_is_named_with_what_is_allowed(case, tmp_path):
 
 
 def _run(args: list[str], env_change: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, **env_change, "COMMENTSVC_SECRET_KEY": "k" * 40}
+    env = {**service_env(f"sqlite:///{cwd / 'db.sqlite3'}", cwd), **env_change}
     return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True,  # noqa: S603
                            timeout=60, check=False)
 

@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from .server_helpers import free_port
+from .server_helpers import free_port, migrate, service_env
 from .test_mail import MailServer
 
 SCRIPT = Path(sys.executable).parent / "commentsvc"
 
 
+def database(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+
+
 def check(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")}
-    env.update({"COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-                "COMMENTSVC_SECRET_KEY": "k" * 40, "COMMENTSVC_SMTP_STARTTLS": "false",
-                "COMMENTSVC_SMTP_TIMEOUT": "3"})
-    env.update({f"COMMENTSVC_{k.upper()}": v for k, v in settings.items()})
+    env = service_env(database(tmp_path), tmp_path, smtp_starttls=False, smtp_timeout=3,
+                      **settings)
     return subprocess.run([str(SCRIPT), "check"], env=env, cwd=tmp_path, capture_output=True,  # noqa: S603
                           text=True, timeout=60, check=False)
 
 
 def upgrade(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")}
-    env.update({"COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-                "COMMENTSVC_SECRET_KEY": "k" * 40})
-    subprocess.run([str(SCRIPT), "db", "upgrade"], env=env, cwd=tmp_path, check=True,  # noqa: S603
-                   capture_output=True, timeout=60)
+    migrate(database(tmp_path), tmp_path)
 
 
 def test_a_ready_installation_passes_every_check(tmp_path):

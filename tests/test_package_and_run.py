@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -15,14 +13,9 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO
+from .server_helpers import free_port, service_env
 
 SCRIPTS = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _command(script: Path, *args: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
@@ -31,13 +24,17 @@ def _command(script: Path, *args: str, env: dict, cwd: Path) -> subprocess.Compl
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")},
-            "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            "COMMENTSVC_SECRET_KEY": "k" * 40, "COMMENTSVC_MAIL_BACKGROUND": "false"}
+    """A service's settings, on a database in tmp_path. The checkout stays off the path, and
+    the instance folder is left to its default: the installed wheel must find everything
+    without them (service_env would set both)."""
+    env = service_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path, mail_background=False)
+    env.pop("PYTHONPATH")
+    env.pop("COMMENTSVC_INSTANCE_PATH")
+    return env
 
 
 def test_run_refuses_an_empty_database_and_says_how_to_create_it(tmp_path):
-    result = _command(SCRIPTS / "commentsvc", "run", "--port", str(_free_port()),
+    result = _command(SCRIPTS / "commentsvc", "run", "--port", str(free_port()),
                       env=_env(tmp_path), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == ("Error: the database is empty: create its tables with "
@@ -48,7 +45,7 @@ def test_run_refuses_a_database_behind_the_release(tmp_path):
     env = _env(tmp_path)
     assert _command(SCRIPTS / "commentsvc", "db", "upgrade", "0005", env=env,
                     cwd=tmp_path).returncode == 0
-    result = _command(SCRIPTS / "commentsvc", "run", "--port", str(_free_port()), env=env,
+    result = _command(SCRIPTS / "commentsvc", "run", "--port", str(free_port()), env=env,
                       cwd=tmp_path)
     assert result.returncode == 1
     latest = max(p.name[:4] for p in (REPO / "migrations" / "versions").glob("0*.py"))
@@ -113,7 +110,7 @@ def test_the_installed_wheel_migrates_and_serves(installed, tmp_path):
     env, script = _env(tmp_path), installed / "bin" / "commentsvc"
     upgraded = _command(script, "db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([str(script), "run", "--port", str(port), "--workers", "1"],  # noqa: S603
                               env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
