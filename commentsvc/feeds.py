@@ -35,6 +35,12 @@ def _stamp(value: datetime) -> str:
     return value.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _public_url() -> tuple[str, str]:
+    """The service's public base URL, and its host (what the feeds' tag URIs are minted on)."""
+    public = current_app.config["PUBLIC_URL"]
+    return public, urlsplit(public).hostname or "localhost"
+
+
 def _entries(rows, public: str, host: str) -> list[dict[str, Any]]:
     return [{
         # A tag URI: the same comment keeps the same id whatever its URL or text becomes.
@@ -66,8 +72,7 @@ def thread_feed():
     if problem:
         raise ValidationFailed({"uri": [problem]})
     site = requested_site()
-    public = current_app.config["PUBLIC_URL"]
-    host = urlsplit(public).hostname or "localhost"
+    public, host = _public_url()
     rows = db.session.execute(_THREAD_ENTRIES, {"site": site, "uri": uri}).all()
     thread_title = db.session.execute(select(Thread.title).where(
         Thread.site == site, Thread.uri == uri)).scalar_one_or_none()
@@ -83,8 +88,7 @@ def thread_feed():
 def recent_feed():
     """The site's newest approved comments, whatever their thread."""
     site = requested_site()
-    public = current_app.config["PUBLIC_URL"]
-    host = urlsplit(public).hostname or "localhost"
+    public, host = _public_url()
     rows = db.session.execute(_RECENT_ENTRIES, {"site": site}).all()
     return _feed("feeds/feed.xml", feed_id=f"tag:{host},2026:recent:{site}",
                  title="Recent comments", self_url=f"{public}/feed/recent.atom",

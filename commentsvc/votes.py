@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .errors import Forbidden, NotFound, ValidationFailed
@@ -51,7 +51,8 @@ def cast_vote(session: Session, config: Mapping[str, Any], comment_id: int,
     mine = session.execute(select(Vote).where(Vote.comment_id == comment_id,
                                               Vote.voter == reader)).scalar_one_or_none()
     if value == 0:
-        session.execute(delete(Vote).where(Vote.comment_id == comment_id, Vote.voter == reader))
+        if mine is not None:
+            session.delete(mine)
     elif mine is not None:
         mine.value = value
     else:

@@ -89,7 +89,7 @@ def _saved(upload: FileStorage) -> Iterator[str]:
 
 
 def _summary(report: Report) -> str:
-    statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.imported.items()))
+    statuses = report.by_status()
     return (f"{report.format}: {report.threads_created} threads created, "
             f"{report.threads_reused} reused; {report.comments} comments imported"
             + (f" ({statuses})" if statuses else "")

@@ -50,8 +50,12 @@ class Report:
     def comments(self) -> int:
         return sum(self.imported.values())
 
+    def by_status(self) -> str:
+        """ "4 approved, 1 deleted": the comments imported, by status."""
+        return ", ".join(f"{n} {s}" for s, n in sorted(self.imported.items()))
+
     def lines(self) -> list[str]:
-        statuses = ", ".join(f"{n} {s}" for s, n in sorted(self.imported.items()))
+        statuses = self.by_status()
         lines = [
             f"{'Dry run of an import' if self.dry_run else 'Import'} from {self.format}"
             + (": nothing was saved" if self.dry_run else ""),
