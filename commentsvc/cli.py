@@ -60,9 +60,12 @@ def export(file: str | None, site: str, email: str | None, output, quiet: bool) 
     from .importers.native import export_site, export_source
 
     source = export_source(current_app.config["SECRET_KEY"])
-    with click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out, \
-            _progress_bar(quiet, "comments") as progress:
-        threads, comments = export_site(db.session, site, out, source, progress)
+    try:
+        with click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out, \
+                _progress_bar(quiet, "comments") as progress:
+            threads, comments = export_site(db.session, site, out, source, progress)
+    except OSError as exc:
+        _cannot_write(file, exc)
     click.echo(f"{threads} thread(s) and {comments} comment(s) of site {site} exported",
                err=True)
 
@@ -287,13 +290,21 @@ def backup(file: str) -> None:
 
     try:
         size = backup_sqlite(sqlite_path(current_app.config["DATABASE_URL"]), Path(file))
-    except (BackupRefused, OSError) as exc:
+    except BackupRefused as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
+    except OSError as exc:
+        _cannot_write(file, exc)
     secret = ("COMMENTSVC_SECRET_KEY (keep a copy of it)" if os.environ.get(
         "COMMENTSVC_SECRET_KEY") else Path(current_app.instance_path) / "secret_key")
     click.echo(f"{size} bytes written to {file}. Keep the secret key with it: {secret}; "
                "without it, edit links and address bans of the restored copy stop working.")
+
+
+def _cannot_write(file: str, exc: OSError) -> None:
+    click.echo(f"Error: cannot write {click.format_filename(file)}: {exc.strerror}; nothing "
+               "was written", err=True)
+    sys.exit(1)
 
 
 @click.command("check")

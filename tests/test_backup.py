@@ -86,3 +86,14 @@ def test_backup_of_another_database_says_what_to_use(tmp_path, url, reason):
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1 and reason in result.stderr
     assert not (tmp_path / "copy").exists()
+
+
+def test_a_backup_that_cannot_be_written_is_one_line(tmp_path):
+    database = tmp_path / "live.sqlite3"
+    _migrated(f"sqlite:///{database}")
+    target = tmp_path / "missing" / "copy.sqlite3"
+    result = subprocess.run([str(SCRIPT), "backup", str(target)], env=_env(database),  # noqa: S603
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"Error: cannot write {target}: No such file or directory; "
+                                     "nothing was written")

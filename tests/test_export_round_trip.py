@@ -147,3 +147,10 @@ def test_our_export_is_read_in_pieces_of_any_size(app, tmp_path, monkeypatch):
     report = run_import(app, "commentsvc", export, site="copy")
     assert report.comments == 8 and not report.refused
     assert stored(app, site="copy") == stored(app)
+
+
+def test_an_export_that_cannot_be_written_is_one_line(app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["export", str(tmp_path / "missing" / "x.json")])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"Error: cannot write {tmp_path / 'missing' / 'x.json'}: "
+                                     "No such file or directory; nothing was written")
