@@ -22,7 +22,7 @@ def test_asset_is_served_with_validators_and_cache_headers(client, url):
     response = client.get(url)
     assert response.status_code == 200
     assert response.mimetype == mimetype
-    assert response.data == (assets.STATIC_DIR / name).read_bytes()
+    assert response.data == assets.minified(assets.STATIC_DIR / name)
     assert "Content-Encoding" not in response.headers
     assert response.headers["Cache-Control"].startswith("public, max-age=")
     assert response.headers["ETag"]
@@ -35,7 +35,7 @@ def test_asset_is_gzipped_when_the_client_accepts_it(client, url):
     name, _ = SCRIPTS[url]
     response = client.get(url, headers={"Accept-Encoding": "br, gzip;q=0.8"})
     assert response.headers["Content-Encoding"] == "gzip"
-    assert gzip.decompress(response.data) == (assets.STATIC_DIR / name).read_bytes()
+    assert gzip.decompress(response.data) == assets.minified(assets.STATIC_DIR / name)
     assert int(response.headers["Content-Length"]) == len(response.data)
     refused = client.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
     assert "Content-Encoding" not in refused.headers
@@ -78,10 +78,10 @@ def test_a_changed_file_is_served_anew(client, tmp_path, monkeypatch):
     monkeypatch.setattr(assets, "STATIC_DIR", tmp_path)
     assets._cache.clear()
     before = client.get("/count.js")
-    (tmp_path / "count.js").write_text("/* new release */")
+    (tmp_path / "count.js").write_text("/* new release */\nvar release = 2;\n")
     after = client.get("/count.js", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
-    assert after.data == b"/* new release */"
+    assert after.data == b"var release=2;"
     assets._cache.clear()
 
 
@@ -91,9 +91,17 @@ def test_only_listed_files_are_served(client, url):
     assert client.get(url).status_code == 404
 
 
+def test_served_scripts_and_styles_are_minified():
+    for name in ("embed.js", "count.js", "widget.css"):
+        source = (assets.STATIC_DIR / name).read_bytes()
+        served = assets.minified(assets.STATIC_DIR / name)
+        assert len(served) < 0.8 * len(source), name
+        assert b"/*" not in served and b"\n  " not in served, name
+
+
 def test_size_budget():
     def gz(name):
-        return len(gzip.compress((assets.STATIC_DIR / name).read_bytes(), 9))
+        return len(gzip.compress(assets.minified(assets.STATIC_DIR / name), 9))
 
     assert gz("embed.js") + gz("widget.css") <= 12 * 1024
     assert gz("count.js") <= 1536
