@@ -11,7 +11,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from . import mail, ratelimit
+from . import i18n, mail, ratelimit
 from .extensions import csrf, db, limiter, login_manager
 from .jsonfast import FastJSONProvider
 
@@ -79,6 +79,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    i18n.init_app(app)
     mail.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():

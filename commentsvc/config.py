@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from .errors import BadSetting
+from .i18n import LANGUAGES, parse_language
 
 MODERATION_POLICIES = ("all", "first-time", "none")
 
@@ -96,6 +97,8 @@ ALLOWED: dict[Callable[[str], Any], str] = {
     "postgresql+psycopg://user@host/db or sqlite:////path/file.sqlite3",
     _limits: 'rate limits like "5 per minute;50 per hour"',
     _policy: f"one of {', '.join(MODERATION_POLICIES)}",
+    parse_language: "one of the supported languages: "
+    + ", ".join(language.tag for language in LANGUAGES),
 }
 
 
@@ -120,6 +123,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PUBLIC_URL", "http://127.0.0.1:8080", _url,
             "the service's base URL"),
     Setting("MODERATION", "first-time", _policy, "all | first-time | none"),
+    Setting("LANGUAGE", "en", parse_language,
+            "language of moderators' mails and of readers whose language is not known"),
     Setting("REDIS_URL", None, _redis, "Redis for rate limits shared by several processes"),
     Setting("EDIT_WINDOW", 900, _seconds, "seconds a reader may edit or delete their comment"),
     Setting("MIN_SUBMIT_SECONDS", 3, _seconds,

@@ -1,5 +1,6 @@
 """Unbound extension objects, initialised in create_app()."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -26,6 +27,7 @@ db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 login_manager = LoginManager()
+babel = Babel()
 
 
 def init_migrations(app) -> None:
