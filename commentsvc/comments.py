@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -72,7 +73,7 @@ def post_comment(
             or parent.status == Status.deleted
         ):
             raise ValidationFailed(
-                {"parent_id": ["The comment you reply to is not in this thread."]}
+                {"parent_id": [gettext("The comment you reply to is not in this thread.")]}
             )
     remote_hash = tokens.keyed_hash(secret, remote_addr or "")
     text_hash = antispam.text_digest(entry.text)
@@ -164,18 +165,18 @@ def _content_signal(session: Session, config: Mapping[str, Any], *, text_hash: s
 def _own_comment(session: Session, config: Mapping[str, Any], comment_id: int,
                  token: str | None) -> Comment:
     if not token:
-        raise Forbidden("An edit token is required (Authorization: Bearer ...).")
+        raise Forbidden(gettext("An edit token is required (Authorization: Bearer ...)."))
     try:
         granted = tokens.edit_token_comment(config["SECRET_KEY"], token, config["EDIT_WINDOW"])
     except tokens.ExpiredToken as exc:
         raise TokenExpired() from exc
     except tokens.InvalidToken as exc:
-        raise Forbidden("This edit token is not valid.") from exc
+        raise Forbidden(gettext("This edit token is not valid.")) from exc
     if granted != comment_id:
-        raise Forbidden("This edit token is for another comment.")
+        raise Forbidden(gettext("This edit token is for another comment."))
     comment = session.get(Comment, comment_id)
     if comment is None or comment.status == Status.deleted:
-        raise NotFound("No such comment.")
+        raise NotFound(gettext("No such comment."))
     return comment
 
 

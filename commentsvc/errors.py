@@ -1,6 +1,12 @@
-"""Errors the domain raises; the API turns each into the one JSON error shape."""
+"""Errors the domain raises; the API turns each into the one JSON error shape.
+
+Messages are built in the reader's language when raised (gettext at the call, never in a
+module-level constant); codes never change.
+"""
 
 from __future__ import annotations
+
+from flask_babel import gettext
 
 
 class ServiceError(Exception):
@@ -19,17 +25,16 @@ class ValidationFailed(ServiceError):
     status = 400
     code = "validation"
 
-    def __init__(self, fields: dict[str, list[str]],
-                 message: str = "Please correct the marked fields."):
-        super().__init__(message, fields)
+    def __init__(self, fields: dict[str, list[str]], message: str | None = None):
+        super().__init__(message or gettext("Please correct the marked fields."), fields)
 
 
 class ThreadClosed(ServiceError):
     status = 403
     code = "closed"
 
-    def __init__(self, message: str = "This thread is closed to new comments."):
-        super().__init__(message)
+    def __init__(self, message: str | None = None):
+        super().__init__(message or gettext("This thread is closed to new comments."))
 
 
 class Forbidden(ServiceError):
@@ -41,8 +46,8 @@ class TokenExpired(ServiceError):
     status = 403
     code = "token_expired"
 
-    def __init__(self, message: str = "The time to edit this comment has passed."):
-        super().__init__(message)
+    def __init__(self, message: str | None = None):
+        super().__init__(message or gettext("The time to edit this comment has passed."))
 
 
 class NotFound(ServiceError):

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
@@ -53,7 +54,7 @@ def _blocked_word(session: Session, text: str):
 
 def _apply(action: RuleAction, reason: str) -> tuple[Status, str]:
     if action == RuleAction.refuse:
-        raise Refused("This comment cannot be accepted.")
+        raise Refused(gettext("This comment cannot be accepted."))
     return (Status.spam if action == RuleAction.spam else Status.pending), reason
 
 

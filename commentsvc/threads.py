@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from flask_babel import gettext
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -82,7 +83,7 @@ def _parse_cursor(cursor: str) -> tuple[int, ...]:
     except ValueError:
         parts = ()
     if len(parts) not in (2, 3):
-        raise ValidationFailed({"after": ["Not a cursor from a previous page."]})
+        raise ValidationFailed({"after": [gettext("Not a cursor from a previous page.")]})
     return parts
 
 
@@ -108,7 +109,7 @@ def thread_tree(
 
 def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, Any]:
     if after_key and len(after_key) != (3 if sort == "top" else 2):
-        raise ValidationFailed({"after": ["This cursor is from a page in another order."]})
+        raise ValidationFailed({"after": [gettext("This cursor is from a page in another order.")]})
     if own_ids:
         rows = session.execute(_COMMENTS_WITH_OWN, {"thread_id": thread.id, "own": own_ids})
     else:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask_babel import gettext, ngettext
+
 from .errors import ValidationFailed
 
 EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,}$")
@@ -75,14 +77,15 @@ def uri_problem(value: object, origins: Iterable[str] = ()) -> str | None:
     """Why a value cannot name a thread, or None: a path on the blog ("/2008/post.html"), or
     a full URL on one of the blog's own origins; never another site's page or a script."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_URI:
-        return f"A thread uri of 1 to {MAX_URI} characters is required."
+        return gettext("A thread uri of 1 to %(max)d characters is required.", max=MAX_URI)
     if not _encodable(value) or _has_control(value) or any(ch.isspace() for ch in value):
-        return "Must not contain spaces or control characters."
+        return gettext("Must not contain spaces or control characters.")
     if value.startswith("/") and not value.startswith(("//", "/\\")):
         return None
     if origin_of(value) in {origin.lower() for origin in origins}:
         return None
-    return "Must be the page's path, starting with /, or an address on the blog's own site."
+    return gettext("Must be the page's path, starting with /, or an address on the blog's "
+                   "own site.")
 
 
 class _Checker:
@@ -100,17 +103,18 @@ class _Checker:
         value = self.data.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.fail(field, "This field is required.")
+                self.fail(field, gettext("This field is required."))
             return None
         if not isinstance(value, str):
-            self.fail(field, "Must be a string.")
+            self.fail(field, gettext("Must be a string."))
             return None
         if not _encodable(value) or _has_control(value, "\n\r\t" if multiline else ""):
-            self.fail(field, "Contains characters that are not allowed.")
+            self.fail(field, gettext("Contains characters that are not allowed."))
             return None
         value = value.strip() if not multiline else value.strip("\n\r\t ")
         if len(value) > max_length:
-            self.fail(field, f"Must be at most {max_length} characters.")
+            self.fail(field, ngettext("Must be at most %(num)d character.",
+                                      "Must be at most %(num)d characters.", max_length))
             return None
         return value
 
@@ -129,7 +133,7 @@ def validate_comment(
     title = check.string("title", MAX_TITLE)
     email = check.string("email", MAX_EMAIL)
     if email is not None and not EMAIL.match(email):
-        check.fail("email", "Enter a valid e-mail address.")
+        check.fail("email", gettext("Enter a valid e-mail address."))
     website = check.string("website", MAX_WEBSITE)
     if website is not None:
         website = _website(website, check)
@@ -137,12 +141,12 @@ def validate_comment(
     if parent_id is not None and (
         not isinstance(parent_id, int) or isinstance(parent_id, bool) or not 0 < parent_id < 2**62
     ):
-        check.fail("parent_id", "Must be the id of a comment in this thread.")
+        check.fail("parent_id", gettext("Must be the id of a comment in this thread."))
     notify = data.get("notify", False)
     if notify is None:
         notify = False
     if not isinstance(notify, bool):
-        check.fail("notify", "Must be true or false.")
+        check.fail("notify", gettext("Must be true or false."))
     form_token = data.get("form_token")
     honeypot = data.get("hp")
     if check.errors:
@@ -177,7 +181,7 @@ def _real_host(host: str) -> bool:
 
 def _website(value: str, check: _Checker) -> str | None:
     if any(ch.isspace() for ch in value):
-        check.fail("website", "Must not contain spaces.")
+        check.fail("website", gettext("Must not contain spaces."))
         return None
     if "://" not in value and ":" not in value.split("/")[0]:
         value = "https://" + value  # "example.com" is what most people type
@@ -189,7 +193,8 @@ def _website(value: str, check: _Checker) -> str | None:
     if (parts is None or parts.scheme.lower() not in ("http", "https") or not host
             or any(ch in _URL_UNSAFE for ch in value) or parts.username is not None
             or not _real_host(host)):
-        check.fail("website", "Must be an http:// or https:// address, like https://example.com.")
+        check.fail("website", gettext("Must be an http:// or https:// address, like "
+                                       "https://example.com."))
         return None
     return value
 

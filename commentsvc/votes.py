@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,17 +35,17 @@ def cast_vote(session: Session, config: Mapping[str, Any], comment_id: int,
     value, voter = data.get("value"), data.get("voter")
     problems = {}
     if type(value) is not int or value not in (-1, 0, 1):
-        problems["value"] = ["Must be 1 (up), -1 (down) or 0 (take the vote back)."]
+        problems["value"] = [gettext("Must be 1 (up), -1 (down) or 0 (take the vote back).")]
     if not isinstance(voter, str) or not VOTER.match(voter):
-        problems["voter"] = ["Must be the reader's random token: 16 to 128 letters, digits, "
-                             "'-' or '_'."]
+        problems["voter"] = [gettext("Must be the reader's random token: 16 to 128 letters, "
+                                     "digits, '-' or '_'.")]
     if problems:
         raise ValidationFailed(problems)
     comment = session.get(Comment, comment_id) if comment_id <= MAX_ID else None
     if comment is None or comment.status == Status.deleted:
-        raise NotFound("No such comment.")
+        raise NotFound(gettext("No such comment."))
     if comment.status != Status.approved:  # held and spam alike: the verdict stays ours
-        raise NotVotable("Votes are for published comments; this one awaits moderation.")
+        raise NotVotable(gettext("Votes are for published comments; this one awaits moderation."))
     secret = config["SECRET_KEY"]
     reader = keyed_hash(secret, f"voter|{voter}")
     address = keyed_hash(secret, f"vote address|{remote_addr or ''}")
@@ -59,7 +60,8 @@ def cast_vote(session: Session, config: Mapping[str, Any], comment_id: int,
         others = session.execute(select(func.count()).select_from(Vote).where(
             Vote.comment_id == comment_id, Vote.address == address)).scalar_one()
         if others >= READERS_PER_ADDRESS:
-            raise NotVotable("Enough readers have voted on this comment from your network.")
+            raise NotVotable(
+                gettext("Enough readers have voted on this comment from your network."))
         session.add(Vote(comment_id=comment_id, voter=reader, address=address, value=value))
     session.flush()
     comment.score = session.execute(select(func.coalesce(func.sum(Vote.value), 0)).where(

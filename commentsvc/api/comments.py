@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app, jsonify, request
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import comments as domain
@@ -104,11 +105,12 @@ def preview():
     """Render Markdown exactly as a saved comment would be."""
     text = json_object().get("text")
     if not isinstance(text, str):
-        raise ValidationFailed({"text": ["Must be a string."]})
+        raise ValidationFailed({"text": [gettext("Must be a string.")]})
     if len(text) > current_app.config["MAX_TEXT_LENGTH"]:
-        raise ValidationFailed({"text": ["This text is too long."]})
+        raise ValidationFailed({"text": [gettext("This text is too long.")]})
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValidationFailed({"text": ["Contains characters that are not allowed."]}) from None
+        raise ValidationFailed(
+            {"text": [gettext("Contains characters that are not allowed.")]}) from None
     return jsonify({"html": render_comment(text)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, request
+from flask_babel import gettext
 
 from ..errors import Forbidden
 from . import bp
@@ -45,7 +46,7 @@ def refuse_foreign_writes():
         response.status_code = 204
         return response
     if origin and request.method != "GET" and not origin_allowed(origin):
-        raise Forbidden("This site is not allowed to post comments here.")
+        raise Forbidden(gettext("This site is not allowed to post comments here."))
     return None
 
 

@@ -6,7 +6,14 @@ import math
 import time
 
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask_babel import lazy_gettext
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    UnsupportedMediaType,
+)
 
 from ..errors import ServiceError
 from ..extensions import limiter
@@ -15,17 +22,32 @@ HTTP_CODES = {
     400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     413: "too_large", 415: "unsupported_media_type", 429: "rate_limited",
 }
+# Lazy, here and below: each is put in the reader's language when an error is answered.
 HTTP_MESSAGES = {
-    404: "Not found.",
-    413: "The request body is too large.",
-    429: "Too many requests; please wait before trying again.",
+    404: lazy_gettext("Not found."),
+    413: lazy_gettext("The request body is too large."),
+    429: lazy_gettext("Too many requests; please wait before trying again."),
+}
+# Werkzeug's own descriptions of the other errors, in the reader's language (a description a
+# view gave itself is kept as it is).
+WERKZEUG_MESSAGES = {
+    BadRequest.description: lazy_gettext(
+        "The browser (or proxy) sent a request that this server could not understand."),
+    MethodNotAllowed.description: lazy_gettext(
+        "The method is not allowed for the requested URL."),
+    UnsupportedMediaType.description: lazy_gettext(
+        "The server does not support the media type transmitted in the request."),
+    InternalServerError.description: lazy_gettext(
+        "The server encountered an internal error and was unable to complete your request. "
+        "Either the server is overloaded or there is an error in the application."),
 }
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None, **extra):
-    error = {"code": code, "message": message, **extra}
+    error = {"code": code, "message": str(message), **extra}
     if fields:
-        error["fields"] = fields
+        error["fields"] = {name: [str(reason) for reason in reasons]
+                           for name, reasons in fields.items()}
     response = jsonify({"error": error})
     response.status_code = status
     return response
@@ -46,7 +68,8 @@ def register_error_handlers(app: Flask) -> None:
             return exc
         status = exc.code or 500
         code = HTTP_CODES.get(status, "error")
-        message = HTTP_MESSAGES.get(status) or exc.description or exc.name
+        message = (HTTP_MESSAGES.get(status) or WERKZEUG_MESSAGES.get(exc.description)
+                   or exc.description or exc.name)
         if status == 429:
             wait = _seconds_until_reset()
             response = error_response(status, code, message, retry_after=wait)

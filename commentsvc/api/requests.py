@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
+from flask_babel import gettext
 
 from ..comments import DEFAULT_SITE
 from ..errors import ServiceError
@@ -19,12 +20,13 @@ class UnsupportedMediaType(ServiceError):
 def json_object() -> dict[str, Any]:
     """The request body as a JSON object, or a clear 415/400."""
     if request.mimetype != "application/json":
-        raise UnsupportedMediaType("Send the body as JSON (Content-Type: application/json).")
+        raise UnsupportedMediaType(
+            gettext("Send the body as JSON (Content-Type: application/json)."))
     body = request.get_json(silent=True)
     if body is None:
-        raise ServiceError("The body is not valid JSON.")
+        raise ServiceError(gettext("The body is not valid JSON."))
     if not isinstance(body, dict):
-        raise ServiceError("The body must be a JSON object.")
+        raise ServiceError(gettext("The body must be a JSON object."))
     return body
 
 
@@ -45,5 +47,5 @@ def site() -> str:
     """The site a request is for; one install serves one site for now."""
     value = request.args.get("site", DEFAULT_SITE)
     if value != DEFAULT_SITE:
-        raise ServiceError("Unknown site.", {"site": ["Unknown site."]})
+        raise ServiceError(gettext("Unknown site."), {"site": [gettext("Unknown site.")]})
     return value

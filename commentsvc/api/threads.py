@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 from flask import current_app, jsonify, request
+from flask_babel import gettext
 
 from ..errors import ValidationFailed
 from ..threads import SORTS, count_by_uri, thread_json
@@ -24,9 +25,10 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed({name: ["Must be a whole number."]}) from None
+        raise ValidationFailed({name: [gettext("Must be a whole number.")]}) from None
     if not low <= value <= high:
-        raise ValidationFailed({name: [f"Must be between {low} and {high}."]})
+        raise ValidationFailed({name: [gettext("Must be between %(low)d and %(high)d.",
+                                                low=low, high=high)]})
     return value
 
 
@@ -39,7 +41,8 @@ def get_thread():
         raise ValidationFailed({"uri": [problem]})
     sort = request.args.get("sort", "oldest")
     if sort not in SORTS:
-        raise ValidationFailed({"sort": [f"Must be one of: {', '.join(SORTS)}."]})
+        raise ValidationFailed({"sort": [gettext("Must be one of: %(choices)s.",
+                                                 choices=", ".join(SORTS))]})
     thread_site = site()
     options = {"site": thread_site, "uri": uri, "own_ids": reader_own_ids(), "sort": sort,
                "limit": _int_arg("limit", 50, 1, MAX_LIMIT),
@@ -58,7 +61,8 @@ def get_thread():
 
 def _counts_response(uris: list) -> object:
     if len(uris) > MAX_COUNT_URIS:
-        raise ValidationFailed({"uris": [f"At most {MAX_COUNT_URIS} uris per request."]})
+        raise ValidationFailed({"uris": [gettext("At most %(max)d uris per request.",
+                                                 max=MAX_COUNT_URIS)]})
     origins = current_app.config["ALLOWED_ORIGINS"]
     problems = {problem for u in uris if (problem := uri_problem(u, origins))}
     if problems:
@@ -78,5 +82,5 @@ def post_counts():
     """Approved comment counts for a JSON list of uris (for pages with many links)."""
     uris = json_object().get("uris")
     if not isinstance(uris, list):
-        raise ValidationFailed({"uris": ["Must be a list of uris."]})
+        raise ValidationFailed({"uris": [gettext("Must be a list of uris.")]})
     return _counts_response(uris)
