@@ -54,9 +54,10 @@ def find_thread(session: Session, site: str, uri: str) -> Thread | None:
 
 def post_comment(
     session: Session, config: Mapping[str, Any], *, data: Mapping[str, Any],
-    remote_addr: str | None, site: str = DEFAULT_SITE,
+    remote_addr: str | None, site: str = DEFAULT_SITE, lang: str | None = None,
 ) -> PostResult:
-    """Validate and store a new comment; the thread is created by its first comment."""
+    """Validate and store a new comment; the thread is created by its first comment. `lang`
+    is the reader's language (a BCP-47 tag), kept for the mails they will get."""
     entry = validate_comment(data, max_text=config["MAX_TEXT_LENGTH"],
                              origins=config["ALLOWED_ORIGINS"])
     secret = config["SECRET_KEY"]
@@ -93,7 +94,7 @@ def post_comment(
         thread=thread, parent_id=parent.id if parent else None, author=entry.author,
         email=entry.email, website=entry.website, text=entry.text, text_hash=text_hash,
         html=html, status=status, held_reason=reason,
-        notify=entry.notify and entry.email is not None,
+        notify=entry.notify and entry.email is not None, lang=lang,
         remote_addr=anonymise_address(remote_addr), remote_hash=remote_hash,
         avatar=avatar_seed(secret, entry.email, entry.author, remote_hash),
         created=utcnow(),

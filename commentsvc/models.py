@@ -102,6 +102,9 @@ class Comment(db.Model):
     edited: Mapped[datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int] = mapped_column(Integer, default=0)
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language the reader posted in (a BCP-47 tag of i18n.LANGUAGES), for their mails and
+    # the pages those open; None for comments from before it was kept, and imported ones.
+    lang: Mapped[str | None] = mapped_column(String(16))
     remote_addr: Mapped[str | None] = mapped_column(String(64))  # anonymised: IPv4 /24, IPv6 /48
     remote_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # of the full address
     # A digest of the normalised text (case, spacing, punctuation, invisible characters), so

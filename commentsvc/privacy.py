@@ -46,7 +46,7 @@ def export_personal_data(session: Session, email: str) -> dict[str, Any]:
             "id": c.id, "thread": uri, "parent_id": c.parent_id, "author": c.author,
             "email": c.email, "website": c.website, "text": c.text, "status": c.status.value,
             "created": _iso(c.created), "edited": _iso(c.edited),
-            "address": c.remote_addr, "notify": c.notify,
+            "address": c.remote_addr, "notify": c.notify, "language": c.lang,
         } for c, uri in rows],
         "subscriptions": [{
             "comment_id": s.comment_id, "confirmed": _iso(s.confirmed),

@@ -12,6 +12,7 @@ from .. import comments as domain
 from ..antispam import prune_used_form_tokens_if_due
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
+from ..i18n import current_language
 from ..privacy import purge_if_due
 from ..ratelimit import new_comments_per_address, new_comments_per_thread
 from ..render import render_comment
@@ -33,10 +34,12 @@ def post_comment():
     """Store a new comment or reply; 201 with its status and an edit token."""
     data = json_object()
     config, thread_site = current_app.config, site()
+    lang = current_language().tag  # from Accept-Language: the widget sends its own
 
     def work():
         result = domain.post_comment(
-            db.session, config, data=data, remote_addr=request.remote_addr, site=thread_site
+            db.session, config, data=data, remote_addr=request.remote_addr, site=thread_site,
+            lang=lang,
         )
         body = public_comment(result.comment)
         body["status"] = result.public_status.value
