@@ -5,15 +5,19 @@ A GET only shows what the link will do (mail scanners follow links); the page's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import force_locale, gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 
 from .extensions import csrf, db
+from .i18n import Language, stored_language
 from .mail import subscriptions
 from .mail.alerts import LinkRefused, check_action_link, use_action_link
-from .models import Comment
+from .models import Comment, Status, Subscription
 from .transactions import commit_write
 
 bp = Blueprint("links", __name__, url_prefix="/mail")
@@ -24,12 +28,49 @@ PAGE_HEADERS = {  # beside the CSP and the others every HTML page gets (security
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex",
 }
-ACTION_WORDS = {"approve": "Approve", "spam": "Mark as spam", "delete": "Delete"}
-DONE_WORDS = {"approve": "approved", "spam": "marked as spam", "delete": "deleted"}
 
 
-def page(template: str, status: int = 200, **context: Any):
-    response = current_app.make_response((render_template(template, **context), status))
+@dataclass(frozen=True)
+class ActionWords:
+    """What the pages of one moderation action say, each a whole sentence for translators."""
+
+    question: LazyString
+    button: LazyString
+    done: LazyString
+    now: LazyString
+    already: LazyString
+
+
+# Lazy: put in the language of the page when it is rendered.
+ACTION_WORDS = {
+    "approve": ActionWords(
+        lazy_gettext("Approve this comment?"), lazy_gettext("Approve"),
+        lazy_gettext("Comment approved"), lazy_gettext("The comment is now approved."),
+        lazy_gettext("The comment was already approved; nothing changed.")),
+    "spam": ActionWords(
+        lazy_gettext("Mark this comment as spam?"), lazy_gettext("Mark as spam"),
+        lazy_gettext("Comment marked as spam"), lazy_gettext("The comment is now marked as spam."),
+        lazy_gettext("The comment was already marked as spam; nothing changed.")),
+    "delete": ActionWords(
+        lazy_gettext("Delete this comment?"), lazy_gettext("Delete"),
+        lazy_gettext("Comment deleted"), lazy_gettext("The comment is now deleted."),
+        lazy_gettext("The comment was already deleted; nothing changed.")),
+}
+STATUS_WORDS = {
+    # TRANSLATORS: a comment's status, after "Status now"
+    Status.pending: lazy_gettext("pending"), Status.approved: lazy_gettext("approved"),
+    Status.spam: lazy_gettext("spam"), Status.deleted: lazy_gettext("deleted"),
+}
+
+
+def page(template: str, status: int = 200, language: Language | None = None, **context: Any):
+    """Render a link's page in `language` (None: as this request chose, ?lang= or the browser)."""
+    if language is None:
+        html = render_template(template, **context)
+    else:
+        with force_locale(language.locale):
+            html = render_template(template, **context)
+    response = current_app.make_response((html, status))
     response.headers.update(PAGE_HEADERS)
     return response
 
@@ -39,7 +80,21 @@ def refused(exc: LinkRefused):
 
 
 def _comment_context(comment: Comment) -> dict[str, Any]:
-    return {"comment": comment, "thread": comment.thread}
+    return {"comment": comment, "thread": comment.thread,
+            "status_word": STATUS_WORDS[comment.status]}
+
+
+def moderators_language() -> Language:
+    """A moderation link's pages speak the moderators' mails' language, COMMENTSVC_LANGUAGE
+    (?lang= first): the comment's own language is its author's, not theirs."""
+    return stored_language(None)
+
+
+def subscribers_language(subscription: Subscription | None) -> Language | None:
+    """A reader's link pages speak the language of the comment they subscribed with (?lang=
+    first); None when the comment is gone: then the browser's."""
+    comment = db.session.get(Comment, subscription.comment_id) if subscription else None
+    return stored_language(comment.lang) if comment is not None else None
 
 
 @bp.route("/moderate/<token>", methods=["GET", "POST"])
@@ -49,16 +104,16 @@ def moderate(token: str):
     try:
         if request.method == "GET":
             grant, comment = check_action_link(db.session, config, token)
-            return page("links/moderate.html", action=grant.action,
-                        action_word=ACTION_WORDS[grant.action], recipient=grant.recipient,
-                        **_comment_context(comment))
+            return page("links/moderate.html", language=moderators_language(),
+                        action=grant.action, words=ACTION_WORDS[grant.action],
+                        recipient=grant.recipient, **_comment_context(comment))
         grant, comment, changed = commit_write(
             lambda: use_action_link(db.session, config, token)
         )
     except LinkRefused as exc:
         return refused(exc)
-    return page("links/moderated.html", changed=changed, done=DONE_WORDS[grant.action],
-                **_comment_context(comment))
+    return page("links/moderated.html", language=moderators_language(), changed=changed,
+                words=ACTION_WORDS[grant.action], **_comment_context(comment))
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -68,7 +123,8 @@ def confirm(token: str):
     try:
         if request.method == "GET":
             subscription = subscriptions.subscription_to_confirm(db.session, config, token)
-            return page("links/confirm.html", subscription=subscription,
+            return page("links/confirm.html", language=subscribers_language(subscription),
+                        subscription=subscription,
                         **_comment_context(db.session.get(Comment, subscription.comment_id)))
 
         def work():
@@ -78,7 +134,8 @@ def confirm(token: str):
         subscription, changed = commit_write(work)
     except LinkRefused as exc:
         return refused(exc)
-    return page("links/confirmed.html", changed=changed,
+    return page("links/confirmed.html", language=subscribers_language(subscription),
+                changed=changed,
                 **_comment_context(db.session.get(Comment, subscription.comment_id)))
 
 
@@ -90,22 +147,24 @@ def unsubscribe(token: str):
     try:
         if request.method == "GET":
             subscription = subscriptions.subscription_to_end(db.session, config, token)
-            return page("links/unsubscribe.html", subscription=subscription)
+            return page("links/unsubscribe.html", language=subscribers_language(subscription),
+                        subscription=subscription)
 
         def work():
             subscription = subscriptions.subscription_to_end(db.session, config, token)
-            return subscription is not None and subscriptions.unsubscribe(subscription)
+            changed = subscription is not None and subscriptions.unsubscribe(subscription)
+            return changed, subscribers_language(subscription)
 
-        changed = commit_write(work)
+        changed, language = commit_write(work)
     except LinkRefused as exc:
         return refused(exc)
-    return page("links/unsubscribed.html", changed=changed)
+    return page("links/unsubscribed.html", language=language, changed=changed)
 
 
 @bp.errorhandler(CSRFError)
 def form_refused(exc: CSRFError):
     """A confirmation form without a valid CSRF token: too old, or not sent from our page."""
     return page("links/refused.html", 400,
-                reason="This form was too old or did not come from this site. Please open "
-                       "the link from the mail again.")
+                reason=gettext("This form was too old or did not come from this site. Please "
+                               "open the link from the mail again."))
 

@@ -311,7 +311,7 @@ def test_link_pages_are_plain_accessible_html(app, client, smtp, make_comment):
         response = client.get(path)
         html = response.get_data(as_text=True)
         assert response.status_code in (200, 400), path
-        assert '<html lang="en">' in html and "<title>" in html and "<h1" in html
+        assert '<html lang="en" dir="ltr">' in html and "<title>" in html and "<h1" in html
         assert "<script" not in html and "<style" not in html and "style=" not in html
         assert "default-src 'none'" in response.headers["Content-Security-Policy"]
         assert response.headers["Referrer-Policy"] == "same-origin"

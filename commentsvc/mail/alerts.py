@@ -7,15 +7,17 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import tokens
 from ..errors import ServiceError
+from ..i18n import duration, site_language
 from ..models import Comment, Moderator, Status, UsedToken, utcnow
 from ..moderation import moderate
 from . import limits
-from .outbox import duration, public_url, queue_mail, thread_name, thread_url
+from .outbox import public_url, queue_mail, thread_name, thread_url
 
 ACTOR_LENGTH = 80  # AuditEntry.actor
 DIGEST_EVERY = timedelta(hours=1)  # the window of ALERTS_PER_HOUR, and the digests' spacing
@@ -64,14 +66,16 @@ def queue_moderator_alerts(session: Session, config: Mapping[str, Any], comment:
                 config["SECRET_KEY"], comment.id, action, recipient))
             for action in tokens.MAIL_ACTIONS
         }
-        queue_mail(
-            session, recipient=recipient, template="moderator_alert",
-            subject=f"Comment awaiting review: {thread_name(thread)}",
-            comment=comment, thread=thread, thread_name=thread_name(thread),
-            thread_url=thread_url(config, thread), links=links,
-            links_work_for=duration(config["ACTION_LINK_MAX_AGE"]),
-            public_url=config["PUBLIC_URL"], about=comment.id,
-        )
+        with force_locale(site_language(config).locale):  # the moderators' language
+            queue_mail(
+                session, recipient=recipient, template="moderator_alert",
+                subject=gettext("Comment awaiting review: %(thread)s",
+                                thread=thread_name(thread)),
+                comment=comment, thread=thread, thread_name=thread_name(thread),
+                thread_url=thread_url(config, thread), links=links,
+                links_work_for=duration(config["ACTION_LINK_MAX_AGE"]),
+                public_url=config["PUBLIC_URL"], about=comment.id,
+            )
     return len(recipients)
 
 
@@ -88,13 +92,15 @@ def queue_digest_if_due(session: Session, config: Mapping[str, Any], now: dateti
         return 0  # the moderators have been through the queue already
     recipients = alert_recipients(session, config)
     for recipient in recipients:
-        queue_mail(
-            session, recipient=recipient, template="alert_digest",
-            subject=f"{held} more comment{'' if held == 1 else 's'} held for review",
-            held=held, waiting=waiting, per_hour=config["ALERTS_PER_HOUR"],
-            queue_url=public_url(config, "admin.queue"), public_url=config["PUBLIC_URL"],
-            now=now,
-        )
+        with force_locale(site_language(config).locale):  # the moderators' language
+            queue_mail(
+                session, recipient=recipient, template="alert_digest",
+                subject=ngettext("%(num)d more comment held for review",
+                                 "%(num)d more comments held for review", held),
+                held=held, waiting=waiting, per_hour=config["ALERTS_PER_HOUR"],
+                queue_url=public_url(config, "admin.queue"), public_url=config["PUBLIC_URL"],
+                now=now,
+            )
     return len(recipients)
 
 
@@ -110,21 +116,21 @@ def check_action_link(session: Session, config: Mapping[str, Any],
         grant = tokens.action_token_grant(config["SECRET_KEY"], token,
                                           config["ACTION_LINK_MAX_AGE"])
     except tokens.ExpiredToken as exc:
-        raise LinkRefused("This link has expired. Please moderate the comment from the "
-                          "moderation page.", 410) from exc
+        raise LinkRefused(gettext("This link has expired. Please moderate the comment from the "
+                                  "moderation page."), 410) from exc
     except tokens.InvalidToken as exc:
-        raise LinkRefused("This link is not valid. Please check that it was copied whole.") \
-            from exc
+        raise LinkRefused(gettext("This link is not valid. Please check that it was copied "
+                                  "whole.")) from exc
     if session.get(UsedToken, grant.token_id) is not None:
-        raise LinkRefused("This link has already been used. Each link in the mail works once.",
-                          410)
+        raise LinkRefused(gettext("This link has already been used. Each link in the mail "
+                                  "works once."), 410)
     wanted = grant.recipient.lower()
     if all(address.lower() != wanted for address in alert_recipients(session, config)):
-        raise LinkRefused("This link was sent to an address that no longer moderates comments.",
-                          403)
+        raise LinkRefused(gettext("This link was sent to an address that no longer moderates "
+                                  "comments."), 403)
     comment = session.get(Comment, grant.comment_id)
     if comment is None:
-        raise LinkRefused("This comment no longer exists.", 410)
+        raise LinkRefused(gettext("This comment no longer exists."), 410)
     return grant, comment
 
 

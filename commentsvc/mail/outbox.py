@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
+from ..i18n import template_language
 from ..models import MailStatus, OutboxMail, Thread
 
 QUEUED = "commentsvc.mail_queued"  # session.info flag: this transaction wrote mail
@@ -53,25 +54,16 @@ def one_line(text: str) -> str:
     return re.sub(r"\s+", " ", "".join(ch if ch.isprintable() else " " for ch in text)).strip()
 
 
-def duration(seconds: int) -> str:
-    """"7 days", "2 hours", "15 minutes": how long a link works, for the reader."""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'' if n == 1 else 's'}"
-    return f"{seconds} seconds"
-
-
 def queue_mail(session: Session, *, recipient: str, subject: str, template: str,
                unsubscribe_url: str | None = None, about: int | None = None,
                now: datetime | None = None, **context: Any) -> OutboxMail:
     """Add one mail (plain text and HTML from email/<template>.txt/.html) to the outbox, due
     at `now`; `about` is the id of the comment it quotes, so erasing that comment erases the
-    mail."""
+    mail. It is written in the language being rendered: callers choose it with force_locale."""
     subject = one_line(subject)
     if len(subject) > SUBJECT_LENGTH:
         subject = subject[: SUBJECT_LENGTH - 1] + "…"
-    context.update(subject=subject, unsubscribe_url=unsubscribe_url)
+    context.update(subject=subject, unsubscribe_url=unsubscribe_url, **template_language())
     env = current_app.jinja_env  # autoescapes .html, not .txt
     mail = OutboxMail(
         recipient=recipient,

@@ -7,14 +7,16 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from .. import tokens
+from ..i18n import duration, stored_language
 from ..models import Comment, Status, Subscription, utcnow
 from . import limits
 from .alerts import LinkRefused
-from .outbox import duration, public_url, queue_mail, reader_thread_name, thread_url
+from .outbox import public_url, queue_mail, reader_thread_name, thread_url
 
 EXCERPT_LENGTH = 300
 OPT_IN_EVERY = timedelta(days=1)  # at most one opt-in mail per address in this time
@@ -75,21 +77,21 @@ def offer_opt_in(session: Session, config: Mapping[str, Any], address: str,
     for subscription in waiting:
         subscription.confirm_mailed = now
     lead = waiting[0]
-    threads = []
-    for subscription in waiting:
-        comment = session.get(Comment, subscription.comment_id)
-        threads.append(thread_url(config, comment.thread, comment.id))
-    many = len(waiting) > 1
-    queue_mail(
-        session, recipient=address, template="confirm_subscription",
-        subject="Please confirm: e-mail about replies to your "
-                + (f"{len(waiting)} comments" if many else "comment"),
-        unsubscribe_url=unsubscribe_url(config, lead),
-        confirm_url=public_url(config, "links.confirm",
-                               token=tokens.issue_confirm_token(config["SECRET_KEY"], lead.id)),
-        link_works_for=duration(tokens.CONFIRM_MAX_AGE), threads=threads,
-        public_url=config["PUBLIC_URL"], about=lead.comment_id, now=now,
-    )
+    comments = [session.get(Comment, subscription.comment_id) for subscription in waiting]
+    threads = [thread_url(config, comment.thread, comment.id) for comment in comments]
+    # The language the reader wrote the comment in whose link this mail carries.
+    with force_locale(stored_language(comments[0].lang, config).locale):
+        queue_mail(
+            session, recipient=address, template="confirm_subscription",
+            subject=ngettext("Please confirm: e-mail about replies to your comment",
+                             "Please confirm: e-mail about replies to your %(num)d comments",
+                             len(waiting)),
+            unsubscribe_url=unsubscribe_url(config, lead),
+            confirm_url=public_url(config, "links.confirm", token=tokens.issue_confirm_token(
+                config["SECRET_KEY"], lead.id)),
+            link_works_for=duration(tokens.CONFIRM_MAX_AGE), threads=threads,
+            public_url=config["PUBLIC_URL"], about=lead.comment_id, now=now,
+        )
     return True
 
 
@@ -131,15 +133,17 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any],
         if subscription.email.lower() in skip:
             continue
         skip.add(subscription.email.lower())
-        queue_mail(
-            session, recipient=subscription.email, template="reply_notification",
-            subject=f"New reply to your comment on {reader_thread_name(thread)}",
-            unsubscribe_url=unsubscribe_url(config, subscription),
-            reply=reply, reply_author=reply.author or "Anonymous",
-            reply_url=thread_url(config, thread, reply.id),
-            parent_excerpt=excerpt(parent.text), thread_name=reader_thread_name(thread),
-            about=reply.id,
-        )
+        with force_locale(stored_language(parent.lang, config).locale):  # the subscriber's
+            queue_mail(
+                session, recipient=subscription.email, template="reply_notification",
+                subject=gettext("New reply to your comment on %(thread)s",
+                                thread=reader_thread_name(thread)),
+                unsubscribe_url=unsubscribe_url(config, subscription),
+                reply=reply, reply_author=reply.author or gettext("Anonymous"),
+                reply_url=thread_url(config, thread, reply.id),
+                parent_excerpt=excerpt(parent.text), thread_name=reader_thread_name(thread),
+                about=reply.id,
+            )
         queued += 1
     return queued
 
@@ -147,7 +151,8 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any],
 def _subscription(session: Session, subscription_id: int) -> Subscription:
     subscription = session.get(Subscription, subscription_id)
     if subscription is None:
-        raise LinkRefused("This subscription no longer exists (its comment was removed).", 410)
+        raise LinkRefused(gettext("This subscription no longer exists (its comment was "
+                                  "removed)."), 410)
     return subscription
 
 
@@ -157,15 +162,16 @@ def subscription_to_confirm(session: Session, config: Mapping[str, Any],
     try:
         subscription_id = tokens.confirm_token_subscription(config["SECRET_KEY"], token)
     except tokens.ExpiredToken as exc:
-        raise LinkRefused("This confirmation link has expired. Tick “notify me of replies” "
-                          "on your next comment to get a new one.", 410) from exc
+        raise LinkRefused(gettext("This confirmation link has expired. Tick “E-mail me when "
+                                  "someone replies” on your next comment to get a new one."),
+                          410) from exc
     except tokens.InvalidToken as exc:
-        raise LinkRefused("This confirmation link is not valid. Please check that it was "
-                          "copied whole.") from exc
+        raise LinkRefused(gettext("This confirmation link is not valid. Please check that it "
+                                  "was copied whole.")) from exc
     subscription = _subscription(session, subscription_id)
     if subscription.unsubscribed is not None:
-        raise LinkRefused("You have unsubscribed from these notifications; this link no "
-                          "longer works.", 410)
+        raise LinkRefused(gettext("You have unsubscribed from these notifications; this link "
+                                  "no longer works."), 410)
     return subscription
 
 
@@ -175,8 +181,8 @@ def subscription_to_end(session: Session, config: Mapping[str, Any],
     try:
         subscription_id = tokens.unsubscribe_token_subscription(config["SECRET_KEY"], token)
     except tokens.InvalidToken as exc:
-        raise LinkRefused("This unsubscribe link is not valid. Please check that it was "
-                          "copied whole.") from exc
+        raise LinkRefused(gettext("This unsubscribe link is not valid. Please check that it "
+                                  "was copied whole.")) from exc
     return session.get(Subscription, subscription_id)
 
 

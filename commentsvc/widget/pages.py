@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from flask_wtf.csrf import CSRFError
 
 from commentsvc.comments import DEFAULT_SITE, post_comment
 from commentsvc.errors import ServiceError, ValidationFailed
 from commentsvc.extensions import db, limiter
 from commentsvc.health import package_version
+from commentsvc.i18n import current_language, requested_language
 from commentsvc.models import Status
 from commentsvc.ratelimit import new_comments_per_address, new_comments_per_thread
 from commentsvc.threads import BodyCache, thread_tree, thread_version
@@ -35,21 +36,23 @@ _views = BodyCache(max_bytes=16 * 1024 * 1024)  # rendered public parts of threa
 
 @dataclass
 class Entry:
-    """A comment as shown on the page: its data, the marker for flattened replies, its replies."""
+    """A comment as shown on the page: its data, the comment a flattened reply answers (named
+    on the page as "in reply to ..."), its replies. No words of any language: the layout is
+    cached for every reader."""
 
     comment: dict[str, Any]
-    in_reply_to: str | None = None
+    in_reply_to: dict[str, Any] | None = None
     replies: list[Entry] = field(default_factory=list)
 
 
 def display_name(comment: dict[str, Any]) -> str:
     if comment["status"] == "deleted":
-        return "a deleted comment"
-    return comment["author"] or "Anonymous"
+        return gettext("a deleted comment")
+    return comment["author"] or gettext("Anonymous")
 
 
 def layout(comments: list[dict[str, Any]], depth: int = 0,
-           in_reply_to: str | None = None) -> list[Entry]:
+           in_reply_to: dict[str, Any] | None = None) -> list[Entry]:
     """Nest replies up to DISPLAY_DEPTH; deeper ones follow their parent, marked "in reply to"."""
     entries = []
     for comment in comments:
@@ -58,22 +61,19 @@ def layout(comments: list[dict[str, Any]], depth: int = 0,
         if depth < DISPLAY_DEPTH - 1:
             entry.replies = layout(comment["replies"], depth + 1)
         else:
-            entries.extend(layout(comment["replies"], depth, display_name(comment)))
+            entries.extend(layout(comment["replies"], depth, comment))
     return entries
 
 
-def exact_time(iso: str | None) -> str:
-    """"Friday, January 18, 2008 at 9:14 AM UTC" from an ISO-8601 timestamp."""
-    if not iso:
-        return ""
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    hour = moment.hour % 12 or 12
-    return (f"{moment:%A, %B} {moment.day}, {moment.year} at "
-            f"{hour}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'} UTC")
-
-
 def count_label(n: int) -> str:
-    return "No comments" if n == 0 else "1 comment" if n == 1 else f"{n} comments"
+    return gettext("No comments") if n == 0 else ngettext("%(num)d comment", "%(num)d comments", n)
+
+
+def lang_arg() -> str | None:
+    """The ?lang= a page was asked with, for its links and form to keep; None when its language
+    came from the browser (then the links leave it to the browser too)."""
+    explicit = requested_language()
+    return explicit.tag if explicit else None
 
 
 def page(template: str, status: int = 200, **context: Any):
@@ -121,7 +121,7 @@ def paginate(flat: list[tuple[Entry, Entry | None]], page: int, size: int) -> li
             copies[id(parent)].replies.append(copy)
         else:
             if parent is not None and copy.in_reply_to is None:
-                copy.in_reply_to = display_name(parent.comment)
+                copy.in_reply_to = parent.comment
             roots.append(copy)
     return roots
 
@@ -157,21 +157,23 @@ def _laid_out(uri: str, version: tuple | None) -> dict[str, Any]:
 
 def thread_view(uri: str, page: int = 1, show: int | None = None) -> dict[str, Any]:
     """The public part of a thread page: its rendered comments and what the form needs,
-    cached per process under the thread's version like the API's pages. `show` asks for the
-    page on which that comment is (the first when it is not shown)."""
+    cached per process under the thread's version (and the page's language) like the API's
+    pages. `show` asks for the page on which that comment is (the first when it is not shown)."""
     version = thread_version(db.session, site=DEFAULT_SITE, uri=uri)
     laid = _laid_out(uri, version)
     if show is not None:
         page = laid["page_of"].get(show, 1)
     page = min(max(page, 1), laid["pages"])
-    key = ("page", *version, uri, page) if version else None
+    language = (current_language().tag, lang_arg())
+    key = ("page", *version, uri, page, *language) if version else None
     if key is not None and (cached := _views.get(key)) is not None:
         return cached
     shown = paginate(laid["flat"], page, PAGE_SIZE)
     count = count_label(laid["count"])
     html = render_template(
         "widget/_thread_comments.html", uri=uri, entries=shown, page=page, pages=laid["pages"],
-        closed=laid["closed"], count_label=count, exact_time=exact_time,
+        closed=laid["closed"], count_label=count, display_name=display_name,
+        lang_arg=lang_arg(),
     )
     view = {"html": html, "count_label": count, "title": laid["title"],
             "closed": laid["closed"], "page": page, "pages": laid["pages"],
@@ -201,7 +203,7 @@ def _render_thread(uri: str, *, status: int = 200, errors: dict[str, list[str]] 
               if reply_to in view["names"] else None)
     response = page(
         "widget/thread.html", status, uri=uri, view=view, parent=parent,
-        errors=errors or {}, values=values or {}, message=message,
+        errors=errors or {}, values=values or {}, message=message, lang_arg=lang_arg(),
         form_token=issue_form_token(current_app.config["SECRET_KEY"], DEFAULT_SITE, uri),
     )
     # The form carries this visitor's CSRF and form tokens: never keep it in a shared cache.
@@ -221,22 +223,24 @@ def thread_page():
         return _render_thread(uri)
 
     data = _form_data(request.form)
+    lang = current_language().tag  # the page's: its mails will speak the same
     try:
         result = commit_write(lambda: post_comment(db.session, current_app.config, data=data,
-                                                   remote_addr=request.remote_addr))
+                                                   remote_addr=request.remote_addr, lang=lang))
     except ValidationFailed as exc:
         return _render_thread(uri, status=400, errors=exc.fields, values=data,
                               message=exc.message)
     except ServiceError as exc:
         return _render_thread(uri, status=exc.status, values=data, message=exc.message)
 
-    target = url_for("widget.thread_page", uri=uri)
+    target = url_for("widget.thread_page", uri=uri, lang=lang_arg())
     if result.public_status == Status.approved:
-        flash("Thank you. Your comment is published.")
-        target = url_for("widget.thread_page", uri=uri, show=result.comment.id)
+        flash(gettext("Thank you. Your comment is published."))
+        target = url_for("widget.thread_page", uri=uri, show=result.comment.id, lang=lang_arg())
         target += f"#comment-{result.comment.id}"
     else:
-        flash("Thank you. Your comment is awaiting moderation and will appear once approved.")
+        flash(gettext("Thank you. Your comment is awaiting moderation and will appear once "
+                      "approved."))
         target += "#comment-form"
     return redirect(target, 303)
 
@@ -244,15 +248,16 @@ def thread_page():
 @bp.errorhandler(CSRFError)
 def csrf_refused(exc: CSRFError):
     """A form sent without a valid CSRF token (an old page, or a forged post)."""
-    return page("widget/refused.html", 400, uri=request.form.get("uri", ""),
-                reason="The form was too old or did not come from this site.")
+    return page("widget/refused.html", 400, uri=request.form.get("uri", ""), lang_arg=lang_arg(),
+                reason=gettext("The form was too old or did not come from this site."))
 
 
 @bp.errorhandler(429)
 def too_many_posts(exc):
     """The no-JS form, posted too often from one address."""
     response = page("widget/refused.html", 429, uri=request.form.get("uri", ""),
-                    reason="You are posting too quickly. Please wait a minute and try again.")
+                    lang_arg=lang_arg(), reason=gettext("You are posting too quickly. Please "
+                                                       "wait a minute and try again."))
     current = limiter.current_limit
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
     response.headers["Retry-After"] = str(wait)
