@@ -122,6 +122,7 @@ def test_the_installed_wheel_migrates_and_serves(installed, tmp_path):
         assert "commentsvc" in _get(base + "/embed.js")[1]
         assert 'name="password"' in _get(base + "/admin/login")[1]
         assert "See it under a blog post" in _get(base + "/")[1]
+        assert "So sieht es unter einem Blogbeitrag aus" in _get(base + "/?lang=de")[1]
     finally:
         server.terminate()
         log = server.communicate(timeout=30)[0]
