@@ -1,6 +1,8 @@
 /* commentsvc comment widget. Embed with:
  *   <div id="comments" data-uri="/path/of/post.html"></div>
  *   <script src="https://comments.example.com/embed.js" async></script>
+ * Optional on #comments: data-lang (else the page's <html lang>, else English) and
+ * data-theme="auto|light|dark" (auto, the default, follows the page's background).
  * Talks only to the origin it was loaded from, sets no cookies, and renders into an open
  * shadow root on #comments. Comment HTML comes sanitised from the server; every other
  * string goes in through textContent.
@@ -16,6 +18,114 @@
   const KEEP_OWN = 30 * 86400e3; // own held comments stay visible to their author this long
   const TOKEN_REFRESH = 3600e3; // fetch a fresh form token when the page was open this long
   let uid = 0;
+
+  /* ---- words: English here, every other language from i18n/<lang>.json ---- */
+
+  const EN = {
+    comments: "Comments",
+    count: { none: "No comments", one: "{n} comment", other: "{n} comments" },
+    pendingCount: { one: "({n} awaiting moderation)", other: "({n} awaiting moderation)" },
+    sort: "Sort",
+    oldest: "Oldest first",
+    newest: "Newest first",
+    top: "Best first",
+    loading: "Loading comments…",
+    loadFailed: "Comments could not be loaded.",
+    retry: "Try again",
+    more: "Load more comments",
+    loadingMore: "Loading more comments…",
+    closed: "Comments are closed.",
+    anonymous: "Anonymous",
+    deletedName: "a deleted comment",
+    deleted: "This comment was deleted.",
+    moderator: "moderator",
+    inReplyTo: "in reply to {name}",
+    edited: "(edited)",
+    awaiting: "awaiting moderation",
+    voteUp: "Vote up",
+    voteDown: "Vote down",
+    reply: "Reply",
+    replyTo: "Reply to {name}",
+    edit: "Edit",
+    delete: "Delete",
+    published: "Your comment is published.",
+    held: "Thank you. Your comment is awaiting moderation; only you can see it for now.",
+    changed: "Your comment was changed.",
+    changeHeld: "Your change is awaiting moderation; only you can see it for now.",
+    wasDeleted: "Your comment was deleted.",
+    editPassed: "The time to edit this comment has passed.",
+    deletePassed: "The time to delete this comment has passed.",
+    editLabel: "Edit your comment",
+    save: "Save",
+    saving: "Saving…",
+    cancel: "Cancel",
+    confirmDelete: "Delete this comment?",
+    yesDelete: "Yes, delete",
+    keep: "Keep it",
+    write: "Write a comment",
+    comment: "Comment",
+    placeholder: "Share your thoughts…",
+    name: "Name (optional)",
+    email: "E-mail (optional)",
+    website: "Website (optional)",
+    emailHint: "Never shown publicly. Needed only for reply notifications.",
+    markdown: "Markdown works: *italic*, **bold**, [a link](https://example.com), `code`.",
+    notify: "E-mail me when someone replies",
+    honeypot: "Leave this field empty",
+    preview: "Preview",
+    postComment: "Post comment",
+    postReply: "Post reply",
+    nothingToPreview: "Nothing to preview yet.",
+    rendering: "Rendering preview…",
+    previewShown: "Showing the preview. Press Preview again to go on writing.",
+    writeFirst: "Please write a comment first.",
+    posting: "Posting…",
+    textKept: "Your text is still here.",
+    justNow: "just now",
+    network: "Could not reach the comment server. Check your connection and try again.",
+    origin: "This site is not allowed to load comments from its comment server. The site's " +
+      "owner can allow it by adding {origin} to COMMENTSVC_ALLOWED_ORIGINS.",
+    httpError: "The comment server could not answer (error {status}).",
+    serverError: "The comment server ran into a problem (error {status}). Please try again " +
+      "in a little while.",
+    tooFast: "You are posting too quickly. Please try again {when}.",
+    tooFastLater: "You are posting too quickly. Please try again in a little while.",
+  };
+  const LANGS = ["en", "de", "fr", "es", "pt-BR", "it", "nl", "pl", "ja", "zh-CN", "ar"];
+  const RTL = ["ar"];
+  let words = EN;
+  let lang = "en";
+  let plural, numbers, relative, exactTime;
+
+  // data-lang, else the page's language, else English; "pt" finds "pt-BR", "de-AT" "de".
+  function pickLanguage(host) {
+    const wanted = (host.dataset.lang || document.documentElement.lang || "").toLowerCase();
+    return LANGS.find((l) => l.toLowerCase() === wanted) ||
+      LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]) || "en";
+  }
+
+  function useLanguage(tag, catalogue) {
+    lang = tag;
+    words = catalogue || EN;
+    plural = new Intl.PluralRules(tag);
+    numbers = new Intl.NumberFormat(tag);
+    relative = new Intl.RelativeTimeFormat(tag, { numeric: "auto" });
+    // One formatter for every comment: toLocaleString() with options builds one per call.
+    exactTime = new Intl.DateTimeFormat(tag, { dateStyle: "full", timeStyle: "short" });
+  }
+  useLanguage("en");
+
+  // A message by key, with {placeholders} filled; counts pick their plural form.
+  function t(key, vars) {
+    let text = words[key] || EN[key];
+    vars = vars || {};
+    if (typeof text === "object") {
+      const forms = text;
+      text = (vars.n === 0 && forms.none) || forms[plural.select(vars.n)] || forms.other;
+      vars = { ...vars, n: numbers.format(vars.n) };
+    }
+    return text.replace(/\{(\w+)\}/g, (all, name) => (name in vars ? vars[name] : all));
+  }
 
   /* ---- small helpers ---- */
 
@@ -65,14 +175,18 @@
     return out.sort((a, b) => b.u - a.u).slice(0, 50);
   }
 
-  function countLabel(n) {
-    return n === 0 ? "No comments" : n === 1 ? "1 comment" : n + " comments";
-  }
-
-  function seconds(n) {
-    if (n < 60) return n === 1 ? "1 second" : n + " seconds";
-    const m = Math.ceil(n / 60);
-    return m === 1 ? "1 minute" : m + " minutes";
+  // The page's own background decides light or dark; the system's only when it has none.
+  function scheme(host) {
+    const forced = host.dataset.theme;
+    if (forced === "light" || forced === "dark") return forced;
+    for (let el = host; el; el = el.parentElement) {
+      const [r, g, b, a = 1] = (getComputedStyle(el).backgroundColor.match(/[\d.]+/g) || [])
+        .map(Number);
+      if (b !== undefined && a > 0.5) {
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b < 128 ? "dark" : "light";
+      }
+    }
+    return matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
   }
 
   class ApiError extends Error {
@@ -89,8 +203,7 @@
   // a cross-origin request but goes through as a no-cors one (which needs no permission), the
   // server is there and refuses this origin.
   async function unreachable() {
-    const network = new ApiError(0, "network",
-      "Could not reach the comment server. Check your connection and try again.");
+    const network = new ApiError(0, "network", t("network"));
     const probe = (mode) => fetch(BASE + "api/counts", { mode, credentials: "omit",
       cache: "no-store" });
     try {
@@ -102,14 +215,13 @@
     } catch {
       return network;
     }
-    return new ApiError(0, "origin",
-      "This site is not allowed to load comments from its comment server. The site's owner " +
-      `can allow it by adding ${location.origin} to COMMENTSVC_ALLOWED_ORIGINS.`);
+    return new ApiError(0, "origin", t("origin", { origin: location.origin }));
   }
 
   // The one way the widget talks to the service: every failure becomes a readable message.
   async function api(method, path, body, headers) {
-    const init = { method, headers: { ...headers }, credentials: "omit", mode: "cors" };
+    const init = { method, headers: { "Accept-Language": lang, ...headers }, credentials: "omit",
+      mode: "cors" };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -124,39 +236,34 @@
     try { data = await res.json(); } catch { /* not JSON */ }
     if (res.ok && data) return data;
     const err = (data && data.error) || {};
-    let message = err.message || `The comment server could not answer (error ${res.status}).`;
-    if (res.status >= 500) {
-      message = `The comment server ran into a problem (error ${res.status}). ` +
-        "Please try again in a little while.";
-    }
-    if (res.status === 429) {
+    const status = res.status;
+    let message = err.message || t("httpError", { status });
+    if (status >= 500) message = t("serverError", { status });
+    if (status === 429) {
       const raw = res.headers.get("Retry-After");
       let wait = Number(raw);
       if (raw && isNaN(wait)) wait = (Date.parse(raw) - Date.now()) / 1000;
-      message = "You are posting too quickly. Please try again " +
-        (wait > 0 ? "in " + seconds(Math.ceil(wait)) + "." : "in a little while.");
+      message = wait > 0 ? t("tooFast", { when: wait < 60
+        ? relative.format(Math.ceil(wait), "second") : relative.format(Math.ceil(wait / 60), "minute") })
+        : t("tooFastLater");
     }
-    throw new ApiError(res.status, err.code || "http", message, err.fields);
+    throw new ApiError(status, err.code || "http", message, err.fields);
   }
 
-  const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-  // One formatter for every comment: toLocaleString() with options builds a new one per call.
-  const exactTime = new Intl.DateTimeFormat("en", { dateStyle: "full", timeStyle: "short" });
   const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400],
     ["hour", 3600], ["minute", 60]];
 
   function timeElement(iso) {
     const date = new Date(iso);
     const diff = (date - Date.now()) / 1000;
-    let text = "just now";
+    let text = t("justNow");
     for (const [unit, size] of UNITS) {
       if (Math.abs(diff) >= size) {
         text = relative.format(Math.round(diff / size), unit);
         break;
       }
     }
-    const exact = exactTime.format(date);
-    return h("time", { datetime: iso, title: exact }, text);
+    return h("time", { datetime: iso, title: exactTime.format(date) }, text);
   }
 
   /* ---- form fields ---- */
@@ -168,11 +275,11 @@
     if (hint) control.setAttribute("aria-describedby", fid + "-hint");
     return { name, control, err, hint: hintEl,
       wrap: h("div", { class: "csvc-field csvc-field-" + name },
-        h("label", { for: fid }, label), control, hintEl, err) };
+        h("label", { for: fid }, label), control, err) };
   }
 
   // Name, e-mail and website come back from the reader's last comment (this browser only).
-  function readerFields(fid) {
+  function readerFields(fid, rows) {
     const profile = store.get("profile") || {};
     const input = (name, type, auto, max) => {
       const el = h("input", { id: fid + name, name, type, autocomplete: auto, maxlength: max });
@@ -180,13 +287,11 @@
       return el;
     };
     return [
-      field("author", "Name (optional)", input("author", "text", "name", "80")),
-      field("email", "E-mail (optional)", input("email", "email", "email", "254"),
-        "Never shown publicly. Needed only for reply notifications."),
-      field("website", "Website (optional)", input("website", "url", "url", "500")),
-      field("text", "Comment", h("textarea", { id: fid + "text", name: "text", rows: "5",
-        maxlength: "10000", required: true }),
-      "Markdown works: *italic*, **bold**, [a link](https://example.com), `code`."),
+      field("text", t("comment"), h("textarea", { id: fid + "text", name: "text", rows,
+        maxlength: "10000", required: true, placeholder: t("placeholder") }), t("markdown")),
+      field("author", t("name"), input("author", "text", "name", "80")),
+      field("email", t("email"), input("email", "email", "email", "254"), t("emailHint")),
+      field("website", t("website"), input("website", "url", "url", "500")),
     ];
   }
 
@@ -206,46 +311,105 @@
     return first;
   }
 
+  // Preview of a textarea's Markdown, rendered by the server's own renderer.
+  function previewer(textarea, note) {
+    const pane = h("div", { class: "csvc-preview csvc-body", hidden: true, tabindex: "-1" });
+    const set = (on) => {
+      button.setAttribute("aria-pressed", String(on));
+      pane.hidden = !on;
+      textarea.hidden = on;
+    };
+    const button = h("button", { type: "button", class: "csvc-button csvc-secondary",
+      "aria-pressed": "false", onclick: async () => {
+        if (!pane.hidden) {
+          set(false);
+          textarea.focus();
+          return;
+        }
+        if (!textarea.value.trim()) {
+          note.textContent = t("nothingToPreview");
+          return;
+        }
+        note.textContent = t("rendering");
+        try {
+          const data = await api("POST", "api/preview", { text: textarea.value });
+          pane.innerHTML = data.html; // sanitised by the same renderer as saved comments
+          set(true);
+          note.textContent = t("previewShown");
+        } catch (e) {
+          note.textContent = e.message;
+        }
+      } }, t("preview"));
+    textarea.after(pane);
+    return { button, off: () => set(false) };
+  }
+
   /* ---- the widget ---- */
 
-  function mount(host) {
+  async function mount(host) {
     const uri = host.dataset.uri || location.pathname;
     const title = host.dataset.title || document.title;
     const root = host.shadowRoot || host.attachShadow({ mode: "open" });
     const id = "csvc" + ++uid + "-";
     const state = { token: null, tokenAt: 0, minAge: 3, count: 0, closed: false, next: null };
     const nodes = new Map(); // comment id -> {c, li, article, depth, name, kids}
+    const tag = pickLanguage(host);
 
-    const heading = h("h2", { class: "csvc-count", id: id + "h", tabindex: "-1" }, "Comments");
+    // The thread, the stylesheet and the words load side by side.
+    state.sort = ["oldest", "newest", "top"].includes(store.get("sort")) ? store.get("sort")
+      : "oldest";
+    lang = tag;
+    const first = api("GET", threadPath(), undefined, tokenHeaders()).catch((e) => e);
+    const css = h("link", { rel: "stylesheet", href: BASE + "widget.css" });
+    const styled = new Promise((done) => {
+      css.addEventListener("load", done);
+      css.addEventListener("error", done);
+    });
+    root.replaceChildren(css);
+    let catalogue = null;
+    if (tag !== "en") {
+      try {
+        const res = await fetch(BASE + "i18n/" + tag + ".json", { credentials: "omit" });
+        if (res.ok) catalogue = await res.json();
+      } catch { /* English, then */ }
+    }
+    useLanguage(catalogue ? tag : "en", catalogue);
+
+    const heading = h("h2", { class: "csvc-count", id: id + "h", tabindex: "-1" }, t("comments"));
     const status = h("p", { class: "csvc-status", role: "status" });
+    const live = h("p", { class: "csvc-live", role: "status" });
     const list = h("ol", { class: "csvc-list" });
     const more = h("button", { type: "button", class: "csvc-more", hidden: true, onclick: loadMore },
-      "Load more comments");
+      t("more"));
     const formSlot = h("div", { class: "csvc-main-form" });
-    const SORTS = { oldest: "Oldest first", newest: "Newest first", top: "Best first" };
-    state.sort = SORTS[store.get("sort")] ? store.get("sort") : "oldest";
     const sorter = h("select", { id: id + "s", onchange: () => {
       state.sort = sorter.value;
       store.set("sort", state.sort);
       load();
-    } }, ...Object.entries(SORTS).map(([value, label]) =>
-      h("option", { value, selected: value === state.sort }, label)));
+    } }, ...["oldest", "newest", "top"].map((value) =>
+      h("option", { value, selected: value === state.sort }, t(value))));
     const bar = h("div", { class: "csvc-bar" }, heading,
-      h("label", { class: "csvc-sort", for: id + "s" }, "Sort ", sorter));
-    const box = h("section", { class: "csvc", "aria-labelledby": id + "h", hidden: true },
-      bar, status, list, more, formSlot);
+      h("label", { class: "csvc-sort", for: id + "s" }, t("sort"), " ", sorter));
+    const box = h("section", { class: "csvc csvc-" + scheme(host), "aria-labelledby": id + "h",
+      lang, dir: RTL.includes(lang) ? "rtl" : "ltr" }, bar, status, live, formSlot, list, more);
     // No inline styles anywhere (strict CSP): the stylesheet is a link, content waits for it.
-    const css = h("link", { rel: "stylesheet", href: BASE + "widget.css" });
-    const show = () => { box.hidden = false; };
-    css.addEventListener("load", show);
-    css.addEventListener("error", show);
-    root.replaceChildren(css, box);
+    await styled;
+    root.append(box);
 
-    function say(text) { status.textContent = text; }
+    // Announced to screen readers; shown next to what it is about when there is such a place.
+    function say(text, near) {
+      live.textContent = text;
+      for (const old of box.querySelectorAll(".csvc-msg")) old.remove();
+      if (near && text) near.append(h("p", { class: "csvc-msg" }, text));
+    }
 
+    // The heading counts what this reader sees: published comments and their own held ones.
     function setCount(n) {
       state.count = Math.max(0, n);
-      heading.textContent = countLabel(state.count);
+      let held = 0;
+      for (const node of nodes.values()) if (node.c.status === "pending") held++;
+      heading.replaceChildren(t("count", { n: state.count + held }),
+        held ? h("span", { class: "csvc-count-held" }, " ", t("pendingCount", { n: held })) : "");
     }
 
     function tokenHeaders() {
@@ -271,7 +435,8 @@
 
     function voteControl(node) {
       const { c } = node;
-      const score = h("span", { class: "csvc-score", "aria-live": "polite" }, String(c.score || 0));
+      const score = h("span", { class: "csvc-score", "aria-live": "polite" },
+        numbers.format(c.score || 0));
       const mine = () => store.get("vote:" + c.id) || 0;
       const button = (value, glyph, label) => h("button", { type: "button", class: "csvc-vote",
         "aria-label": label, "aria-pressed": String(mine() === value), onclick: async (ev) => {
@@ -281,17 +446,17 @@
             const data = await api("POST", "api/comments/" + c.id + "/vote",
               { value: next, voter: voter() });
             c.score = data.score;
-            score.textContent = String(data.score);
+            score.textContent = numbers.format(data.score);
             store.set("vote:" + c.id, next);
             for (const b of pressed.parentNode.querySelectorAll(".csvc-vote")) {
               b.setAttribute("aria-pressed", String(b === pressed && next !== 0));
             }
           } catch (e) {
-            say(e.message);
+            say(e.message, node.article);
           }
         } }, glyph);
-      return h("span", { class: "csvc-votes" }, button(1, "▲", "Vote up"), score,
-        button(-1, "▼", "Vote down"));
+      return h("span", { class: "csvc-votes" }, button(1, "▲", t("voteUp")), score,
+        button(-1, "▼", t("voteDown")));
     }
 
     function takeThread(data) {
@@ -303,21 +468,20 @@
       more.hidden = !state.next;
     }
 
-    async function load() {
-      say("Loading comments…");
-      let data;
-      try {
-        data = await api("GET", threadPath(), undefined, tokenHeaders());
-      } catch (e) {
-        say("Comments could not be loaded. " + e.message);
-        formSlot.replaceChildren(h("button", { type: "button", class: "csvc-button", onclick: load },
-          "Try again"));
-        box.hidden = false;
+    async function load(early) {
+      box.setAttribute("aria-busy", "true");
+      status.textContent = t("loading");
+      const data = await (early || api("GET", threadPath(), undefined, tokenHeaders())
+        .catch((e) => e));
+      box.setAttribute("aria-busy", "false");
+      if (data instanceof Error) {
+        status.textContent = t("loadFailed") + " " + data.message;
+        formSlot.replaceChildren(h("button", { type: "button", class: "csvc-button",
+          onclick: () => load() }, t("retry")));
         return;
       }
       takeThread(data);
-      setCount(data.count);
-      say("");
+      status.textContent = "";
       // Built while detached, then attached once: one style and layout pass for the lot.
       const spot = list.nextSibling;
       list.remove();
@@ -325,9 +489,11 @@
       nodes.clear();
       for (const c of data.comments) renderComment(c, 0, list, null);
       box.insertBefore(list, spot);
-      formSlot.replaceChildren(state.closed
-        ? h("p", { class: "csvc-closed" }, "Comments are closed.")
-        : commentForm(null));
+      setCount(data.count);
+      if (!formSlot.querySelector("form")) {
+        formSlot.replaceChildren(state.closed ? h("p", { class: "csvc-closed" }, t("closed"))
+          : commentForm(null));
+      }
       const target = location.hash.match(/^#comment-(\d+)$/);
       const node = target && nodes.get(Number(target[1]));
       if (node) node.article.scrollIntoView();
@@ -335,16 +501,17 @@
 
     async function loadMore() {
       more.disabled = true;
-      say("Loading more comments…");
+      say(t("loadingMore"));
       try {
         const data = await api("GET", threadPath(state.next), undefined, tokenHeaders());
         takeThread(data);
         const first = data.comments[0];
         for (const c of data.comments) renderComment(c, 0, list, null);
+        setCount(state.count);
         say("");
         if (first && nodes.get(first.id)) nodes.get(first.id).article.focus();
       } catch (e) {
-        say(e.message);
+        say(e.message, more.parentNode);
       } finally {
         more.disabled = false;
       }
@@ -377,7 +544,7 @@
 
     function renderComment(c, depth, container, inReplyTo) {
       const deleted = c.status === "deleted";
-      const name = deleted ? "a deleted comment" : c.author || "Anonymous";
+      const name = deleted ? t("deletedName") : c.author || t("anonymous");
       const article = h("article", { class: "csvc-comment", id: "comment-" + c.id, tabindex: "-1" });
       const li = h("li", { class: "csvc-item" }, article);
       container.append(li);
@@ -391,6 +558,24 @@
       return node;
     }
 
+    function authorLine(node) {
+      const { c } = node;
+      const author = c.author || t("anonymous");
+      const site = c.website && /^https?:\/\//i.test(c.website) ? c.website : null;
+      return h("header", { class: "csvc-meta" },
+        /^[0-9a-f]{16}$/.test(c.avatar || "") &&
+          h("img", { class: "csvc-avatar", src: BASE + "avatars/" + c.avatar + ".svg", alt: "",
+            width: "40", height: "40", loading: "lazy" }),
+        site ? h("a", { class: "csvc-author", href: site, rel: "nofollow ugc noopener" }, author)
+          : h("span", { class: "csvc-author" }, author),
+        c.moderator && h("span", { class: "csvc-badge" }, t("moderator")),
+        node.inReplyTo && h("span", { class: "csvc-in-reply" },
+          t("inReplyTo", { name: node.inReplyTo })),
+        h("a", { class: "csvc-permalink", href: "#comment-" + c.id }, timeElement(c.created)),
+        c.edited && h("span", { class: "csvc-edited" }, t("edited")),
+        c.status === "pending" && h("span", { class: "csvc-pending-note" }, t("awaiting")));
+    }
+
     function fillComment(node, inReplyTo) {
       const { c, article } = node;
       if (inReplyTo !== undefined) node.inReplyTo = inReplyTo;
@@ -398,29 +583,16 @@
       article.classList.toggle("csvc-is-pending", c.status === "pending");
       article.classList.toggle("csvc-is-deleted", deleted);
       if (deleted) {
-        article.replaceChildren(h("p", { class: "csvc-body csvc-deleted" }, "This comment was deleted."));
+        article.replaceChildren(h("p", { class: "csvc-body csvc-deleted" }, t("deleted")));
         return;
       }
-      const author = c.author || "Anonymous";
-      const site = c.website && /^https?:\/\//i.test(c.website) ? c.website : null;
-      const meta = h("header", { class: "csvc-meta" },
-        /^[0-9a-f]{16}$/.test(c.avatar || "") &&
-          h("img", { class: "csvc-avatar", src: BASE + "avatars/" + c.avatar + ".svg", alt: "",
-            width: "40", height: "40", loading: "lazy" }),
-        site ? h("a", { class: "csvc-author", href: site, rel: "nofollow ugc noopener" }, author)
-          : h("span", { class: "csvc-author" }, author),
-        c.moderator && h("span", { class: "csvc-badge" }, "moderator"),
-        node.inReplyTo && h("span", { class: "csvc-in-reply" }, "in reply to " + node.inReplyTo),
-        h("a", { class: "csvc-permalink", href: "#comment-" + c.id }, timeElement(c.created)),
-        c.edited && h("span", { class: "csvc-edited" }, "(edited)"),
-        c.status === "pending" && h("span", { class: "csvc-pending-note" }, "awaiting moderation"));
       const body = h("div", { class: "csvc-body" });
       body.innerHTML = c.html; // sanitised by the server's renderer; the only HTML we insert
       const actions = h("div", { class: "csvc-actions" },
         c.status === "approved" && voteControl(node));
       if (!state.closed) {
         actions.append(h("button", { type: "button", class: "csvc-link", onclick: () => openReply(node),
-          "aria-label": "Reply to " + author }, "Reply"));
+          "aria-label": t("replyTo", { name: c.author || t("anonymous") }) }, t("reply")));
       }
       const own = store.get("token:" + c.id);
       const left = own ? own.u - Date.now() : 0;
@@ -428,14 +600,14 @@
       if (own && left <= 0 && c.status !== "pending") store.del("token:" + c.id);
       if (left > 0) {
         const edit = h("button", { type: "button", class: "csvc-link", onclick: () => openEdit(node, own) },
-          "Edit");
+          t("edit"));
         const del = h("button", { type: "button", class: "csvc-link", onclick: () => askDelete(node, own) },
-          "Delete");
+          t("delete"));
         actions.append(edit, del);
         clearTimeout(node.timer);
         node.timer = setTimeout(() => { edit.remove(); del.remove(); }, left);
       }
-      article.replaceChildren(meta, body, actions);
+      article.replaceChildren(authorLine(node), body, actions);
     }
 
     function openReply(node) {
@@ -462,9 +634,8 @@
       } else {
         node = renderComment(c, 0, list, null);
       }
-      if (c.status === "approved") setCount(state.count + 1);
-      say(c.status === "approved" ? "Your comment is published."
-        : "Thank you. Your comment is awaiting moderation; only you can see it for now.");
+      setCount(state.count + (c.status === "approved"));
+      say(c.status === "approved" ? t("published") : t("held"), node.article);
       node.article.focus();
     }
 
@@ -479,22 +650,25 @@
       return true;
     }
 
+    // The author line stays; the text becomes a box with Save, Preview and Cancel.
     function openEdit(node, own) {
       const { c, article } = node;
       const fid = id + "e" + c.id;
-      const text = h("textarea", { id: fid, name: "text", rows: "5", maxlength: "10000" });
+      const text = h("textarea", { id: fid, name: "text", rows: "4", maxlength: "10000" });
       text.value = own.text || article.querySelector(".csvc-body").textContent;
       const note = h("p", { class: "csvc-status", role: "status" });
       const cancel = () => { fillComment(node); article.focus(); };
-      const form = h("form", { class: "csvc-form csvc-edit-form", novalidate: true },
-        h("label", { for: fid }, "Edit your comment"), text,
-        h("div", { class: "csvc-buttons" },
-          h("button", { type: "submit", class: "csvc-button" }, "Save"),
-          h("button", { type: "button", class: "csvc-button csvc-secondary", onclick: cancel }, "Cancel")),
-        note);
+      const label = h("label", { for: fid, class: "csvc-sr" }, t("editLabel"));
+      const form = h("form", { class: "csvc-form csvc-edit-form", novalidate: true }, label, text);
+      const preview = previewer(text, note);
+      form.append(h("div", { class: "csvc-foot" },
+        h("div", { class: "csvc-buttons" }, preview.button,
+          h("button", { type: "button", class: "csvc-button csvc-secondary", onclick: cancel }, t("cancel")),
+          h("button", { type: "submit", class: "csvc-button" }, t("save")))),
+      note);
       form.addEventListener("submit", async (ev) => {
         ev.preventDefault();
-        note.textContent = "Saving…";
+        note.textContent = t("saving");
         try {
           const updated = await api("PATCH", "api/comments/" + c.id, { text: text.value },
             { Authorization: "Bearer " + own.t });
@@ -502,29 +676,28 @@
           store.set("token:" + c.id, own);
           node.c = { ...c, ...updated, replies: c.replies };
           fillComment(node);
-          if (updated.status === "pending" && c.status === "approved") {
-            setCount(state.count - 1);
-            say("Your change is awaiting moderation; only you can see it for now.");
-          } else say("Your comment was changed.");
+          const held = updated.status === "pending" && c.status === "approved";
+          setCount(state.count - held);
+          say(held ? t("changeHeld") : t("changed"), article);
           article.focus();
         } catch (e) {
-          note.textContent = expired(node, own, e) ? "The time to edit this comment has passed."
-            : e.message;
+          preview.off();
+          note.textContent = expired(node, own, e) ? t("editPassed") : e.message;
         }
       });
       form.addEventListener("keydown", (ev) => { if (ev.key === "Escape") cancel(); });
-      article.replaceChildren(form);
+      article.replaceChildren(authorLine(node), form);
       text.focus();
     }
 
     function askDelete(node, own) {
       const actions = node.article.querySelector(".csvc-actions");
       const keep = () => { fillComment(node); node.article.focus(); };
-      const confirm = h("div", { class: "csvc-confirm", role: "group", "aria-label": "Delete this comment?" },
-        h("span", null, "Delete this comment?"),
+      const confirm = h("div", { class: "csvc-confirm", role: "group", "aria-label": t("confirmDelete") },
+        h("span", null, t("confirmDelete")),
         h("button", { type: "button", class: "csvc-button csvc-danger", onclick: () => doDelete(node, own) },
-          "Yes, delete"),
-        h("button", { type: "button", class: "csvc-button csvc-secondary", onclick: keep }, "Keep it"));
+          t("yesDelete")),
+        h("button", { type: "button", class: "csvc-button csvc-secondary", onclick: keep }, t("keep")));
       actions.replaceChildren(confirm);
       confirm.querySelector("button").focus();
     }
@@ -536,21 +709,26 @@
       } catch (e) {
         if (expired(node, own, e)) {
           fillComment(node);
-          say("The time to delete this comment has passed.");
-        } else say(e.message);
+          say(t("deletePassed"), node.article);
+        } else say(e.message, node.article);
         node.article.focus();
         return;
       }
       store.del("token:" + c.id);
-      if (c.status === "approved") setCount(state.count - 1);
+      const approved = c.status === "approved";
+      let place;
       if (hasReplies(node)) {
         node.c = { ...c, status: "deleted", author: null, website: null, html: "" };
         fillComment(node);
+        place = node.article;
       } else {
-        node.li.remove();
+        // The message takes the comment's place in the thread.
+        place = h("li", { class: "csvc-item" });
+        node.li.replaceWith(place);
         nodes.delete(c.id);
       }
-      say("Your comment was deleted.");
+      setCount(state.count - approved);
+      say(t("wasDeleted"), place);
       heading.focus();
     }
 
@@ -558,30 +736,30 @@
 
     function commentForm(parent) {
       const fid = id + "f" + ++uid + "-";
-      const fields = readerFields(fid);
-      const text = fields.find((f) => f.name === "text");
+      const fields = readerFields(fid, parent ? "3" : "4");
+      const [text, ...who] = fields;
       const textarea = text.control;
       const notify = h("input", { id: fid + "notify", name: "notify", type: "checkbox" });
       const hp = h("input", { id: fid + "hp", name: "hp", type: "text", tabindex: "-1", autocomplete: "off" });
-      const preview = h("div", { class: "csvc-preview csvc-body", hidden: true, tabindex: "-1" });
-      const previewBtn = h("button", { type: "button", class: "csvc-button csvc-secondary",
-        "aria-pressed": "false", onclick: togglePreview }, "Preview");
       const submitBtn = h("button", { type: "submit", class: "csvc-button" },
-        parent ? "Post reply" : "Post comment");
+        parent ? t("postReply") : t("postComment"));
       const note = h("p", { class: "csvc-status", role: "status" });
-      text.wrap.insertBefore(preview, text.hint);
+      const preview = previewer(textarea, note);
       const form = h("form", { class: "csvc-form" + (parent ? " csvc-reply-form" : ""), novalidate: true,
         "aria-labelledby": fid + "title" },
       h(parent ? "p" : "h3", { class: parent ? "csvc-replying" : "csvc-form-title", id: fid + "title" },
-        parent ? "Reply to " + parent.name : "Write a comment"),
-      ...fields.map((f) => f.wrap),
-      h("div", { class: "csvc-field csvc-check" }, notify,
-        h("label", { for: fid + "notify" }, "E-mail me when someone replies")),
+        parent ? t("replyTo", { name: parent.name }) : t("write")),
+      text.wrap,
+      h("div", { class: "csvc-who" }, ...who.map((f) => f.wrap)),
+      h("div", { class: "csvc-check" }, notify,
+        h("label", { for: fid + "notify" }, t("notify")), " ", who[1].hint),
       h("div", { class: "csvc-hp", "aria-hidden": "true" },
-        h("label", { for: fid + "hp" }, "Leave this field empty"), hp),
-      h("div", { class: "csvc-buttons" }, submitBtn, previewBtn,
-        parent && h("button", { type: "button", class: "csvc-button csvc-secondary", onclick: cancel },
-          "Cancel")),
+        h("label", { for: fid + "hp" }, t("honeypot")), hp),
+      h("div", { class: "csvc-foot" }, text.hint,
+        h("div", { class: "csvc-buttons" }, preview.button,
+          parent && h("button", { type: "button", class: "csvc-button csvc-secondary", onclick: cancel },
+            t("cancel")),
+          submitBtn)),
       note);
       let busy = false;
 
@@ -591,37 +769,10 @@
       }
       if (parent) form.addEventListener("keydown", (ev) => { if (ev.key === "Escape") cancel(); });
 
-      function setPreview(on) {
-        previewBtn.setAttribute("aria-pressed", String(on));
-        preview.hidden = !on;
-        textarea.hidden = on;
-      }
-
-      async function togglePreview() {
-        if (previewBtn.getAttribute("aria-pressed") === "true") {
-          setPreview(false);
-          textarea.focus();
-          return;
-        }
-        if (!textarea.value.trim()) {
-          note.textContent = "Nothing to preview yet.";
-          return;
-        }
-        note.textContent = "Rendering preview…";
-        try {
-          const data = await api("POST", "api/preview", { text: textarea.value });
-          preview.innerHTML = data.html; // sanitised by the same renderer as saved comments
-          setPreview(true);
-          note.textContent = "Showing the preview. Press Preview again to go on writing.";
-        } catch (e) {
-          note.textContent = e.message;
-        }
-      }
-
       function markErrors(errors) {
         const invalid = showFieldErrors(fields, errors);
         if (invalid) {
-          if (invalid === textarea) setPreview(false);
+          if (invalid === textarea) preview.off();
           invalid.focus();
         }
       }
@@ -631,15 +782,15 @@
         if (busy) return;
         const v = Object.fromEntries(fields.map((f) => [f.name, f.control.value]));
         if (!v.text.trim()) {
-          markErrors({ text: ["Please write a comment first."] });
-          note.textContent = "Please write a comment first.";
+          markErrors({ text: [t("writeFirst")] });
+          note.textContent = t("writeFirst");
           return;
         }
         markErrors({});
         store.set("profile", { author: v.author, email: v.email, website: v.website });
         busy = true;
         submitBtn.setAttribute("aria-disabled", "true");
-        note.textContent = "Posting…";
+        note.textContent = t("posting");
         let token = null;
         try {
           token = await freshToken();
@@ -656,7 +807,7 @@
           else {
             textarea.value = "";
             note.textContent = "";
-            setPreview(false);
+            preview.off();
           }
           commentPosted(c, parent);
         } catch (e) {
@@ -665,8 +816,8 @@
           markErrors(e.fields);
           // Problems with fields that are not on the form (uri, parent) go into the message.
           const other = Object.entries(e.fields).filter(([k]) => !fields.some((f) => f.name === k));
-          note.textContent = [e.message, ...other.map(([, m]) => m.join(" "))].join(" ") +
-            (e.code === "network" ? " Your text is still here." : "");
+          note.textContent = [e.message, ...other.map(([, m]) => m.join(" ")),
+            e.code === "network" ? t("textKept") : ""].join(" ").trim();
           if (e.code === "closed") state.closed = true;
         } finally {
           busy = false;
@@ -678,7 +829,7 @@
       return form;
     }
 
-    load();
+    await load(first);
   }
 
   function start() {

@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ ASSETS = {
     "widget.css": "text/css; charset=utf-8",
     "demo.css": "text/css; charset=utf-8",
 }
+# The widget's words in every language but English (which is inside embed.js).
+LANGUAGES = ("de", "fr", "es", "pt-BR", "it", "nl", "pl", "ja", "zh-CN", "ar")
+ASSETS.update({f"i18n/{tag}.json": "application/json; charset=utf-8" for tag in LANGUAGES})
 
 # Blogs link the scripts by a fixed URL, so they can't be cached forever; an hour keeps
 # repeat page views free while a new release reaches readers the same day.
@@ -47,7 +51,9 @@ class Asset:
 
 
 # The files are kept readable in the repository and sent without comments and spaces.
-MINIFIERS = {".js": rjsmin.jsmin, ".css": rcssmin.cssmin}
+MINIFIERS = {".js": rjsmin.jsmin, ".css": rcssmin.cssmin,
+             ".json": lambda text: json.dumps(json.loads(text), ensure_ascii=False,
+                                              separators=(",", ":"))}
 
 
 def minified(path: Path) -> bytes:
@@ -125,6 +131,15 @@ def count_js():
 def widget_css():
     """The widget's stylesheet, linked from inside its shadow root."""
     return asset_response("widget.css")
+
+
+@bp.get("/i18n/<tag>.json")
+def catalogue(tag: str):
+    """The widget's and count.js's words in one language."""
+    name = f"i18n/{tag}.json"
+    if name not in ASSETS:
+        abort(404)
+    return asset_response(name)
 
 
 @bp.get("/assets/<name>")

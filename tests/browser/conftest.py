@@ -38,7 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update",
     "--no-first-run", "--disable-sync",
 ]
-COUNT_TEXT = re.compile(r"^(No comments|1 comment|\d+ comments)$")
+# The heading counts what the reader sees; their own held comments are counted and marked.
+COUNT_TEXT = re.compile(r"^(No comments|1 comment|\d+ comments)( \(\d+ awaiting moderation\))?$")
 
 # Two shared cores run the servers, the browser and the tests: allow for a slow moment.
 expect.set_options(timeout=10_000)
@@ -328,5 +329,6 @@ def serious_violations(page, axe_script: Path) -> list[dict]:
 
 def wait_for_widget(page):
     """Wait until the widget has loaded its thread and shows it."""
-    expect(page.locator("#comments .csvc-count")).to_have_text(COUNT_TEXT)
+    expect(page.locator("#comments .csvc")).to_have_attribute("aria-busy", "false")
     expect(page.locator("#comments .csvc")).to_be_visible()
+    expect(page.locator("#comments .csvc-count")).to_have_text(COUNT_TEXT)

@@ -52,9 +52,10 @@ def test_held_comment_is_shown_only_to_its_author(page, browser, blog, strict_se
     mine = page.locator("#comments article.csvc-comment", has_text="Please approve me")
     expect(mine).to_be_visible()
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
-    expect(page.locator("#comments [role=status]").first).to_have_text(
-        re.compile("awaiting moderation"))
-    expect(page.locator("#comments .csvc-count")).to_have_text("No comments")
+    # The message stands next to the comment, and the heading counts it, marked as held.
+    expect(mine.locator(".csvc-msg")).to_have_text(re.compile("awaiting moderation"))
+    expect(page.locator("#comments .csvc-count")).to_have_text(
+        "1 comment (1 awaiting moderation)")
 
     # After a reload the widget asks for it again with the reader's edit token.
     page.reload()
@@ -172,7 +173,8 @@ def test_deleting_a_comment_with_replies_leaves_a_placeholder(page, blog, servic
     mine = page.locator(f"#comments #comment-{parent_id}")
     mine.get_by_role("button", name="Delete").click()
     mine.get_by_role("button", name="Yes, delete").click()
-    expect(mine).to_have_text("This comment was deleted.")
+    expect(mine.locator(".csvc-deleted")).to_have_text("This comment was deleted.")
+    expect(mine.locator(".csvc-msg")).to_have_text("Your comment was deleted.")
     expect(page.locator("#comments .csvc-replies article", has_text="An answer that stays")) \
         .to_be_visible()
     expect(page.locator("#comments .csvc-count")).to_have_text("1 comment")

@@ -45,7 +45,7 @@ def comment(page, text):
 
 def widget_status(page):
     """The widget's own live region (not a form's)."""
-    return page.locator("#comments section.csvc > p.csvc-status")
+    return page.locator("#comments section.csvc > p.csvc-live")
 
 
 def count(page):
@@ -107,13 +107,13 @@ def test_an_edit_with_many_links_goes_back_to_review_in_the_widget(page, browser
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
     expect(mine.locator(".csvc-body a")).to_have_count(3)
     expect(mine.locator(".csvc-edited")).to_be_visible()
-    expect(count(page)).to_have_text("1 comment")
+    expect(count(page)).to_have_text("2 comments (1 awaiting moderation)")
     held_for_links(service_app, comment_id(mine))
 
     # Its author still sees it, held, after a reload.
     page.reload()
     wait_for_widget(page)
-    expect(count(page)).to_have_text("1 comment")
+    expect(count(page)).to_have_text("2 comments (1 awaiting moderation)")
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
     expect(mine.locator(".csvc-body")).to_contain_text("Better sources")
 
@@ -144,7 +144,7 @@ def test_a_held_edit_with_public_replies_leaves_a_placeholder_for_others(
     expect(widget_status(page)).to_have_text(
         "Your change is awaiting moderation; only you can see it for now.")
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
-    expect(count(page)).to_have_text("1 comment")
+    expect(count(page)).to_have_text("2 comments (1 awaiting moderation)")
     held_for_links(service_app, comment_id(mine))
 
     context, other = as_stranger(browser, url)
@@ -317,7 +317,7 @@ def test_spam_looks_like_a_held_comment_to_its_author_only(page, browser, blog, 
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
     expect(widget_status(page)).to_have_text(
         "Thank you. Your comment is awaiting moderation; only you can see it for now.")
-    expect(count(page)).to_have_text("No comments")
+    expect(count(page)).to_have_text("1 comment (1 awaiting moderation)")
     ident = comment_id(mine)
     with service_app.app_context():
         stored = db.session.get(Comment, ident)
@@ -325,7 +325,7 @@ def test_spam_looks_like_a_held_comment_to_its_author_only(page, browser, blog, 
 
     page.reload()
     wait_for_widget(page)
-    expect(count(page)).to_have_text("No comments")
+    expect(count(page)).to_have_text("1 comment (1 awaiting moderation)")
     expect(page.locator("#comments article.csvc-comment")).to_have_count(1)
     mine = page.locator(f"#comments #comment-{ident}")
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
