@@ -1,12 +1,28 @@
 /* commentsvc comment counts: fills every [data-comment-count] element with "No comments",
- * "1 comment" or "N comments". The attribute holds the thread URI; when empty, the
- * element's href path is used. One request per page (per 100 distinct threads). */
+ * "1 comment" or "N comments", in the language of data-lang on the script tag, else the
+ * page's <html lang>, else English. The attribute holds the thread URI; when empty, the
+ * element's href path is used. One request per page (per 100 distinct threads), and one
+ * for the words of a language other than English. */
 (() => {
   "use strict";
   const script = document.currentScript || document.querySelector('script[src$="/count.js"]');
   if (!script) return;
   const base = new URL(".", script.src).href;
   let warned = false;
+  const LANGS = ["de", "fr", "es", "pt-BR", "it", "nl", "pl", "ja", "zh-CN", "ar"];
+  const wanted = (script.dataset.lang || document.documentElement.lang || "").toLowerCase();
+  const lang = LANGS.find((l) => l.toLowerCase() === wanted) ||
+    LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]);
+  let forms = { none: "No comments", one: "{n} comment", other: "{n} comments" };
+  const words = lang ? fetch(base + "i18n/" + lang + ".json", { credentials: "omit" })
+    .then((res) => res.json()).then((all) => { forms = all.count; }).catch(() => {})
+    : Promise.resolve();
+
+  function label(n) {
+    const rules = new Intl.PluralRules(lang || "en");
+    return ((n === 0 && forms.none) || forms[rules.select(n)] || forms.other)
+      .replace("{n}", new Intl.NumberFormat(lang || "en").format(n));
+  }
 
   // Counts are decoration: on failure the links keep their text, and the console says why.
   function warn(why) {
@@ -38,11 +54,11 @@
           warn(`error ${res.status}`);
           return null;
         })
-        .then((data) => {
+        .then(async (data) => {
           if (!data) return;
+          await words;
           for (const [uri, n] of Object.entries(data.counts || {})) {
-            const text = n === 0 ? "No comments" : n === 1 ? "1 comment" : n + " comments";
-            for (const el of byUri.get(uri) || []) el.textContent = text;
+            for (const el of byUri.get(uri) || []) el.textContent = label(n);
           }
         })
         .catch(() => warn("no answer, or this origin is not allowed"));
