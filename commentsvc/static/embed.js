@@ -9,6 +9,7 @@
  */
 (() => {
   "use strict";
+  performance.mark("commentsvc:start");
 
   const script = document.currentScript || document.querySelector('script[src$="/embed.js"]');
   if (!script) return;
@@ -95,7 +96,7 @@
   const RTL = ["ar"];
   let words = EN;
   let lang = "en";
-  let plural, numbers, relative, exactTime;
+  let plural, numbers, relative, exactTime, shortDate;
 
   // data-lang, else the page's language, else English; "pt" finds "pt-BR", "de-AT" "de".
   function pickLanguage(host) {
@@ -104,21 +105,26 @@
       LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]) || "en";
   }
 
+  // One formatter of each kind for every comment: toLocaleString() builds one per call.
+  // English numbers need no formatter. The first relative-time formatter of a page costs
+  // 20-40 ms, so it is made once the comments are on screen (see relativeTimes).
   function useLanguage(tag, catalogue) {
     lang = tag;
     words = catalogue || EN;
     plural = new Intl.PluralRules(tag);
-    numbers = new Intl.NumberFormat(tag);
-    relative = new Intl.RelativeTimeFormat(tag, { numeric: "auto" });
-    // One formatter for every comment: toLocaleString() with options builds one per call.
+    numbers = tag === "en" ? { format: String } : new Intl.NumberFormat(tag);
     exactTime = new Intl.DateTimeFormat(tag, { dateStyle: "full", timeStyle: "short" });
+    shortDate = new Intl.DateTimeFormat(tag, { dateStyle: "medium" });
   }
-  useLanguage("en");
+
+  function rtf() {
+    return relative || (relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" }));
+  }
 
   // A message by key, with {placeholders} filled; counts pick their plural form.
   function t(key, vars) {
     let text = words[key] || EN[key];
-    vars = vars || {};
+    if (!vars) return text;
     if (typeof text === "object") {
       const forms = text;
       text = (vars.n === 0 && forms.none) || forms[plural.select(vars.n)] || forms.other;
@@ -131,7 +137,8 @@
 
   function h(tag, attrs, ...children) {
     const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
+    for (const k in attrs) {
+      const v = attrs[k];
       if (v == null || v === false) continue;
       if (k === "class") el.className = v;
       else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
@@ -141,25 +148,36 @@
     return el;
   }
 
+  // This service's entries in localStorage. Which keys exist is read once per thread load,
+  // so rendering a comment reads storage only for the comments this reader touched.
   const store = {
+    known: new Set(),
     get(key) {
       try { return JSON.parse(localStorage.getItem(PREFIX + key)); } catch { return null; }
     },
     set(key, value) {
+      store.known.add(key);
       try { localStorage.setItem(PREFIX + key, JSON.stringify(value)); } catch { /* private mode */ }
     },
     del(key) {
+      store.known.delete(key);
       try { localStorage.removeItem(PREFIX + key); } catch { /* private mode */ }
     },
-    tokenKeys() {
-      const keys = [];
+    mine(key) {
+      return store.known.has(key) ? store.get(key) : null;
+    },
+    scan() {
+      store.known = new Set();
       try {
         for (let i = 0; i < localStorage.length; i++) {
           const key = localStorage.key(i);
-          if (key.startsWith(PREFIX + "token:")) keys.push(key.slice(PREFIX.length));
+          if (key.startsWith(PREFIX)) store.known.add(key.slice(PREFIX.length));
         }
       } catch { /* storage disabled */ }
-      return keys;
+      return [...store.known];
+    },
+    tokenKeys() {
+      return store.scan().filter((key) => key.startsWith("token:"));
     },
   };
 
@@ -244,7 +262,7 @@
       let wait = Number(raw);
       if (raw && isNaN(wait)) wait = (Date.parse(raw) - Date.now()) / 1000;
       message = wait > 0 ? t("tooFast", { when: wait < 60
-        ? relative.format(Math.ceil(wait), "second") : relative.format(Math.ceil(wait / 60), "minute") })
+        ? rtf().format(Math.ceil(wait), "second") : rtf().format(Math.ceil(wait / 60), "minute") })
         : t("tooFastLater");
     }
     throw new ApiError(status, err.code || "http", message, err.fields);
@@ -253,17 +271,29 @@
   const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400],
     ["hour", 3600], ["minute", 60]];
 
+  function ago(date) {
+    const diff = (date - Date.now()) / 1000;
+    for (const [unit, size] of UNITS) {
+      if (Math.abs(diff) >= size) return rtf().format(Math.round(diff / size), unit);
+    }
+    return t("justNow");
+  }
+
+  // "3 days ago" once the relative formatter exists; the date until then.
   function timeElement(iso) {
     const date = new Date(iso);
-    const diff = (date - Date.now()) / 1000;
-    let text = t("justNow");
-    for (const [unit, size] of UNITS) {
-      if (Math.abs(diff) >= size) {
-        text = relative.format(Math.round(diff / size), unit);
-        break;
+    return h("time", { datetime: iso, title: exactTime.format(date) },
+      relative ? ago(date) : shortDate.format(date));
+  }
+
+  // After the first paint: every date shown so far becomes "… ago".
+  function relativeTimes(root) {
+    requestAnimationFrame(() => setTimeout(() => {
+      rtf();
+      for (const el of root.querySelectorAll("time[datetime]")) {
+        el.textContent = ago(new Date(el.getAttribute("datetime")));
       }
-    }
-    return h("time", { datetime: iso, title: exactTime.format(date) }, text);
+    }));
   }
 
   /* ---- form fields ---- */
@@ -437,7 +467,7 @@
       const { c } = node;
       const score = h("span", { class: "csvc-score", "aria-live": "polite" },
         numbers.format(c.score || 0));
-      const mine = () => store.get("vote:" + c.id) || 0;
+      const mine = () => store.mine("vote:" + c.id) || 0;
       const button = (value, glyph, label) => h("button", { type: "button", class: "csvc-vote",
         "aria-label": label, "aria-pressed": String(mine() === value), onclick: async (ev) => {
           const next = mine() === value ? 0 : value;
@@ -481,6 +511,7 @@
         return;
       }
       takeThread(data);
+      performance.mark("commentsvc:data");
       status.textContent = "";
       // Built while detached, then attached once: one style and layout pass for the lot.
       const spot = list.nextSibling;
@@ -490,6 +521,8 @@
       for (const c of data.comments) renderComment(c, 0, list, null);
       box.insertBefore(list, spot);
       setCount(data.count);
+      performance.mark("commentsvc:rendered");
+      relativeTimes(list);
       if (!formSlot.querySelector("form")) {
         formSlot.replaceChildren(state.closed ? h("p", { class: "csvc-closed" }, t("closed"))
           : commentForm(null));
@@ -594,7 +627,7 @@
         actions.append(h("button", { type: "button", class: "csvc-link", onclick: () => openReply(node),
           "aria-label": t("replyTo", { name: c.author || t("anonymous") }) }, t("reply")));
       }
-      const own = store.get("token:" + c.id);
+      const own = store.mine("token:" + c.id);
       const left = own ? own.u - Date.now() : 0;
       // A token still shows its holder a held comment; for a published one it is spent.
       if (own && left <= 0 && c.status !== "pending") store.del("token:" + c.id);
@@ -832,11 +865,14 @@
     await load(first);
   }
 
-  function start() {
-    const host = document.getElementById("comments");
-    if (host) mount(host);
+  // Under the #comments element (where the script usually is) the thread is asked for at
+  // once, without waiting for the rest of the page.
+  const host = document.getElementById("comments");
+  if (host) mount(host);
+  else {
+    document.addEventListener("DOMContentLoaded", () => {
+      const late = document.getElementById("comments");
+      if (late) mount(late);
+    });
   }
-
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
 })();
