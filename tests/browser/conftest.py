@@ -113,8 +113,9 @@ class BlogServer:
         return self.origin + path
 
     def post_page(self, service: Service, uri: str, *, head: str = "", extra: str = "",
-                  csp: bool = False, title: str = "A test post") -> str:
-        """A blog post embedding the widget for `uri`; with csp, under a strict policy."""
+                  csp: bool = False, title: str = "A test post", comments_attrs: str = "") -> str:
+        """A blog post embedding the widget for `uri`; with csp, under a strict policy;
+        comments_attrs are more attributes for #comments (e.g. data-theme="dark")."""
         path = f"/page-{uuid.uuid4().hex[:10]}.html"
         headers = {}
         if csp:
@@ -126,7 +127,7 @@ class BlogServer:
         html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>{head}</head>
 <body><main><h1>{title}</h1><p>Have you had a really difficult sale? What worked for you?</p>
-<div id="comments" data-uri="{uri}">
+<div id="comments" data-uri="{uri}"{" " + comments_attrs if comments_attrs else ""}>
 <noscript><a href="{service.url}/comments?uri={urllib.parse.quote(uri)}"
 >Read and post comments</a></noscript>
 </div>
