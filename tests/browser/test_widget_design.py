@@ -506,10 +506,6 @@ HOSTILE = """<style>
 DEMO_URI = "/2008/01/persistence-pays-off.html"
 WIDTHS = [375, 768, 1280]
 SCHEMES = ["light", "dark"]
-ROOT_FONT_DEFECT = (
-    "widget.css: .csvc-who's columns are minmax(11em, 1fr); when 11em is wider than the "
-    "widget (a root font of 33 px or more on a 375 px screen), the form grows past the widget "
-    "and the page scrolls sideways; minmax(min(11em, 100%), 1fr) would keep it inside")
 
 
 def screenshot_path(name: str) -> Path | None:
@@ -572,8 +568,7 @@ def test_screenshot_of_the_demo_with_a_reply_form_open(scheme_page, service, thr
     assert_no_sideways_scroll(page)
 
 
-@pytest.mark.parametrize("width", [
-    pytest.param(375, marks=pytest.mark.xfail(strict=True, reason=ROOT_FONT_DEFECT)), 768, 1280])
+@pytest.mark.parametrize("width", [375, 768, 1280])
 def test_screenshot_of_a_hostile_blog_with_a_reply_form_open(scheme_page, blog, service,
                                                               thread_uri, width):
     """A PNG of a blog whose CSS fights the widget; the widget still fits the screen."""
@@ -593,7 +588,6 @@ def test_screenshot_of_a_hostile_blog_with_a_reply_form_open(scheme_page, blog, 
     assert_no_sideways_scroll(page)
 
 
-@pytest.mark.xfail(strict=True, reason=ROOT_FONT_DEFECT)
 def test_a_large_root_font_on_a_phone_does_not_scroll_sideways(page, blog, service,
                                                                 thread_uri):
     page.set_viewport_size({"width": 375, "height": 900})
