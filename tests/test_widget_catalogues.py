@@ -489,3 +489,17 @@ def test_the_scan_finds_words_written_into_the_script(line):
 ])
 def test_the_scan_passes_what_readers_never_see(line):
     assert words_outside_catalogues(line, ("EN",) if "const EN" in line else ()) == []
+
+
+
+@pytest.mark.parametrize("tag", ["en", *LANGUAGES])
+def test_reply_buttons_name_holds_its_visible_word(tag, english):
+    # The Reply button is named "Reply to {name}" for screen readers; speech users say the
+    # word they see, so the name must hold it as a word (WCAG 2.5.3; axe's
+    # label-content-name-mismatch). Japanese and Chinese put no spaces between words.
+    words = english if tag == "en" else catalogue(tag)
+    shown, name = words["reply"].casefold(), words["replyTo"].casefold()
+    if tag in ("ja", "zh-CN"):
+        assert shown in name
+    else:
+        assert re.search(rf"(?<!\w){re.escape(shown)}(?!\w)", name)
