@@ -11,17 +11,20 @@
   let warned = false;
   const LANGS = ["de", "fr", "es", "pt-BR", "it", "nl", "pl", "ja", "zh-CN", "ar"];
   const wanted = (script.dataset.lang || document.documentElement.lang || "").toLowerCase();
-  const lang = LANGS.find((l) => l.toLowerCase() === wanted) ||
-    LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]);
+  const lang = !/^zh.*(hant|tw|hk|mo)/.test(wanted) && (LANGS.find((l) => l.toLowerCase() === wanted) ||
+    LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]));
   let forms = { none: "No comments", one: "{n} comment", other: "{n} comments" };
   const words = lang ? fetch(base + "i18n/" + lang + ".json", { credentials: "omit" })
-    .then((res) => res.json()).then((all) => { forms = all.count; }).catch(() => {})
-    : Promise.resolve();
+    .then((res) => (res.ok ? res.json() : {}))
+    .then((all) => { if (all.count && all.count.other) forms = all.count; })
+    .catch(() => {}) : Promise.resolve();
+  let rules, numbers;
 
   function label(n) {
-    const rules = new Intl.PluralRules(lang || "en");
+    rules = rules || new Intl.PluralRules(lang || "en");
+    numbers = numbers || new Intl.NumberFormat(lang || "en");
     return ((n === 0 && forms.none) || forms[rules.select(n)] || forms.other)
-      .replace("{n}", new Intl.NumberFormat(lang || "en").format(n));
+      .replace("{n}", numbers.format(n));
   }
 
   // Counts are decoration: on failure the links keep their text, and the console says why.

@@ -98,21 +98,23 @@
   let lang = "en";
   let plural, numbers, relative, exactTime, shortDate;
 
-  // data-lang, else the page's language, else English; "pt" finds "pt-BR", "de-AT" "de".
+  // data-lang, else the page's language, else English; "pt" finds "pt-BR", "de-AT" "de",
+  // but Traditional Chinese readers get English rather than Simplified Chinese.
   function pickLanguage(host) {
     const wanted = (host.dataset.lang || document.documentElement.lang || "").toLowerCase();
+    if (/^zh.*(hant|tw|hk|mo)/.test(wanted)) return "en";
     return LANGS.find((l) => l.toLowerCase() === wanted) ||
       LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]) || "en";
   }
 
   // One formatter of each kind for every comment: toLocaleString() builds one per call.
-  // English numbers need no formatter. The first relative-time formatter of a page costs
+  // The first relative-time formatter of a page costs
   // 20-40 ms, so it is made once the comments are on screen (see relativeTimes).
   function useLanguage(tag, catalogue) {
     lang = tag;
     words = catalogue || EN;
     plural = new Intl.PluralRules(tag);
-    numbers = tag === "en" ? { format: String } : new Intl.NumberFormat(tag);
+    numbers = new Intl.NumberFormat(tag);
     exactTime = new Intl.DateTimeFormat(tag, { dateStyle: "full", timeStyle: "short" });
     shortDate = new Intl.DateTimeFormat(tag, { dateStyle: "medium" });
   }
@@ -130,7 +132,10 @@
       text = (vars.n === 0 && forms.none) || forms[plural.select(vars.n)] || forms.other;
       vars = { ...vars, n: numbers.format(vars.n) };
     }
-    return text.replace(/\{(\w+)\}/g, (all, name) => (name in vars ? vars[name] : all));
+    // In right-to-left text names are isolated, so a Latin name keeps its own order.
+    const rtl = RTL.includes(lang);
+    return text.replace(/\{(\w+)\}/g, (all, name) => (name in vars
+      ? (rtl && name === "name" ? "\u2068" + vars[name] + "\u2069" : vars[name]) : all));
   }
 
   /* ---- small helpers ---- */
@@ -312,7 +317,8 @@
   function readerFields(fid, rows) {
     const profile = store.get("profile") || {};
     const input = (name, type, auto, max) => {
-      const el = h("input", { id: fid + name, name, type, autocomplete: auto, maxlength: max });
+      const el = h("input", { id: fid + name, name, type, autocomplete: auto, maxlength: max,
+        dir: type === "text" ? null : "ltr" });
       el.value = profile[name] || "";
       return el;
     };
@@ -619,7 +625,7 @@
         article.replaceChildren(h("p", { class: "csvc-body csvc-deleted" }, t("deleted")));
         return;
       }
-      const body = h("div", { class: "csvc-body" });
+      const body = h("div", { class: "csvc-body", dir: "auto" });
       body.innerHTML = c.html; // sanitised by the server's renderer; the only HTML we insert
       const actions = h("div", { class: "csvc-actions" },
         c.status === "approved" && voteControl(node));
