@@ -38,8 +38,9 @@ lint: install-test
 test: install-test lint tests/browser/node_modules/axe-core/axe.min.js
 	$(BIN)/pytest
 
-bench: install-test
-	$(BIN)/python bench/read_bench.py
+# commentsvc beside Isso and the floor (needs wrk; BENCH_ARGS="--db sqlite --duration 3" for a quick look).
+bench: install
+	$(BIN)/python bench/peer.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .ruff_cache
