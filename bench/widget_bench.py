@@ -179,7 +179,7 @@ def seed(service_url: str) -> None:
             parent = top[n % 40] if n < 80 else last
         text = f"Comment {n}: *Markdown* with a [link](https://example.com/{n}) and `code`.\n\n" \
                "A second paragraph, so the comment has some body to lay out."
-        token = call("GET", f"{service_url}/api/threads?uri={URI}&limit=1")["form_token"]
+        token = call("GET", f"{service_url}/api/form-token?uri={URI}")["form_token"]
         last = call("POST", f"{service_url}/api/comments",
                     {"uri": URI, "text": text, "author": f"Reader {n}", "parent_id": parent,
                      "email": f"reader{n}@example.com", "form_token": token})["id"]

@@ -130,6 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MIN_SUBMIT_SECONDS", 3, _seconds,
             "a post sooner than this after the form loaded is spam"),
     Setting("FORM_TOKEN_MAX_AGE", 86400, _seconds, "seconds a form token stays valid"),
+    Setting("PUBLIC_MAX_AGE", 5, _seconds,
+            "seconds browsers and shared caches may keep public reads (threads, counts, feeds)"),
     Setting("RATELIMIT_ENABLED", True, _bool, "false only for load tests"),
     Setting("RATELIMIT_POST", "5 per minute;50 per hour", _limits, "comment posts per address"),
     Setting("RATELIMIT_EDIT", "20 per minute", _limits, "edits and deletes per address"),

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select
 from .api.requests import site as requested_site
 from .errors import ValidationFailed
 from .extensions import db
+from .httpcache import Body, conditional
 from .models import Comment, Status, Thread, utcnow
 from .validation import uri_problem
 
@@ -59,9 +60,8 @@ def _feed(template: str, *, feed_id: str, title: str, self_url: str, alternate: 
     updated = max((e["updated"] for e in entries), default=_stamp(utcnow()))
     body = render_template(template, feed_id=feed_id, title=title, self_url=self_url,
                            alternate=alternate, entries=entries, updated=updated)
-    response = current_app.response_class(body, mimetype="application/atom+xml")
-    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
-    return response
+    return conditional(Body(body.encode()), "application/atom+xml",
+                       f"public, max-age={MAX_AGE}")
 
 
 @bp.get("/thread.atom")

@@ -14,6 +14,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import ValidationFailed
+from .httpcache import Body
 from .models import Comment, Status, Thread
 
 MAX_DEPTH = 10  # replies deeper than this are attached at this depth (parent_id stays true)
@@ -233,28 +234,37 @@ def thread_version(session: Session, *, site: str, uri: str) -> tuple | None:
     return (row.id, row.version, row.closed, row.title) if row is not None else None
 
 
+def _closed_with(tree: dict[str, Any], extra: dict[str, Any]) -> bytes:
+    return orjson.dumps({**tree, **extra})
+
+
 def thread_json(
     session: Session, *, site: str, uri: str, own_ids: Iterable[int] = (),
     sort: str = "oldest", limit: int = 50, after: str | None = None,
-) -> bytes:
-    """thread_tree as JSON bytes (an object), from this process's cache when it is current.
+    extra: dict[str, Any] | None = None,
+) -> tuple[Body, bool]:
+    """thread_tree as a JSON object (with `extra`'s fields), and whether it is public: from
+    this process's cache when it is current. A page holding a reader's own held comments is
+    theirs alone and never cached, here or anywhere else.
 
     `session` may be a plain Connection: every statement here is a Core one.
     """
+    extra = extra or {}
     after_key = _parse_cursor(after) if after else None
     thread = session.execute(_THREAD, {"site": site, "uri": uri}).first()
     if thread is None:
-        return orjson.dumps(_empty(uri))
+        return Body(_closed_with(_empty(uri), extra)), True
     own_ids = list(own_ids)
-    if own_ids:  # a reader's own held comments are theirs alone: never cached
-        return orjson.dumps(_tree(session, uri, thread, own_ids, sort, limit, after_key))
+    if own_ids:
+        return Body(_closed_with(_tree(session, uri, thread, own_ids, sort, limit, after_key),
+                                 extra)), False
     # The uri too: SQLite may give a deleted thread's id to a new one, at the same version.
-    key = (thread.id, thread.version, uri, sort, limit, after_key)
+    key = (thread.id, thread.version, uri, sort, limit, after_key, tuple(extra.items()))
     body = _bodies.get(key)
     if body is None:
-        body = orjson.dumps(_tree(session, uri, thread, [], sort, limit, after_key))
-        _bodies.put(key, body)
-    return body
+        body = Body(_closed_with(_tree(session, uri, thread, [], sort, limit, after_key), extra))
+        _bodies.put(key, body, size=2 * len(body.raw))
+    return body, True
 
 
 def count_by_uri(session: Session, site: str, uris: Iterable[str]) -> dict[str, int]:

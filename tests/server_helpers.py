@@ -338,6 +338,12 @@ class Client:
         assert response.status == 200, (response.status, response.body[:500])
         return response.json()
 
+    def form_token(self, uri: str) -> str:
+        query = urllib.parse.urlencode({"uri": uri})
+        response = self.request("GET", f"/api/form-token?{query}")
+        assert response.status == 200, (response.status, response.body[:500])
+        return response.json()["form_token"]
+
     def counts(self, uris: list[str]) -> dict[str, int]:
         query = urllib.parse.urlencode([("uri", uri) for uri in uris])
         response = self.request("GET", f"/api/counts?{query}")

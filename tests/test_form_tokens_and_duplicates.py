@@ -15,7 +15,7 @@ from .conftest import unique_uri
 
 
 def _token(client, uri):
-    return client.get(f"/api/threads?uri={uri}").get_json()["form_token"]
+    return client.get(f"/api/form-token?uri={uri}").get_json()["form_token"]
 
 
 def _post(client, uri, text, token, **fields):

@@ -69,10 +69,10 @@ def a_and_b(servers, shared_redis):
 def test_a_comment_posted_through_one_process_is_read_and_edited_through_the_other(
         a_and_b, shared_redis):
     a, b = a_and_b
-    first = a.post_comment(URI, "Posted through A.", b.thread(URI)["form_token"])
+    first = a.post_comment(URI, "Posted through A.", b.form_token(URI))
     assert first.status == 201, first.body
     first = first.json()
-    held = a.post_comment(URI, THREE_LINKS, b.thread(URI)["form_token"], parent_id=first["id"])
+    held = a.post_comment(URI, THREE_LINKS, b.form_token(URI), parent_id=first["id"])
     assert held.status == 201, held.body
     held = held.json()
     assert held["status"] == "pending"  # three links: held for a moderator

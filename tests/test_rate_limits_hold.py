@@ -31,7 +31,7 @@ def _form_post(client, uri, text):
 
 
 def _api_post(client, uri, text):
-    token = client.get(f"/api/threads?uri={uri}").get_json()["form_token"]
+    token = client.get(f"/api/form-token?uri={uri}").get_json()["form_token"]
     return client.post("/api/comments", json={"uri": uri, "text": text, "form_token": token})
 
 

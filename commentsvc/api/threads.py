@@ -7,6 +7,7 @@ from flask import current_app, jsonify, request
 from flask_babel import gettext
 
 from ..errors import ValidationFailed
+from ..httpcache import Body, conditional, public_cache_control
 from ..threads import SORTS, count_by_uri, thread_json
 from ..tokens import issue_form_token
 from ..transactions import read_with_retry
@@ -47,19 +48,34 @@ def get_thread():
     options = {"site": thread_site, "uri": uri, "own_ids": reader_own_ids(), "sort": sort,
                "limit": _int_arg("limit", 50, 1, MAX_LIMIT),
                "after": request.args.get("after") or None}
+    options["extra"] = {"edit_window": config["EDIT_WINDOW"],
+                        "min_submit_seconds": config["MIN_SUBMIT_SECONDS"]}
     # A plain read on a connection: no ORM session to set up and tear down.
-    body = read_with_retry(lambda conn: thread_json(conn, **options))
-    # The cached thread is an object; the per-request fields close it.
-    tail = orjson.dumps({"form_token": issue_form_token(config["SECRET_KEY"], thread_site, uri),
-                         "edit_window": config["EDIT_WINDOW"],
-                         "min_submit_seconds": config["MIN_SUBMIT_SECONDS"]})
-    response = current_app.response_class(body[:-1] + b"," + tail[1:],
-                                          mimetype="application/json")
+    body, public = read_with_retry(lambda conn: thread_json(conn, **options))
+    if not public:  # the reader's own held comments: for them alone, kept by no one
+        response = conditional(body, "application/json", "private, no-store")
+    else:
+        response = conditional(body, "application/json", public_cache_control())
+    # A request with edit tokens may see more than the public page: caches must tell apart.
+    response.vary.add("X-Edit-Tokens")
+    return response
+
+
+@bp.get("/form-token")
+def get_form_token():
+    """A form token for the next post to a thread (each works once), and how old it must be
+    before it is used."""
+    uri = request.args.get("uri", "")
+    config = current_app.config
+    if problem := uri_problem(uri, config["ALLOWED_ORIGINS"]):
+        raise ValidationFailed({"uri": [problem]})
+    response = jsonify({"form_token": issue_form_token(config["SECRET_KEY"], site(), uri),
+                        "min_submit_seconds": config["MIN_SUBMIT_SECONDS"]})
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _counts_response(uris: list) -> object:
+def _counts_response(uris: list, cache_control: str) -> object:
     if len(uris) > MAX_COUNT_URIS:
         raise ValidationFailed({"uris": [gettext("At most %(max)d uris per request.",
                                                  max=MAX_COUNT_URIS)]})
@@ -68,13 +84,14 @@ def _counts_response(uris: list) -> object:
     if problems:
         raise ValidationFailed({"uris": sorted(problems)})
     thread_site = site()
-    return jsonify({"counts": read_with_retry(lambda conn: count_by_uri(conn, thread_site, uris))})
+    counts = read_with_retry(lambda conn: count_by_uri(conn, thread_site, uris))
+    return conditional(Body(orjson.dumps({"counts": counts})), "application/json", cache_control)
 
 
 @bp.get("/counts")
 def get_counts():
     """Approved comment counts for the uri parameters given."""
-    return _counts_response(request.args.getlist("uri"))
+    return _counts_response(request.args.getlist("uri"), public_cache_control())
 
 
 @bp.post("/counts")
@@ -83,4 +100,5 @@ def post_counts():
     uris = json_object().get("uris")
     if not isinstance(uris, list):
         raise ValidationFailed({"uris": [gettext("Must be a list of uris.")]})
-    return _counts_response(uris)
+    # Nobody keeps an answer to a POST; a page that wants its counts cached uses GET.
+    return _counts_response(uris, "no-store")

@@ -242,9 +242,13 @@
   }
 
   // The one way the widget talks to the service: every failure becomes a readable message.
+  // A reader who just wrote something reads the thread fresh, not from a cache's copy.
+  const WROTE = 60e3;
   async function api(method, path, body, headers) {
     const init = { method, headers: { "Accept-Language": lang, ...headers }, credentials: "omit",
       mode: "cors" };
+    if (method !== "GET") store.set("wrote", Date.now());
+    else if (Date.now() - (store.get("wrote") || 0) < WROTE) init.cache = "no-cache";
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -496,8 +500,6 @@
     }
 
     function takeThread(data) {
-      state.token = data.form_token;
-      state.tokenAt = Date.now();
       if (Number.isFinite(data.min_submit_seconds)) state.minAge = data.min_submit_seconds;
       state.closed = !!data.closed;
       state.next = data.next || null;
@@ -556,14 +558,26 @@
       }
     }
 
+    // The thread is a public page that caches may keep, so the form token (each works once)
+    // is asked for apart, when the reader starts writing.
+    function askToken() {
+      if (!state.asking && (!state.token || Date.now() - state.tokenAt >= TOKEN_REFRESH)) {
+        state.asking = api("GET", "api/form-token?uri=" + encodeURIComponent(uri)).then((data) => {
+          state.token = data.form_token;
+          state.tokenAt = Date.now();
+          state.minAge = data.min_submit_seconds;
+        }).finally(() => { state.asking = null; });
+      }
+      return state.asking || Promise.resolve();
+    }
+    box.addEventListener("focusin", (ev) => {
+      if (ev.target.closest("form")) askToken().catch(() => {});
+    });
+
     // Each form token works once, and not before it is minAge seconds old (sooner is a
     // bot's pace): take it for this post, waiting out the rest of that time if need be.
     async function freshToken() {
-      if (!state.token || Date.now() - state.tokenAt >= TOKEN_REFRESH) {
-        const data = await api("GET", threadPath() + "&limit=1");
-        state.token = data.form_token;
-        state.tokenAt = Date.now();
-      }
+      await askToken();
       const token = state.token;
       const wait = state.tokenAt + state.minAge * 1000 + 250 - Date.now();
       state.token = null;

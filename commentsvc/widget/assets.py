@@ -9,9 +9,10 @@ from pathlib import Path
 
 import rcssmin
 import rjsmin
-from flask import Response, abort, request
+from flask import Response, abort
 
 from commentsvc.avatars import identicon_svg, is_avatar_hash
+from commentsvc.httpcache import accepts_gzip, not_modified
 from commentsvc.widget import bp
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -80,22 +81,13 @@ def get_asset(name: str) -> Asset:
     return asset
 
 
-def _accepts_gzip() -> bool:
-    return request.accept_encodings["gzip"] > 0
-
-
-def _not_modified(etags: tuple[str, ...]) -> bool:
-    if_none_match = request.if_none_match
-    return bool(if_none_match) and any(if_none_match.contains_weak(tag) for tag in etags)
-
-
 def asset_response(name: str) -> Response:
     """Answer a request for one asset: 304, gzip or identity, always with validators."""
     asset = get_asset(name)
     gz_etag = asset.etag + "-gz"
-    use_gzip = _accepts_gzip()
+    use_gzip = accepts_gzip()
     # Either representation proves the client's copy current: both decode to the same bytes.
-    if _not_modified((asset.etag, gz_etag)):
+    if not_modified((asset.etag, gz_etag)):
         response = Response(status=304)
     elif use_gzip:
         response = Response(asset.gzipped, content_type=ASSETS[name])
@@ -155,7 +147,7 @@ def avatar(name: str):
     """An identicon for a comment's avatar hash; the same hash always gives the same picture."""
     if not is_avatar_hash(name):
         abort(404)
-    if _not_modified((name,)):
+    if not_modified((name,)):
         response = Response(status=304)
     else:
         response = Response(identicon_svg(name), content_type="image/svg+xml")

@@ -164,7 +164,9 @@ class Service:
         return body
 
     def post(self, uri: str, text: str, *, expect: int | None = 201, **fields):
-        token = self.thread(uri, limit=1)["form_token"]  # each works once, for one thread
+        # Each works once, for one thread.
+        token = self.api("GET", "/api/form-token?" + urllib.parse.urlencode({"uri": uri}))[1][
+            "form_token"]
         payload = {"uri": uri, "text": text, "form_token": token, **fields}
         status, body, _ = self.api("POST", "/api/comments", payload)
         if expect is not None:

@@ -178,8 +178,8 @@ def request(conn: http.client.HTTPSConnection, method: str, path: str, body=None
 
 def post_comment(conn, uri: str, text: str, headers=None) -> tuple[int, dict]:
     """A fresh form token for the thread, then the post: (status, JSON body)."""
-    query = urllib.parse.urlencode({"uri": uri, "limit": 1})
-    status, _, body = request(conn, "GET", f"/api/threads?{query}", headers=headers)
+    query = urllib.parse.urlencode({"uri": uri})
+    status, _, body = request(conn, "GET", f"/api/form-token?{query}", headers=headers)
     assert status == 200, (status, body[:300])
     token = json.loads(body)["form_token"]
     status, _, body = request(conn, "POST", "/api/comments",

@@ -1,0 +1,92 @@
+"""Validators, conditional answers and compression for public reads.
+
+A public read (a thread's page of comments, counts, a feed, the widget's files) carries an
+ETag of its content and a Cache-Control that lets browsers and shared caches keep it for a
+little while; a request whose If-None-Match names the current ETag gets 304 and no body.
+Bodies are gzipped when the client takes gzip, and the gzipped form of a cached body is made
+once and kept with it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+
+from flask import Response, current_app, request
+
+# Smaller bodies are sent as they are: gzip would save a few bytes and cost a header.
+GZIP_MIN_BYTES = 1024
+
+
+def content_tag(*parts: bytes) -> str:
+    """An entity tag (without quotes) for these bytes."""
+    digest = hashlib.blake2b(digest_size=12)
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
+
+
+class Body:
+    """One response body, its entity tag, and its gzipped form made on first need."""
+
+    __slots__ = ("raw", "tag", "_gzipped", "_lock")
+
+    def __init__(self, raw: bytes, tag: str | None = None):
+        self.raw = raw
+        self.tag = tag or content_tag(raw)
+        self._gzipped: bytes | None = None
+        self._lock = threading.Lock()
+
+    def gzipped(self) -> bytes:
+        if self._gzipped is None:
+            with self._lock:
+                if self._gzipped is None:
+                    # mtime=0: the same bytes in every process, so one ETag fits them all.
+                    self._gzipped = gzip.compress(self.raw, 6, mtime=0)
+        return self._gzipped
+
+    @property
+    def size(self) -> int:
+        return len(self.raw) + (len(self._gzipped) if self._gzipped else 0)
+
+
+def accepts_gzip() -> bool:
+    return request.accept_encodings["gzip"] > 0
+
+
+def not_modified(etags: tuple[str, ...]) -> bool:
+    """Whether the request's If-None-Match names one of these (unquoted) tags."""
+    if_none_match = request.if_none_match
+    return bool(if_none_match) and any(if_none_match.contains_weak(tag) for tag in etags)
+
+
+def public_cache_control() -> str:
+    """How long browsers and shared caches may keep a public read, and serve it stale while
+    they ask again."""
+    seconds = current_app.config["PUBLIC_MAX_AGE"]
+    if seconds <= 0:
+        return "no-cache"
+    return f"public, max-age={seconds}, stale-while-revalidate={seconds * 6}"
+
+
+def conditional(body: Body, mimetype: str, cache_control: str,
+                vary: tuple[str, ...] = ()) -> Response:
+    """200 with the body (gzipped when the client takes it and it is worth it), or 304 when
+    the client's copy is current. Both representations decode to the same bytes, so either
+    ETag proves a copy current."""
+    compress = len(body.raw) >= GZIP_MIN_BYTES and accepts_gzip()
+    gz_tag = body.tag + "-gz"
+    if not_modified((body.tag, gz_tag)):
+        response = Response(status=304)
+    elif compress:
+        response = Response(body.gzipped(), mimetype=mimetype)
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(body.raw, mimetype=mimetype)
+    response.set_etag(gz_tag if compress else body.tag)
+    response.headers["Cache-Control"] = cache_control
+    response.vary.add("Accept-Encoding")
+    for header in vary:
+        response.vary.add(header)
+    return response
