@@ -67,10 +67,10 @@ end
 """
 
 # commentsvc: each post spends a form token, and its 201 answer carries the thread's next one,
-# as the widget uses it. The pool starts with tokens read from GET /api/threads before the
+# as the widget uses it. The pool starts with tokens read from GET /api/form-token before the
 # pass; a thread whose pool is empty gets a GET for one (counted apart, never as a post).
 COMMENTSVC = """
-local uris, parents, thread_paths, pool = %(uris)s, %(parents)s, %(thread_paths)s, %(pool)s
+local uris, parents, token_paths, pool = %(uris)s, %(parents)s, %(token_paths)s, %(pool)s
 local index = {}
 for i, uri in ipairs(uris) do index[uri] = i end
 request = function()
@@ -79,7 +79,7 @@ request = function()
   local token = table.remove(pool[i])
   if token == nil then
     reads = reads + 1
-    return wrk.format("GET", thread_paths[i])
+    return wrk.format("GET", token_paths[i])
   end
   local parent = ""
   if n %% 3 == 0 then parent = ',"parent_id":' .. parents[i] end

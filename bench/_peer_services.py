@@ -92,8 +92,12 @@ class Commentsvc:
     def counts(uris: list[str]) -> tuple[str, object]:
         return "/api/counts", {"uris": uris}
 
+    @staticmethod
+    def token_path(uri: str) -> str:
+        return "/api/form-token?" + urllib.parse.urlencode({"uri": uri})
+
     def form_token(self, uri: str) -> str:
-        status, raw, _ = call(self.server, self.thread_path(uri, limit=1))
+        status, raw, _ = call(self.server, self.token_path(uri))
         if status != 200:
             raise RuntimeError(f"commentsvc: reading a form token for {uri}: HTTP {status}")
         return json.loads(raw)["form_token"]
@@ -131,7 +135,7 @@ class Commentsvc:
     def post_script(self, workdir: Path, parents: list[int]) -> Path:
         pool = [[self.form_token(uri) for _ in range(4)] for uri in POST_URIS]
         return _peer_lua.write(workdir, _peer_lua.COMMENTSVC, uris=POST_URIS, parents=parents,
-                               thread_paths=[self.thread_path(u, limit=1) for u in POST_URIS],
+                               token_paths=[self.token_path(u) for u in POST_URIS],
                                pool=pool)
 
 
