@@ -69,7 +69,8 @@ def get_form_token():
     config = current_app.config
     if problem := uri_problem(uri, config["ALLOWED_ORIGINS"]):
         raise ValidationFailed({"uri": [problem]})
-    response = jsonify({"form_token": issue_form_token(config["SECRET_KEY"], site(), uri),
+    response = jsonify({"uri": uri,
+                        "form_token": issue_form_token(config["SECRET_KEY"], site(), uri),
                         "min_submit_seconds": config["MIN_SUBMIT_SECONDS"]})
     response.headers["Cache-Control"] = "no-store"
     return response
