@@ -26,7 +26,6 @@ _DUPLICATE = select(Comment.id).where(
     Comment.id != bindparam("exclude"),
     or_(Comment.remote_hash == bindparam("remote_hash"), Comment.email == bindparam("email")),
 ).limit(1)
-_USED_TOKEN = select(UsedToken.id).where(UsedToken.id == bindparam("id"))
 _PRUNE_FORM_TOKENS = delete(UsedToken).where(
     UsedToken.id.startswith(tokens.FORM_TOKEN_PREFIX, autoescape=True),
     UsedToken.used < bindparam("before"))
@@ -75,12 +74,15 @@ def is_duplicate(session: Session, *, text_hash: str, remote_hash: str, email: s
 
 def use_form_token(session: Session, token: str) -> bool:
     """Mark a form token used, in the caller's transaction; False when it was used before.
-    Two posts racing with one token: the second fails on the primary key and is retried."""
-    token_id = tokens.form_token_id(token)
-    if session.execute(_USED_TOKEN, {"id": token_id}).first() is not None:
-        return False
-    session.add(UsedToken(id=token_id, used=utcnow()))
-    return True
+    One statement: an insert that does nothing when the token is there already (of two posts
+    racing with one token, the second waits for the first's commit, then finds it used)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(UsedToken).values(id=tokens.form_token_id(token), used=utcnow())
+    statement = statement.on_conflict_do_nothing(index_elements=["id"]).returning(UsedToken.id)
+    return session.connection().execute(statement).first() is not None
 
 
 _prunes = Every()
