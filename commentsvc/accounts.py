@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -22,9 +23,13 @@ from .validation import EMAIL, clean_name
 MIN_PASSWORD, MAX_PASSWORD, MAX_NAME = 10, 200, 80
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen is written at most this often
 
-# Checking a password against a real hash when the account does not exist takes as long as
-# checking a real account's, so the time to answer does not tell which names exist.
-_DUMMY_HASH = generate_password_hash("not a real password")
+
+@cache
+def _dummy_hash() -> str:
+    """A real hash to check a password against when the account does not exist, so that the
+    time to answer does not tell which names exist. Made on the first check, not on import: a
+    hash takes about 100 ms and 32 MiB (scrypt), which every process paid at start-up."""
+    return generate_password_hash("not a real password")
 
 
 # --- logging in ---------------------------------------------------------------------------------
@@ -53,7 +58,8 @@ def find_for_login(session: Session, identifier: str) -> Moderator | None:
 
 def password_matches(moderator: Moderator | None, password: str) -> bool:
     """Whether the password is the account's; as slow for no account as for one."""
-    stored = moderator.password_hash if moderator is not None else _DUMMY_HASH
+    dummy = _dummy_hash()  # made by the first check whether the account exists or not
+    stored = moderator.password_hash if moderator is not None else dummy
     return check_password_hash(stored, password) and moderator is not None
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from . import tokens
 from .chores import Every
 from .models import Comment, UsedToken, utcnow
+from .transactions import upsert_insert
 
 log = logging.getLogger("commentsvc.antispam")
 
@@ -76,10 +77,7 @@ def use_form_token(session: Session, token: str) -> bool:
     """Mark a form token used, in the caller's transaction; False when it was used before.
     One statement: an insert that does nothing when the token is there already (of two posts
     racing with one token, the second waits for the first's commit, then finds it used)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     statement = insert(UsedToken).values(id=tokens.form_token_id(token), used=utcnow())
     statement = statement.on_conflict_do_nothing(index_elements=["id"]).returning(UsedToken.id)
     return session.connection().execute(statement).first() is not None

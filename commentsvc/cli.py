@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
+from .import_formats import IMPORT_FORMATS
 from .models import Role
 from .validation import EMAIL
 
@@ -98,7 +99,7 @@ def _progress_bar(quiet: bool, unit: str):
 @click.command("import")
 @with_appcontext
 @click.argument("fmt", metavar="FORMAT",
-                type=click.Choice(["blogger", "disqus", "wordpress", "isso", "commentsvc"]))
+                type=click.Choice(list(IMPORT_FORMATS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--site", default="default", show_default=True, help="the site to import into")
 @click.option("--dry-run", is_flag=True, help="read and check everything, save nothing")
@@ -271,14 +272,13 @@ def _create_app():
 def run(info: ScriptInfo, host: str, port: int, workers: int | None) -> None:
     """Serve commentsvc (gunicorn, access log on standard output), once the database's
     schema is current."""
-    from .serve import default_workers, schema_problem, serve
+    from .serve import default_workers, exec_server, schema_problem
 
-    app = info.load_app()
-    problem = schema_problem(app)
+    problem = schema_problem(info.load_app())
     if problem:
         click.echo(f"Error: {problem}", err=True)
         sys.exit(1)
-    serve(app, host=host, port=port, workers=workers or default_workers())
+    exec_server(host=host, port=port, workers=workers or default_workers())
 
 
 @click.command("backup")

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from flask import current_app, request
 from limits.storage import Storage
 from sqlalchemy import bindparam, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db, limiter
 from .models import RateLimitCounter
+from .transactions import upsert_insert
 
 SCHEME = "commentsvc+db"
 STORAGE_URI = f"{SCHEME}://"
@@ -31,8 +31,7 @@ _CLEAR = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
 def _increment(dialect: str):
     """INSERT, or on conflict add to the count (or start a new window if the old one ended),
     returning the new count: one statement, atomic on SQLite and PostgreSQL."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(_TABLE).values(key=bindparam("key"), count=bindparam("amount"),
+    stmt = upsert_insert(dialect)(_TABLE).values(key=bindparam("key"), count=bindparam("amount"),
                                  expires=bindparam("expires"))
     ended = _TABLE.c.expires <= bindparam("now")
     return stmt.on_conflict_do_update(

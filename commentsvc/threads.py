@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -191,40 +191,66 @@ def _flatten_deep(roots: list[dict[str, Any]], keys: dict[int, tuple[int, int]])
 
 
 class BodyCache:
-    """Rendered thread pages of this process (JSON bodies, HTML fragments), keyed by the
-    thread's version (bumped by every write that touches the thread), so a stale page can never
-    be served."""
+    """Rendered thread pages of this process (JSON bodies, HTML fragments, layouts), each kept
+    under its thread and the version it was made from (bumped by every write that touches the
+    thread), so a stale page can never be served. A thread keeps pages of one version only: the
+    first page made from another version drops the others at once, rather than leaving them to
+    age out of the budget while nothing can ever ask for them again."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
         self.size = 0
-        self.entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self.entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()  # least recent first
+        self.versions: dict[Hashable, tuple[Hashable, set]] = {}  # thread: version, details
         self.lock = threading.Lock()
 
-    def get(self, key: tuple) -> Any:
+    def get(self, thread: Hashable, version: Hashable, detail: Hashable) -> Any:
         with self.lock:
+            held = self.versions.get(thread)
+            if held is None or held[0] != version:
+                return None
+            key = (thread, detail)
             entry = self.entries.get(key)
             if entry is None:
                 return None
             self.entries.move_to_end(key)
             return entry[0]
 
-    def put(self, key: tuple, body: Any, size: int | None = None) -> None:
+    def put(self, thread: Hashable, version: Hashable, detail: Hashable, body: Any,
+            size: int | None = None) -> None:
         """Keep `body`, counted as `size` bytes (default: its length, for bytes and str)."""
         size = len(body) if size is None else size
         if size > self.max_bytes // 4:
             return
         with self.lock:
-            if key in self.entries:
+            held = self.versions.get(thread)
+            if held is not None and held[0] != version:
+                self._drop(thread, held[1])
+                held = None
+            if held is None:
+                held = self.versions[thread] = (version, set())
+            if detail in held[1]:
                 return
-            self.entries[key] = (body, size)
+            self.entries[(thread, detail)] = (body, size)
+            held[1].add(detail)
             self.size += size
             while self.size > self.max_bytes:
-                _, (_, old_size) = self.entries.popitem(last=False)
+                (old, old_detail), (_, old_size) = self.entries.popitem(last=False)
                 self.size -= old_size
+                details = self.versions[old][1]
+                details.discard(old_detail)
+                if not details:
+                    del self.versions[old]
+
+    def _drop(self, thread: Hashable, details: set) -> None:
+        for detail in details:
+            self.size -= self.entries.pop((thread, detail))[1]
+        del self.versions[thread]
 
 
-_bodies = BodyCache(max_bytes=32 * 1024 * 1024)
+# Per worker process. Pages of every thread read recently, up to a budget that keeps a worker
+# within the memory figures of bench/memory_bench.py: a 1,000-comment thread is about 0.6 MB.
+_bodies = BodyCache(max_bytes=8 * 1024 * 1024)
 
 
 def thread_version(session: Session, *, site: str, uri: str) -> tuple | None:
@@ -259,11 +285,12 @@ def thread_json(
         return Body(_closed_with(_tree(session, uri, thread, own_ids, sort, limit, after_key),
                                  extra)), False
     # The uri too: SQLite may give a deleted thread's id to a new one, at the same version.
-    key = (thread.id, thread.version, uri, sort, limit, after_key, tuple(extra.items()))
-    body = _bodies.get(key)
+    page = (sort, limit, after_key, tuple(extra.items()))
+    body = _bodies.get((thread.id, uri), thread.version, page)
     if body is None:
         body = Body(_closed_with(_tree(session, uri, thread, [], sort, limit, after_key), extra))
-        _bodies.put(key, body, size=2 * len(body.raw))
+        # Counted with room for its gzipped form, made on first need.
+        _bodies.put((thread.id, uri), thread.version, page, body, size=2 * len(body.raw))
     return body, True
 
 

@@ -17,6 +17,16 @@ T = TypeVar("T")
 ATTEMPTS = 5
 
 
+def upsert_insert(dialect: str):
+    """The INSERT that takes ON CONFLICT clauses, of the database in use; only that dialect's
+    module is loaded (a process on SQLite never needs PostgreSQL's)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def _lost_race(exc: Exception) -> bool:
     if isinstance(exc, IntegrityError):
         return True  # e.g. two first comments creating the same thread at once

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
 
 from ..comments import DEFAULT_SITE
-from ..importers import IMPORT_STATUSES, NAMES, READERS
+from ..import_formats import IMPORT_FORMATS, IMPORT_STATUSES
 from ..models import BanKind, Role, RuleAction
 from ..validation import EMAIL
 
@@ -96,9 +96,10 @@ IMPORT_STATUS_CHOICES = {"approved": "approved: shown at once",
 class ImportForm(FlaskForm):
     upload = FileField("Export file", validators=[FileRequired("Choose the file to import.")])
     # Checked against the list with a message of our own, not WTForms' "Not a valid choice".
-    fmt = SelectField("Format", choices=[SelectChoice(k, NAMES[k]) for k in READERS],
+    fmt = SelectField("Format", choices=[SelectChoice(*item) for item in IMPORT_FORMATS.items()],
                       validate_choice=False,
-                      validators=[AnyOf(list(READERS), "Choose one of the formats listed.")])
+                      validators=[AnyOf(list(IMPORT_FORMATS),
+                                        "Choose one of the formats listed.")])
     site = StringField("Site", default=DEFAULT_SITE, filters=[lambda s: s.strip() if s else s],
                        validators=[Optional(), Length(max=64)])
     status = SelectField("Comments the old blog showed are",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from flask import abort, current_app, render_template, request
 from flask_login import current_user
@@ -14,10 +15,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..comments import DEFAULT_SITE
 from ..errors import BadImportFile
 from ..extensions import csrf, db
-from ..importers import Report, import_file
 from ..moderation import record
 from . import bp
 from .forms import FORMAT_HINTS, ImportForm
+
+if TYPE_CHECKING:
+    from ..importers import Report
 
 LISTED = 200  # refused records or moved replies listed one by one; beyond, only counted
 
@@ -65,6 +68,8 @@ def _admitted() -> bool:
 
 def _run(form: ImportForm) -> Report:
     """Import the upload into the site, or dry-run it; only a real import is kept and logged."""
+    from ..importers import import_file  # the readers load with the first import, not before
+
     site = form.site.data or DEFAULT_SITE
     dry_run = not form.save.data  # pressing Enter, or no button at all, only tries
     with _saved(form.upload.data) as path:

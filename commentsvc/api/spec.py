@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-import yaml
 from flask import jsonify
 
 from . import bp
@@ -13,6 +12,9 @@ from . import bp
 
 @cache
 def openapi_document() -> dict:
+    """openapi.yaml, read on the first request for it (YAML is loaded for nothing else)."""
+    import yaml
+
     return yaml.safe_load(resources.files("commentsvc").joinpath("openapi.yaml").read_text())
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..import_formats import IMPORT_FORMATS as NAMES
+from ..import_formats import IMPORT_STATUSES
 from ..models import Status
 from . import blogger, disqus, isso, native, wordpress
 from .records import Progress, Reader
@@ -20,9 +22,6 @@ READERS: dict[str, Reader] = {
     "blogger": blogger.read, "disqus": disqus.read, "wordpress": wordpress.read,
     "isso": isso.read, "commentsvc": native.read,
 }
-NAMES = {"blogger": "Blogger", "disqus": "Disqus", "wordpress": "WordPress", "isso": "Isso",
-         "commentsvc": "commentsvc"}
-IMPORT_STATUSES = ("approved", "pending")
 
 __all__ = ["IMPORT_STATUSES", "NAMES", "READERS", "Report", "import_file", "read_uri_map"]
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import tokens
 from ..models import MailLimit
+from ..transactions import upsert_insert
 
 ALERTS = "alerts"  # the window of single moderator alerts and the digest that follows them
 
@@ -26,8 +26,7 @@ def opt_in_key(secret_key: str, address: str) -> str:
 
 def _ensure(session: Session, key: str, now: datetime) -> None:
     """Create the window's row unless it exists (a racing process may create it first)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     session.execute(insert(MailLimit).values(key=key, window_start=now, sent=0, held=0)
                     .on_conflict_do_nothing(index_elements=["key"]))
 

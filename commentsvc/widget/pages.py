@@ -30,7 +30,7 @@ FORM_FIELDS = ("author", "email", "website", "text")
 PAGE_SIZE = 100  # comments on one page, replies included
 ALL_ROOTS = 1_000_000  # the page is cut by comments, not by top-level entries
 
-_views = BodyCache(max_bytes=16 * 1024 * 1024)  # rendered public parts of thread pages
+_views = BodyCache(max_bytes=6 * 1024 * 1024)  # laid-out threads and their rendered pages
 
 
 
@@ -137,12 +137,23 @@ def _replyable(entries: list[Entry]) -> dict[int, str]:
     return names
 
 
+def _cache_key(uri: str, version: tuple) -> tuple[tuple, tuple]:
+    """The thread and the version its cached pages are kept under (see thread_version)."""
+    ident, number, closed, title = version
+    return (ident, uri), (number, closed, title)
+
+
+def _layout_size(flat: list[tuple[Entry, Entry | None]]) -> int:
+    # What a laid-out comment takes in memory: its HTML, and about 1.2 KB of dictionary, other
+    # strings and Entry around it (measured with tracemalloc).
+    return sum(len(entry.comment["html"]) + 1280 for entry, _ in flat)
+
+
 def _laid_out(uri: str, version: tuple | None) -> dict[str, Any]:
     """The whole thread in reading order, how many pages it makes and each comment's page:
     read and laid out once per version, so that no page number, past the end or not, and no
     comment to show costs another read of the thread."""
-    key = ("thread", *version, uri) if version else None
-    if key is not None and (cached := _views.get(key)) is not None:
+    if version is not None and (cached := _views.get(*_cache_key(uri, version), "layout")):
         return cached
     tree = thread_tree(db.session, site=DEFAULT_SITE, uri=uri, limit=ALL_ROOTS)
     flat = reading_order(layout(tree["comments"]))
@@ -150,8 +161,8 @@ def _laid_out(uri: str, version: tuple | None) -> dict[str, Any]:
             "page_of": {entry.comment["id"]: n // PAGE_SIZE + 1
                         for n, (entry, _) in enumerate(flat)},
             "count": tree["count"], "title": tree["title"], "closed": tree["closed"]}
-    if key is not None:
-        _views.put(key, laid, size=sum(len(e.comment["html"]) + 300 for e, _ in flat))
+    if version is not None:
+        _views.put(*_cache_key(uri, version), "layout", laid, size=_layout_size(flat))
     return laid
 
 
@@ -164,9 +175,8 @@ def thread_view(uri: str, page: int = 1, show: int | None = None) -> dict[str, A
     if show is not None:
         page = laid["page_of"].get(show, 1)
     page = min(max(page, 1), laid["pages"])
-    language = (current_language().tag, lang_arg())
-    key = ("page", *version, uri, page, *language) if version else None
-    if key is not None and (cached := _views.get(key)) is not None:
+    detail = ("page", page, current_language().tag, lang_arg())
+    if version is not None and (cached := _views.get(*_cache_key(uri, version), detail)):
         return cached
     shown = paginate(laid["flat"], page, PAGE_SIZE)
     count = count_label(laid["count"])
@@ -178,8 +188,8 @@ def thread_view(uri: str, page: int = 1, show: int | None = None) -> dict[str, A
     view = {"html": html, "count_label": count, "title": laid["title"],
             "closed": laid["closed"], "page": page, "pages": laid["pages"],
             "names": _replyable(shown)}
-    if key is not None:
-        _views.put(key, view, size=len(html))
+    if version is not None:
+        _views.put(*_cache_key(uri, version), detail, view, size=len(html))
     return view
 
 

@@ -1,0 +1,131 @@
+"""A serving process loads only what its configuration uses: no PostgreSQL driver on SQLite, no
+Redis client without Redis, no Alembic, importers or YAML until an import or the API
+description asks for them; the pages that load them late still work; `commentsvc run`'s
+master process holds no app; the per-process page caches keep one version of a thread."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from commentsvc.threads import BodyCache
+
+from .conftest import REPO, corpus
+from .server_helpers import BIN, free_port, migrated_database, service_env
+
+# Never needed by an app on SQLite without Redis while it serves readers and moderators.
+UNUSED_ON_SQLITE = ["psycopg", "sqlalchemy.dialects.postgresql", "redis", "alembic",
+                    "flask_migrate", "commentsvc.importers", "defusedxml", "tqdm", "yaml",
+                    "commentsvc.backup"]
+DISQUS = ("imports", "disqus", "isso-disqus.xml")
+
+
+def probe(database_url: str, instance: Path, *args: str, **settings) -> dict:
+    settings = {"mail_background": False, "min_submit_seconds": 0, "ratelimit_enabled": False,
+                "moderation": "none", **settings}
+    env = service_env(database_url, instance, **settings)
+    done = subprocess.run([sys.executable, "-m", "tests.memory_probe",  # noqa: S603
+                           json.dumps(UNUSED_ON_SQLITE), *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    with migrated_database("sqlite", tmp_path) as url:
+        yield url
+
+
+def test_an_app_on_sqlite_without_redis_loads_no_unused_package(sqlite_url, tmp_path):
+    report = probe(sqlite_url, tmp_path, str(corpus(*DISQUS)))
+    assert report["created"] == []
+    assert report["served readers"] == []
+
+
+def test_pages_that_load_their_modules_late_still_work(sqlite_url, tmp_path):
+    report = probe(sqlite_url, tmp_path, str(corpus(*DISQUS)))
+    statuses = report.pop("statuses")
+    assert {request: status for request, status in statuses.items()
+            if status not in (200, 201)} == {"POST /admin/login": 303}
+    # What an import and the API description need arrives with them, and nothing else.
+    assert set(report["served moderators"]) == {"commentsvc.importers", "defusedxml"}
+    assert set(report["served the API description"]) == {"commentsvc.importers", "defusedxml",
+                                                          "yaml"}
+
+
+def test_an_app_on_postgresql_and_redis_loads_their_clients(tmp_path):
+    # Creating the app makes its engine and rate-limit store; neither connects yet.
+    url = "postgresql+psycopg://commentsvc@127.0.0.1:9/unused"
+    loaded = probe(url, tmp_path)["created"]
+    assert {"psycopg", "sqlalchemy.dialects.postgresql"} <= set(loaded)
+    assert "redis" not in loaded
+    with_redis = probe(url, tmp_path, redis_url="redis://127.0.0.1:9/0",
+                       ratelimit_enabled=True)["created"]
+    assert "redis" in with_redis
+
+
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc")
+def test_the_run_command_leaves_a_master_without_the_app(sqlite_url, tmp_path):
+    port = free_port()
+    env = service_env(sqlite_url, tmp_path, mail_background=False)
+    server = subprocess.Popen([str(BIN / "commentsvc"), "run", "--port", str(port),  # noqa: S603
+                               "--workers", "1"], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        # The command's own process became the gunicorn master: same pid, a fresh interpreter.
+        command = Path(f"/proc/{server.pid}/cmdline").read_text().rstrip("\0").split("\0")
+        assert command[-5:-3] == ["-m", "commentsvc.serve"]
+        (worker,) = map(int, Path(f"/proc/{server.pid}/task/{server.pid}/children")
+                        .read_text().split())
+        # SQLAlchemy's compiled modules and SQLite's are mapped only where the app was loaded.
+        assert "sqlalchemy" in _maps(worker) and "_sqlite3" in _maps(worker)
+        assert "sqlalchemy" not in _maps(server.pid) and "_sqlite3" not in _maps(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+# --- the per-process page caches ------------------------------------------------------------
+
+
+def test_a_new_version_of_a_thread_drops_the_pages_of_the_old_one():
+    cache = BodyCache(max_bytes=1000)
+    cache.put("a", 1, "page 1", b"x" * 10)
+    cache.put("a", 1, "page 2", b"y" * 10)
+    cache.put("b", 7, "page 1", b"z" * 10)
+    assert cache.get("a", 1, "page 2") == b"y" * 10
+    cache.put("a", 2, "page 1", b"w" * 10)
+    assert cache.get("a", 1, "page 1") is None and cache.get("a", 1, "page 2") is None
+    assert cache.get("a", 2, "page 1") == b"w" * 10 and cache.get("a", 2, "page 2") is None
+    assert cache.get("b", 7, "page 1") == b"z" * 10
+    assert cache.size == 20 and len(cache.entries) == 2
+
+
+def test_the_caches_stay_within_their_budget():
+    cache = BodyCache(max_bytes=100)
+    for n in range(50):
+        cache.put(f"thread {n}", 1, "page", b"x" * 20)
+        assert cache.size <= 100
+    assert [key for key in cache.entries] == [(f"thread {n}", "page") for n in range(45, 50)]
+    assert set(cache.versions) == {f"thread {n}" for n in range(45, 50)}
+    cache.put("large", 1, "page", b"x" * 26)  # over a quarter of the budget: not kept
+    assert cache.get("large", 1, "page") is None
