@@ -210,7 +210,7 @@ class Client:
 
     def post(self) -> None:
         n, uri = self._next()
-        token = json.loads(self.get(f"/api/threads?uri={urllib.parse.quote(uri)}&limit=1"))
+        token = json.loads(self.get(f"/api/form-token?uri={urllib.parse.quote(uri)}"))
         self.post_json("/api/comments", {
             "uri": uri, "author": f"Reader {n}", "form_token": token["form_token"],
             "text": f"Comment {n}: *Markdown* with a [link](https://example.com/{n}), "
