@@ -12,8 +12,10 @@ import http.client
 import os
 import re
 import secrets
+import sys
 import threading
 import time
+import unicodedata
 import urllib.parse
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -353,6 +355,17 @@ def test_imports_into_existing_and_new_threads(service, writer, tmp_path):
                                    [(0, "approved")], start + 200), status="pending")
     assert held.imported == {"pending": 1}
     service.agree(uri, 4)
+
+
+def test_the_uri_check_refuses_exactly_controls_surrogates_and_spaces():
+    """The counts check every uri of a page with one regular expression: it refuses what the
+    character-by-character checks did (control, surrogate, space), on every code point."""
+    from commentsvc.validation import _NOT_IN_URI
+
+    differ = [hex(code) for code in range(sys.maxunicode + 1)
+              if bool(_NOT_IN_URI.search(chr(code))) != (
+                  unicodedata.category(chr(code)) in ("Cc", "Cs") or chr(code).isspace())]
+    assert differ == []
 
 
 # --- writers at once ---------------------------------------------------------------------------
