@@ -20,9 +20,13 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     event,
+    func,
+    inspect,
+    select,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.util import identity_key
 
 from .extensions import db
 
@@ -72,6 +76,10 @@ class Thread(db.Model):
     # Bumped in the same transaction as every change to the thread or its comments, so a
     # cached copy of the thread is known to be current by its version alone.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # How many of its comments are approved: what every count reads, one row by (site, uri).
+    # Recounted from the comments in the same transaction as every write that adds, removes or
+    # changes the status of one (see recount_approved).
+    approved_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     comments: Mapped[list[Comment]] = relationship(back_populates="thread", lazy="write_only")
 
@@ -313,24 +321,75 @@ class RateLimitCounter(db.Model):
 
 _BUMP_VERSIONS = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True)))
                   .values(version=Thread.version + 1))
+_RECOUNT = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True)))
+            .values(approved_count=select(func.count()).select_from(Comment)
+                    .where(Comment.thread_id == Thread.id, Comment.status == Status.approved)
+                    .scalar_subquery()))
 _BUMP_CHUNK = 500  # ids per IN (...): far below every backend's limit on parameters
+
+
+def _chunks(ids) -> list[list[int]]:
+    ids = sorted(ids)  # one order for every writer: row locks taken in it cannot deadlock
+    return [ids[start:start + _BUMP_CHUNK] for start in range(0, len(ids), _BUMP_CHUNK)]
 
 
 def bump_thread_versions(connection, ids) -> None:
     """Mark these threads' cached pages and counts stale, in every process."""
-    ids = sorted(ids)
-    for start in range(0, len(ids), _BUMP_CHUNK):
-        connection.execute(_BUMP_VERSIONS, {"ids": ids[start:start + _BUMP_CHUNK]})
+    for chunk in _chunks(ids):
+        connection.execute(_BUMP_VERSIONS, {"ids": chunk})
+
+
+def recount_approved(connection, ids) -> None:
+    """Set these threads' approved_count from their comments, in the caller's transaction.
+
+    Call it after bump_thread_versions of the same threads: the bump's row lock makes writers
+    of one thread take turns until they commit, and this statement, begun after the lock is
+    held, sees every earlier turn's comments (PostgreSQL's READ COMMITTED gives each statement
+    a fresh snapshot; a recount in the locking statement itself would count from the snapshot
+    taken before the wait, and lose the other writer's change).
+    """
+    for chunk in _chunks(ids):
+        connection.execute(_RECOUNT, {"ids": chunk})
+
+
+def _status_or_thread_changed(comment: Comment) -> set[int]:
+    """The threads an updated comment left or is in, when its status or thread changed."""
+    state = inspect(comment)
+    status, thread = state.attrs.status.history, state.attrs.thread_id.history
+    if not status.has_changes() and not thread.has_changes():
+        return set()
+    return {comment.thread_id, *(ident for ident in thread.deleted if ident is not None)}
 
 
 @event.listens_for(Session, "after_flush")
 def _bump_thread_versions(session, _context) -> None:
-    """Every flushed change to a thread or a comment makes the thread's cached copies stale."""
-    changed = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    """Every flushed change to a thread or a comment makes the thread's cached copies stale;
+    a comment added, removed, or moved to or from approved has its thread recounted too."""
+    changed, recount = set(), set()
+    new, deleted = session.new, session.deleted  # each built anew on every access
+    for obj in (*new, *session.dirty, *deleted):
         if isinstance(obj, Comment) and obj.thread_id is not None:
             changed.add(obj.thread_id)
+            if obj in new:
+                if obj.status == Status.approved:
+                    recount.add(obj.thread_id)
+            elif obj in deleted:
+                recount.add(obj.thread_id)
+            else:
+                recount |= _status_or_thread_changed(obj)
         elif isinstance(obj, Thread) and obj.id is not None:
             changed.add(obj.id)
     if changed:
-        bump_thread_versions(session.connection(), changed)
+        connection = session.connection()
+        bump_thread_versions(connection, changed | recount)
+        recount_approved(connection, recount)
+        session.info.setdefault("recounted", set()).update(recount)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _expire_counts(session, _context) -> None:
+    """Loaded threads show the count the recount wrote, not the one they were loaded with."""
+    for ident in session.info.pop("recounted", ()):
+        thread = session.identity_map.get(identity_key(Thread, ident))
+        if thread is not None:
+            session.expire(thread, ["approved_count"])

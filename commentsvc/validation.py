@@ -73,12 +73,19 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port else "")
 
 
+# What a thread uri may not hold: control characters (Cc), lone surrogates (Cs: UTF-8 cannot
+# encode them) and every character str.isspace() calls a space. One regular expression rather
+# than a walk through the characters, since a page's counts check up to 100 uris a request.
+_NOT_IN_URI = re.compile(
+    r"[\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff]")
+
+
 def uri_problem(value: object, origins: Iterable[str] = ()) -> str | None:
     """Why a value cannot name a thread, or None: a path on the blog ("/2008/post.html"), or
     a full URL on one of the blog's own origins; never another site's page or a script."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_URI:
         return gettext("A thread uri of 1 to %(max)d characters is required.", max=MAX_URI)
-    if not _encodable(value) or _has_control(value) or any(ch.isspace() for ch in value):
+    if _NOT_IN_URI.search(value):
         return gettext("Must not contain spaces or control characters.")
     if value.startswith("/") and not value.startswith(("//", "/\\")):
         return None

@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 
 from .. import antispam, tokens
 from ..comments import anonymise_address, avatar_seed
-from ..models import Comment, Moderator, Status, Thread, bump_thread_versions, utcnow
+from ..models import (
+    Comment,
+    Moderator,
+    Status,
+    Thread,
+    bump_thread_versions,
+    recount_approved,
+    utcnow,
+)
 from ..render import render_source
 from ..validation import MAX_AUTHOR, MAX_TITLE, clean_email, clean_name, clean_website, uri_problem
 from .native import export_source, own_prefix
@@ -277,7 +285,8 @@ class Loader:
         self.batch = []
 
     def finish(self) -> Report:
-        """Link the replies whose parent came later, and mark the changed threads stale."""
+        """Link the replies whose parent came later; the changed threads are recounted and
+        their cached pages marked stale."""
         self._flush()
         links = []
         for child, thread, parent_origin, where in self.waiting:
@@ -289,6 +298,8 @@ class Loader:
                 self.report.reattached.append((_short(where), f"its parent {parent_origin} {why}"))
         for start in range(0, len(links), BATCH):
             self.session.connection().execute(_SET_PARENT, links[start:start + BATCH])
-        bump_thread_versions(self.session.connection(), self.touched)
+        connection = self.session.connection()
+        bump_thread_versions(connection, self.touched)
+        recount_approved(connection, self.touched)  # the inserts above bypass the flush hook
         self.report.threads_reused = len(self.named & self.preexisting)
         return self.report
