@@ -24,6 +24,8 @@ from xml.sax.saxutils import escape
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
+from psycopg.pq import TransactionStatus
+from sqlalchemy import event
 
 from commentsvc import create_app
 from commentsvc.extensions import db, init_migrations
@@ -355,6 +357,28 @@ def test_imports_into_existing_and_new_threads(service, writer, tmp_path):
                                    [(0, "approved")], start + 200), status="pending")
     assert held.imported == {"pending": 1}
     service.agree(uri, 4)
+
+
+def test_the_counts_are_one_statement_outside_any_transaction(app, client):
+    """A page's counts cost one SELECT, with no BEGIN before it nor ROLLBACK after it (on
+    PostgreSQL each would be a round trip of its own)."""
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        dbapi = conn.connection.dbapi_connection
+        in_transaction = (dbapi.in_transaction if conn.dialect.name == "sqlite"
+                          else dbapi.info.transaction_status != TransactionStatus.IDLE)
+        seen.append((statement.split()[0], in_transaction))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        response = client.get("/api/counts?uri=/a/&uri=/b/")
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+    assert response.get_json() == {"counts": {"/a/": 0, "/b/": 0}}
+    assert seen == [("SELECT", False)]
 
 
 def test_the_uri_check_refuses_exactly_controls_surrogates_and_spaces():
