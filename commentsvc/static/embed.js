@@ -96,7 +96,7 @@
   const RTL = ["ar"];
   let words = EN;
   let lang = "en";
-  let plural, numbers, relative, exactTime, shortDate;
+  let plural, intl;
 
   // data-lang, else the page's language, else English; "pt" finds "pt-BR", "de-AT" "de",
   // but Traditional Chinese readers get English rather than Simplified Chinese.
@@ -107,20 +107,30 @@
       LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]) || "en";
   }
 
-  // One formatter of each kind for every comment: toLocaleString() builds one per call.
-  // The first relative-time formatter of a page costs
-  // 20-40 ms, so it is made once the comments are on screen (see relativeTimes).
+  // The first date or number formatter of a page loads the browser's locale data: 25-35 ms.
+  // So the comments are first shown with plain dates and digits, and the formatters are made
+  // (one of each kind for every comment) once they are on screen; see localise().
   function useLanguage(tag, catalogue) {
     lang = tag;
     words = catalogue || EN;
     plural = new Intl.PluralRules(tag);
-    numbers = new Intl.NumberFormat(tag);
-    exactTime = new Intl.DateTimeFormat(tag, { dateStyle: "full", timeStyle: "short" });
-    shortDate = new Intl.DateTimeFormat(tag, { dateStyle: "medium" });
+    intl = null;
+  }
+
+  function formatters() {
+    return intl || (intl = {
+      numbers: new Intl.NumberFormat(lang),
+      relative: new Intl.RelativeTimeFormat(lang, { numeric: "auto" }),
+      exact: new Intl.DateTimeFormat(lang, { dateStyle: "full", timeStyle: "short" }),
+    });
+  }
+
+  function num(n) {
+    return intl ? intl.numbers.format(n) : String(n);
   }
 
   function rtf() {
-    return relative || (relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" }));
+    return formatters().relative;
   }
 
   // A message by key, with {placeholders} filled; counts pick their plural form.
@@ -130,7 +140,7 @@
     if (typeof text === "object") {
       const forms = text;
       text = (vars.n === 0 && forms.none) || forms[plural.select(vars.n)] || forms.other;
-      vars = { ...vars, n: numbers.format(vars.n) };
+      vars = { ...vars, n: num(vars.n) };
     }
     // In right-to-left text names are isolated, so a Latin name keeps its own order.
     const rtl = RTL.includes(lang);
@@ -288,20 +298,26 @@
     return t("justNow");
   }
 
-  // "3 days ago" once the relative formatter exists; the date until then.
+  // "3 days ago" with the exact time as its title once the formatters exist; the date until.
   function timeElement(iso) {
-    const date = new Date(iso);
-    return h("time", { datetime: iso, title: exactTime.format(date) },
-      relative ? ago(date) : shortDate.format(date));
+    const el = h("time", { datetime: iso }, iso.slice(0, 10));
+    if (intl) setTime(el);
+    return el;
   }
 
-  // After the first paint: every date shown so far becomes "… ago".
-  function relativeTimes(root) {
+  function setTime(el) {
+    const date = new Date(el.getAttribute("datetime"));
+    el.textContent = ago(date);
+    el.title = intl.exact.format(date);
+  }
+
+  // After the first paint: dates and numbers shown so far are written the reader's way.
+  function localise(root, done) {
     requestAnimationFrame(() => setTimeout(() => {
-      rtf();
-      for (const el of root.querySelectorAll("time[datetime]")) {
-        el.textContent = ago(new Date(el.getAttribute("datetime")));
-      }
+      formatters();
+      for (const el of root.querySelectorAll("time[datetime]")) setTime(el);
+      for (const el of root.querySelectorAll("[data-n]")) el.textContent = num(+el.dataset.n);
+      done();
     }));
   }
 
@@ -475,8 +491,8 @@
 
     function voteControl(node) {
       const { c } = node;
-      const score = h("span", { class: "csvc-score", "aria-live": "polite" },
-        numbers.format(c.score || 0));
+      const score = h("span", { class: "csvc-score", "aria-live": "polite", "data-n": c.score || 0 },
+        num(c.score || 0));
       const mine = () => store.mine("vote:" + c.id) || 0;
       const button = (value, glyph, label) => h("button", { type: "button", class: "csvc-vote",
         "aria-label": label, "aria-pressed": String(mine() === value), onclick: async (ev) => {
@@ -486,7 +502,8 @@
             const data = await api("POST", "api/comments/" + c.id + "/vote",
               { value: next, voter: voter() });
             c.score = data.score;
-            score.textContent = numbers.format(data.score);
+            score.dataset.n = data.score;
+            score.textContent = num(data.score);
             store.set("vote:" + c.id, next);
             for (const b of pressed.parentNode.querySelectorAll(".csvc-vote")) {
               b.setAttribute("aria-pressed", String(b === pressed && next !== 0));
@@ -530,7 +547,7 @@
       box.insertBefore(list, spot);
       setCount(data.count);
       performance.mark("commentsvc:rendered");
-      relativeTimes(list);
+      localise(list, () => setCount(state.count));
       if (!formSlot.querySelector("form")) {
         formSlot.replaceChildren(state.closed ? h("p", { class: "csvc-closed" }, t("closed"))
           : commentForm(null));
