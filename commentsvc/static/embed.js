@@ -449,7 +449,9 @@
     const box = h("section", { class: "csvc csvc-" + scheme(host), "aria-labelledby": id + "h",
       lang, dir: RTL.includes(lang) ? "rtl" : "ltr" }, bar, status, live, formSlot, list, more);
     // No inline styles anywhere (strict CSP): the stylesheet is a link, content waits for it.
-    await styled;
+    // The widget appears with its comments in one go (one layout and paint, not two), or
+    // saying it is loading them when they take longer than a moment.
+    await Promise.all([styled, Promise.race([first, new Promise((done) => setTimeout(done, 300))])]);
     root.append(box);
 
     // Announced to screen readers; shown next to what it is about when there is such a place.
