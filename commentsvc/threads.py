@@ -10,7 +10,9 @@ from typing import Any
 
 import orjson
 from flask_babel import gettext
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import String, and_, any_, bindparam, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .errors import ValidationFailed
@@ -50,6 +52,10 @@ _COMMENTS_WITH_OWN = (
 # The count kept on each thread row: one read of the (site, uri) index per URI.
 _COUNTS = select(Thread.uri, Thread.approved_count).where(
     Thread.site == bindparam("site"), Thread.uri.in_(bindparam("uris", expanding=True)))
+# PostgreSQL takes the URIs as one array: the statement is the same however many there are, so
+# it is prepared once, not written out with a parameter per URI on every request.
+_COUNTS_ARRAY = select(Thread.uri, Thread.approved_count).where(
+    Thread.site == bindparam("site"), Thread.uri == any_(bindparam("uris", type_=ARRAY(String))))
 
 
 def iso_time(value: datetime | None) -> str | None:
@@ -291,12 +297,15 @@ def thread_json(
     return body, True
 
 
-def count_by_uri(session: Session, site: str, uris: Iterable[str]) -> dict[str, int]:
+def count_by_uri(session: Session | Connection, site: str,
+                 uris: Iterable[str]) -> dict[str, int]:
     """Approved comments per thread URI, read from the threads' rows in one query; unknown
     URIs count 0."""
     uris = list(dict.fromkeys(uris))
     counts = dict.fromkeys(uris, 0)
     if not uris:
         return counts
-    counts.update((uri, n) for uri, n in session.execute(_COUNTS, {"site": site, "uris": uris}))
+    bind = session.get_bind() if isinstance(session, Session) else session
+    statement = _COUNTS_ARRAY if bind.dialect.name == "postgresql" else _COUNTS
+    counts.update((uri, n) for uri, n in session.execute(statement, {"site": site, "uris": uris}))
     return counts
