@@ -10,8 +10,7 @@ from typing import Any
 
 import orjson
 from flask_babel import gettext
-from sqlalchemy import String, and_, any_, bindparam, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
