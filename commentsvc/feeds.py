@@ -60,7 +60,7 @@ def _feed(template: str, *, feed_id: str, title: str, self_url: str, alternate: 
     updated = max((e["updated"] for e in entries), default=_stamp(utcnow()))
     body = render_template(template, feed_id=feed_id, title=title, self_url=self_url,
                            alternate=alternate, entries=entries, updated=updated)
-    return conditional(Body(body.encode()), "application/atom+xml",
+    return conditional(Body(body.encode()), "application/atom+xml; charset=utf-8",
                        f"public, max-age={MAX_AGE}")
 
 

@@ -28,14 +28,15 @@ def content_tag(*parts: bytes) -> str:
 
 
 class Body:
-    """One response body, its entity tag, and its gzipped form made on first need."""
+    """One response body, its entity tag, and its gzipped form (given, or made on first
+    need)."""
 
     __slots__ = ("raw", "tag", "_gzipped", "_lock")
 
-    def __init__(self, raw: bytes, tag: str | None = None):
+    def __init__(self, raw: bytes, tag: str | None = None, gzipped: bytes | None = None):
         self.raw = raw
         self.tag = tag or content_tag(raw)
-        self._gzipped: bytes | None = None
+        self._gzipped = gzipped
         self._lock = threading.Lock()
 
     def gzipped(self) -> bytes:
@@ -45,10 +46,6 @@ class Body:
                     # mtime=0: the same bytes in every process, so one ETag fits them all.
                     self._gzipped = gzip.compress(self.raw, 6, mtime=0)
         return self._gzipped
-
-    @property
-    def size(self) -> int:
-        return len(self.raw) + (len(self._gzipped) if self._gzipped else 0)
 
 
 def accepts_gzip() -> bool:
@@ -70,7 +67,7 @@ def public_cache_control() -> str:
     return f"public, max-age={seconds}, stale-while-revalidate={seconds * 6}"
 
 
-def conditional(body: Body, mimetype: str, cache_control: str,
+def conditional(body: Body, content_type: str, cache_control: str,
                 vary: tuple[str, ...] = ()) -> Response:
     """200 with the body (gzipped when the client takes it and it is worth it), or 304 when
     the client's copy is current. Both representations decode to the same bytes, so either
@@ -80,10 +77,10 @@ def conditional(body: Body, mimetype: str, cache_control: str,
     if not_modified((body.tag, gz_tag)):
         response = Response(status=304)
     elif compress:
-        response = Response(body.gzipped(), mimetype=mimetype)
+        response = Response(body.gzipped(), content_type=content_type)
         response.headers["Content-Encoding"] = "gzip"
     else:
-        response = Response(body.raw, mimetype=mimetype)
+        response = Response(body.raw, content_type=content_type)
     response.set_etag(gz_tag if compress else body.tag)
     response.headers["Cache-Control"] = cache_control
     response.vary.add("Accept-Encoding")

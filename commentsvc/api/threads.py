@@ -52,13 +52,11 @@ def get_thread():
                         "min_submit_seconds": config["MIN_SUBMIT_SECONDS"]}
     # A plain read on a connection: no ORM session to set up and tear down.
     body, public = read_with_retry(lambda conn: thread_json(conn, **options))
-    if not public:  # the reader's own held comments: for them alone, kept by no one
-        response = conditional(body, "application/json", "private, no-store")
-    else:
-        response = conditional(body, "application/json", public_cache_control())
-    # A request with edit tokens may see more than the public page: caches must tell apart.
-    response.vary.add("X-Edit-Tokens")
-    return response
+    # The reader's own held comments are for them alone, kept by no one; and since a request
+    # with edit tokens may see more than the public page, caches must tell the two apart.
+    return conditional(body, "application/json",
+                       public_cache_control() if public else "private, no-store",
+                       vary=("X-Edit-Tokens",))
 
 
 @bp.get("/form-token")

@@ -12,7 +12,7 @@ import rjsmin
 from flask import Response, abort
 
 from commentsvc.avatars import identicon_svg, is_avatar_hash
-from commentsvc.httpcache import accepts_gzip, not_modified
+from commentsvc.httpcache import Body, conditional, not_modified
 from commentsvc.widget import bp
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -36,19 +36,17 @@ AVATAR_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 @dataclass(frozen=True)
 class Asset:
-    """One file as it is served: raw and gzipped bytes, and their validators."""
+    """One file as it is served (raw and gzipped, with its validator), and when it changed."""
 
     mtime_ns: int
-    raw: bytes
-    gzipped: bytes
-    etag: str
+    body: Body
 
     @classmethod
     def load(cls, path: Path) -> "Asset":
         raw = minified(path)
         digest = hashlib.sha256(raw).hexdigest()[:20]
-        # mtime=0 keeps the gzip output identical from process to process.
-        return cls(path.stat().st_mtime_ns, raw, gzip.compress(raw, 9, mtime=0), digest)
+        # Compressed hardest, once; mtime=0 keeps the bytes the same from process to process.
+        return cls(path.stat().st_mtime_ns, Body(raw, digest, gzip.compress(raw, 9, mtime=0)))
 
 
 # The files are kept readable in the repository and sent without comments and spaces.
@@ -83,20 +81,7 @@ def get_asset(name: str) -> Asset:
 
 def asset_response(name: str) -> Response:
     """Answer a request for one asset: 304, gzip or identity, always with validators."""
-    asset = get_asset(name)
-    gz_etag = asset.etag + "-gz"
-    use_gzip = accepts_gzip()
-    # Either representation proves the client's copy current: both decode to the same bytes.
-    if not_modified((asset.etag, gz_etag)):
-        response = Response(status=304)
-    elif use_gzip:
-        response = Response(asset.gzipped, content_type=ASSETS[name])
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response = Response(asset.raw, content_type=ASSETS[name])
-    response.set_etag(gz_etag if use_gzip else asset.etag)
-    response.headers["Cache-Control"] = ASSET_CACHE_CONTROL
-    response.vary.add("Accept-Encoding")
+    response = conditional(get_asset(name).body, ASSETS[name], ASSET_CACHE_CONTROL)
     _public_resource_headers(response)
     return response
 
