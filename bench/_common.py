@@ -12,6 +12,7 @@ import platform
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -170,6 +171,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
+
+
+def tool(name: str) -> str:
+    """A command of this virtualenv (where the running Python is), else from PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name) or name
 
 
 @dataclass

@@ -22,7 +22,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from _common import free_port, tool
 
 REPO = Path(__file__).resolve().parent.parent
 # The posts and reads go round these threads (each read of a thread that changed since is
@@ -48,17 +49,6 @@ WATCHED = (
     "commentsvc.admin.forms", "commentsvc.mail.sender", "smtplib", "email.mime", "babel",
     "bleach", "markdown_it", "jinja2", "sqlalchemy", "limits",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def tool(name: str) -> str:
-    local = Path(sys.executable).parent / name
-    return str(local) if local.exists() else shutil.which(name) or name
 
 
 def service_env(tmp: Path, port: int) -> dict[str, str]:

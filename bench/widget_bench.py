@@ -16,18 +16,17 @@ import gzip
 import json
 import os
 import secrets
-import shutil
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from _common import free_port, tool
 
 REPO = Path(__file__).resolve().parent.parent
 STATIC = REPO / "commentsvc" / "static"
@@ -99,17 +98,6 @@ def sizes() -> None:
     both = total["embed.js"] + total["widget.css"]
     print(f"embed.js + widget.css gzip -9: {both} B (budget 12288 B)")
     print(f"count.js gzip -9: {total['count.js']} B (budget 1536 B)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def tool(name: str) -> str:
-    local = Path(sys.executable).parent / name
-    return str(local) if local.exists() else shutil.which(name) or name
 
 
 def call(method: str, url: str, body=None) -> dict:
