@@ -461,3 +461,14 @@ def describe_machine() -> str:
 def raise_keyboard_interrupt(signum, frame):
     """SIGTERM handler: stop servers and remove databases as on Ctrl-C."""
     raise KeyboardInterrupt
+
+
+def ready_for_load() -> bool:
+    """Whether wrk is there (says how to get it when not); from now on a kill stops the
+    servers as Ctrl-C does, even when started in the background (SIGINT ignored)."""
+    if not os.access(WRK, os.X_OK):
+        print(f"{WRK} is missing: apt-get install -y wrk", file=sys.stderr)
+        return False
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    return True

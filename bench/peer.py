@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +26,6 @@ import _peer_lua
 from _common import (
     DEFAULT_POSTGRES_URL,
     REPO,
-    WRK,
     Database,
     Memory,
     MemoryPeak,
@@ -42,7 +39,7 @@ from _common import (
     memory_now,
     migrate,
     post_script,
-    raise_keyboard_interrupt,
+    ready_for_load,
     run_wrk,
     settle,
     start_gunicorn,
@@ -444,12 +441,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if not os.access(WRK, os.X_OK):
-        print(f"{WRK} is missing: apt-get install -y wrk", file=sys.stderr)
+    if not ready_for_load():
         return 2
-    # Stop the servers on kill as on Ctrl-C, even when started in the background (SIGINT ignored).
-    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     backends = {"both": ["sqlite", "postgresql"], "postgres": ["postgresql"]}.get(
         args.db, [args.db])
     started = time.monotonic()

@@ -13,7 +13,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,6 @@ from _common import (
     HOST,
     NAMES,
     REPO,
-    WRK,
     Database,
     MemoryPeak,
     Pass,
@@ -43,7 +41,7 @@ from _common import (
     fmt_ratio,
     migrate,
     post_script,
-    raise_keyboard_interrupt,
+    ready_for_load,
     run_wrk,
     start_gunicorn,
     tree_shape,
@@ -376,12 +374,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if not os.access(WRK, os.X_OK):
-        print(f"{WRK} is missing: apt-get install -y wrk", file=sys.stderr)
+    if not ready_for_load():
         return 2
-    # Stop the servers on kill as on Ctrl-C, even when started in the background (SIGINT ignored).
-    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     backends = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print(describe_machine(), flush=True)
     try:
