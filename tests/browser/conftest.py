@@ -330,6 +330,18 @@ def serious_violations(page, axe_script: Path) -> list[dict]:
     ]
 
 
+# A blog stylesheet that fights every element it can reach; the widget must stay usable.
+HOSTILE_CSS = """<style>
+  * { display: inline !important; font-size: 40px !important; }
+  html, body, div, span, form, input, textarea, button, label, ol, li {
+    margin: 0; padding: 0; border: 0; font: inherit; vertical-align: baseline;
+    background: none; color: inherit; box-sizing: content-box;
+  }
+  input, textarea, button { all: unset !important; }
+  #comments { line-height: 0; color: transparent; }
+  head, script, style, noscript { display: none !important; }
+</style>"""
+
 def wait_for_widget(page):
     """Wait until the widget has loaded its thread and shows it."""
     expect(page.locator("#comments .csvc")).to_have_attribute("aria-busy", "false")

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import wait_for_widget
+from .conftest import HOSTILE_CSS, wait_for_widget
 
 pytestmark = pytest.mark.browser
 
@@ -254,17 +254,7 @@ def test_page_from_a_foreign_origin_cannot_post(page, foreign_blog, service, thr
 
 
 def test_hostile_blog_css_leaves_a_visible_clickable_form(page, blog, service, thread_uri):
-    hostile = """<style>
-      * { display: inline !important; font-size: 40px !important; }
-      html, body, div, span, form, input, textarea, button, label, ol, li {
-        margin: 0; padding: 0; border: 0; font: inherit; vertical-align: baseline;
-        background: none; color: inherit; box-sizing: content-box;
-      }
-      input, textarea, button { all: unset !important; }
-      #comments { line-height: 0; color: transparent; }
-      head, script, style, noscript { display: none !important; }
-    </style>"""
-    page.goto(blog.post_page(service, thread_uri, head=hostile))
+    page.goto(blog.post_page(service, thread_uri, head=HOSTILE_CSS))
     wait_for_widget(page)
     textarea = page.get_by_label("Comment", exact=True)
     submit = page.get_by_role("button", name="Post comment")

@@ -18,7 +18,7 @@ from commentsvc.extensions import db
 from commentsvc.models import Comment, Status
 from commentsvc.moderation import moderate
 
-from .conftest import serious_violations, wait_for_widget
+from .conftest import HOSTILE_CSS, serious_violations, wait_for_widget
 
 pytestmark = pytest.mark.browser
 
@@ -493,16 +493,6 @@ def test_the_widget_has_no_serious_axe_violations(page, blog, service, thread_ur
 # ---------------------------------------------------------------- 10. screenshots
 
 
-HOSTILE = """<style>
-  * { display: inline !important; font-size: 40px !important; }
-  html, body, div, span, form, input, textarea, button, label, ol, li {
-    margin: 0; padding: 0; border: 0; font: inherit; vertical-align: baseline;
-    background: none; color: inherit; box-sizing: content-box;
-  }
-  input, textarea, button { all: unset !important; }
-  #comments { line-height: 0; color: transparent; }
-  head, script, style, noscript { display: none !important; }
-</style>"""
 DEMO_URI = "/2008/01/persistence-pays-off.html"
 WIDTHS = [375, 768, 1280]
 SCHEMES = ["light", "dark"]
@@ -575,7 +565,7 @@ def test_screenshot_of_a_hostile_blog_with_a_reply_form_open(scheme_page, blog, 
     scheme, page = scheme_page
     first = seed_thread(service, thread_uri)
     page.set_viewport_size({"width": width, "height": 900})
-    head = HOSTILE + (DARK_PAGE if scheme == "dark" else "")
+    head = HOSTILE_CSS + (DARK_PAGE if scheme == "dark" else "")
     page.goto(blog.post_page(service, thread_uri, head=head))
     wait_for_widget(page)
     expect(page.locator("#comments article.csvc-comment")).to_have_count(3)
