@@ -38,6 +38,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(erase)
     app.cli.add_command(purge_addresses)
     app.cli.add_command(prune_outbox)
+    app.cli.add_command(spam_filter)
 
 
 @click.command("export")
@@ -230,6 +231,82 @@ def create_moderator(name: str, email: str, role: str, display_name: str | None,
         raise click.UsageError(" ".join(reasons)) from None
     db.session.commit()
     click.echo(f"Moderator {name} ({role}) created; log in at /admin/")
+
+
+@click.group("spam-filter")
+def spam_filter() -> None:
+    """Teach the local spam filter, see what it has learned, or make it forget."""
+
+
+@spam_filter.command("train")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True,
+              help="columns text,label (spam or ham), or the YouTube Spam Collection's")
+def spam_filter_train(file: str, fmt: str) -> None:
+    """Learn from a labelled file of comments."""
+    from . import spamfilter
+
+    try:
+        if file == "-":
+            examples, refused = spamfilter.labelled_examples(sys.stdin)
+        else:
+            with open(file, encoding="utf-8-sig", newline="") as lines:
+                examples, refused = spamfilter.labelled_examples(lines)
+    except (spamfilter.BadTrainingFile, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    learned = spamfilter.train(db.session, examples)
+    db.session.commit()
+    click.echo(f"learned {learned['spam']} spam and {learned['ham']} ham example(s) from {file}")
+    for line in refused:
+        click.echo(f"  skipped {line}", err=True)
+
+
+@spam_filter.command("stats")
+@with_appcontext
+def spam_filter_stats() -> None:
+    """What the spam filter has learned, and how well it tells spam apart."""
+    from . import spamfilter
+
+    config = current_app.config
+    learned = spamfilter.stats(db.session, config["SPAM_FILTER_HOLD"])
+    spam = learned.spam_decisions + learned.spam_from_files
+    ham = learned.ham_decisions + learned.ham_from_files
+    state = ("off" if config["SPAM_FILTER"] == "off" else
+             "learning only (SPAM_FILTER=learn)" if config["SPAM_FILTER"] == "learn" else
+             "acting" if min(spam, ham) >= spamfilter.MIN_LESSONS else
+             f"learning: acts after {spamfilter.MIN_LESSONS} spam and "
+             f"{spamfilter.MIN_LESSONS} ham lessons")
+    click.echo(f"filter:        {state}")
+    click.echo(f"thresholds:    hold at {config['SPAM_FILTER_HOLD']}, "
+               f"mark spam at {config['SPAM_FILTER_SPAM']}")
+    click.echo(f"decisions:     {learned.spam_decisions} spam, {learned.ham_decisions} not spam "
+               "(moderators)")
+    click.echo(f"from files:    {learned.spam_from_files} spam, {learned.ham_from_files} not spam")
+    click.echo(f"features:      {learned.features:,} ({learned.size_bytes / 1024:,.0f} KiB)")
+    click.echo(f"last trained:  {learned.last_trained:%Y-%m-%d %H:%M UTC}"
+               if learned.last_trained else "last trained:  never")
+    if learned.accuracy is None:
+        click.echo("accuracy:      not enough lessons to hold some back (10 of each kind)")
+    else:
+        a = learned.accuracy
+        click.echo(f"accuracy:      {a.accuracy:.1%} on {a.tested} held-back lessons "
+                   f"(5 folds): {a.spam_caught:.1%} of spam held or marked, "
+                   f"{a.ham_flagged:.1%} of real comments held or marked")
+
+
+@spam_filter.command("reset")
+@with_appcontext
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def spam_filter_reset(yes: bool) -> None:
+    """Forget every lesson: the filter starts again from nothing."""
+    from . import spamfilter
+
+    if not yes:
+        click.confirm("Forget everything the spam filter has learned?", abort=True)
+    spamfilter.reset(db.session)
+    db.session.commit()
+    click.echo("the spam filter has forgotten everything")
 
 
 @click.command("rerender")

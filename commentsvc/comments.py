@@ -12,10 +12,10 @@ from flask_babel import gettext
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from . import antispam, events, tokens
+from . import antispam, events, spamfilter, tokens
 from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
 from .models import Comment, Status, Thread, utcnow
-from .moderation import decide_status, record
+from .moderation import decide_status, filter_action, record
 from .render import render_comment, render_source
 from .validation import validate_comment
 
@@ -82,10 +82,12 @@ def post_comment(
     if bot_signal is None and parent is not None and parent.status == Status.spam:
         bot_signal = "reply to a comment marked spam"
     html = render_comment(entry.text)
+    verdict = spamfilter.classify(session, config, text=entry.text, author=entry.author,
+                                  website=entry.website, lang=lang)
     status, reason = decide_status(
         session, config, text=entry.text, html=html, email=entry.email,
         remote_hash=remote_hash, bot_signal=bot_signal, author=entry.author,
-        website=entry.website,
+        website=entry.website, verdict=verdict,
     )
     if thread is None:
         thread = Thread(site=site, uri=entry.uri, title=entry.title)
@@ -97,7 +99,8 @@ def post_comment(
         notify=entry.notify and entry.email is not None, lang=lang,
         remote_addr=anonymise_address(remote_addr), remote_hash=remote_hash,
         avatar=avatar_seed(secret, entry.email, entry.author, remote_hash),
-        created=utcnow(),
+        created=utcnow(), spam_score=verdict.score if verdict else None,
+        filter_action=filter_action(status, reason),
     )
     session.add(comment)
     session.flush()
@@ -203,9 +206,12 @@ def edit_comment(session: Session, config: Mapping[str, Any], comment_id: int,
         "comment_author_url": website, "comment_content": entry.text,
         "permalink": comment.thread.uri,
     })
+    scored = spamfilter.classify(session, config, text=entry.text, author=author,
+                                 website=website, lang=comment.lang)
     verdict, reason = decide_status(
         session, config, text=entry.text, html=html, email=comment.email,
         remote_hash=remote_hash, bot_signal=signal, author=author, website=website,
+        verdict=scored,
     )
     was = comment.status
     comment.text, comment.html, comment.text_hash = entry.text, html, text_hash
@@ -214,11 +220,13 @@ def edit_comment(session: Session, config: Mapping[str, Any], comment_id: int,
     comment.avatar = avatar_seed(config["SECRET_KEY"], comment.email, author,
                                  comment.remote_hash or remote_hash)
     comment.edited = utcnow()
+    comment.spam_score = scored.score if scored else None
     # Never upwards: an edit cannot publish a held comment nor rescue one marked spam.
     if verdict == Status.spam and was != Status.spam or (
             verdict == Status.pending and was == Status.approved):
         comment.status = verdict
         comment.held_reason = f"edited: {reason}"[:200]
+        comment.filter_action = filter_action(verdict, reason)
     session.flush()
     if comment.status == Status.pending and was != Status.pending:
         events.comment_posted.send(session, config=config, comment=comment)  # alert moderators

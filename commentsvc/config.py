@@ -18,6 +18,7 @@ from .errors import BadSetting
 from .i18n import LANGUAGES, parse_language
 
 MODERATION_POLICIES = ("all", "first-time", "none")
+SPAM_FILTER_MODES = ("off", "learn", "on")
 
 
 # Each parser raises ValueError for a value it cannot take; ALLOWED says what it takes.
@@ -88,6 +89,20 @@ def _policy(value: str) -> str:
     return value
 
 
+def _filter_mode(value: str) -> str:
+    value = value.strip().lower()
+    if value not in SPAM_FILTER_MODES:
+        raise ValueError(value)
+    return value
+
+
+def _fraction(value: str) -> float:
+    number = float(value.strip())
+    if not 0.0 < number <= 1.0:
+        raise ValueError(value)
+    return number
+
+
 ALLOWED: dict[Callable[[str], Any], str] = {
     _bool: "true or false (also 1 or 0, yes or no, on or off)",
     _whole: "a whole number", _seconds: "a whole number of seconds",
@@ -97,6 +112,8 @@ ALLOWED: dict[Callable[[str], Any], str] = {
     "postgresql+psycopg://user@host/db or sqlite:////path/file.sqlite3",
     _limits: 'rate limits like "5 per minute;50 per hour"',
     _policy: f"one of {', '.join(MODERATION_POLICIES)}",
+    _filter_mode: f"one of {', '.join(SPAM_FILTER_MODES)}",
+    _fraction: "a number above 0 and at most 1, like 0.9",
     parse_language: "one of the supported languages: "
     + ", ".join(language.tag for language in LANGUAGES),
 }
@@ -162,6 +179,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DUPLICATE_WINDOW", 3600, _seconds,
             "seconds in which the same text from the same source is spam (0: off)"),
     Setting("RATELIMIT_THREAD", "30 per minute", _limits, "new comments per thread, from everyone"),
+    Setting("SPAM_FILTER", "on", _filter_mode,
+            "the local spam filter: on (acts once it has learned), learn (only scores), off"),
+    Setting("SPAM_FILTER_SPAM", 0.999, _fraction,
+            "a spam-filter score at or above this marks a comment spam quietly"),
+    Setting("SPAM_FILTER_HOLD", 0.9, _fraction,
+            "a spam-filter score at or above this holds a comment for review"),
     Setting("AKISMET_KEY", None, str, "key for an Akismet-compatible spam check (off when unset)"),
     Setting("AKISMET_ENDPOINT", None, str,
             "its comment-check URL, e.g. https://KEY.rest.akismet.com/1.1/comment-check"),
@@ -188,6 +211,9 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None,
         raw = environ.get(setting.env)
         config[setting.key] = setting.default if raw in (None, "") else _parsed(setting, raw)
     config.update(overrides or {})
+    if config["SPAM_FILTER_HOLD"] > config["SPAM_FILTER_SPAM"]:
+        raise BadSetting("COMMENTSVC_SPAM_FILTER_HOLD: must not be above "
+                         "COMMENTSVC_SPAM_FILTER_SPAM (a comment is held before it is marked)")
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "commentsvc.sqlite3")
     if not config["SECRET_KEY"]:

@@ -127,6 +127,11 @@ class Comment(db.Model):
     # "sha256:..." where the source has no id): a second import of the same file skips it.
     origin: Mapped[str | None] = mapped_column(String(255), index=True)
 
+    # The spam filter's score when the comment was posted or last edited (None: filter off),
+    # and what the filter did with it: "held", "spam", or None when it left it to the policy.
+    spam_score: Mapped[float | None] = mapped_column(Float)
+    filter_action: Mapped[str | None] = mapped_column(String(8))
+
     thread: Mapped[Thread] = relationship(back_populates="comments")
 
 
@@ -306,6 +311,32 @@ class UsedToken(db.Model):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     used: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SpamFeature(db.Model):
+    """The spam filter's model: in how many spam and how many ham lessons a feature was seen."""
+
+    __tablename__ = "spam_features"
+
+    feature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    spam: Mapped[int] = mapped_column(Integer, default=0)
+    ham: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SpamLesson(db.Model):
+    """One lesson of the spam filter: a moderator's decision on a comment (at most one per
+    comment) or one labelled example from a training file, with the features it taught, so
+    that it can be taken back exactly and held back to measure the filter."""
+
+    __tablename__ = "spam_lessons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), unique=True)
+    label: Mapped[str] = mapped_column(String(4))  # "spam" or "ham"
+    source: Mapped[str] = mapped_column(String(16))  # "moderator" or "file"
+    features: Mapped[str] = mapped_column(Text)  # a JSON list
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class RateLimitCounter(db.Model):

@@ -10,7 +10,7 @@ from flask_babel import gettext
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from . import events
+from . import events, spamfilter
 from .errors import ServiceError
 from .models import AuditEntry, Ban, BanKind, BlockedWord, Comment, Moderator, RuleAction, Status
 from .render import count_links
@@ -62,8 +62,10 @@ def decide_status(
     session: Session, config: Mapping[str, Any], *, text: str, html: str,
     email: str | None, remote_hash: str | None, bot_signal: str | None,
     author: str | None = None, website: str | None = None,
+    verdict: spamfilter.Verdict | None = None,
 ) -> tuple[Status, str | None]:
-    """The status of a new (or edited) comment and, when it is not approved, why: rules first,
+    """The status of a new (or edited) comment and, when it is not approved, why: rules first
+    (bot signals, bans, the blocklist, the spam filter once it has learned, too many links),
     then policy. The blocklist reads the name and website as well as the text."""
     if bot_signal:
         return Status.spam, f"bot signal: {bot_signal}"
@@ -73,6 +75,11 @@ def decide_status(
     word = _blocked_word(session, "\n".join(filter(None, (author, website, text))))
     if word is not None:
         return _apply(word.action, f"blocklisted word: {word.word}")
+    if verdict is not None and verdict.active:
+        if verdict.score >= config["SPAM_FILTER_SPAM"]:
+            return Status.spam, verdict.reason()
+        if verdict.score >= config["SPAM_FILTER_HOLD"]:
+            return Status.pending, verdict.reason()
     links = count_links(html)
     if links > config["MAX_LINKS"]:
         return Status.pending, f"{links} links (more than {config['MAX_LINKS']})"
@@ -90,6 +97,26 @@ def decide_status(
 
 ACTIONS = {"approve": Status.approved, "spam": Status.spam, "delete": Status.deleted,
            "restore": Status.approved}
+
+
+def filter_action(status: Status, reason: str | None) -> str | None:
+    """What the spam filter did to a comment it decided: "spam", "held", or None."""
+    if reason is None or not reason.startswith(spamfilter.REASON_PREFIX):
+        return None
+    return "spam" if status == Status.spam else "held"
+
+
+def _lesson(action: str, was: Status) -> str | None | bool:
+    """What a moderator's action teaches the spam filter: a label, None to take back the
+    comment's lesson (a restore from spam), or False for nothing (delete, restore of a deleted
+    comment)."""
+    if action == "approve":
+        return spamfilter.HAM
+    if action == "spam":
+        return spamfilter.SPAM
+    if action == "restore" and was == Status.spam:
+        return None
+    return False
 
 
 def record(session: Session, actor: Moderator | str, action: str, target: str,
@@ -111,6 +138,9 @@ def moderate(session: Session, config: Mapping[str, Any], comment: Comment, acti
     was = comment.status
     comment.status = new_status
     record(session, actor, action, f"comment {comment.id}", f"{was.value} -> {new_status.value}")
+    lesson = _lesson(action, was)
+    if lesson is not False:
+        spamfilter.teach(session, config, comment, lesson)
     session.flush()
     if new_status == Status.approved:
         events.comment_approved.send(session, config=config, comment=comment)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from . import spamfilter
 from .chores import Every
 from .mail import limits
 from .models import (
@@ -93,6 +94,7 @@ def erase_personal_data(session: Session, email: str, secret_key: str | None = N
         select(Comment).where(func.lower(Comment.email) == email)
     ).scalars().all()
     ids = [comment.id for comment in comments]
+    spamfilter.forget(session, ids)  # a lesson keeps the words and name it was taught
     for comment in comments:
         comment.author = comment.email = comment.website = None
         comment.remote_addr = comment.remote_hash = comment.text_hash = None

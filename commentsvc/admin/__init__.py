@@ -127,4 +127,12 @@ def bad_request(exc):
     return render_template("admin/error.html", title="Bad request", message=message), 400
 
 
-from . import accounts, auth, imports, queue, rules, threads  # noqa: E402,F401  (views register on bp)
+from . import (  # noqa: E402,F401  (views register on bp)
+    accounts,
+    auth,
+    imports,
+    queue,
+    rules,
+    spam_filter,
+    threads,
+)

@@ -1,0 +1,26 @@
+"""Admins only: what the spam filter has learned and how often moderators overturn it."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+
+from .. import spamfilter
+from ..extensions import db
+from . import admin_required, bp
+
+CHART_DAYS = 30
+
+
+@bp.get("/spam-filter")
+@admin_required
+def spam_filter():
+    config = current_app.config
+    learned = spamfilter.stats(db.session, config["SPAM_FILTER_HOLD"])
+    recent = spamfilter.activity(db.session, CHART_DAYS)
+    spam = learned.spam_decisions + learned.spam_from_files
+    ham = learned.ham_decisions + learned.ham_from_files
+    return render_template(
+        "admin/spam_filter.html", config=config, learned=learned, recent=recent,
+        acting=config["SPAM_FILTER"] == "on" and min(spam, ham) >= spamfilter.MIN_LESSONS,
+        needed=spamfilter.MIN_LESSONS, spam=spam, ham=ham,
+        tallest=max([day.held + day.marked for day in recent.days] + [1]))

@@ -1,0 +1,482 @@
+"""A spam filter that learns from the moderators, on the blog's own server.
+
+What a comment says becomes a set of features: its words and word pairs, the domains it links
+to, its author's name and website, and a few signals (how many links, a phone number, mostly
+capitals, its length). Each moderator decision is a lesson: approve teaches "not spam", marking
+spam teaches "spam", restoring from spam takes the spam lesson back. The model is the count of
+lessons of each kind in which each feature was seen, kept in the database (`spam_features`,
+`spam_lessons`), so every process reads the same one and nothing is cached.
+
+A new comment's score is the chance it is spam, from the features that tell the two kinds
+apart best, combined as Robinson and Fisher proposed (the "chi-squared" combining known from
+SpamBayes): scores gather near 0 and 1, and a comment the filter cannot place lands near 0.5.
+Until the filter has learned from at least MIN_LESSONS of each kind it only records scores.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from .models import Comment, SpamFeature, SpamLesson, utcnow
+from .transactions import upsert_insert
+
+MODES = ("off", "learn", "on")
+MIN_LESSONS = 20  # of each kind, before the filter holds or marks anything
+MAX_CLUES = 150  # features that decide a score, the strongest first
+MIN_STRENGTH = 0.1  # a feature whose spam probability is within this of 0.5 says nothing
+PRIOR_WEIGHT, PRIOR = 1.0, 0.5  # Robinson's s and x: an unseen feature counts as 0.5
+MAX_FEATURES = 400  # per comment: a 10,000-character text cannot make a huge query
+
+SPAM, HAM = "spam", "ham"
+REASON_PREFIX = "spam filter: "
+
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'()\[\]]+"
+    r"|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|info|biz|ru|xyz|top|io|co|shop"
+    r"|online|site|club|us|uk|in|de|example|test)\b(?:/[^\s<>\"'()\[\]]*)?",
+    re.IGNORECASE)
+_WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
+_PHONE = re.compile(r"(?<!\w)\+?\(?\d[\d\s().-]{7,}\d(?!\w)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_MONEY = re.compile(r"[$€£]\s?\d|\d\s?(?:usd|eur|dollars?)\b", re.IGNORECASE)
+_ANCHOR = re.compile(r"\[[^\]]+\]\([^)]+\)|<a\s", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]{0,200}>")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    score: float  # the chance the comment is spam, 0 to 1
+    clues: tuple[str, ...]  # the features that pushed it towards spam most, strongest first
+    active: bool  # enough lessons of each kind to act on the score
+
+    def reason(self) -> str:
+        """"spam filter: 0.87 (link to printer-support.example, 'call', 'support number')"."""
+        shown = ", ".join(describe(clue) for clue in self.clues[:3])
+        return f"{REASON_PREFIX}{self.score:.2f}" + (f" ({shown})" if shown else "")
+
+
+def _domain(url: str) -> str | None:
+    if not re.match(r"https?://", url, re.IGNORECASE):
+        url = "http://" + url
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return None
+    host = host.removeprefix("www.")
+    return host[:60] or None
+
+
+def _bucket(value: int, limits: Sequence[int]) -> str:
+    for limit in limits:
+        if value <= limit:
+            return f"{limit}"
+    return f">{limits[-1]}"
+
+
+def features(text: str, *, author: str | None = None, website: str | None = None,
+             lang: str | None = None, blog_lang: str | None = None) -> list[str]:
+    """The distinct features of one comment, each a short string ("w:call", "p:support
+    number", "link:printer-support.example", "phone")."""
+    text = unicodedata.normalize("NFKC", html.unescape(text or ""))
+    found: dict[str, None] = {}  # ordered, distinct
+
+    def add(feature: str) -> None:
+        if len(found) < MAX_FEATURES:
+            found[feature[:80]] = None
+
+    urls = _URL.findall(text)
+    for url in urls:
+        domain = _domain(url)
+        if domain:
+            add(f"link:{domain}")
+    add(f"links:{_bucket(len(urls), (0, 1, 2))}")
+    if _ANCHOR.search(text):
+        add("anchor text")
+    rest = _TAG.sub(" ", _URL.sub(" ", text))
+    if _PHONE.search(rest) and sum(ch.isdigit() for ch in _PHONE.search(rest).group()) >= 9:
+        add("phone")
+    if _EMAIL.search(rest):
+        add("e-mail address")
+    if _MONEY.search(rest):
+        add("money")
+    letters = [ch for ch in rest if ch.isalpha()]
+    if len(letters) >= 12 and sum(ch.isupper() for ch in letters) > 0.5 * len(letters):
+        add("capitals")
+    add(f"length:{_bucket(len(text), (20, 80, 300, 1000))}")
+    if website:
+        add("website")
+        domain = _domain(website)
+        if domain:
+            add(f"site:{domain}")
+    else:
+        add("no website")
+    for word in _WORD.findall((author or "").casefold())[:6]:
+        add(f"name:{word}")
+    if lang and blog_lang and lang.split("-")[0].lower() != blog_lang.split("-")[0].lower():
+        add("other language")
+    words = [w for w in _WORD.findall(rest.casefold()) if 1 < len(w) <= 24 and not w.isdigit()]
+    for word in words:
+        add(f"w:{word}")
+    for first, second in zip(words, words[1:], strict=False):
+        add(f"p:{first} {second}")
+    return list(found)
+
+
+def describe(feature: str) -> str:
+    """A feature as a moderator reads it."""
+    kind, _, value = feature.partition(":")
+    match kind:
+        case "w" | "p":
+            return f"'{value}'"
+        case "link":
+            return f"link to {value}"
+        case "site":
+            return f"website {value}"
+        case "name":
+            return f"name '{value}'"
+        case "links":
+            return f"{value} links" if value != "1" else "1 link"
+        case "length":
+            return f"length {value}"
+    return feature
+
+
+# --- the score -------------------------------------------------------------------------------
+
+
+def _chi2q(chi: float, freedom: int) -> float:
+    """P(X >= chi) for X chi-squared with an even number of degrees of freedom."""
+    mean = chi / 2.0
+    term = total = math.exp(-mean)
+    for i in range(1, freedom // 2):
+        term *= mean / i
+        total += term
+    return min(total, 1.0)
+
+
+def score(counts: Mapping[str, tuple[int, int]], spam_lessons: int, ham_lessons: int,
+          feats: Iterable[str]) -> tuple[float, tuple[str, ...]]:
+    """The spam probability of a comment with these features, given per-feature (spam, ham)
+    lesson counts and the number of lessons of each kind; and its spam clues, strongest first."""
+    if not spam_lessons or not ham_lessons:
+        return 0.5, ()
+    clues: list[tuple[float, str]] = []
+    for feature in feats:
+        spam, ham = counts.get(feature, (0, 0))
+        seen = spam + ham
+        if not seen:
+            continue
+        spam_rate, ham_rate = spam / spam_lessons, ham / ham_lessons
+        raw = spam_rate / (spam_rate + ham_rate)
+        probability = (PRIOR_WEIGHT * PRIOR + seen * raw) / (PRIOR_WEIGHT + seen)
+        if abs(probability - 0.5) >= MIN_STRENGTH:
+            clues.append((probability, feature))
+    if not clues:
+        return 0.5, ()
+    clues.sort(key=lambda clue: abs(clue[0] - 0.5), reverse=True)
+    clues = clues[:MAX_CLUES]
+    log_spam = log_ham = 0.0
+    for probability, _ in clues:
+        probability = min(max(probability, 1e-6), 1 - 1e-6)
+        log_spam += math.log(1.0 - probability)
+        log_ham += math.log(probability)
+    spamminess = 1.0 - _chi2q(-2.0 * log_spam, 2 * len(clues))
+    hamminess = 1.0 - _chi2q(-2.0 * log_ham, 2 * len(clues))
+    probability = (spamminess - hamminess + 1.0) / 2.0
+    spammy = sorted((clue for clue in clues if clue[0] > 0.5), reverse=True)
+    return probability, tuple(feature for _, feature in spammy)
+
+
+# --- the model in the database -----------------------------------------------------------------
+
+# A row no real feature can be: in how many spam and ham lessons it was "seen" is how many
+# lessons of each kind there are, kept by the same statements that keep the features' counts.
+TOTAL = "*"
+_FEATURE_COUNTS = select(SpamFeature.feature, SpamFeature.spam, SpamFeature.ham).where(
+    SpamFeature.feature.in_(bindparam("features", expanding=True)))
+
+
+def lesson_counts(session: Session) -> tuple[int, int]:
+    """How many spam and how many ham lessons the model holds."""
+    row = session.get(SpamFeature, TOTAL)
+    return (row.spam, row.ham) if row is not None else (0, 0)
+
+
+def classify(session: Session, config: Mapping[str, Any], *, text: str, author: str | None,
+             website: str | None, lang: str | None = None) -> Verdict | None:
+    """The filter's verdict on a comment, or None when it is off. Two indexed reads."""
+    if config["SPAM_FILTER"] == "off":
+        return None
+    feats = features(text, author=author, website=website, lang=lang,
+                     blog_lang=config.get("LANGUAGE"))
+    counts = {row.feature: (row.spam, row.ham)
+              for row in session.connection().execute(_FEATURE_COUNTS,
+                                                      {"features": [TOTAL, *feats]})}
+    spam_lessons, ham_lessons = counts.pop(TOTAL, (0, 0))
+    probability, clues = score(counts, spam_lessons, ham_lessons, feats)
+    active = (config["SPAM_FILTER"] == "on"
+              and min(spam_lessons, ham_lessons) >= MIN_LESSONS)
+    return Verdict(score=probability, clues=clues, active=active)
+
+
+def _add(session: Session, feats: Iterable[str], label: str, step: int) -> None:
+    """Add `step` (1 or -1) to each feature's count of `label` lessons, and to the total."""
+    feats = list(dict.fromkeys([TOTAL, *feats]))
+    column = SpamFeature.spam if label == SPAM else SpamFeature.ham
+    if step < 0:
+        session.execute(
+            update(SpamFeature).where(SpamFeature.feature.in_(feats))
+            .values({column: case((column > 0, column - 1), else_=0)}))
+        return
+    insert = upsert_insert(session.get_bind().dialect.name)
+    for start in range(0, len(feats), 500):
+        chunk = feats[start:start + 500]
+        statement = insert(SpamFeature).values([
+            {"feature": f, "spam": int(label == SPAM), "ham": int(label == HAM)} for f in chunk])
+        statement = statement.on_conflict_do_update(
+            index_elements=["feature"], set_={column.key: column + 1})
+        session.execute(statement)
+
+
+def _add_counted(session: Session, counted: Counter[tuple[str, str]]) -> None:
+    """Add many lessons' features at once: (feature, label) -> how many lessons."""
+    totals: dict[str, list[int]] = {}
+    for (feature, label), n in counted.items():
+        totals.setdefault(feature, [0, 0])[0 if label == SPAM else 1] += n
+    insert = upsert_insert(session.get_bind().dialect.name)
+    items = list(totals.items())
+    for start in range(0, len(items), 500):
+        chunk = items[start:start + 500]
+        statement = insert(SpamFeature).values(
+            [{"feature": f, "spam": spam, "ham": ham} for f, (spam, ham) in chunk])
+        statement = statement.on_conflict_do_update(index_elements=["feature"], set_={
+            "spam": SpamFeature.spam + statement.excluded.spam,
+            "ham": SpamFeature.ham + statement.excluded.ham})
+        session.execute(statement)
+
+
+def comment_features(comment, config: Mapping[str, Any]) -> list[str]:
+    return features(comment.text, author=comment.author, website=comment.website,
+                    lang=comment.lang, blog_lang=config.get("LANGUAGE"))
+
+
+def teach(session: Session, config: Mapping[str, Any], comment, label: str | None) -> None:
+    """Record a moderator's decision on a comment: `label` spam or ham, or None to take back
+    what the comment taught. A comment teaches one lesson at most: a new decision replaces
+    the earlier one, so changing one's mind never counts twice."""
+    if config["SPAM_FILTER"] == "off":
+        return
+    lesson = session.execute(
+        select(SpamLesson).where(SpamLesson.comment_id == comment.id)).scalar_one_or_none()
+    if lesson is not None:
+        if lesson.label == label:
+            return
+        _add(session, json.loads(lesson.features), lesson.label, -1)
+        session.delete(lesson)
+        session.flush()
+    if label is None:
+        return
+    feats = comment_features(comment, config)
+    _add(session, feats, label, 1)
+    session.add(SpamLesson(comment_id=comment.id, label=label, source="moderator",
+                           features=json.dumps(feats), created=utcnow()))
+
+
+def train(session: Session, examples: Iterable[tuple[str, str, str | None]],
+          source: str = "file") -> Counter[str]:
+    """Learn from labelled examples (text, label, author); how many of each label."""
+    learned: Counter[str] = Counter()
+    counted: Counter[tuple[str, str]] = Counter()
+    now = utcnow()
+    for text, label, author in examples:
+        feats = features(text, author=author)
+        counted.update((feature, label) for feature in [TOTAL, *feats])
+        session.add(SpamLesson(comment_id=None, label=label, source=source,
+                               features=json.dumps(feats), created=now))
+        learned[label] += 1
+    _add_counted(session, counted)
+    return learned
+
+
+def forget(session: Session, comment_ids: Sequence[int]) -> int:
+    """Take back the lessons of these comments (their authors' data is being erased); how many."""
+    lessons = session.execute(select(SpamLesson).where(
+        SpamLesson.comment_id.in_(list(comment_ids)))).scalars().all() if comment_ids else []
+    for lesson in lessons:
+        _add(session, json.loads(lesson.features), lesson.label, -1)
+        session.delete(lesson)
+    return len(lessons)
+
+
+class BadTrainingFile(ValueError):
+    pass
+
+
+_LABELS = {"spam": SPAM, "ham": HAM, "1": SPAM, "0": HAM}
+
+
+def labelled_examples(lines: Iterable[str]) -> tuple[list[tuple[str, str, str | None]],
+                                                     list[str]]:
+    """The (text, label, author) examples of a labelled CSV file, and a line for each row
+    refused. Columns `text,label` (label spam or ham; `author` optional), or the YouTube Spam
+    Collection's `CONTENT,CLASS` (1 spam, 0 ham; `AUTHOR`)."""
+    import csv
+
+    reader = csv.DictReader(lines)
+    columns = {name.strip().lower(): name for name in reader.fieldnames or ()}
+    text_column = columns.get("text") or columns.get("content")
+    label_column = columns.get("label") or columns.get("class")
+    if not text_column or not label_column:
+        raise BadTrainingFile("the file needs a header with the columns text,label "
+                              "(or CONTENT,CLASS as in the YouTube Spam Collection)")
+    author_column = columns.get("author")
+    examples, refused = [], []
+    try:
+        for row in reader:
+            label = _LABELS.get((row.get(label_column) or "").strip().lower())
+            text = (row.get(text_column) or "").strip()
+            if label is None or not text:
+                why = ("no text" if not text else
+                       f"label {row.get(label_column)!r} is not spam or ham")
+                refused.append(f"line {reader.line_num}: {why}")
+                continue
+            examples.append((text, label, (row.get(author_column) or None) if author_column
+                             else None))
+    except csv.Error as exc:
+        raise BadTrainingFile(f"line {reader.line_num}: {exc}") from None
+    return examples, refused
+
+
+def reset(session: Session) -> None:
+    session.execute(delete(SpamLesson))
+    session.execute(delete(SpamFeature))
+
+
+# --- what it has learned, and how well it does ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    tested: int  # held-back lessons scored
+    spam_caught: float  # share of held-back spam at or above the hold threshold
+    ham_flagged: float  # share of held-back ham at or above it
+    accuracy: float
+
+
+def held_back_accuracy(lessons: Sequence[tuple[str, list[str]]], hold: float,
+                       folds: int = 5) -> Accuracy | None:
+    """Cross-validation on the stored lessons: each fifth is scored by a model trained on the
+    other four; None with too few lessons of a kind."""
+    spam_total = sum(1 for label, _ in lessons if label == SPAM)
+    if min(spam_total, len(lessons) - spam_total) < folds * 2:
+        return None
+    caught = flagged = right = 0
+    for fold in range(folds):
+        counts: dict[str, list[int]] = {}
+        kinds = Counter()
+        for n, (label, feats) in enumerate(lessons):
+            if n % folds == fold:
+                continue
+            kinds[label] += 1
+            for feature in feats:
+                counts.setdefault(feature, [0, 0])[0 if label == SPAM else 1] += 1
+        frozen = {feature: (spam, ham) for feature, (spam, ham) in counts.items()}
+        for label, feats in lessons[fold::folds]:
+            flagged_here = score(frozen, kinds[SPAM], kinds[HAM], feats)[0] >= hold
+            caught += flagged_here and label == SPAM
+            flagged += flagged_here and label == HAM
+            right += flagged_here == (label == SPAM)
+    ham_total = len(lessons) - spam_total
+    return Accuracy(tested=len(lessons), spam_caught=caught / spam_total,
+                    ham_flagged=flagged / ham_total, accuracy=right / len(lessons))
+
+
+@dataclass(frozen=True)
+class Stats:
+    spam_decisions: int
+    ham_decisions: int
+    spam_from_files: int
+    ham_from_files: int
+    features: int
+    size_bytes: int
+    last_trained: Any
+    accuracy: Accuracy | None
+
+
+def stats(session: Session, hold: float) -> Stats:
+    rows = session.execute(select(SpamLesson.source, SpamLesson.label, func.count())
+                           .group_by(SpamLesson.source, SpamLesson.label)).all()
+    by = {(source, label): n for source, label, n in rows}
+    feature_rows, feature_bytes = session.execute(select(
+        func.count(), func.coalesce(func.sum(func.length(SpamFeature.feature)), 0))).one()
+    lessons = [(label, json.loads(feats)) for label, feats in session.execute(
+        select(SpamLesson.label, SpamLesson.features).order_by(SpamLesson.id))]
+    return Stats(
+        spam_decisions=by.get(("moderator", SPAM), 0), ham_decisions=by.get(("moderator", HAM), 0),
+        spam_from_files=by.get(("file", SPAM), 0), ham_from_files=by.get(("file", HAM), 0),
+        features=max(feature_rows - 1, 0), size_bytes=int(feature_bytes) + 16 * feature_rows,
+        last_trained=session.execute(select(func.max(SpamLesson.created))).scalar(),
+        accuracy=held_back_accuracy(lessons, hold),
+    )
+
+
+@dataclass
+class Day:
+    day: date
+    held: int = 0
+    marked: int = 0
+    overturned: int = 0  # of those, approved by a moderator afterwards
+
+
+@dataclass
+class Activity:
+    days: list[Day] = field(default_factory=list)
+
+    @property
+    def acted(self) -> int:
+        return sum(day.held + day.marked for day in self.days)
+
+    @property
+    def overturned(self) -> int:
+        return sum(day.overturned for day in self.days)
+
+    @property
+    def false_positive_rate(self) -> float | None:
+        return self.overturned / self.acted if self.acted else None
+
+
+def activity(session: Session, days: int = 30) -> Activity:
+    """What the filter held and marked in the last `days` days (by day posted), and how many of
+    those the moderators overturned by approving them."""
+    today = utcnow().date()
+    first = today - timedelta(days=days - 1)
+    out = Activity(days=[Day(first + timedelta(days=n)) for n in range(days)])
+    rows = session.execute(
+        select(Comment.created, Comment.filter_action, SpamLesson.label)
+        .outerjoin(SpamLesson, SpamLesson.comment_id == Comment.id)
+        .where(Comment.filter_action.is_not(None),
+               Comment.created >= datetime.combine(first, datetime.min.time(), UTC)))
+    for created, action, label in rows:
+        index = (created.date() - first).days
+        if not 0 <= index < days:
+            continue
+        day = out.days[index]
+        if action == "spam":
+            day.marked += 1
+        else:
+            day.held += 1
+        day.overturned += label == HAM
+    return out
