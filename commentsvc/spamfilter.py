@@ -39,6 +39,10 @@ MAX_CLUES = 150  # features that decide a score, the strongest first
 MIN_STRENGTH = 0.1  # a feature whose spam probability is within this of 0.5 says nothing
 PRIOR_WEIGHT, PRIOR = 1.0, 0.5  # Robinson's s and x: an unseen feature counts as 0.5
 MAX_FEATURES = 400  # per comment: a 10,000-character text cannot make a huge query
+# The model stays small (about 4 MB at this many rows): beyond it, features seen in one lesson
+# only, which barely move a score, are dropped.
+MAX_STORED_FEATURES = 100_000
+PRUNE_CHECK_EVERY = 200  # lessons from moderators between two size checks
 
 SPAM, HAM = "spam", "ham"
 REASON_PREFIX = "spam filter: "
@@ -291,8 +295,23 @@ def teach(session: Session, config: Mapping[str, Any], comment, label: str | Non
         return
     feats = comment_features(comment, config)
     _add(session, feats, label, 1)
-    session.add(SpamLesson(comment_id=comment.id, label=label, source="moderator",
-                           features=json.dumps(feats), created=utcnow()))
+    lesson = SpamLesson(comment_id=comment.id, label=label, source="moderator",
+                        features=json.dumps(feats), created=utcnow())
+    session.add(lesson)
+    session.flush()
+    if lesson.id % PRUNE_CHECK_EVERY == 0:
+        prune(session)
+
+
+def prune(session: Session, limit: int | None = None) -> int:
+    """Drop the features seen in one lesson only when the model has grown beyond `limit`
+    rows (MAX_STORED_FEATURES); how many were dropped."""
+    limit = MAX_STORED_FEATURES if limit is None else limit
+    rows = session.execute(select(func.count()).select_from(SpamFeature)).scalar_one()
+    if rows <= limit:
+        return 0
+    return session.execute(delete(SpamFeature).where(
+        SpamFeature.feature != TOTAL, SpamFeature.spam + SpamFeature.ham <= 1)).rowcount or 0
 
 
 def train(session: Session, examples: Iterable[tuple[str, str, str | None]],
@@ -308,6 +327,7 @@ def train(session: Session, examples: Iterable[tuple[str, str, str | None]],
                                features=json.dumps(feats), created=now))
         learned[label] += 1
     _add_counted(session, counted)
+    prune(session)
     return learned
 
 

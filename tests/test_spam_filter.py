@@ -361,3 +361,18 @@ def test_a_second_process_reads_the_model_the_first_one_taught(app, database_url
         "uri": uri, "text": "zymurgy quokka offer today", "form_token": token})
     assert response.status_code == 201
     assert comment_row(app, response.get_json()["id"]).filter_action in ("held", "spam")
+
+
+def test_the_model_drops_features_seen_once_when_it_grows_too_large(app):
+    teach_examples(app, spam=30, ham=30)
+    with app.app_context():
+        rows = db.session.execute(sa.select(sa.func.count()).select_from(SpamFeature)).scalar()
+        assert spamfilter.prune(db.session) == 0  # far below the limit: nothing goes
+        dropped = spamfilter.prune(db.session, limit=rows - 1)
+        db.session.commit()
+        kept = dict(db.session.execute(sa.select(SpamFeature.feature,
+                                                 SpamFeature.spam + SpamFeature.ham)).all())
+    assert dropped > 0 and len(kept) == rows - dropped
+    assert min(count for feature, count in kept.items() if feature != spamfilter.TOTAL) >= 2
+    assert "w:casino" in kept and "link:pills-3.example" not in kept
+    assert total(app) == (30, 30)  # the lesson totals are never dropped

@@ -88,6 +88,9 @@ def test_admin_pages_have_no_serious_accessibility_violations(
     page.goto(strict_service.url + "/admin/threads")
     expect(page.get_by_role("heading", name="Threads")).to_be_visible()
     assert serious_violations(page, axe_script) == []
+    page.goto(strict_service.url + "/admin/spam-filter")
+    expect(page.get_by_role("heading", name="Spam filter")).to_be_visible()
+    assert serious_violations(page, axe_script) == []
     context.close()
 
 
