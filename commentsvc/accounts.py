@@ -15,9 +15,9 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .errors import ValidationFailed
+from .audit import record
+from .errors import NotFound, ValidationFailed
 from .models import AdminSession, Moderator, Role, utcnow
-from .moderation import record
 from .validation import EMAIL, clean_name
 
 MIN_PASSWORD, MAX_PASSWORD, MAX_NAME = 10, 200, 80
@@ -229,8 +229,10 @@ def _password_problem(password: str) -> str | None:
 
 def create_moderator(session: Session, actor: Moderator | str, *, name: str, email: str,
                      password: str, role: Role = Role.moderator, active: bool = True,
-                     display_name: str | None = None) -> Moderator:
-    """Add a moderator account; raises ValidationFailed with a reason per field."""
+                     display_name: str | None = None,
+                     sites: list[str] | None = None) -> Moderator:
+    """Add a moderator account; raises ValidationFailed with a reason per field. A moderator
+    (not an admin, who sees every site) moderates `sites`, by default the default site."""
     name, email = name.strip(), email.strip().lower()
     errors: dict[str, list[str]] = {}
     if not name or len(name) > MAX_NAME or clean_display_name(name) != name:
@@ -254,6 +256,13 @@ def create_moderator(session: Session, actor: Moderator | str, *, name: str, ema
                           display_name=shown, password_hash=generate_password_hash(password))
     session.add(moderator)
     session.flush()
+    if role != Role.admin:
+        from . import sites as site_rules
+
+        try:
+            site_rules.grant(session, moderator, sites or [site_rules.DEFAULT_SITE])
+        except NotFound as exc:
+            raise ValidationFailed({"sites": [str(exc)]}) from None
     record(session, actor, "add moderator", f"moderator {moderator.id}",
-           f"{name} ({role.value})")
+           f"{name} ({role.value})" + (f", sites {', '.join(sites)}" if sites else ""))
     return moderator

@@ -39,6 +39,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(purge_addresses)
     app.cli.add_command(prune_outbox)
     app.cli.add_command(spam_filter)
+    app.cli.add_command(site)
 
 
 @click.command("export")
@@ -161,7 +162,7 @@ def _read_uri_map(path: str):
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 def erase(email: str, yes: bool) -> None:
     """Erase a commenter's personal data and words; threads keep their shape."""
-    from .moderation import record
+    from .audit import record
     from .privacy import erase_personal_data
 
     if not yes:
@@ -210,8 +211,11 @@ def purge_addresses() -> None:
 @click.option("--display-name", default=None,
               help="the name readers see on their replies (default: NAME)")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@click.option("--site", "site_names", multiple=True,
+              help="a site this moderator moderates (repeat for several; default: default); "
+                   "admins moderate every site")
 def create_moderator(name: str, email: str, role: str, display_name: str | None,
-                     password_stdin: bool) -> None:
+                     password_stdin: bool, site_names: tuple[str, ...]) -> None:
     """Create a moderator account (the first one is usually an admin)."""
     from .accounts import create_moderator as create
     from .errors import ValidationFailed
@@ -225,12 +229,80 @@ def create_moderator(name: str, email: str, role: str, display_name: str | None,
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         create(db.session, "command line", name=name, email=email, password=password,
-               role=Role(role), display_name=display_name)
+               role=Role(role), display_name=display_name, sites=list(site_names) or None)
     except ValidationFailed as exc:
         reasons = [reason for field in exc.fields.values() for reason in field]
         raise click.UsageError(" ".join(reasons)) from None
     db.session.commit()
     click.echo(f"Moderator {name} ({role}) created; log in at /admin/")
+
+
+@click.group("site")
+def site() -> None:
+    """The sites (blogs) this install serves: add, list, change."""
+
+
+@site.command("add")
+@with_appcontext
+@click.argument("name")
+@click.option("--origin", "origins", multiple=True, required=True,
+              help="an origin whose pages embed the widget, like https://blog.example "
+                   "(repeat for several)")
+@click.option("--title", default=None, help="the site's name, for people")
+@click.option("--policy", type=click.Choice(["all", "first-time", "none"]), default=None,
+              help="its moderation policy (default: COMMENTSVC_MODERATION)")
+def site_add(name: str, origins: tuple[str, ...], title: str | None, policy: str | None) -> None:
+    """Add a site; embed with data-site="NAME"."""
+    from . import sites
+    from .config import _origins
+    from .errors import ValidationFailed
+
+    try:
+        parsed = _origins(",".join(origins))
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc} is not an origin like https://blog.example (no path)",
+                                 param_hint="--origin") from None
+    try:
+        sites.add(db.session, name, origins=parsed, title=title, moderation=policy)
+    except ValidationFailed as exc:
+        raise click.UsageError(" ".join(r for rs in exc.fields.values() for r in rs)) from None
+    db.session.commit()
+    click.echo(f"site {name} added; embed the widget with data-site=\"{name}\"")
+
+
+@site.command("list")
+@with_appcontext
+def site_list() -> None:
+    """Every site, with the settings it sets for itself (the rest are the install's)."""
+    from . import sites
+
+    for name in sites.names(db.session):
+        own = sites.overrides(sites.require(db.session, name))
+        title = own.pop("SITE_TITLE") or ""
+        own.pop("SITE")
+        shown = ", ".join(f"{key.lower()}={value}" for key, value in sorted(own.items()))
+        click.echo(f"{name}\t{title}\t{shown or 'install settings'}")
+
+
+@site.command("set")
+@with_appcontext
+@click.argument("name")
+@click.argument("key")
+@click.argument("value")
+def site_set(name: str, key: str, value: str) -> None:
+    """Set one of a site's own settings: title, origins, moderation, max-links, alert-emails
+    or sender-name; an empty VALUE goes back to the install's setting."""
+    from . import sites
+    from .errors import NotFound, ValidationFailed
+
+    try:
+        sites.set_value(db.session, sites.require(db.session, name), key, value)
+    except NotFound as exc:
+        raise click.UsageError(str(exc)) from None
+    except ValidationFailed as exc:
+        raise click.UsageError(" ".join(r for rs in exc.fields.values() for r in rs)) from None
+    db.session.commit()
+    click.echo(f"site {name}: {key} set")
 
 
 @click.group("spam-filter")

@@ -12,14 +12,15 @@ from flask_babel import gettext
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from . import antispam, events, spamfilter, tokens
+from . import antispam, events, sites, spamfilter, tokens
+from .audit import record
 from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
 from .models import Comment, Status, Thread, utcnow
-from .moderation import decide_status, filter_action, record
+from .moderation import decide_status, filter_action
 from .render import render_comment, render_source
 from .validation import validate_comment
 
-DEFAULT_SITE = "default"
+DEFAULT_SITE = sites.DEFAULT_SITE
 
 
 @dataclass
@@ -57,7 +58,9 @@ def post_comment(
     remote_addr: str | None, site: str = DEFAULT_SITE, lang: str | None = None,
 ) -> PostResult:
     """Validate and store a new comment; the thread is created by its first comment. `lang`
-    is the reader's language (a BCP-47 tag), kept for the mails they will get."""
+    is the reader's language (a BCP-47 tag), kept for the mails they will get. The site's own
+    settings (origins, policy, rules) apply."""
+    config = sites.settings_for(session, config, site)
     entry = validate_comment(data, max_text=config["MAX_TEXT_LENGTH"],
                              origins=config["ALLOWED_ORIGINS"])
     secret = config["SECRET_KEY"]
@@ -179,7 +182,7 @@ def _own_comment(session: Session, config: Mapping[str, Any], comment_id: int,
     if granted != comment_id:
         raise Forbidden(gettext("This edit token is for another comment."))
     comment = session.get(Comment, comment_id)
-    if comment is None or comment.status == Status.deleted:
+    if comment is None or comment.status == Status.deleted or not sites.on_site(config, comment):
         raise NotFound(gettext("No such comment."))
     return comment
 

@@ -172,6 +172,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_STARTTLS", True, _bool, "upgrade the mail connection with STARTTLS"),
     Setting("SMTP_TIMEOUT", 10, _seconds, "seconds to wait for the mail server"),
     Setting("MAIL_FROM", "commentsvc@localhost", str, "sender address of every mail"),
+    Setting("MAIL_SENDER_NAME", None, str,
+            "the name mails are sent under (the From line), e.g. the blog's name"),
     Setting("MODERATOR_EMAILS", [], _list, "comma-separated addresses alerted of held comments"),
     Setting("MAIL_BACKGROUND", True, _bool,
             "send mail from a thread in each app process (false: run `commentsvc send-mail`)"),

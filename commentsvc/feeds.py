@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import bindparam, select
 
 from .api.requests import site as requested_site
+from .api.requests import site_config
 from .errors import ValidationFailed
 from .extensions import db
 from .httpcache import Body, conditional
@@ -68,7 +69,7 @@ def _feed(template: str, *, feed_id: str, title: str, self_url: str, alternate: 
 def thread_feed():
     """The newest approved comments of one thread."""
     uri = request.args.get("uri", "")
-    problem = uri_problem(uri, current_app.config["ALLOWED_ORIGINS"])
+    problem = uri_problem(uri, site_config()["ALLOWED_ORIGINS"])
     if problem:
         raise ValidationFailed({"uri": [problem]})
     site = requested_site()
@@ -76,7 +77,7 @@ def thread_feed():
     rows = db.session.execute(_THREAD_ENTRIES, {"site": site, "uri": uri}).all()
     thread_title = db.session.execute(select(Thread.title).where(
         Thread.site == site, Thread.uri == uri)).scalar_one_or_none()
-    query = urlencode({"uri": uri})
+    query = urlencode({"uri": uri, **({"site": site} if site != "default" else {})})
     return _feed("feeds/feed.xml", feed_id=f"tag:{host},2026:thread:{site}:{uri}",
                  title=f"Comments on {thread_title or uri}",
                  self_url=f"{public}/feed/thread.atom?{query}",
@@ -91,5 +92,7 @@ def recent_feed():
     public, host = _public_url()
     rows = db.session.execute(_RECENT_ENTRIES, {"site": site}).all()
     return _feed("feeds/feed.xml", feed_id=f"tag:{host},2026:recent:{site}",
-                 title="Recent comments", self_url=f"{public}/feed/recent.atom",
+                 title="Recent comments",
+                 self_url=f"{public}/feed/recent.atom"
+                 + (f"?{urlencode({'site': site})}" if site != "default" else ""),
                  alternate=f"{public}/demo/posts", entries=_entries(rows, public, host))

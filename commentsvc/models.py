@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    DDL,
     Boolean,
     DateTime,
     Enum,
@@ -61,6 +62,38 @@ class Status(enum.Enum):
     approved = "approved"
     spam = "spam"
     deleted = "deleted"
+
+
+class Site(db.Model):
+    """One blog (or docs site) served by this install: its own origins, policy, rules,
+    moderators and mail. A setting left None takes the install's (COMMENTSVC_*) value."""
+
+    __tablename__ = "sites"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)  # "default", "docs"
+    title: Mapped[str | None] = mapped_column(String(200))
+    origins: Mapped[str | None] = mapped_column(Text)  # a JSON list of origins
+    moderation: Mapped[str | None] = mapped_column(String(16))  # all | first-time | none
+    max_links: Mapped[int | None] = mapped_column(Integer)
+    alert_emails: Mapped[str | None] = mapped_column(Text)  # a JSON list of addresses
+    sender_name: Mapped[str | None] = mapped_column(String(80))  # the From name of its mails
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# A database made from the models (not the migrations) starts with the default site too.
+event.listen(Site.__table__, "after_create", DDL(
+    "INSERT INTO sites (name, created) VALUES ('default', CURRENT_TIMESTAMP)"))
+
+
+class ModeratorSite(db.Model):
+    """A (non-admin) moderator's right to moderate one site."""
+
+    __tablename__ = "moderator_sites"
+
+    moderator_id: Mapped[int] = mapped_column(
+        ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True)
+    site: Mapped[str] = mapped_column(
+        ForeignKey("sites.name", ondelete="CASCADE"), primary_key=True)
 
 
 class Thread(db.Model):
@@ -219,9 +252,11 @@ class RuleAction(enum.Enum):
 
 class Ban(db.Model):
     __tablename__ = "bans"
-    __table_args__ = (UniqueConstraint("kind", "value"),)
+    __table_args__ = (UniqueConstraint("site", "kind", "value"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(ForeignKey("sites.name", ondelete="CASCADE"),
+                                      default="default", server_default="default")
     kind: Mapped[BanKind] = mapped_column(Enum(BanKind, native_enum=False, length=16,
                                                validate_strings=True))
     value: Mapped[str] = mapped_column(String(254))
@@ -233,9 +268,12 @@ class Ban(db.Model):
 
 class BlockedWord(db.Model):
     __tablename__ = "blocked_words"
+    __table_args__ = (UniqueConstraint("site", "word"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    word: Mapped[str] = mapped_column(String(100), unique=True)
+    site: Mapped[str] = mapped_column(ForeignKey("sites.name", ondelete="CASCADE"),
+                                      default="default", server_default="default")
+    word: Mapped[str] = mapped_column(String(100))
     action: Mapped[RuleAction] = mapped_column(Enum(RuleAction, native_enum=False, length=16,
                                                     validate_strings=True))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -258,6 +296,7 @@ class OutboxMail(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
+    sender_name: Mapped[str | None] = mapped_column(String(80))  # the From name (its site's)
     unsubscribe_url: Mapped[str | None] = mapped_column(String(1000))
     status: Mapped[MailStatus] = mapped_column(
         Enum(MailStatus, native_enum=False, length=16, validate_strings=True),

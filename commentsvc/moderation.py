@@ -1,4 +1,6 @@
-"""Moderation: the rules every new comment meets, the policy, and moderators' actions."""
+"""Moderation: the rules every new comment meets, the policy, and moderators' actions on
+comments and threads. The rules themselves (bans, blocked words) are kept by rules.py; the
+audit log by audit.py."""
 
 from __future__ import annotations
 
@@ -11,8 +13,18 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from . import events, spamfilter
+from .audit import record
 from .errors import ServiceError
-from .models import AuditEntry, Ban, BanKind, BlockedWord, Comment, Moderator, RuleAction, Status
+from .models import (
+    Ban,
+    BanKind,
+    BlockedWord,
+    Comment,
+    Moderator,
+    RuleAction,
+    Status,
+    Thread,
+)
 from .render import count_links
 
 
@@ -22,29 +34,39 @@ class Refused(ServiceError):
 
 
 # Built once: these run on every new comment.
-_APPROVED_BY_EMAIL = select(Comment.id).where(
-    Comment.email == bindparam("email"), Comment.status == Status.approved).limit(1)
-_BAN = select(Ban.kind, Ban.action).where(or_(
+DEFAULT_SITE = "default"
+_APPROVED_BY_EMAIL = select(Comment.id).join(Thread).where(
+    Comment.email == bindparam("email"), Comment.status == Status.approved,
+    Thread.site == bindparam("site")).limit(1)
+_BAN = select(Ban.kind, Ban.action).where(Ban.site == bindparam("site"), or_(
     and_(Ban.kind == BanKind.email, Ban.value == bindparam("email")),
     and_(Ban.kind == BanKind.address, Ban.value == bindparam("remote_hash")),
 )).limit(1)
-_BLOCKED_WORDS = select(BlockedWord.word, BlockedWord.action)
+_BLOCKED_WORDS = select(BlockedWord.word, BlockedWord.action).where(
+    BlockedWord.site == bindparam("site"))
 
 
-def has_approved_comment(session: Session, email: str) -> bool:
-    return session.execute(_APPROVED_BY_EMAIL, {"email": email}).first() is not None
+def site_of(config: Mapping[str, Any]) -> str:
+    """The site whose settings these are ("default" for the install's own)."""
+    return config.get("SITE", DEFAULT_SITE)
 
 
-def _ban(session: Session, email: str | None, remote_hash: str | None):
-    """The (kind, action) of a ban on this e-mail or address, or None."""
+def has_approved_comment(session: Session, email: str, site: str = DEFAULT_SITE) -> bool:
+    """Whether this e-mail has a published comment on the site (first-time moderation)."""
+    return session.execute(_APPROVED_BY_EMAIL, {"email": email, "site": site}).first() is not None
+
+
+def _ban(session: Session, site: str, email: str | None, remote_hash: str | None):
+    """The (kind, action) of the site's ban on this e-mail or address, or None."""
     if not email and not remote_hash:
         return None
-    return session.execute(_BAN, {"email": email, "remote_hash": remote_hash}).first()
+    return session.execute(_BAN, {"email": email, "remote_hash": remote_hash,
+                                  "site": site}).first()
 
 
-def _blocked_word(session: Session, text: str):
-    """The (word, action) of a blocklisted word in the text, refusals first, or None."""
-    words = session.execute(_BLOCKED_WORDS).all()
+def _blocked_word(session: Session, site: str, text: str):
+    """The (word, action) of a word the site blocks in the text, refusals first, or None."""
+    words = session.execute(_BLOCKED_WORDS, {"site": site}).all()
     lowered = text.lower()
     for word in sorted(words, key=lambda w: w.action != RuleAction.refuse):
         if re.search(rf"(?<!\w){re.escape(word.word.lower())}(?!\w)", lowered):
@@ -69,10 +91,11 @@ def decide_status(
     then policy. The blocklist reads the name and website as well as the text."""
     if bot_signal:
         return Status.spam, f"bot signal: {bot_signal}"
-    ban = _ban(session, email, remote_hash)
+    site = site_of(config)
+    ban = _ban(session, site, email, remote_hash)
     if ban is not None:
         return _apply(ban.action, f"banned {ban.kind.value}")
-    word = _blocked_word(session, "\n".join(filter(None, (author, website, text))))
+    word = _blocked_word(session, site, "\n".join(filter(None, (author, website, text))))
     if word is not None:
         return _apply(word.action, f"blocklisted word: {word.word}")
     if verdict is not None and verdict.active:
@@ -88,7 +111,7 @@ def decide_status(
         return Status.approved, None
     if policy == "all":
         return Status.pending, "every comment is reviewed (moderation: all)"
-    if email and has_approved_comment(session, email):
+    if email and has_approved_comment(session, email, site):
         return Status.approved, None
     return Status.pending, "first comment from this author (moderation: first-time)"
 
@@ -119,16 +142,6 @@ def _lesson(action: str, was: Status) -> str | None | bool:
     return False
 
 
-def record(session: Session, actor: Moderator | str, action: str, target: str,
-           detail: str | None = None) -> None:
-    """Write one line of the audit log."""
-    session.add(AuditEntry(
-        moderator_id=actor.id if isinstance(actor, Moderator) else None,
-        actor=actor.name if isinstance(actor, Moderator) else actor,
-        action=action, target=target, detail=detail,
-    ))
-
-
 def moderate(session: Session, config: Mapping[str, Any], comment: Comment, action: str,
              actor: Moderator | str) -> bool:
     """Apply approve, spam, delete or restore to a comment; False when nothing changed."""
@@ -157,19 +170,3 @@ def rename_thread(session: Session, thread, title: str | None, actor) -> None:
     if thread.title != title:
         record(session, actor, "rename", f"thread {thread.id}", f"{thread.title!r} -> {title!r}")
         thread.title = title
-
-
-def add_ban(session: Session, kind: BanKind, value: str, action: RuleAction,
-            reason: str | None, actor) -> Ban:
-    """Ban an e-mail or an address hash; banning again updates the existing ban."""
-    value = value.strip().lower()
-    ban = session.execute(
-        select(Ban).where(Ban.kind == kind, Ban.value == value)
-    ).scalar_one_or_none()
-    if ban is None:
-        ban = Ban(kind=kind, value=value)
-        session.add(ban)
-    ban.action, ban.reason = action, reason
-    record(session, actor, "ban", f"{kind.value} ban", f"{action.value}: {reason or ''}")
-    session.flush()
-    return ban

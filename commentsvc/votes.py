@@ -10,6 +10,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import sites
 from .errors import Forbidden, NotFound, ValidationFailed
 from .models import Comment, Status, Vote
 from .tokens import keyed_hash
@@ -42,7 +43,7 @@ def cast_vote(session: Session, config: Mapping[str, Any], comment_id: int,
     if problems:
         raise ValidationFailed(problems)
     comment = session.get(Comment, comment_id) if comment_id <= MAX_ID else None
-    if comment is None or comment.status == Status.deleted:
+    if comment is None or comment.status == Status.deleted or not sites.on_site(config, comment):
         raise NotFound(gettext("No such comment."))
     if comment.status != Status.approved:  # held and spam alike: the verdict stays ours
         raise NotVotable(gettext("Votes are for published comments; this one awaits moderation."))

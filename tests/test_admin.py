@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from commentsvc.extensions import db
-from commentsvc.models import AuditEntry, Comment, Moderator, Role, Status, Thread
+from commentsvc.models import AuditEntry, Comment, Moderator, Role, Site, Status, Thread
 
 from .admin_helpers import PASSWORD, csrf_token, login, make_moderator
 from .conftest import unique_uri
@@ -357,5 +357,6 @@ def test_session_cookie_is_secure_when_served_over_https(database_url, settings)
     with app.app_context():
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
+        db.session.add(Site(name="default"))
         db.session.commit()
         db.engine.dispose()

@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -19,9 +20,10 @@ from flask import (
 )
 from flask_login import current_user
 
+from .. import sites
 from ..accounts import SessionPolicy, session_moderator
 from ..extensions import db, login_manager
-from ..models import Moderator
+from ..models import Moderator, Thread
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -60,10 +62,52 @@ def no_caching(response):
 @bp.app_template_global()
 def thread_link(thread) -> str:
     """Where a thread's post is read: on the blog when its origin is known, else our own page."""
-    origins = current_app.config["ALLOWED_ORIGINS"]
+    site = sites.get(db.session, thread.site)
+    config = sites.settings(current_app.config, site) if site else current_app.config
+    origins = config["ALLOWED_ORIGINS"]
     if origins and thread.uri.startswith("/"):
         return origins[0] + thread.uri
-    return url_for("widget.thread_page", uri=thread.uri)
+    return url_for("widget.thread_page", uri=thread.uri,
+                   **({"site": thread.site} if thread.site != sites.DEFAULT_SITE else {}))
+
+
+# --- which sites a moderator sees ------------------------------------------------------------
+
+
+def my_sites() -> list[str] | None:
+    """The sites the logged-in moderator acts on; None for an admin (all of them)."""
+    if "my_sites" not in g:
+        g.my_sites = sites.moderator_sites(db.session, current_user._get_current_object())
+    return g.my_sites
+
+
+@bp.app_template_global()
+def visible_sites() -> list[str]:
+    mine = my_sites()
+    return sites.names(db.session) if mine is None else mine
+
+
+def chosen_site() -> str | None:
+    """The site picked with the site switcher (`?site=`), if the moderator may see it."""
+    wanted = request.args.get("site") or None
+    if wanted is not None and wanted not in visible_sites():
+        abort(403)
+    return wanted
+
+
+def only_my_sites(query, column=Thread.site):
+    """A query narrowed to the moderator's sites, and to the one picked in the switcher."""
+    mine, picked = my_sites(), chosen_site()
+    if picked is not None:
+        return query.where(column == picked)
+    return query if mine is None else query.where(column.in_(mine))
+
+
+def require_site(site: str) -> None:
+    """403 for a comment, thread or rule of a site the moderator does not moderate."""
+    mine = my_sites()
+    if mine is not None and site not in mine:
+        abort(403)
 
 
 def admin_required(view):

@@ -61,6 +61,7 @@ class RenameForm(FlaskForm):
 
 
 class BanForm(FlaskForm):
+    site = SelectField("Site", choices=[], validate_choice=True)
     kind = SelectField("Ban by", choices=[SelectChoice(k.value, k.value) for k in BanKind])
     value = StringField("E-mail or address hash", validators=[DataRequired(), Length(max=254)])
     action = SelectField("Then", choices=RULE_ACTIONS)
@@ -68,6 +69,7 @@ class BanForm(FlaskForm):
 
 
 class WordForm(FlaskForm):
+    site = SelectField("Site", choices=[], validate_choice=True)
     word = StringField("Word or phrase", validators=[DataRequired(), Length(max=100)])
     action = SelectField("Then", choices=RULE_ACTIONS)
 

@@ -12,10 +12,10 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..audit import record
 from ..comments import DEFAULT_SITE
 from ..errors import BadImportFile
 from ..extensions import csrf, db
-from ..moderation import record
 from . import bp
 from .forms import FORMAT_HINTS, ImportForm
 

@@ -11,7 +11,7 @@ from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Comment, Status, Thread
 from ..moderation import ACTIONS, moderate
-from . import back, bp
+from . import back, bp, only_my_sites, require_site
 from .forms import ActionForm, TextForm
 
 PER_PAGE = 25
@@ -19,7 +19,7 @@ STATUS_FILTERS = ("pending", "approved", "spam", "deleted", "all")
 
 
 def _filtered(status: str, args):
-    query = select(Comment).join(Thread)
+    query = only_my_sites(select(Comment).join(Thread))
     if status != "all":
         query = query.where(Comment.status == Status(status))
     if args.get("thread", "").isdigit():
@@ -37,7 +37,8 @@ def _filtered(status: str, args):
 
 
 def status_counts() -> dict[str, int]:
-    rows = db.session.execute(select(Comment.status, func.count()).group_by(Comment.status)).all()
+    rows = db.session.execute(only_my_sites(
+        select(Comment.status, func.count()).join(Thread)).group_by(Comment.status)).all()
     counts = {s.value: 0 for s in Status}
     counts.update({status.value: n for status, n in rows})
     return counts
@@ -53,13 +54,16 @@ def queue():
     return render_template(
         "admin/queue.html", page=page, status=status, counts=status_counts(),
         form=ActionForm(), filters={k: request.args.get(k, "") for k in
-                                    ("thread", "author", "email", "q")},
+                                    ("thread", "author", "email", "q", "site")},
         actions=list(ACTIONS),
     )
 
 
 def _comment(comment_id: int) -> Comment:
-    return db.get_or_404(Comment, comment_id)
+    """A comment by id: 404 when there is none, 403 when it is another site's."""
+    comment = db.get_or_404(Comment, comment_id)
+    require_site(comment.thread.site)
+    return comment
 
 
 @bp.post("/comments/<int:comment_id>/<any(approve, spam, delete, restore):action>")
@@ -86,6 +90,8 @@ def bulk():
         return back()
     moderator = current_user._get_current_object()
     comments = db.session.execute(select(Comment).where(Comment.id.in_(ids))).scalars().all()
+    for comment in comments:
+        require_site(comment.thread.site)  # nothing changes if one is another site's
     changed = sum(moderate(db.session, current_app.config, c, action, moderator)
                   for c in comments)
     db.session.commit()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Comment, Status, Thread
 from ..moderation import rename_thread, set_thread_closed
-from . import back, bp
+from . import back, bp, only_my_sites, require_site
 from .forms import ActionForm, RenameForm
 
 PER_PAGE = 50
@@ -18,7 +18,8 @@ PER_PAGE = 50
 @bp.get("/threads")
 def threads():
     """Every thread with its comments counted per status, newest thread first."""
-    page = db.paginate(select(Thread).order_by(Thread.created.desc(), Thread.id.desc()),
+    page = db.paginate(only_my_sites(select(Thread)).order_by(Thread.created.desc(),
+                                                              Thread.id.desc()),
                        per_page=PER_PAGE, error_out=False)
     ids = [t.id for t in page.items]
     counts: dict[int, dict[str, int]] = {i: {s.value: 0 for s in Status} for i in ids}
@@ -33,10 +34,16 @@ def threads():
                            rename=RenameForm())
 
 
+def _thread(thread_id: int) -> Thread:
+    thread = db.get_or_404(Thread, thread_id)
+    require_site(thread.site)
+    return thread
+
+
 @bp.post("/threads/<int:thread_id>/<any(close, reopen):change>")
 def close(thread_id: int, change: str):
     """Close a thread to new comments, or reopen it."""
-    thread = db.get_or_404(Thread, thread_id)
+    thread = _thread(thread_id)
     set_thread_closed(db.session, thread, change == "close", current_user._get_current_object())
     db.session.commit()
     flash(f"Thread {thread.uri} is {'closed' if thread.closed else 'open'}.")
@@ -46,7 +53,7 @@ def close(thread_id: int, change: str):
 @bp.post("/threads/<int:thread_id>/rename")
 def rename(thread_id: int):
     """Give a thread a new title."""
-    thread = db.get_or_404(Thread, thread_id)
+    thread = _thread(thread_id)
     form = RenameForm()
     if form.validate_on_submit():
         rename_thread(db.session, thread, (form.title.data or "").strip() or None,

@@ -20,7 +20,7 @@ from ..threads import public_comment
 from ..tokens import issue_form_token
 from ..transactions import commit_write
 from . import bp
-from .requests import bearer_token, json_object, site
+from .requests import bearer_token, json_object, site, site_config
 
 
 def _limit(name: str):
@@ -33,7 +33,7 @@ def _limit(name: str):
 def post_comment():
     """Store a new comment or reply; 201 with its status and an edit token."""
     data = json_object()
-    config, thread_site = current_app.config, site()
+    config, thread_site = site_config(), site()
     lang = current_language().tag  # from Accept-Language: the widget sends its own
 
     def work():
@@ -76,7 +76,8 @@ def vote(comment_id: int):
     from ..votes import cast_vote
 
     data = json_object()
-    score = commit_write(lambda: cast_vote(db.session, current_app.config, comment_id, data,
+    config = site_config()
+    score = commit_write(lambda: cast_vote(db.session, config, comment_id, data,
                                            request.remote_addr))
     return jsonify({"id": comment_id, "score": score})
 
@@ -86,8 +87,9 @@ def vote(comment_id: int):
 def edit_comment(comment_id: int):
     """Change one's own comment inside the edit window (Authorization: Bearer <edit token>)."""
     data, token = json_object(), bearer_token()
+    config = site_config()
     comment = commit_write(lambda: domain.edit_comment(
-        db.session, current_app.config, comment_id, token, data, remote_addr=request.remote_addr))
+        db.session, config, comment_id, token, data, remote_addr=request.remote_addr))
     return jsonify(public_comment(comment))
 
 
@@ -96,9 +98,8 @@ def edit_comment(comment_id: int):
 def delete_comment(comment_id: int):
     """Withdraw one's own comment inside the edit window."""
     token = bearer_token()
-    comment = commit_write(
-        lambda: domain.delete_comment(db.session, current_app.config, comment_id, token)
-    )
+    config = site_config()
+    comment = commit_write(lambda: domain.delete_comment(db.session, config, comment_id, token))
     return jsonify({"id": comment.id, "status": comment.status.value})
 
 
@@ -109,7 +110,7 @@ def preview():
     text = json_object().get("text")
     if not isinstance(text, str):
         raise ValidationFailed({"text": [gettext("Must be a string.")]})
-    if len(text) > current_app.config["MAX_TEXT_LENGTH"]:
+    if len(text) > site_config()["MAX_TEXT_LENGTH"]:
         raise ValidationFailed({"text": [gettext("This text is too long.")]})
     try:
         text.encode("utf-8")

@@ -7,6 +7,7 @@ from flask_babel import gettext
 
 from ..errors import Forbidden
 from . import bp
+from .requests import site_config_or_none
 
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Edit-Tokens"
 ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
@@ -18,8 +19,9 @@ WARNED_MAX = 1000
 
 
 def origin_allowed(origin: str) -> bool:
+    """The service's own origin, or one of the origins of the site the request is for."""
     own = request.host_url.rstrip("/")
-    config = current_app.config
+    config = site_config_or_none() or current_app.config
     allowed = origin in (own, config["PUBLIC_URL"]) or origin in config["ALLOWED_ORIGINS"]
     if not allowed:
         _warn_once(origin)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_babel import gettext
 
-from ..comments import DEFAULT_SITE
+from .. import sites
 from ..errors import ServiceError
 from ..tokens import own_comment_ids
+from ..transactions import read_with_retry
 
 
 class UnsupportedMediaType(ServiceError):
@@ -44,8 +46,22 @@ def reader_own_ids() -> set[int]:
 
 
 def site() -> str:
-    """The site a request is for; one install serves one site for now."""
-    value = request.args.get("site", DEFAULT_SITE)
-    if value != DEFAULT_SITE:
-        raise ServiceError(gettext("Unknown site."), {"site": [gettext("Unknown site.")]})
-    return value
+    """The site a request is for (`?site=`, default "default"); 400 for one not served."""
+    return site_config()["SITE"]
+
+
+def site_config() -> Mapping[str, Any]:
+    """The settings of the site the request is for: its own, then the install's. Read once
+    per request."""
+    if "site_config" not in g:
+        name = request.args.get("site", sites.DEFAULT_SITE)
+        g.site_config = sites.cached_settings(current_app.config, name, read_with_retry)
+    return g.site_config
+
+
+def site_config_or_none() -> Mapping[str, Any] | None:
+    """The same, or None for a site not served (for answers that must not fail again)."""
+    try:
+        return site_config()
+    except sites.UnknownSite:
+        return None

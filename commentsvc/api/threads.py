@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import orjson
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_babel import gettext
 
 from ..errors import ValidationFailed
@@ -13,7 +13,7 @@ from ..tokens import issue_form_token
 from ..transactions import read_with_retry
 from ..validation import uri_problem
 from . import bp
-from .requests import json_object, reader_own_ids, site
+from .requests import json_object, reader_own_ids, site, site_config
 
 MAX_LIMIT = 1000
 MAX_COUNT_URIS = 100
@@ -37,7 +37,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 def get_thread():
     """The approved comments of one thread, nested, with a form token for the next post."""
     uri = request.args.get("uri", "")
-    config = current_app.config
+    config = site_config()
     if problem := uri_problem(uri, config["ALLOWED_ORIGINS"]):
         raise ValidationFailed({"uri": [problem]})
     sort = request.args.get("sort", "oldest")
@@ -64,7 +64,7 @@ def get_form_token():
     """A form token for the next post to a thread (each works once), and how old it must be
     before it is used."""
     uri = request.args.get("uri", "")
-    config = current_app.config
+    config = site_config()
     if problem := uri_problem(uri, config["ALLOWED_ORIGINS"]):
         raise ValidationFailed({"uri": [problem]})
     response = jsonify({"uri": uri,
@@ -78,7 +78,7 @@ def _counts_response(uris: list, cache_control: str) -> object:
     if len(uris) > MAX_COUNT_URIS:
         raise ValidationFailed({"uris": [gettext("At most %(max)d uris per request.",
                                                  max=MAX_COUNT_URIS)]})
-    origins = current_app.config["ALLOWED_ORIGINS"]
+    origins = site_config()["ALLOWED_ORIGINS"]
     problems = {problem for u in uris if (problem := uri_problem(u, origins))}
     if problems:
         raise ValidationFailed({"uris": sorted(problems)})

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..errors import BadImportFile
 from ..import_formats import IMPORT_FORMATS as NAMES
 from ..import_formats import IMPORT_STATUSES
 from ..models import Status
@@ -34,7 +35,16 @@ def import_file(session: Session, config: Mapping[str, Any], fmt: str, path: str
     rolls back); raises errors.BadImportFile, with a one-line message, for a file it cannot
     read as `fmt`. Nothing is mailed. With `workers`, that many processes sanitise the texts
     (for the command line; a web process imports on its own)."""
+    from .. import sites
+
     report = Report(format=NAMES[fmt], dry_run=dry_run)
+    if sites.get(session, site) is None:
+        if not sites.NAME.fullmatch(site):
+            raise BadImportFile(f"{site!r} is not a site name (lowercase letters, digits and "
+                                "hyphens)")
+        # A new site, with the install's settings until `commentsvc site set` gives it its own.
+        sites.add(session, site, origins=[], actor="import")
+        report.site_created = site
     with _quiet_collector(), _unprepared(session), _pool(workers) as pool:
         loader = Loader(session, config, site=site, report=report, uri_map=uri_map,
                         status=Status(status) if status else None, pool=pool)

@@ -53,6 +53,7 @@ class Report:
     refused: list[tuple[str, str]] = field(default_factory=list)
     reattached: list[tuple[str, str]] = field(default_factory=list)  # now at the top level
     changed: Counter = field(default_factory=Counter)  # fields left out, and why
+    site_created: str | None = None  # the import named a site there was not yet
 
     @property
     def comments(self) -> int:
@@ -72,6 +73,10 @@ class Report:
             + (f" ({statuses})" if statuses else "")
             + f", {self.skipped} skipped as already imported",
         ]
+        if self.site_created:
+            lines.append(f"Site {self.site_created} {'would be' if self.dry_run else 'was'} "
+                         "created, with the install's settings (change them with "
+                         "`commentsvc site set`)")
         if self.skipped and not self.comments:
             lines.append("Nothing new: every comment of this file was imported before.")
         for what, count in sorted(self.changed.items()):

@@ -11,7 +11,7 @@ from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import tokens
+from .. import sites, tokens
 from ..errors import ServiceError
 from ..i18n import duration, site_language
 from ..models import Comment, Moderator, Status, UsedToken, utcnow
@@ -34,11 +34,14 @@ class LinkRefused(ServiceError):
         self.status = status
 
 
-def alert_recipients(session: Session, config: Mapping[str, Any]) -> list[str]:
-    """MODERATOR_EMAILS and every active moderator's address, each once."""
-    accounts = session.execute(
-        select(Moderator.email).where(Moderator.active.is_(True)).order_by(Moderator.id)
-    ).scalars()
+def alert_recipients(session: Session, config: Mapping[str, Any],
+                     site: str | None = None) -> list[str]:
+    """MODERATOR_EMAILS (the site's own, when it sets them) and the address of every active
+    moderator of the site (admins moderate every site), each once. Without a site: everyone's."""
+    query = select(Moderator.email).where(Moderator.active.is_(True)).order_by(Moderator.id)
+    if site is not None:
+        query = query.where(sites.moderates(site))
+    accounts = session.execute(query).scalars()
     recipients: dict[str, str] = {}
     for address in [*config["MODERATOR_EMAILS"], *accounts]:
         address = (address or "").strip()
@@ -52,7 +55,9 @@ def queue_moderator_alerts(session: Session, config: Mapping[str, Any], comment:
     """One alert per moderator address for a comment held for review, for the first
     ALERTS_PER_HOUR held comments of an hour; later ones wait for the digest. Returns how
     many mails were queued."""
-    recipients = alert_recipients(session, config)
+    site = comment.thread.site
+    config = sites.settings_for(session, config, site)
+    recipients = alert_recipients(session, config, site)
     if not recipients:
         return 0
     now = now or utcnow()
@@ -75,6 +80,7 @@ def queue_moderator_alerts(session: Session, config: Mapping[str, Any], comment:
                 thread_url=thread_url(config, thread), links=links,
                 links_work_for=duration(config["ACTION_LINK_MAX_AGE"]),
                 public_url=config["PUBLIC_URL"], about=comment.id,
+                sender_name=config["MAIL_SENDER_NAME"],
             )
     return len(recipients)
 
@@ -99,7 +105,7 @@ def queue_digest_if_due(session: Session, config: Mapping[str, Any], now: dateti
                                  "%(num)d more comments held for review", held),
                 held=held, waiting=waiting, per_hour=config["ALERTS_PER_HOUR"],
                 queue_url=public_url(config, "admin.queue"), public_url=config["PUBLIC_URL"],
-                now=now,
+                now=now, sender_name=config["MAIL_SENDER_NAME"],
             )
     return len(recipients)
 
@@ -124,13 +130,16 @@ def check_action_link(session: Session, config: Mapping[str, Any],
     if session.get(UsedToken, grant.token_id) is not None:
         raise LinkRefused(gettext("This link has already been used. Each link in the mail "
                                   "works once."), 410)
-    wanted = grant.recipient.lower()
-    if all(address.lower() != wanted for address in alert_recipients(session, config)):
-        raise LinkRefused(gettext("This link was sent to an address that no longer moderates "
-                                  "comments."), 403)
     comment = session.get(Comment, grant.comment_id)
     if comment is None:
         raise LinkRefused(gettext("This comment no longer exists."), 410)
+    site = comment.thread.site
+    wanted = grant.recipient.lower()
+    site_config = sites.settings_for(session, config, site)
+    if all(address.lower() != wanted
+           for address in alert_recipients(session, site_config, site)):
+        raise LinkRefused(gettext("This link was sent to an address that no longer moderates "
+                                  "comments."), 403)
     return grant, comment
 
 

@@ -31,8 +31,9 @@ def public_url(config: Mapping[str, Any], endpoint: str, **values: Any) -> str:
 
 def thread_url(config: Mapping[str, Any], thread: Thread, comment_id: int | None = None) -> str:
     """The thread's page on this service, or the thread's own address when there is none."""
+    site = {"site": thread.site} if thread.site != "default" else {}
     try:
-        url = public_url(config, "widget.thread_page", uri=thread.uri)
+        url = public_url(config, "widget.thread_page", uri=thread.uri, **site)
     except BuildError:
         url = config["PUBLIC_URL"] + thread.uri
     return f"{url}#comment-{comment_id}" if comment_id else url
@@ -56,7 +57,8 @@ def one_line(text: str) -> str:
 
 def queue_mail(session: Session, *, recipient: str, subject: str, template: str,
                unsubscribe_url: str | None = None, about: int | None = None,
-               now: datetime | None = None, **context: Any) -> OutboxMail:
+               now: datetime | None = None, sender_name: str | None = None,
+               **context: Any) -> OutboxMail:
     """Add one mail (plain text and HTML from email/<template>.txt/.html) to the outbox, due
     at `now`; `about` is the id of the comment it quotes, so erasing that comment erases the
     mail. It is written in the language being rendered: callers choose it with force_locale."""
@@ -72,6 +74,7 @@ def queue_mail(session: Session, *, recipient: str, subject: str, template: str,
         html_body=env.get_template(f"email/{template}.html").render(context),
         unsubscribe_url=unsubscribe_url,
         comment_id=about,
+        sender_name=sender_name,
     )
     if now is not None:  # queued by the sender for its pass at `now`
         mail.created = mail.next_attempt = now

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -135,7 +135,8 @@ def build_message(config: Mapping[str, Any], mail: OutboxMail) -> EmailMessage:
     domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["Subject"] = mail.subject
-    message["From"] = config["MAIL_FROM"]
+    message["From"] = (formataddr((mail.sender_name, parseaddr(config["MAIL_FROM"])[1]))
+                       if mail.sender_name else config["MAIL_FROM"])
     message["To"] = mail.recipient
     message["Date"] = format_datetime(utcnow())
     # Stable across retries, so a mail delivered twice after a crash is recognisably one mail.

@@ -11,7 +11,7 @@ from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from .. import tokens
+from .. import sites, tokens
 from ..i18n import duration, stored_language
 from ..models import Comment, Status, Subscription, utcnow
 from . import limits
@@ -78,6 +78,7 @@ def offer_opt_in(session: Session, config: Mapping[str, Any], address: str,
         subscription.confirm_mailed = now
     lead = waiting[0]
     comments = [session.get(Comment, subscription.comment_id) for subscription in waiting]
+    config = sites.settings_for(session, config, comments[0].thread.site)
     threads = [thread_url(config, comment.thread, comment.id) for comment in comments]
     # The language the reader wrote the comment in whose link this mail carries.
     with force_locale(stored_language(comments[0].lang, config).locale):
@@ -91,6 +92,7 @@ def offer_opt_in(session: Session, config: Mapping[str, Any], address: str,
                 config["SECRET_KEY"], lead.id)),
             link_works_for=duration(tokens.CONFIRM_MAX_AGE), threads=threads,
             public_url=config["PUBLIC_URL"], about=lead.comment_id, now=now,
+            sender_name=config["MAIL_SENDER_NAME"],
         )
     return True
 
@@ -127,6 +129,7 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any],
         ).order_by(Subscription.id)
     ).scalars()
     thread = reply.thread
+    config = sites.settings_for(session, config, thread.site)
     skip = {(reply.email or "").lower()}  # never tell authors of their own replies
     queued = 0
     for subscription in subscriptions:
@@ -142,7 +145,7 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any],
                 reply=reply, reply_author=reply.author or gettext("Anonymous"),
                 reply_url=thread_url(config, thread, reply.id),
                 parent_excerpt=excerpt(parent.text), thread_name=reader_thread_name(thread),
-                about=reply.id,
+                about=reply.id, sender_name=config["MAIL_SENDER_NAME"],
             )
         queued += 1
     return queued

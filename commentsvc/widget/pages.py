@@ -11,6 +11,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext, ngettext
 from flask_wtf.csrf import CSRFError
 
+from commentsvc import sites
 from commentsvc.comments import DEFAULT_SITE, post_comment
 from commentsvc.errors import ServiceError, ValidationFailed
 from commentsvc.extensions import db, limiter
@@ -20,7 +21,7 @@ from commentsvc.models import Status
 from commentsvc.ratelimit import new_comments_per_address, new_comments_per_thread
 from commentsvc.threads import BodyCache, thread_tree, thread_version
 from commentsvc.tokens import issue_form_token
-from commentsvc.transactions import commit_write
+from commentsvc.transactions import commit_write, read_with_retry
 from commentsvc.validation import uri_problem
 from commentsvc.widget import bp
 
@@ -76,8 +77,15 @@ def lang_arg() -> str | None:
     return explicit.tag if explicit else None
 
 
+def site_arg() -> str | None:
+    """The ?site= a page is for, for its links and form to keep; None for the default site."""
+    name = request.values.get("site") or DEFAULT_SITE
+    return None if name == DEFAULT_SITE else name
+
+
 def page(template: str, status: int = 200, **context: Any):
     """Render one of our HTML pages (CSP and the other common headers: security.py)."""
+    context.setdefault("site_arg", site_arg())
     response = current_app.make_response((render_template(template, **context), status))
     response.headers["Referrer-Policy"] = "same-origin"
     return response
@@ -138,7 +146,8 @@ def _replyable(entries: list[Entry]) -> dict[int, str]:
 
 
 def _cache_key(uri: str, version: tuple) -> tuple[tuple, tuple]:
-    """The thread and the version its cached pages are kept under (see thread_version)."""
+    """The thread and the version its cached pages are kept under (see thread_version); the
+    thread's id tells sites apart."""
     ident, number, closed, title = version
     return (ident, uri), (number, closed, title)
 
@@ -149,13 +158,13 @@ def _layout_size(flat: list[tuple[Entry, Entry | None]]) -> int:
     return sum(len(entry.comment["html"]) + 1280 for entry, _ in flat)
 
 
-def _laid_out(uri: str, version: tuple | None) -> dict[str, Any]:
+def _laid_out(uri: str, version: tuple | None, site: str = DEFAULT_SITE) -> dict[str, Any]:
     """The whole thread in reading order, how many pages it makes and each comment's page:
     read and laid out once per version, so that no page number, past the end or not, and no
     comment to show costs another read of the thread."""
     if version is not None and (cached := _views.get(*_cache_key(uri, version), "layout")):
         return cached
-    tree = thread_tree(db.session, site=DEFAULT_SITE, uri=uri, limit=ALL_ROOTS)
+    tree = thread_tree(db.session, site=site, uri=uri, limit=ALL_ROOTS)
     flat = reading_order(layout(tree["comments"]))
     laid = {"flat": flat, "pages": max(1, math.ceil(len(flat) / PAGE_SIZE)),
             "page_of": {entry.comment["id"]: n // PAGE_SIZE + 1
@@ -166,16 +175,17 @@ def _laid_out(uri: str, version: tuple | None) -> dict[str, Any]:
     return laid
 
 
-def thread_view(uri: str, page: int = 1, show: int | None = None) -> dict[str, Any]:
+def thread_view(uri: str, page: int = 1, show: int | None = None,
+                site: str = DEFAULT_SITE) -> dict[str, Any]:
     """The public part of a thread page: its rendered comments and what the form needs,
     cached per process under the thread's version (and the page's language) like the API's
     pages. `show` asks for the page on which that comment is (the first when it is not shown)."""
-    version = thread_version(db.session, site=DEFAULT_SITE, uri=uri)
-    laid = _laid_out(uri, version)
+    version = thread_version(db.session, site=site, uri=uri)
+    laid = _laid_out(uri, version, site)
     if show is not None:
         page = laid["page_of"].get(show, 1)
     page = min(max(page, 1), laid["pages"])
-    detail = ("page", page, current_language().tag, lang_arg())
+    detail = ("page", page, current_language().tag, lang_arg(), site_arg())
     if version is not None and (cached := _views.get(*_cache_key(uri, version), detail)):
         return cached
     shown = paginate(laid["flat"], page, PAGE_SIZE)
@@ -183,7 +193,7 @@ def thread_view(uri: str, page: int = 1, show: int | None = None) -> dict[str, A
     html = render_template(
         "widget/_thread_comments.html", uri=uri, entries=shown, page=page, pages=laid["pages"],
         closed=laid["closed"], count_label=count, display_name=display_name,
-        lang_arg=lang_arg(),
+        lang_arg=lang_arg(), site_arg=site_arg(),
     )
     view = {"html": html, "count_label": count, "title": laid["title"],
             "closed": laid["closed"], "page": page, "pages": laid["pages"],
@@ -198,7 +208,8 @@ def _page_arg() -> int:
     return int(raw) if raw.isdecimal() and len(raw) < 7 else 1
 
 
-def _render_thread(uri: str, *, status: int = 200, errors: dict[str, list[str]] | None = None,
+def _render_thread(uri: str, site: str, *, status: int = 200,
+                   errors: dict[str, list[str]] | None = None,
                    values: dict[str, Any] | None = None, message: str | None = None):
     reply_to = request.args.get("reply", type=int)
     if values and isinstance(values.get("parent_id"), int):
@@ -206,15 +217,15 @@ def _render_thread(uri: str, *, status: int = 200, errors: dict[str, list[str]] 
     show = request.args.get("show", type=int)
     if reply_to and values:  # a refused reply: back to the page of the comment it answers
         show = reply_to
-    view = thread_view(uri, _page_arg(), show)
+    view = thread_view(uri, _page_arg(), show, site)
     if reply_to and reply_to not in view["names"] and not show:
-        view = thread_view(uri, show=reply_to)  # the comment is on another page
+        view = thread_view(uri, show=reply_to, site=site)  # the comment is on another page
     parent = ({"id": reply_to, "name": view["names"][reply_to]}
               if reply_to in view["names"] else None)
     response = page(
         "widget/thread.html", status, uri=uri, view=view, parent=parent,
         errors=errors or {}, values=values or {}, message=message, lang_arg=lang_arg(),
-        form_token=issue_form_token(current_app.config["SECRET_KEY"], DEFAULT_SITE, uri),
+        form_token=issue_form_token(current_app.config["SECRET_KEY"], site, uri),
     )
     # The form carries this visitor's CSRF and form tokens: never keep it in a shared cache.
     response.headers["Cache-Control"] = "no-store"
@@ -227,26 +238,33 @@ def _render_thread(uri: str, *, status: int = 200, errors: dict[str, list[str]] 
 def thread_page():
     """The thread as a plain HTML page with a plain form, for readers without JavaScript."""
     uri = (request.form.get("uri") if request.method == "POST" else request.args.get("uri")) or ""
-    if uri_problem(uri, current_app.config["ALLOWED_ORIGINS"]):  # the API's own check
+    site = site_arg() or DEFAULT_SITE
+    try:
+        config = sites.cached_settings(current_app.config, site, read_with_retry)
+    except sites.UnknownSite:
+        return page("widget/no_thread.html", 400)
+    if uri_problem(uri, config["ALLOWED_ORIGINS"]):  # the API's own check
         return page("widget/no_thread.html", 400)
     if request.method == "GET":
-        return _render_thread(uri)
+        return _render_thread(uri, site)
 
     data = _form_data(request.form)
     lang = current_language().tag  # the page's: its mails will speak the same
     try:
         result = commit_write(lambda: post_comment(db.session, current_app.config, data=data,
-                                                   remote_addr=request.remote_addr, lang=lang))
+                                                   remote_addr=request.remote_addr, lang=lang,
+                                                   site=site))
     except ValidationFailed as exc:
-        return _render_thread(uri, status=400, errors=exc.fields, values=data,
+        return _render_thread(uri, site, status=400, errors=exc.fields, values=data,
                               message=exc.message)
     except ServiceError as exc:
-        return _render_thread(uri, status=exc.status, values=data, message=exc.message)
+        return _render_thread(uri, site, status=exc.status, values=data, message=exc.message)
 
-    target = url_for("widget.thread_page", uri=uri, lang=lang_arg())
+    target = url_for("widget.thread_page", uri=uri, lang=lang_arg(), site=site_arg())
     if result.public_status == Status.approved:
         flash(gettext("Thank you. Your comment is published."))
-        target = url_for("widget.thread_page", uri=uri, show=result.comment.id, lang=lang_arg())
+        target = url_for("widget.thread_page", uri=uri, show=result.comment.id, lang=lang_arg(),
+                         site=site_arg())
         target += f"#comment-{result.comment.id}"
     else:
         flash(gettext("Thank you. Your comment is awaiting moderation and will appear once "

@@ -27,7 +27,7 @@ def upgrade():
         sa.Column('feature', sa.String(length=80), nullable=False),
         sa.Column('spam', sa.Integer(), nullable=False),
         sa.Column('ham', sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint('feature'),
+        sa.PrimaryKeyConstraint('feature', name=op.f('pk_spam_features')),
     )
     op.create_table(
         'spam_lessons',
@@ -37,9 +37,11 @@ def upgrade():
         sa.Column('source', sa.String(length=16), nullable=False),
         sa.Column('features', sa.Text(), nullable=False),
         sa.Column('created', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['comment_id'], ['comments.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('comment_id'),
+        sa.ForeignKeyConstraint(['comment_id'], ['comments.id'],
+                                name=op.f('fk_spam_lessons_comment_id_comments'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_spam_lessons')),
+        sa.UniqueConstraint('comment_id', name=op.f('uq_spam_lessons_comment_id')),
     )
     op.create_index('ix_spam_lessons_created', 'spam_lessons', ['created'])
 

@@ -1,0 +1,188 @@
+"""Sites: the blogs one install serves, each with its own origins, policy, rules, moderators
+and mail. A site's unset settings are the install's (COMMENTSVC_*), so one site behaves
+exactly as the install did before there were several."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import ChainMap
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import Session
+
+from .audit import record
+from .config import _list, _origins, _policy, _whole
+from .errors import NotFound, ServiceError, ValidationFailed
+from .models import Moderator, ModeratorSite, Role, Site
+
+DEFAULT_SITE = "default"
+NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
+
+
+def _text(value: str) -> str | None:
+    return value.strip()[:200] or None
+
+
+# What `site set NAME KEY VALUE` takes: key -> (column, parser, the install setting it overrides)
+SETTABLE: dict[str, tuple[str, Callable[[str], Any], str | None]] = {
+    "title": ("title", _text, None),
+    "origins": ("origins", _origins, "ALLOWED_ORIGINS"),
+    "moderation": ("moderation", _policy, "MODERATION"),
+    "max-links": ("max_links", _whole, "MAX_LINKS"),
+    "alert-emails": ("alert_emails", _list, "MODERATOR_EMAILS"),
+    "sender-name": ("sender_name", _text, "MAIL_SENDER_NAME"),
+}
+_JSON_COLUMNS = {"origins", "alert_emails"}
+
+
+def get(session: Session, name: str) -> Site | None:
+    return session.get(Site, name) if isinstance(name, str) and NAME.fullmatch(name) else None
+
+
+def require(session: Session, name: str) -> Site:
+    site = get(session, name)
+    if site is None:
+        raise NotFound(f"No site named {name!r}.")
+    return site
+
+
+def names(session: Session) -> list[str]:
+    return list(session.execute(select(Site.name).order_by(Site.name)).scalars())
+
+
+def overrides(site: Site) -> dict[str, Any]:
+    """The install settings this site sets for itself."""
+    found: dict[str, Any] = {"SITE": site.name, "SITE_TITLE": site.title}
+    for column, _, setting in SETTABLE.values():
+        value = getattr(site, column)
+        if setting is None or value is None:
+            continue
+        found[setting] = json.loads(value) if column in _JSON_COLUMNS else value
+    return found
+
+
+def settings(config: Mapping[str, Any], site: Site) -> Mapping[str, Any]:
+    """The settings that apply on one site: its own, then the install's."""
+    return ChainMap(overrides(site), config)  # type: ignore[arg-type]
+
+
+class UnknownSite(ServiceError):
+    """A `site` that this install does not serve (400, as any bad parameter)."""
+
+    def __init__(self) -> None:
+        from flask_babel import gettext
+
+        super().__init__(gettext("Unknown site."), {"site": [gettext("Unknown site.")]})
+
+
+def settings_for(session: Session, config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """The settings of the site called `name`; UnknownSite (400) when there is none."""
+    if config.get("SITE") == name:
+        return config  # already the site's
+    site = get(session, name)
+    if site is None:
+        raise UnknownSite()
+    return settings(config, site)
+
+
+# Readers' requests look their site up in a per-process copy kept a few seconds, read with
+# one statement on a plain connection: a change (`site set`) reaches every process within
+# CACHE_SECONDS; this process's own changes at once.
+CACHE_SECONDS = 2.0
+_cached: dict[str, tuple[float, dict[str, Any] | None]] = {}
+_SITE_ROW = select(Site).where(Site.name == bindparam("name"))
+
+
+def cached_settings(config: Mapping[str, Any], name: str, read: Callable[..., Any],
+                    now: float | None = None) -> Mapping[str, Any]:
+    """Like settings_for, for the read path; `read(fn)` runs fn on a connection."""
+    now = time.monotonic() if now is None else now
+    hit = _cached.get(name)
+    if hit is None or now - hit[0] > CACHE_SECONDS:
+        found = None
+        if NAME.fullmatch(name):
+            row = read(lambda conn: conn.execute(_SITE_ROW, {"name": name}).first())
+            found = overrides(row) if row is not None else None
+        if len(_cached) > 1000:
+            _cached.clear()
+        hit = _cached[name] = (now, found)
+    if hit[1] is None:
+        raise UnknownSite()
+    return ChainMap(hit[1], config)  # type: ignore[arg-type]
+
+
+def on_site(config: Mapping[str, Any], comment: Any) -> bool:
+    """Whether a comment belongs to the site whose settings these are (a request for one site
+    never reaches another's comments)."""
+    return "SITE" not in config or comment.thread.site == config["SITE"]
+
+
+def forget_cached() -> None:
+    _cached.clear()
+
+
+def add(session: Session, name: str, *, origins: list[str], title: str | None = None,
+        moderation: str | None = None, actor: Moderator | str = "command line") -> Site:
+    if not NAME.fullmatch(name or ""):
+        raise ValidationFailed({"name": [
+            "A site's name is 1 to 40 lowercase letters, digits and hyphens, like docs-site."]})
+    if session.get(Site, name) is not None:
+        raise ValidationFailed({"name": [f"A site named {name} exists already."]})
+    site = Site(name=name, title=title, origins=json.dumps(origins) if origins else None,
+                moderation=moderation)
+    session.add(site)
+    record(session, actor, "site add", f"site {name}", ", ".join(origins))
+    session.flush()
+    forget_cached()
+    return site
+
+
+def set_value(session: Session, site: Site, key: str, value: str,
+              actor: Moderator | str = "command line") -> None:
+    """Set one of the site's settings from text; an empty value goes back to the install's."""
+    if key not in SETTABLE:
+        raise ValidationFailed({"key": [f"Unknown key {key!r}; one of {', '.join(SETTABLE)}."]})
+    column, parse, _ = SETTABLE[key]
+    if value.strip() == "":
+        parsed = None
+    else:
+        try:
+            parsed = parse(value)
+        except ValueError:
+            raise ValidationFailed({"value": [f"{value!r} is not a valid {key}."]}) from None
+        if column in _JSON_COLUMNS:
+            parsed = json.dumps(parsed) if parsed else None
+    setattr(site, column, parsed)
+    record(session, actor, "site set", f"site {site.name}", f"{key} = {value!r}"[:200])
+    forget_cached()
+
+
+def moderator_sites(session: Session, moderator: Moderator) -> list[str] | None:
+    """The sites a moderator may act on; None for an admin (every site). A moderator given no
+    site moderates the default one, as every moderator did before there were several."""
+    if moderator.is_admin:
+        return None
+    return list(session.execute(select(ModeratorSite.site).where(
+        ModeratorSite.moderator_id == moderator.id).order_by(ModeratorSite.site)).scalars()
+    ) or [DEFAULT_SITE]
+
+
+def moderates(site: str):
+    """A condition on Moderator: this account moderates `site`."""
+    assigned = select(ModeratorSite.moderator_id).where(ModeratorSite.site == site)
+    if site != DEFAULT_SITE:
+        return or_(Moderator.role == Role.admin, Moderator.id.in_(assigned))
+    unassigned = ~select(ModeratorSite.moderator_id).where(
+        ModeratorSite.moderator_id == Moderator.id).exists()
+    return or_(Moderator.role == Role.admin, Moderator.id.in_(assigned), unassigned)
+
+
+def grant(session: Session, moderator: Moderator, site_names: list[str]) -> None:
+    for name in site_names:
+        require(session, name)
+        if session.get(ModeratorSite, (moderator.id, name)) is None:
+            session.add(ModeratorSite(moderator_id=moderator.id, site=name))
