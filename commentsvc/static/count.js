@@ -2,17 +2,36 @@
  * "1 comment" or "N comments", in the language of data-lang on the script tag, else the
  * page's <html lang>, else English. The attribute holds the thread URI; when empty, the
  * element's href path is used. One request per page (per 100 distinct threads), and one
- * for the words of a language other than English. */
+ * for the words of a language other than English.
+ * The wording follows the widget's display rules (embed.js; tests/test_display_rules.py). */
 (() => {
   "use strict";
+  const LANGS = ["de", "fr", "es", "pt-BR", "it", "nl", "pl", "ja", "zh-CN", "ar"];
+
+  // A catalogue's language for the one asked for, or undefined for English (as embed.js).
+  function pickLanguage(wanted) {
+    wanted = wanted.toLowerCase();
+    if (/^zh.*(hant|tw|hk|mo)/.test(wanted)) return undefined;
+    return LANGS.find((l) => l.toLowerCase() === wanted) ||
+      LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]);
+  }
+
+  // "No comments" for zero where the language has it, else its plural category's form.
+  function label(forms, n, rules, numbers) {
+    return ((n === 0 && forms.none) || forms[rules.select(n)] || forms.other)
+      .replace("{n}", numbers.format(n));
+  }
+
+  if (typeof document === "undefined") { // loaded by Node for the unit tests
+    if (typeof module === "object") module.exports = { LANGS, pickLanguage, label };
+    return;
+  }
+
   const script = document.currentScript || document.querySelector('script[src$="/count.js"]');
   if (!script) return;
   const base = new URL(".", script.src).href;
   let warned = false;
-  const LANGS = ["de", "fr", "es", "pt-BR", "it", "nl", "pl", "ja", "zh-CN", "ar"];
-  const wanted = (script.dataset.lang || document.documentElement.lang || "").toLowerCase();
-  const lang = !/^zh.*(hant|tw|hk|mo)/.test(wanted) && (LANGS.find((l) => l.toLowerCase() === wanted) ||
-    LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]));
+  const lang = pickLanguage(script.dataset.lang || document.documentElement.lang || "");
   let forms = { none: "No comments", one: "{n} comment", other: "{n} comments" };
   const words = lang ? fetch(base + "i18n/" + lang + ".json", { credentials: "omit" })
     .then((res) => (res.ok ? res.json() : {}))
@@ -20,11 +39,10 @@
     .catch(() => {}) : Promise.resolve();
   let rules, numbers;
 
-  function label(n) {
+  function show(n) {
     rules = rules || new Intl.PluralRules(lang || "en");
     numbers = numbers || new Intl.NumberFormat(lang || "en");
-    return ((n === 0 && forms.none) || forms[rules.select(n)] || forms.other)
-      .replace("{n}", numbers.format(n));
+    return label(forms, n, rules, numbers);
   }
 
   // Counts are decoration: on failure the links keep their text, and the console says why.
@@ -61,7 +79,7 @@
           if (!data) return;
           await words;
           for (const [uri, n] of Object.entries(data.counts || {})) {
-            for (const el of byUri.get(uri) || []) el.textContent = label(n);
+            for (const el of byUri.get(uri) || []) el.textContent = show(n);
           }
         })
         .catch(() => warn("no answer, or this origin is not allowed"));

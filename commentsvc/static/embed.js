@@ -17,7 +17,8 @@
   "use strict";
   performance.mark("commentsvc:start");
 
-  /* ---- display rules: the no-JS page (commentsvc/widget/pages.py) nests the same way ---- */
+  /* ---- display rules: count.js and the no-JS page (commentsvc/widget/display.py) follow
+     them too; tests/test_display_rules.py checks that all three agree ---- */
 
   const NESTING_DEPTH = 4; // levels shown; deeper replies sit beside their parent
 

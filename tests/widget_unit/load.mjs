@@ -1,6 +1,6 @@
-// Loads the widget's script as a Node module: it exports its pure functions when there is
-// no `document` (browsers never take that path). Set WIDGET_SCRIPTS to a folder to load
-// another copy of it instead (the minified one the server sends, say).
+// Loads the widget's scripts as Node modules: each exports its pure functions when there is
+// no `document` (browsers never take that path). Set WIDGET_SCRIPTS to a folder to load other
+// copies of them instead (tests/test_display_rules.py passes the minified ones it serves).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -12,6 +12,7 @@ const scripts = process.env.WIDGET_SCRIPTS || STATIC;
 const require = createRequire(import.meta.url);
 
 export const embed = require(join(scripts, "embed.js"));
+export const count = require(join(scripts, "count.js"));
 
 // The widget's words in one language: English from embed.js, the rest from i18n/<tag>.json.
 const catalogues = new Map([["en", embed.EN]]);
@@ -34,4 +35,9 @@ export function widgetCount(tag, n) {
   const [plural, numbers] = rules(tag);
   const text = embed.pluralForm(catalogue(tag).count, n, plural.select(n));
   return embed.fill(text, { n: numbers.format(n) }, embed.RTL.includes(tag));
+}
+
+// A count worded as count.js words it.
+export function countJsCount(tag, n) {
+  return count.label(catalogue(tag).count, n, ...rules(tag));
 }
