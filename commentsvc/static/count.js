@@ -2,11 +2,13 @@
  * "1 comment" or "N comments", in the language of data-lang on the script tag, else the
  * page's <html lang>, else English. The attribute holds the thread URI; when empty, the
  * element's href path is used. One request per page (per 100 distinct threads), and one
- * for the words of a language other than English.
+ * for the words of a language other than English. data-site on the script tag names the
+ * blog on a server that keeps several blogs' comments.
  * The wording follows the widget's display rules (embed.js; tests/test_display_rules.py). */
 (() => {
   "use strict";
   const LANGS = ["de", "fr", "es", "pt-BR", "it", "nl", "pl", "ja", "zh-CN", "ar"];
+  const DEFAULT_SITE = "default";
 
   // A catalogue's language for the one asked for, or undefined for English (as embed.js).
   function pickLanguage(wanted) {
@@ -22,14 +24,21 @@
       .replace("{n}", numbers.format(n));
   }
 
+  // The default site's URL stays as it always was, so caches keep working.
+  function countsUrl(base, site) {
+    return base + "api/counts" +
+      (site && site !== DEFAULT_SITE ? "?site=" + encodeURIComponent(site) : "");
+  }
+
   if (typeof document === "undefined") { // loaded by Node for the unit tests
-    if (typeof module === "object") module.exports = { LANGS, pickLanguage, label };
+    if (typeof module === "object") module.exports = { LANGS, pickLanguage, label, countsUrl };
     return;
   }
 
   const script = document.currentScript || document.querySelector('script[src$="/count.js"]');
   if (!script) return;
   const base = new URL(".", script.src).href;
+  const url = countsUrl(base, script.dataset.site);
   let warned = false;
   const lang = pickLanguage(script.dataset.lang || document.documentElement.lang || "");
   let forms = { none: "No comments", one: "{n} comment", other: "{n} comments" };
@@ -64,7 +73,7 @@
     }
     const uris = [...byUri.keys()];
     for (let i = 0; i < uris.length; i += 100) {
-      fetch(base + "api/counts", {
+      fetch(url, {
         method: "POST",
         credentials: "omit",
         headers: { "Content-Type": "application/json" },

@@ -2,7 +2,8 @@
  *   <div id="comments" data-uri="/path/of/post.html"></div>
  *   <script src="https://comments.example.com/embed.js" async></script>
  * Optional on #comments: data-lang (else the page's <html lang>, else English) and
- * data-theme="auto|light|dark" (auto, the default, follows the page's background).
+ * data-theme="auto|light|dark" (auto, the default, follows the page's background); on the
+ * script tag: data-site, the blog's name on a server that keeps several blogs' comments.
  * Talks only to the origin it was loaded from, sets no cookies, and renders into an open
  * shadow root on #comments. Comment HTML comes sanitised from the server; every other
  * string goes in through textContent.
@@ -137,6 +138,7 @@
   const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400],
     ["hour", 3600], ["minute", 60]];
   const KEEP_OWN = 30 * 86400e3; // own held comments stay visible to their author this long
+  const DEFAULT_SITE = "default"; // a server's one blog, when it keeps no others
 
   // A time `diff` seconds away (negative: in the past) as [number, unit] for
   // Intl.RelativeTimeFormat, or null for less than a minute.
@@ -155,9 +157,12 @@
     return wait < 60 ? [Math.ceil(wait), "second"] : [Math.ceil(wait / 60), "minute"];
   }
 
-  // An API address, with the query's parameters that have a value.
-  function apiUrl(base, path, query) {
-    const pairs = Object.entries({ ...query }).filter(([, v]) => v != null && v !== "")
+  // An API address. site= only for a site other than the default, whose URLs (and what
+  // caches keep of them) stay as they always were.
+  function apiUrl(base, site, path, query) {
+    const params = { ...query };
+    if (site && site !== DEFAULT_SITE) params.site = site;
+    const pairs = Object.entries(params).filter(([, v]) => v != null && v !== "")
       .map(([k, v]) => k + "=" + encodeURIComponent(v));
     return base + path + (pairs.length ? "?" + pairs.join("&") : "");
   }
@@ -183,7 +188,7 @@
 
   if (typeof document === "undefined") { // loaded by Node for the unit tests: no widget
     if (typeof module === "object") {
-      module.exports = { NESTING_DEPTH, EN, LANGS, RTL, pluralForm, layout,
+      module.exports = { NESTING_DEPTH, DEFAULT_SITE, EN, LANGS, RTL, pluralForm, layout,
         pickLanguage, fill, relativeTime, retryIn, apiUrl, usefulTokens, colorScheme };
     }
     return;
@@ -194,6 +199,7 @@
   const script = document.currentScript || document.querySelector('script[src$="/embed.js"]');
   if (!script) return;
   const BASE = new URL(".", script.src).href; // the service, with a trailing slash
+  const SITE = script.dataset.site || DEFAULT_SITE;
   const PREFIX = "commentsvc:" + BASE + ":"; // localStorage keys: service origin + what
   const TOKEN_REFRESH = 3600e3; // fetch a fresh form token when the page was open this long
   const WROTE = 60e3; // this long after writing, the reader reads the thread fresh
@@ -342,8 +348,8 @@
   // server is there and refuses this origin.
   async function unreachable() {
     const network = new ApiError(0, "network", t("network"));
-    const probe = (mode) => fetch(apiUrl(BASE, "api/counts"), { mode, credentials: "omit",
-      cache: "no-store" });
+    const probe = (mode) => fetch(apiUrl(BASE, SITE, "api/counts"),
+      { mode, credentials: "omit", cache: "no-store" });
     try {
       await probe("cors");
       return network;
@@ -369,7 +375,7 @@
     }
     let res;
     try {
-      res = await fetch(apiUrl(BASE, path, query), init);
+      res = await fetch(apiUrl(BASE, SITE, path, query), init);
     } catch {
       throw await unreachable();
     }

@@ -22,4 +22,12 @@ describe("count.js", () => {
       assert.equal(count.pickLanguage(asked) || "en", embed.pickLanguage(asked), asked);
     }
   });
+
+  test("asks for another site's counts, and the default's at the usual address", () => {
+    const base = "https://comments.example.com/";
+    assert.equal(count.countsUrl(base, undefined), base + "api/counts");
+    assert.equal(count.countsUrl(base, "default"), base + "api/counts");
+    assert.equal(count.countsUrl(base, "blog-2"), base + "api/counts?site=blog-2");
+    assert.equal(count.countsUrl(base, "blog-2"), embed.apiUrl(base, "blog-2", "api/counts"));
+  });
 });

@@ -135,14 +135,24 @@ describe("times", () => {
 describe("API addresses", () => {
   const base = "https://comments.example.com/";
 
-  test("the query's parameters, encoded, in their order", () => {
-    assert.equal(apiUrl(base, "api/threads", { uri: "/a b.html", sort: "top", after: "x1" }),
-      base + "api/threads?uri=%2Fa%20b.html&sort=top&after=x1");
-    assert.equal(apiUrl(base, "api/comments"), base + "api/comments");
+  test("the default site's addresses are as they always were", () => {
+    for (const site of ["default", "", undefined]) {
+      assert.equal(apiUrl(base, site, "api/threads", { uri: "/a b.html", sort: "top" }),
+        base + "api/threads?uri=%2Fa%20b.html&sort=top");
+      assert.equal(apiUrl(base, site, "api/comments"), base + "api/comments");
+    }
+  });
+
+  test("another site is named last on every call", () => {
+    assert.equal(apiUrl(base, "blog-2", "api/threads", { uri: "/p", sort: "oldest", after: "x1" }),
+      base + "api/threads?uri=%2Fp&sort=oldest&after=x1&site=blog-2");
+    assert.equal(apiUrl(base, "blog-2", "api/comments/7/vote"),
+      base + "api/comments/7/vote?site=blog-2");
+    assert.equal(apiUrl(base, "a&b", "api/preview"), base + "api/preview?site=a%26b");
   });
 
   test("empty parameters are left out", () => {
-    assert.equal(apiUrl(base, "api/threads", { uri: "/p", after: null, x: "" }),
+    assert.equal(apiUrl(base, "default", "api/threads", { uri: "/p", after: null, x: "" }),
       base + "api/threads?uri=%2Fp");
   });
 });
