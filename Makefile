@@ -7,7 +7,7 @@ PORT ?= 8080
 COMMENTSVC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export COMMENTSVC_TEST_DATABASE_URL
 
-.PHONY: run test lint install install-test bench clean
+.PHONY: run test test-js lint install install-test bench clean
 
 # The service alone (what `make run` needs), then the test and lint tools on top.
 $(BIN)/.runtime: pyproject.toml
@@ -35,7 +35,12 @@ run: install
 lint: install-test
 	$(BIN)/ruff check .
 
-test: install-test lint tests/browser/node_modules/axe-core/axe.min.js
+# The widget's pure functions (embed.js, count.js) under Node's own test runner: no packages.
+test-js:
+	@command -v node >/dev/null 2>&1 || { echo "make test-js: Node.js (18 or newer) is needed for the widget's unit tests; on Debian: apt-get install -y nodejs" >&2; exit 1; }
+	node --test tests/widget_unit/*.test.mjs
+
+test: install-test lint test-js tests/browser/node_modules/axe-core/axe.min.js
 	$(BIN)/pytest
 
 # commentsvc beside Isso and the floor (needs wrk; BENCH_ARGS="--db sqlite --duration 3" for a quick look).

@@ -114,7 +114,8 @@ def test_plural_forms_are_the_languages_own(locale, forms):
     translations = catalogue(locale)
     assert translations.num_plurals == forms == get_plural(locale).num_plurals
     assert translations.plural_expr == get_plural(locale).plural_expr
-    counted = translations.get(("%(num)d comment", "%(num)d comments"))
+    counted = translations.get(("%(num)d more comment held for review",
+                                "%(num)d more comments held for review"))
     assert len(counted.string) == forms
 
 

@@ -2,17 +2,45 @@
  * "1 comment" or "N comments", in the language of data-lang on the script tag, else the
  * page's <html lang>, else English. The attribute holds the thread URI; when empty, the
  * element's href path is used. One request per page (per 100 distinct threads), and one
- * for the words of a language other than English. */
+ * for the words of a language other than English. data-site on the script tag names the
+ * blog on a server that keeps several blogs' comments.
+ * The wording follows the widget's display rules (embed.js; tests/test_display_rules.py). */
 (() => {
   "use strict";
+  const LANGS = ["de", "fr", "es", "pt-BR", "it", "nl", "pl", "ja", "zh-CN", "ar"];
+  const DEFAULT_SITE = "default";
+
+  // A catalogue's language for the one asked for, or undefined for English (as embed.js).
+  function pickLanguage(wanted) {
+    wanted = wanted.toLowerCase();
+    if (/^zh.*(hant|tw|hk|mo)/.test(wanted)) return undefined;
+    return LANGS.find((l) => l.toLowerCase() === wanted) ||
+      LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]);
+  }
+
+  // "No comments" for zero where the language has it, else its plural category's form.
+  function label(forms, n, rules, numbers) {
+    return ((n === 0 && forms.none) || forms[rules.select(n)] || forms.other)
+      .replace("{n}", numbers.format(n));
+  }
+
+  // The default site's URL stays as it always was, so caches keep working.
+  function countsUrl(base, site) {
+    return base + "api/counts" +
+      (site && site !== DEFAULT_SITE ? "?site=" + encodeURIComponent(site) : "");
+  }
+
+  if (typeof document === "undefined") { // loaded by Node for the unit tests
+    if (typeof module === "object") module.exports = { LANGS, pickLanguage, label, countsUrl };
+    return;
+  }
+
   const script = document.currentScript || document.querySelector('script[src$="/count.js"]');
   if (!script) return;
   const base = new URL(".", script.src).href;
+  const url = countsUrl(base, script.dataset.site);
   let warned = false;
-  const LANGS = ["de", "fr", "es", "pt-BR", "it", "nl", "pl", "ja", "zh-CN", "ar"];
-  const wanted = (script.dataset.lang || document.documentElement.lang || "").toLowerCase();
-  const lang = !/^zh.*(hant|tw|hk|mo)/.test(wanted) && (LANGS.find((l) => l.toLowerCase() === wanted) ||
-    LANGS.find((l) => l.split("-")[0] === wanted.split(/[-_]/)[0]));
+  const lang = pickLanguage(script.dataset.lang || document.documentElement.lang || "");
   let forms = { none: "No comments", one: "{n} comment", other: "{n} comments" };
   const words = lang ? fetch(base + "i18n/" + lang + ".json", { credentials: "omit" })
     .then((res) => (res.ok ? res.json() : {}))
@@ -20,11 +48,10 @@
     .catch(() => {}) : Promise.resolve();
   let rules, numbers;
 
-  function label(n) {
+  function show(n) {
     rules = rules || new Intl.PluralRules(lang || "en");
     numbers = numbers || new Intl.NumberFormat(lang || "en");
-    return ((n === 0 && forms.none) || forms[rules.select(n)] || forms.other)
-      .replace("{n}", numbers.format(n));
+    return label(forms, n, rules, numbers);
   }
 
   // Counts are decoration: on failure the links keep their text, and the console says why.
@@ -46,7 +73,7 @@
     }
     const uris = [...byUri.keys()];
     for (let i = 0; i < uris.length; i += 100) {
-      fetch(base + "api/counts", {
+      fetch(url, {
         method: "POST",
         credentials: "omit",
         headers: { "Content-Type": "application/json" },
@@ -61,7 +88,7 @@
           if (!data) return;
           await words;
           for (const [uri, n] of Object.entries(data.counts || {})) {
-            for (const el of byUri.get(uri) || []) el.textContent = label(n);
+            for (const el of byUri.get(uri) || []) el.textContent = show(n);
           }
         })
         .catch(() => warn("no answer, or this origin is not allowed"));

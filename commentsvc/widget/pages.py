@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext, ngettext
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
 from commentsvc import sites
@@ -24,8 +24,8 @@ from commentsvc.tokens import issue_form_token
 from commentsvc.transactions import commit_write, read_with_retry
 from commentsvc.validation import uri_problem
 from commentsvc.widget import bp
+from commentsvc.widget.display import NESTING_DEPTH, count_label
 
-DISPLAY_DEPTH = 4  # nesting levels shown, as in embed.js; deeper replies attach at the last one
 DEMO_URI = "/2008/01/persistence-pays-off.html"
 FORM_FIELDS = ("author", "email", "website", "text")
 PAGE_SIZE = 100  # comments on one page, replies included
@@ -54,20 +54,16 @@ def display_name(comment: dict[str, Any]) -> str:
 
 def layout(comments: list[dict[str, Any]], depth: int = 0,
            in_reply_to: dict[str, Any] | None = None) -> list[Entry]:
-    """Nest replies up to DISPLAY_DEPTH; deeper ones follow their parent, marked "in reply to"."""
+    """Nest replies up to NESTING_DEPTH; deeper ones follow their parent, marked "in reply to"."""
     entries = []
     for comment in comments:
         entry = Entry(comment, in_reply_to)
         entries.append(entry)
-        if depth < DISPLAY_DEPTH - 1:
+        if depth < NESTING_DEPTH - 1:
             entry.replies = layout(comment["replies"], depth + 1)
         else:
             entries.extend(layout(comment["replies"], depth, comment))
     return entries
-
-
-def count_label(n: int) -> str:
-    return gettext("No comments") if n == 0 else ngettext("%(num)d comment", "%(num)d comments", n)
 
 
 def lang_arg() -> str | None:
@@ -189,7 +185,7 @@ def thread_view(uri: str, page: int = 1, show: int | None = None,
     if version is not None and (cached := _views.get(*_cache_key(uri, version), detail)):
         return cached
     shown = paginate(laid["flat"], page, PAGE_SIZE)
-    count = count_label(laid["count"])
+    count = count_label(laid["count"], current_language().tag)
     html = render_template(
         "widget/_thread_comments.html", uri=uri, entries=shown, page=page, pages=laid["pages"],
         closed=laid["closed"], count_label=count, display_name=display_name,

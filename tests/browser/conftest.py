@@ -113,9 +113,11 @@ class BlogServer:
         return self.origin + path
 
     def post_page(self, service: Service, uri: str, *, head: str = "", extra: str = "",
-                  csp: bool = False, title: str = "A test post", comments_attrs: str = "") -> str:
+                  csp: bool = False, title: str = "A test post", comments_attrs: str = "",
+                  script_attrs: str = "") -> str:
         """A blog post embedding the widget for `uri`; with csp, under a strict policy;
-        comments_attrs are more attributes for #comments (e.g. data-theme="dark")."""
+        comments_attrs are more attributes for #comments (e.g. data-theme="dark"), script_attrs
+        for the script tag (e.g. data-site="blog-2")."""
         path = f"/page-{uuid.uuid4().hex[:10]}.html"
         headers = {}
         if csp:
@@ -132,7 +134,7 @@ class BlogServer:
 >Read and post comments</a></noscript>
 </div>
 {extra}
-<script src="{service.url}/embed.js" async></script>
+<script src="{service.url}/embed.js"{" " + script_attrs if script_attrs else ""} async></script>
 </main></body></html>"""
         return self.add(path, html, headers)
 
