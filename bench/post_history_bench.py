@@ -2,9 +2,10 @@
 after 0, 10,000 and 100,000 earlier comments from the same address, on SQLite and PostgreSQL.
 
 Every earlier comment is stored as a real row (text, digest of the normalised text, the same
-address hash the timed posts carry, inside the duplicate window), so the duplicate check, the
-ban lookup and the form-token insert all run against the full history. Each timed post is new
-text with a fresh form token, moderation `none`, no mail, rate limits off.
+address hash the timed posts carry, inside the duplicate window), on threads of 100 comments
+each as a reader's history would be, so the duplicate check, the ban lookup and the form-token
+insert all run against the full history. Each timed post is new text with a fresh form token
+on one thread of its own, moderation `none`, no mail, rate limits off.
 
 Usage: .venv/bin/python bench/post_history_bench.py [--db sqlite|postgres|both]
                                                      [--history 0,10000,100000] [--posts 300]
@@ -41,6 +42,7 @@ ADDRESS = "198.51.100.7"
 URI = "/2008/01/persistence-pays-off.html"
 ORIGIN = "http://blog.test"
 BATCH = 5_000
+PER_THREAD = 100
 
 
 def _app(url: str):
@@ -60,11 +62,18 @@ def _seed(app, total: int, have: int) -> None:
     """Bring the address's history from `have` to `total` comments, in batches."""
     remote_hash = keyed_hash(SECRET, ADDRESS)
     with app.app_context():
-        thread = db.session.execute(sa.select(Thread).where(Thread.uri == URI)).scalar_one()
         now = utcnow()
         for start in range(have, total, BATCH):
+            stop = min(start + BATCH, total)
+            threads = {}
+            for first in range(start - start % PER_THREAD, stop, PER_THREAD):
+                thread = Thread(uri=f"/history/{first // PER_THREAD}.html", title="Earlier")
+                db.session.add(thread)
+                threads[first // PER_THREAD] = thread
+            db.session.flush()
             rows = []
-            for n in range(start, min(start + BATCH, total)):
+            for n in range(start, stop):
+                thread = threads[n // PER_THREAD]
                 text = f"Earlier comment number {n}: persistence pays off, {n * 7919 % 104729}."
                 rows.append({"thread_id": thread.id, "author": "Regular", "text": text,
                              "text_hash": text_digest(text), "html": f"<p>{text}</p>",
@@ -97,7 +106,7 @@ def _run(label: str, url: str, histories: list[int], posts: int) -> None:
         db.session.add(Thread(uri=URI, title="Persistence pays off"))
         db.session.commit()
     _time_posts(app, 50, "warm")  # first-request costs out of the way
-    have = 50
+    have = 0
     print(f"\n{label}: POST /api/comments in process, ms per post ({posts} posts)")
     print(f"  {'earlier comments':>18}  {'median':>7}  {'p90':>7}  {'p99':>7}")
     for history in histories:
@@ -105,7 +114,6 @@ def _run(label: str, url: str, histories: list[int], posts: int) -> None:
             _seed(app, history, have)
             have = history
         times = sorted(_time_posts(app, posts, f"h{history}"))
-        have += posts
         p90, p99 = times[int(len(times) * 0.9)], times[int(len(times) * 0.99)]
         print(f"  {history:>18,}  {statistics.median(times):7.2f}  {p90:7.2f}  {p99:7.2f}")
     with app.app_context():
