@@ -113,8 +113,9 @@ def thread_tree(
     return _tree(session, uri, thread, list(own_ids), sort, limit, after_key)
 
 
-def _tree(session: Session, uri: str, thread: Row[*tuple[Any, ...]], own_ids: list[int],
-          sort: str, limit: int, after_key: tuple[int, ...] | None) -> dict[str, Any]:
+def _tree(session: Session | Connection, uri: str, thread: Row[*tuple[Any, ...]],
+          own_ids: list[int], sort: str, limit: int,
+          after_key: tuple[int, ...] | None) -> dict[str, Any]:
     if after_key and len(after_key) != (3 if sort == "top" else 2):
         raise ValidationFailed({"after": [gettext("This cursor is from a page in another order.")]})
     rows: Iterable[Row[*tuple[Any, ...]] | tuple[Any, ...]]
@@ -273,7 +274,7 @@ def _closed_with(tree: dict[str, Any], extra: dict[str, Any]) -> bytes:
 
 
 def thread_json(
-    session: Session, *, site: str, uri: str, own_ids: Iterable[int] = (),
+    session: Session | Connection, *, site: str, uri: str, own_ids: Iterable[int] = (),
     sort: str = "oldest", limit: int = 50, after: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> tuple[Body, bool]:
