@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -56,7 +56,7 @@ def find_for_login(session: Session, identifier: str) -> Moderator | None:
     return found[0] if found else None
 
 
-def password_matches(moderator: Moderator | None, password: str) -> bool:
+def password_matches(moderator: Moderator | None, password: str) -> TypeGuard[Moderator]:
     """Whether the password is the account's; as slow for no account as for one."""
     dummy = _dummy_hash()  # made by the first check whether the account exists or not
     stored = moderator.password_hash if moderator is not None else dummy
