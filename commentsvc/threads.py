@@ -20,6 +20,8 @@ from .models import Comment, Status, Thread
 
 MAX_DEPTH = 10  # replies deeper than this are attached at this depth (parent_id stays true)
 SORTS = ("oldest", "newest", "top")  # top: score, then age
+# What a thread's cached pages are keyed by: its id, version, closed state and title.
+ThreadVersion = tuple[int, int, bool, str | None]
 
 _PUBLIC_COLUMNS = (
     Comment.id, Comment.parent_id, Comment.author, Comment.website, Comment.avatar,
@@ -261,8 +263,7 @@ class BodyCache:
 _bodies = BodyCache(max_bytes=8 * 1024 * 1024)
 
 
-def thread_version(session: Session, *, site: str,
-                   uri: str) -> tuple[int, int, bool, str | None] | None:
+def thread_version(session: Session, *, site: str, uri: str) -> ThreadVersion | None:
     """What a thread's cached pages are keyed by (its id, version, state and title); None when
     it has no comments."""
     row = session.execute(_THREAD, {"site": site, "uri": uri}).first()
