@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, TypeGuard, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -49,14 +49,14 @@ def find_for_login(session: Session, identifier: str) -> Moderator | None:
     wanted = normalise_login(identifier)
     if _has_control(wanted):  # no account has one, and PostgreSQL refuses a NUL
         return None
-    found = session.execute(select(Moderator).where(or_(
+    found = list(session.execute(select(Moderator).where(or_(
         func.lower(Moderator.name) == wanted, func.lower(Moderator.email) == wanted))
-    ).scalars().all()
+    ).scalars())
     found.sort(key=lambda m: (m.name.lower() != wanted, m.id))
     return found[0] if found else None
 
 
-def password_matches(moderator: Moderator | None, password: str) -> bool:
+def password_matches(moderator: Moderator | None, password: str) -> TypeGuard[Moderator]:
     """Whether the password is the account's; as slow for no account as for one."""
     dummy = _dummy_hash()  # made by the first check whether the account exists or not
     stored = moderator.password_hash if moderator is not None else dummy
@@ -146,16 +146,16 @@ def end_session(session: Session, token: object) -> None:
 
 def end_sessions(session: Session, moderator_id: int) -> int:
     """End every session of a moderator; returns how many there were."""
-    return session.execute(
-        delete(AdminSession).where(AdminSession.moderator_id == moderator_id)).rowcount
+    return cast("CursorResult[Any]", session.execute(
+        delete(AdminSession).where(AdminSession.moderator_id == moderator_id))).rowcount
 
 
 def prune_sessions(session: Session, policy: SessionPolicy, now: datetime | None = None) -> int:
     """Drop the sessions that have expired; returns how many."""
     now = now or utcnow()
-    return session.execute(delete(AdminSession).where(or_(
+    return cast("CursorResult[Any]", session.execute(delete(AdminSession).where(or_(
         AdminSession.last_seen <= now - policy.idle,
-        AdminSession.created <= now - policy.lifetime))).rowcount
+        AdminSession.created <= now - policy.lifetime)))).rowcount
 
 
 # --- account changes ----------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, or_, select
+from sqlalchemy import CursorResult, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from . import tokens
@@ -32,7 +32,7 @@ _PRUNE_FORM_TOKENS = delete(UsedToken).where(
     UsedToken.used < bindparam("before"))
 
 
-class _Folding(dict):
+class _Folding(dict[int, int | str | None]):
     """str.translate's table for normalised_text, filled as characters are met: invisible
     format characters go, punctuation, controls and separators become spaces."""
 
@@ -79,8 +79,9 @@ def use_form_token(session: Session, token: str) -> bool:
     racing with one token, the second waits for the first's commit, then finds it used)."""
     insert = upsert_insert(session.get_bind().dialect.name)
     statement = insert(UsedToken).values(id=tokens.form_token_id(token), used=utcnow())
-    statement = statement.on_conflict_do_nothing(index_elements=["id"]).returning(UsedToken.id)
-    return session.connection().execute(statement).first() is not None
+    return session.connection().execute(
+        statement.on_conflict_do_nothing(index_elements=["id"]).returning(UsedToken.id)
+    ).first() is not None
 
 
 _prunes = Every()
@@ -92,7 +93,8 @@ def prune_used_form_tokens_if_due(session: Session, max_age: int, now: float) ->
     if not _prunes.due(now):
         return None
     before = utcnow() - timedelta(seconds=max_age + 60)
-    return session.execute(_PRUNE_FORM_TOKENS, {"before": before}).rowcount or 0
+    return cast("CursorResult[Any]",
+                session.execute(_PRUNE_FORM_TOKENS, {"before": before})).rowcount or 0
 
 
 def akismet_says_spam(config: Mapping[str, Any], fields: Mapping[str, str | None]) -> bool:
@@ -109,7 +111,7 @@ def akismet_says_spam(config: Mapping[str, Any], fields: Mapping[str, str | None
     )
     try:
         with urllib.request.urlopen(request, timeout=config["AKISMET_TIMEOUT"]) as response:  # noqa: S310
-            answer = response.read(64).decode("ascii", "replace").strip()
+            answer: str = response.read(64).decode("ascii", "replace").strip()
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         log.warning("spam check unavailable, comment let through: %s", type(exc).__name__)
         return False

@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import CHECKOUT, bundled, i18n, mail, ratelimit
@@ -51,7 +53,8 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.json = FastJSONProvider(app)
     if config["TRUSTED_PROXIES"]:
         n = config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+        # Flask documents wrapping wsgi_app in middleware; its type is a method all the same.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
 
 def _engine_options(url: str) -> dict[str, Any]:
@@ -75,7 +78,7 @@ def register_extensions(app: Flask) -> None:
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL lets readers run beside the writer; the busy timeout makes writers queue, not fail.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 
@@ -55,7 +56,7 @@ def _redis(url: str) -> None:
         client.close()
 
 
-def _smtp(config) -> None:
+def _smtp(config: Mapping[str, Any]) -> None:
     from .mail.sender import SMTPTransport
 
     transport = SMTPTransport(config)

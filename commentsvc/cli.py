@@ -6,8 +6,10 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import click
 from flask import Flask, current_app
@@ -51,7 +53,8 @@ def register(app: Flask) -> None:
 @click.option("--output", type=click.File("w"), default=None,
               help="with --email: file to write the JSON to (default: standard output)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def export(file: str | None, site: str, email: str | None, output, quiet: bool) -> None:
+def export(file: str | None, site: str, email: str | None, output: IO[str] | None,
+           quiet: bool) -> None:
     """Write every thread and comment of a site to FILE (our JSON export format), or with
     --email, everything stored about one commenter."""
     if email is not None:
@@ -66,24 +69,24 @@ def export(file: str | None, site: str, email: str | None, output, quiet: bool) 
     try:
         with click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out, \
                 _progress_bar(quiet, "comments") as progress:
-            threads, comments = export_site(db.session, site, out, source, progress)
+            threads, comments = export_site(db.session(), site, out, source, progress)
     except OSError as exc:
         _cannot_write(file, exc)
     click.echo(f"{threads} thread(s) and {comments} comment(s) of site {site} exported",
                err=True)
 
 
-def _export_personal(email: str, output) -> None:
+def _export_personal(email: str, output: IO[str]) -> None:
     from .privacy import export_personal_data
 
-    data = export_personal_data(db.session, email)
+    data = export_personal_data(db.session(), email)
     json.dump(data, output, indent=2, ensure_ascii=False)
     output.write("\n")
     click.echo(f"{len(data['comments'])} comment(s) exported", err=True)
 
 
 @contextmanager
-def _progress_bar(quiet: bool, unit: str):
+def _progress_bar(quiet: bool, unit: str) -> Iterator[Callable[[int, int], None] | None]:
     """A progress callback drawing a bar on standard error when it is a terminal."""
     if quiet or not sys.stderr.isatty():
         yield None
@@ -119,7 +122,7 @@ def import_comments(fmt: str, file: str, site: str, dry_run: bool, uri_map: str 
     try:
         mapping = _read_uri_map(uri_map) if uri_map else None
         with _progress_bar(quiet, "B") as progress:
-            report = import_file(db.session, current_app.config, fmt, file, site=site,
+            report = import_file(db.session(), current_app.config, fmt, file, site=site,
                                  uri_map=mapping, status=status, progress=progress,
                                  dry_run=dry_run, workers=_workers(file))
     except BadImportFile as exc:
@@ -145,7 +148,7 @@ def _workers(path: str) -> int:
     return min(available_cores(), 4) if os.path.getsize(path) > IMPORT_IN_PROCESS_BYTES else 0
 
 
-def _read_uri_map(path: str):
+def _read_uri_map(path: str) -> dict[str, str]:
     from .errors import BadImportFile
     from .importers import read_uri_map
 
@@ -167,8 +170,8 @@ def erase(email: str, yes: bool) -> None:
 
     if not yes:
         click.confirm(f"Erase every comment, subscription and mail of {email}?", abort=True)
-    erased = erase_personal_data(db.session, email, current_app.config["SECRET_KEY"])
-    record(db.session, "command line", "erase", "personal data",
+    erased = erase_personal_data(db.session(), email, current_app.config["SECRET_KEY"])
+    record(db.session(), "command line", "erase", "personal data",
            f"{erased.comments} comment(s), {erased.mails} mail(s)")
     db.session.commit()
     click.echo(f"{erased.comments} comment(s) erased; {erased.subscriptions} subscription(s) "
@@ -186,7 +189,7 @@ def prune_outbox() -> None:
     from .mail.outbox import delete_old_mail
     from .models import utcnow
 
-    count = delete_old_mail(db.session, current_app.config["OUTBOX_RETENTION_DAYS"], utcnow())
+    count = delete_old_mail(db.session(), current_app.config["OUTBOX_RETENTION_DAYS"], utcnow())
     db.session.commit()
     click.echo(f"{count} mail(s) deleted")
 
@@ -197,7 +200,7 @@ def purge_addresses() -> None:
     """Drop stored addresses older than COMMENTSVC_ADDRESS_RETENTION_DAYS."""
     from .privacy import drop_old_addresses
 
-    count = drop_old_addresses(db.session, current_app.config["ADDRESS_RETENTION_DAYS"])
+    count = drop_old_addresses(db.session(), current_app.config["ADDRESS_RETENTION_DAYS"])
     db.session.commit()
     click.echo(f"{count} address(es) dropped")
 
@@ -228,7 +231,7 @@ def create_moderator(name: str, email: str, role: str, display_name: str | None,
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        create(db.session, "command line", name=name, email=email, password=password,
+        create(db.session(), "command line", name=name, email=email, password=password,
                role=Role(role), display_name=display_name, sites=list(site_names) or None)
     except ValidationFailed as exc:
         reasons = [reason for field in exc.fields.values() for reason in field]
@@ -263,7 +266,7 @@ def site_add(name: str, origins: tuple[str, ...], title: str | None, policy: str
         raise click.BadParameter(f"{exc} is not an origin like https://blog.example (no path)",
                                  param_hint="--origin") from None
     try:
-        sites.add(db.session, name, origins=parsed, title=title, moderation=policy)
+        sites.add(db.session(), name, origins=parsed, title=title, moderation=policy)
     except ValidationFailed as exc:
         raise click.UsageError(" ".join(r for rs in exc.fields.values() for r in rs)) from None
     db.session.commit()
@@ -276,8 +279,8 @@ def site_list() -> None:
     """Every site, with the settings it sets for itself (the rest are the install's)."""
     from . import sites
 
-    for name in sites.names(db.session):
-        own = sites.overrides(sites.require(db.session, name))
+    for name in sites.names(db.session()):
+        own = sites.overrides(sites.require(db.session(), name))
         title = own.pop("SITE_TITLE") or ""
         own.pop("SITE")
         shown = ", ".join(f"{key.lower()}={value}" for key, value in sorted(own.items()))
@@ -296,7 +299,7 @@ def site_set(name: str, key: str, value: str) -> None:
     from .errors import NotFound, ValidationFailed
 
     try:
-        sites.set_value(db.session, sites.require(db.session, name), key, value)
+        sites.set_value(db.session(), sites.require(db.session(), name), key, value)
     except NotFound as exc:
         raise click.UsageError(str(exc)) from None
     except ValidationFailed as exc:
@@ -327,7 +330,7 @@ def spam_filter_train(file: str, fmt: str) -> None:
                 examples, refused = spamfilter.labelled_examples(lines)
     except (spamfilter.BadTrainingFile, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{file}: {exc}") from None
-    learned = spamfilter.train(db.session, examples)
+    learned = spamfilter.train(db.session(), examples)
     db.session.commit()
     click.echo(f"learned {learned['spam']} spam and {learned['ham']} ham example(s) from {file}")
     for line in refused:
@@ -341,7 +344,7 @@ def spam_filter_stats() -> None:
     from . import spamfilter
 
     config = current_app.config
-    learned = spamfilter.stats(db.session, config["SPAM_FILTER_HOLD"])
+    learned = spamfilter.stats(db.session(), config["SPAM_FILTER_HOLD"])
     spam = learned.spam_decisions + learned.spam_from_files
     ham = learned.ham_decisions + learned.ham_from_files
     state = ("off" if config["SPAM_FILTER"] == "off" else
@@ -376,7 +379,7 @@ def spam_filter_reset(yes: bool) -> None:
 
     if not yes:
         click.confirm("Forget everything the spam filter has learned?", abort=True)
-    spamfilter.reset(db.session)
+    spamfilter.reset(db.session())
     db.session.commit()
     click.echo("the spam filter has forgotten everything")
 
@@ -398,7 +401,7 @@ def rerender() -> None:
     click.echo(f"{changed} comment(s) re-rendered")
 
 
-def _create_app():
+def _create_app() -> Flask:
     from . import create_app
     from .errors import BadSetting
     from .extensions import init_migrations

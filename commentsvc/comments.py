@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext
 from sqlalchemy import bindparam, select
@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from . import antispam, events, sites, spamfilter, tokens
 from .audit import record
 from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
-from .models import Comment, Status, Thread, utcnow
+from .models import Comment, Moderator, Status, Thread, utcnow
 from .moderation import decide_status, filter_action
 from .render import render_comment, render_source
-from .validation import validate_comment
+from .validation import CommentInput, validate_comment
 
 DEFAULT_SITE = sites.DEFAULT_SITE
 
@@ -136,7 +136,7 @@ def _announce(session: Session, config: Mapping[str, Any], comment: Comment) -> 
         events.comment_approved.send(session, config=config, comment=comment)
 
 
-def _bot_signal(session: Session, config: Mapping[str, Any], entry, site: str,
+def _bot_signal(session: Session, config: Mapping[str, Any], entry: CommentInput, site: str,
                 remote_addr: str | None, remote_hash: str, text_hash: str) -> str | None:
     """Why a post looks like a bot's, or None; the poster is never told."""
     if entry.honeypot:
@@ -147,7 +147,8 @@ def _bot_signal(session: Session, config: Mapping[str, Any], entry, site: str,
     )
     if problem:
         return problem
-    if not antispam.use_form_token(session, entry.form_token):
+    # A token with no problem is a string.
+    if not antispam.use_form_token(session, cast(str, entry.form_token)):
         return "form token used before"
     return _content_signal(session, config, text_hash=text_hash, remote_hash=remote_hash,
                            email=entry.email, fields={
@@ -246,7 +247,8 @@ def delete_comment(session: Session, config: Mapping[str, Any], comment_id: int,
     return comment
 
 
-def edit_as_moderator(session: Session, comment: Comment, text: str, actor) -> Comment:
+def edit_as_moderator(session: Session, comment: Comment, text: str,
+                      actor: Moderator | str) -> Comment:
     """A moderator's correction of a comment's text, re-rendered and logged."""
     comment.text = text
     comment.html = render_source(text, comment.text_format)
@@ -257,7 +259,7 @@ def edit_as_moderator(session: Session, comment: Comment, text: str, actor) -> C
 
 
 def reply_as_moderator(session: Session, config: Mapping[str, Any], parent: Comment,
-                       moderator, text: str) -> Comment:
+                       moderator: Moderator, text: str) -> Comment:
     """A moderator's reply: public at once, marked as the moderator's."""
     if parent.status in (Status.spam, Status.deleted):
         raise ValidationFailed({"text": ["Replies to spam or deleted comments are not possible."]})

@@ -1,5 +1,8 @@
 """Unbound extension objects, initialised in create_app()."""
 
+from typing import TYPE_CHECKING
+
+from flask import Flask
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,13 +27,23 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# db.Model is made at run time, so type checkers cannot take it as a base class: they get a
+# class with the same bases (our Base and Flask-SQLAlchemy's mixin) instead.
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+
+    class Model(Base, _FlaskModel):
+        pass
+else:
+    Model = db.Model
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 login_manager = LoginManager()
 babel = Babel()
 
 
-def init_migrations(app) -> None:
+def init_migrations(app: Flask) -> None:
     """Alembic is for the command line and tests only: app processes never import it."""
     from flask_migrate import Migrate
 

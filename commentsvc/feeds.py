@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, current_app, render_template, request
-from sqlalchemy import bindparam, select
+from flask import Blueprint, Response, current_app, render_template, request
+from sqlalchemy import Row, bindparam, select
 
 from .api.requests import site as requested_site
 from .api.requests import site_config
@@ -43,7 +44,7 @@ def _public_url() -> tuple[str, str]:
     return public, urlsplit(public).hostname or "localhost"
 
 
-def _entries(rows, public: str, host: str) -> list[dict[str, Any]]:
+def _entries(rows: Sequence[Row[*tuple[Any, ...]]], public: str, host: str) -> list[dict[str, Any]]:
     return [{
         # A tag URI: the same comment keeps the same id whatever its URL or text becomes.
         "id": f"tag:{host},{row.created:%Y-%m-%d}:comment-{row.id}",
@@ -57,7 +58,7 @@ def _entries(rows, public: str, host: str) -> list[dict[str, Any]]:
 
 
 def _feed(template: str, *, feed_id: str, title: str, self_url: str, alternate: str,
-          entries: list[dict[str, Any]]):
+          entries: list[dict[str, Any]]) -> Response:
     updated = max((e["updated"] for e in entries), default=_stamp(utcnow()))
     body = render_template(template, feed_id=feed_id, title=title, self_url=self_url,
                            alternate=alternate, entries=entries, updated=updated)
@@ -66,7 +67,7 @@ def _feed(template: str, *, feed_id: str, title: str, self_url: str, alternate: 
 
 
 @bp.get("/thread.atom")
-def thread_feed():
+def thread_feed() -> Response:
     """The newest approved comments of one thread."""
     uri = request.args.get("uri", "")
     problem = uri_problem(uri, site_config()["ALLOWED_ORIGINS"])
@@ -86,7 +87,7 @@ def thread_feed():
 
 
 @bp.get("/recent.atom")
-def recent_feed():
+def recent_feed() -> Response:
     """The site's newest approved comments, whatever their thread."""
     site = requested_site()
     public, host = _public_url()

@@ -6,6 +6,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,7 +25,7 @@ def package_version() -> str:
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """200 when the database answers, 503 when it does not."""
     try:
         db.session.execute(text("SELECT 1"))

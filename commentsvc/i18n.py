@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from babel import Locale
 from babel.dates import format_date, format_time, get_datetime_format
 from babel.support import NullTranslations, Translations
 from babel.units import format_unit
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Domain, get_locale, refresh
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -131,7 +131,7 @@ def current_language() -> Language:
     return next(filter(None, map(find_language, names)), None) or site_language()
 
 
-class Catalogues(Domain):
+class Catalogues(Domain):  # type: ignore[misc]  # Flask-Babel has no types
     """Flask-Babel's message domain, finding each catalogue under its gettext name."""
 
     def get_translations(self) -> NullTranslations:
@@ -143,7 +143,7 @@ class Catalogues(Domain):
             # One folder: Flask-Babel's merging of several is not needed.
             (folder,) = self.translation_directories
             self.cache[key] = Translations.load(folder, _gettext_names(locale), self.domain[0])
-        return self.cache[key]
+        return cast(NullTranslations, self.cache[key])
 
 
 def template_language() -> dict[str, str]:
@@ -160,7 +160,8 @@ def exact_time(moment: datetime | str | None) -> str:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
     locale = Locale.parse(current_language().locale)
-    pattern = get_datetime_format("full", locale=locale)  # "{1}, {0}", "{1} 'um' {0}"...
+    # Babel types this as a DateTimePattern; it is the str "{1}, {0}", "{1} 'um' {0}"...
+    pattern = str(get_datetime_format("full", locale=locale))
     date = format_date(moment, "full", locale=locale)
     time = format_time(moment, "short", tzinfo=UTC, locale=locale)
     return pattern.replace("'", "").replace("{0}", time).replace("{1}", date) + " UTC"
@@ -176,7 +177,7 @@ def duration(seconds: int) -> str:
     return format_unit(seconds, "duration-second", "long", locale=locale)
 
 
-def add_vary(response):
+def add_vary(response: Response) -> Response:
     """A text chosen by Accept-Language must not be served from a cache to another reader."""
     if g.get(_FROM_HEADER):
         response.vary.add("Accept-Language")

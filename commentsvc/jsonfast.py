@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from flask import Response
 from flask.json.provider import DefaultJSONProvider
 
 
@@ -27,10 +28,11 @@ class FastJSONProvider(DefaultJSONProvider):
         except orjson.JSONEncodeError:  # e.g. lone surrogates, which only the stdlib escapes
             return super().dumps(obj, **kwargs)
 
-    def response(self, *args: Any, **kwargs: Any):
+    def response(self, *args: Any, **kwargs: Any) -> Response:
         obj = self._prepare_response_obj(args, kwargs)
         try:
             body = orjson.dumps(obj, default=self.default)
         except orjson.JSONEncodeError:
             body = super().dumps(obj).encode()
-        return self._app.response_class(body, mimetype=self.mimetype)
+        # Flask types _app as its sansio base, whose Response takes no body; it is a Flask app.
+        return self._app.response_class(body, mimetype=self.mimetype)  # type: ignore[arg-type,return-value]

@@ -6,9 +6,9 @@ A GET only shows what the link will do (mail scanners follow links); the page's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import force_locale, gettext, lazy_gettext
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
@@ -63,7 +63,8 @@ STATUS_WORDS = {
 }
 
 
-def page(template: str, status: int = 200, language: Language | None = None, **context: Any):
+def page(template: str, status: int = 200, language: Language | None = None,
+         **context: Any) -> Response:
     """Render a link's page in `language` (None: as this request chose, ?lang= or the browser)."""
     if language is None:
         html = render_template(template, **context)
@@ -75,7 +76,7 @@ def page(template: str, status: int = 200, language: Language | None = None, **c
     return response
 
 
-def refused(exc: LinkRefused):
+def refused(exc: LinkRefused) -> Response:
     return page("links/refused.html", exc.status, reason=exc.message)
 
 
@@ -98,17 +99,17 @@ def subscribers_language(subscription: Subscription | None) -> Language | None:
 
 
 @bp.route("/moderate/<token>", methods=["GET", "POST"])
-def moderate(token: str):
+def moderate(token: str) -> Response:
     """A moderator's one-click action from an alert: GET asks to confirm, POST acts."""
     config = current_app.config
     try:
         if request.method == "GET":
-            grant, comment = check_action_link(db.session, config, token)
+            grant, comment = check_action_link(db.session(), config, token)
             return page("links/moderate.html", language=moderators_language(),
                         action=grant.action, words=ACTION_WORDS[grant.action],
                         recipient=grant.recipient, **_comment_context(comment))
         grant, comment, changed = commit_write(
-            lambda: use_action_link(db.session, config, token)
+            lambda: use_action_link(db.session(), config, token)
         )
     except LinkRefused as exc:
         return refused(exc)
@@ -117,18 +118,19 @@ def moderate(token: str):
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
-def confirm(token: str):
+def confirm(token: str) -> Response:
     """The reply-notification opt-in: GET shows a Confirm button, POST confirms."""
     config = current_app.config
     try:
         if request.method == "GET":
-            subscription = subscriptions.subscription_to_confirm(db.session, config, token)
+            subscription = subscriptions.subscription_to_confirm(db.session(), config, token)
             return page("links/confirm.html", language=subscribers_language(subscription),
                         subscription=subscription,
-                        **_comment_context(db.session.get(Comment, subscription.comment_id)))
+                        **_comment_context(  # the subscription's comment: it cascades
+                            cast(Comment, db.session.get(Comment, subscription.comment_id))))
 
-        def work():
-            subscription = subscriptions.subscription_to_confirm(db.session, config, token)
+        def work() -> tuple[Subscription, bool]:
+            subscription = subscriptions.subscription_to_confirm(db.session(), config, token)
             return subscription, subscriptions.confirm(subscription)
 
         subscription, changed = commit_write(work)
@@ -136,22 +138,25 @@ def confirm(token: str):
         return refused(exc)
     return page("links/confirmed.html", language=subscribers_language(subscription),
                 changed=changed,
-                **_comment_context(db.session.get(Comment, subscription.comment_id)))
+                **_comment_context(
+                    cast(Comment, db.session.get(Comment, subscription.comment_id))))
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-@csrf.exempt  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" with no page or cookie
-def unsubscribe(token: str):
+# RFC 8058: mail clients POST "List-Unsubscribe=One-Click" with no page or cookie. (Flask-WTF
+# has no types.)
+@csrf.exempt  # type: ignore[untyped-decorator]
+def unsubscribe(token: str) -> Response:
     """Stop reply notifications: GET shows a button, POST (also one-click) unsubscribes."""
     config = current_app.config
     try:
         if request.method == "GET":
-            subscription = subscriptions.subscription_to_end(db.session, config, token)
+            subscription = subscriptions.subscription_to_end(db.session(), config, token)
             return page("links/unsubscribe.html", language=subscribers_language(subscription),
                         subscription=subscription)
 
-        def work():
-            subscription = subscriptions.subscription_to_end(db.session, config, token)
+        def work() -> tuple[bool, Language | None]:
+            subscription = subscriptions.subscription_to_end(db.session(), config, token)
             changed = subscription is not None and subscriptions.unsubscribe(subscription)
             return changed, subscribers_language(subscription)
 
@@ -162,7 +167,7 @@ def unsubscribe(token: str):
 
 
 @bp.errorhandler(CSRFError)
-def form_refused(exc: CSRFError):
+def form_refused(exc: CSRFError) -> Response:
     """A confirmation form without a valid CSRF token: too old, or not sent from our page."""
     return page("links/refused.html", 400,
                 reason=gettext("This form was too old or did not come from this site. Please "

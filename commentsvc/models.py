@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -26,23 +28,24 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.orm.util import identity_key
 
-from .extensions import db
+from .extensions import Model
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every backend (SQLite keeps no zone of its own)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("naive datetime given for a UTC column")
@@ -51,7 +54,8 @@ class UTCDateTime(TypeDecorator):
                 value = value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
@@ -64,7 +68,7 @@ class Status(enum.Enum):
     deleted = "deleted"
 
 
-class Site(db.Model):
+class Site(Model):
     """One blog (or docs site) served by this install: its own origins, policy, rules,
     moderators and mail. A setting left None takes the install's (COMMENTSVC_*) value."""
 
@@ -81,11 +85,12 @@ class Site(db.Model):
 
 
 # A database made from the models (not the migrations) starts with the default site too.
-event.listen(Site.__table__, "after_create", DDL(
+# (SQLAlchemy leaves DDL() unannotated.)
+event.listen(Site.__table__, "after_create", DDL(  # type: ignore[no-untyped-call]
     "INSERT INTO sites (name, created) VALUES ('default', CURRENT_TIMESTAMP)"))
 
 
-class ModeratorSite(db.Model):
+class ModeratorSite(Model):
     """A (non-admin) moderator's right to moderate one site."""
 
     __tablename__ = "moderator_sites"
@@ -96,7 +101,7 @@ class ModeratorSite(db.Model):
         ForeignKey("sites.name", ondelete="CASCADE"), primary_key=True)
 
 
-class Thread(db.Model):
+class Thread(Model):
     __tablename__ = "threads"
     __table_args__ = (UniqueConstraint("site", "uri"),)
 
@@ -117,7 +122,7 @@ class Thread(db.Model):
     comments: Mapped[list[Comment]] = relationship(back_populates="thread", lazy="write_only")
 
 
-class Comment(db.Model):
+class Comment(Model):
     __tablename__ = "comments"
     __table_args__ = (Index("ix_comments_thread_status_created", "thread_id", "status", "created"),)
 
@@ -168,7 +173,7 @@ class Comment(db.Model):
     thread: Mapped[Thread] = relationship(back_populates="comments")
 
 
-class Vote(db.Model):
+class Vote(Model):
     """One reader's vote on one comment: +1 or -1 (a vote taken back is deleted)."""
 
     __tablename__ = "votes"
@@ -187,7 +192,7 @@ class Role(enum.Enum):
     moderator = "moderator"
 
 
-class Moderator(UserMixin, db.Model):
+class Moderator(UserMixin, Model):  # type: ignore[misc]  # Flask-Login has no types
     __tablename__ = "moderators"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -210,7 +215,7 @@ class Moderator(UserMixin, db.Model):
         return self.active
 
 
-class AdminSession(db.Model):
+class AdminSession(Model):
     """A moderator's login, kept on the server so logout and a password change can end it."""
 
     __tablename__ = "admin_sessions"
@@ -223,7 +228,7 @@ class AdminSession(db.Model):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One moderator action: who, what, on which comment or thread, when."""
 
     __tablename__ = "audit_log"
@@ -250,7 +255,7 @@ class RuleAction(enum.Enum):
     refuse = "refuse"  # 403, nothing stored
 
 
-class Ban(db.Model):
+class Ban(Model):
     __tablename__ = "bans"
     __table_args__ = (UniqueConstraint("site", "kind", "value"),)
 
@@ -266,7 +271,7 @@ class Ban(db.Model):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class BlockedWord(db.Model):
+class BlockedWord(Model):
     __tablename__ = "blocked_words"
     __table_args__ = (UniqueConstraint("site", "word"),)
 
@@ -285,7 +290,7 @@ class MailStatus(enum.Enum):
     failed = "failed"  # gave up after the last retry
 
 
-class OutboxMail(db.Model):
+class OutboxMail(Model):
     """A mail to send, written in the same transaction as what caused it."""
 
     __tablename__ = "outbox"
@@ -313,7 +318,7 @@ class OutboxMail(db.Model):
     )
 
 
-class Subscription(db.Model):
+class Subscription(Model):
     """A reader's wish to hear of replies to one comment; confirmed by a mailed link."""
 
     __tablename__ = "subscriptions"
@@ -330,7 +335,7 @@ class Subscription(db.Model):
     confirm_mailed: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class MailLimit(db.Model):
+class MailLimit(Model):
     """A window that spaces out one kind of mail: moderator alerts, or opt-in mails to one
     address (keyed by a keyed hash of the address, never the address itself)."""
 
@@ -343,7 +348,7 @@ class MailLimit(db.Model):
     digested: Mapped[datetime | None] = mapped_column(UTCDateTime)  # alerts only: last digest
 
 
-class UsedToken(db.Model):
+class UsedToken(Model):
     """Single-use tokens that have been used: one-click moderation links, form tokens."""
 
     __tablename__ = "used_tokens"
@@ -352,7 +357,7 @@ class UsedToken(db.Model):
     used: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class SpamFeature(db.Model):
+class SpamFeature(Model):
     """The spam filter's model: in how many spam and how many ham lessons a feature was seen."""
 
     __tablename__ = "spam_features"
@@ -362,7 +367,7 @@ class SpamFeature(db.Model):
     ham: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class SpamLesson(db.Model):
+class SpamLesson(Model):
     """One lesson of the spam filter: a moderator's decision on a comment (at most one per
     comment) or one labelled example from a training file, with the features it taught, so
     that it can be taken back exactly and held back to measure the filter."""
@@ -378,7 +383,7 @@ class SpamLesson(db.Model):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class RateLimitCounter(db.Model):
+class RateLimitCounter(Model):
     """One rate-limit window's count, shared by every process that uses this database (the
     default when no Redis is configured)."""
 
@@ -398,18 +403,18 @@ _RECOUNT = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True))
 _BUMP_CHUNK = 500  # ids per IN (...): far below every backend's limit on parameters
 
 
-def _chunks(ids) -> list[list[int]]:
+def _chunks(ids: Iterable[int]) -> list[list[int]]:
     ids = sorted(ids)  # one order for every writer: row locks taken in it cannot deadlock
     return [ids[start:start + _BUMP_CHUNK] for start in range(0, len(ids), _BUMP_CHUNK)]
 
 
-def bump_thread_versions(connection, ids) -> None:
+def bump_thread_versions(connection: Connection, ids: Iterable[int]) -> None:
     """Mark these threads' cached pages and counts stale, in every process."""
     for chunk in _chunks(ids):
         connection.execute(_BUMP_VERSIONS, {"ids": chunk})
 
 
-def recount_approved(connection, ids) -> None:
+def recount_approved(connection: Connection, ids: Iterable[int]) -> None:
     """Set these threads' approved_count from their comments, in the caller's transaction.
 
     Call it after bump_thread_versions of the same threads: the bump's row lock makes writers
@@ -432,10 +437,11 @@ def _status_or_thread_changed(comment: Comment) -> set[int]:
 
 
 @event.listens_for(Session, "after_flush")
-def _bump_thread_versions(session, _context) -> None:
+def _bump_thread_versions(session: Session, _context: Any) -> None:
     """Every flushed change to a thread or a comment makes the thread's cached copies stale;
     a comment added, removed, or moved to or from approved has its thread recounted too."""
-    changed, recount = set(), set()
+    changed: set[int] = set()
+    recount: set[int] = set()
     new, deleted = session.new, session.deleted  # each built anew on every access
     for obj in (*new, *session.dirty, *deleted):
         if isinstance(obj, Comment) and obj.thread_id is not None:
@@ -457,7 +463,7 @@ def _bump_thread_versions(session, _context) -> None:
 
 
 @event.listens_for(Session, "after_flush_postexec")
-def _expire_counts(session, _context) -> None:
+def _expire_counts(session: Session, _context: Any) -> None:
     """Loaded threads show the count the recount wrote, not the one they were loaded with."""
     for ident in session.info.pop("recounted", ()):
         thread = session.identity_map.get(identity_key(Thread, ident))

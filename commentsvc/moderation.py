@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from flask_babel import gettext
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import Row, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from . import events, spamfilter
@@ -48,7 +48,8 @@ _BLOCKED_WORDS = select(BlockedWord.word, BlockedWord.action).where(
 
 def site_of(config: Mapping[str, Any]) -> str:
     """The site whose settings these are ("default" for the install's own)."""
-    return config.get("SITE", DEFAULT_SITE)
+    site: str = config.get("SITE", DEFAULT_SITE)
+    return site
 
 
 def has_approved_comment(session: Session, email: str, site: str = DEFAULT_SITE) -> bool:
@@ -56,7 +57,8 @@ def has_approved_comment(session: Session, email: str, site: str = DEFAULT_SITE)
     return session.execute(_APPROVED_BY_EMAIL, {"email": email, "site": site}).first() is not None
 
 
-def _ban(session: Session, site: str, email: str | None, remote_hash: str | None):
+def _ban(session: Session, site: str, email: str | None,
+         remote_hash: str | None) -> Row[BanKind, RuleAction] | None:
     """The (kind, action) of the site's ban on this e-mail or address, or None."""
     if not email and not remote_hash:
         return None
@@ -64,7 +66,7 @@ def _ban(session: Session, site: str, email: str | None, remote_hash: str | None
                                   "site": site}).first()
 
 
-def _blocked_word(session: Session, site: str, text: str):
+def _blocked_word(session: Session, site: str, text: str) -> Row[str, RuleAction] | None:
     """The (word, action) of a word the site blocks in the text, refusals first, or None."""
     words = session.execute(_BLOCKED_WORDS, {"site": site}).all()
     lowered = text.lower()
@@ -129,7 +131,7 @@ def filter_action(status: Status, reason: str | None) -> str | None:
     return "spam" if status == Status.spam else "held"
 
 
-def _lesson(action: str, was: Status) -> str | None | bool:
+def _lesson(action: str, was: Status) -> str | None | Literal[False]:
     """What a moderator's action teaches the spam filter: a label, None to take back the
     comment's lesson (a restore from spam), or False for nothing (delete, restore of a deleted
     comment)."""
@@ -160,13 +162,15 @@ def moderate(session: Session, config: Mapping[str, Any], comment: Comment, acti
     return True
 
 
-def set_thread_closed(session: Session, thread, closed: bool, actor) -> None:
+def set_thread_closed(session: Session, thread: Thread, closed: bool,
+                      actor: Moderator | str) -> None:
     if thread.closed != closed:
         thread.closed = closed
         record(session, actor, "close" if closed else "reopen", f"thread {thread.id}")
 
 
-def rename_thread(session: Session, thread, title: str | None, actor) -> None:
+def rename_thread(session: Session, thread: Thread, title: str | None,
+                  actor: Moderator | str) -> None:
     if thread.title != title:
         record(session, actor, "rename", f"thread {thread.id}", f"{thread.title!r} -> {title!r}")
         thread.title = title

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    SQLColumnExpression,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from . import spamfilter
 from .chores import Every
+from .extensions import Model
 from .mail import limits
 from .models import (
     AuditEntry,
@@ -26,7 +37,7 @@ from .models import (
 )
 
 
-def _iso(value) -> str | None:
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
@@ -71,12 +82,12 @@ ERASED = "[erased]"
 CHUNK = 500  # ids per IN (...): far below every backend's limit on parameters
 
 
-def _chunks(ids: list[int]):
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), CHUNK):
         yield ids[start:start + CHUNK]
 
 
-def _holds(column, email: str):
+def _holds(column: SQLColumnExpression[str | None], email: str) -> ColumnElement[bool]:
     return func.lower(column).contains(email, autoescape=True)
 
 
@@ -114,7 +125,7 @@ def erase_personal_data(session: Session, email: str, secret_key: str | None = N
     ), OutboxMail.comment_id, ids)
     erasure.audit_entries = _scrub_audit(session, email, ids)
     for ban in session.execute(select(Ban).where(_holds(Ban.reason, email))).scalars():
-        ban.reason = _without(ban.reason, email)
+        ban.reason = _without(ban.reason or "", email)  # it holds the address
     erasure.bans_kept = session.execute(
         select(func.count()).select_from(Ban)
         .where(Ban.kind == BanKind.email, func.lower(Ban.value) == email)
@@ -125,11 +136,13 @@ def erase_personal_data(session: Session, email: str, secret_key: str | None = N
     return erasure
 
 
-def _delete(session: Session, model, match, comment_id, ids: list[int]) -> int:
+def _delete(session: Session, model: type[Model], match: ColumnElement[bool],
+            comment_id: SQLColumnExpression[int | None], ids: list[int]) -> int:
     """Delete the rows that match, or that belong to one of the comments."""
-    count = session.execute(delete(model).where(match)).rowcount or 0
+    count = cast("CursorResult[Any]", session.execute(delete(model).where(match))).rowcount or 0
     for chunk in _chunks(ids):
-        count += session.execute(delete(model).where(comment_id.in_(chunk))).rowcount or 0
+        count += cast("CursorResult[Any]",
+                      session.execute(delete(model).where(comment_id.in_(chunk)))).rowcount or 0
     return count
 
 
@@ -137,16 +150,16 @@ def _scrub_audit(session: Session, email: str, ids: list[int]) -> int:
     """Keep who did what and when; drop the details about the comments, and the address."""
     scrubbed = 0
     for chunk in _chunks(ids):
-        scrubbed += session.execute(
+        scrubbed += cast("CursorResult[Any]", session.execute(
             update(AuditEntry)
             .where(AuditEntry.target.in_([f"comment {i}" for i in chunk]),
                    AuditEntry.detail.is_not(None))
             .values(detail=None)
-        ).rowcount or 0
+        )).rowcount or 0
     for entry in session.execute(
         select(AuditEntry).where(_holds(AuditEntry.detail, email))
     ).scalars():
-        entry.detail = _without(entry.detail, email)
+        entry.detail = _without(entry.detail or "", email)  # it holds the address
         scrubbed += 1
     return scrubbed
 
@@ -161,7 +174,7 @@ def drop_old_addresses(session: Session, days: int) -> int:
         .where(Comment.created < cutoff, Comment.remote_addr.is_not(None))
         .values(remote_addr=None, remote_hash=None)
     )
-    return result.rowcount or 0
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 _purges = Every()

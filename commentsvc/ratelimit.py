@@ -7,12 +7,14 @@ import hashlib
 import random
 import time
 from collections.abc import Callable
+from typing import Any, cast
 
 from flask import current_app, request
 from limits.storage import Storage
-from sqlalchemy import bindparam, case, delete, select
+from sqlalchemy import Row, Table, bindparam, case, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.dml import ReturningInsert
 
 from .extensions import db, limiter
 from .models import RateLimitCounter
@@ -22,13 +24,13 @@ SCHEME = "commentsvc+db"
 STORAGE_URI = f"{SCHEME}://"
 PRUNE_CHANCE = 0.01  # one increment in a hundred also drops windows that ended
 
-_TABLE = RateLimitCounter.__table__
+_TABLE = cast(Table, RateLimitCounter.__table__)
 _GET = select(_TABLE.c.count, _TABLE.c.expires).where(_TABLE.c.key == bindparam("key"))
 _PRUNE = delete(_TABLE).where(_TABLE.c.expires < bindparam("before"))
 _CLEAR = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
 
 
-def _increment(dialect: str):
+def _increment(dialect: str) -> ReturningInsert[Any]:
     """INSERT, or on conflict add to the count (or start a new window if the old one ended),
     returning the new count: one statement, atomic on SQLite and PostgreSQL."""
     stmt = upsert_insert(dialect)(_TABLE).values(key=bindparam("key"), count=bindparam("amount"),
@@ -55,19 +57,20 @@ class DatabaseStorage(Storage):
 
     STORAGE_SCHEME = [SCHEME]
 
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
+                 **options: float | str | bool) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self._statements: dict[str, object] = {}
+        self._statements: dict[str, ReturningInsert[Any]] = {}
 
     @staticmethod
     def _engine() -> Engine:
         return db.engine
 
     @property
-    def base_exceptions(self):
+    def base_exceptions(self) -> type[Exception]:
         return SQLAlchemyError
 
-    def _upsert(self, engine: Engine):
+    def _upsert(self, engine: Engine) -> ReturningInsert[Any]:
         name = engine.dialect.name
         if name not in self._statements:
             self._statements[name] = _increment(name)
@@ -77,20 +80,21 @@ class DatabaseStorage(Storage):
         engine = self._engine()
         now = time.time()
         with engine.begin() as conn:
-            count = conn.execute(self._upsert(engine), {
+            count: int = conn.execute(self._upsert(engine), {
                 "key": _stored_key(key), "amount": amount, "expires": now + expiry, "now": now,
             }).scalar_one()
             if random.random() < PRUNE_CHANCE:  # noqa: S311  (housekeeping, not crypto)
                 conn.execute(_PRUNE, {"before": now - 60})
         return count
 
-    def _row(self, key: str):
+    def _row(self, key: str) -> Row[Any, Any] | None:
         with self._engine().connect() as conn:
             return conn.execute(_GET, {"key": _stored_key(key)}).first()
 
     def get(self, key: str) -> int:
         row = self._row(key)
-        return row.count if row is not None and row.expires > time.time() else 0
+        # Row types .count as tuple.count; at run time a column named count takes its place.
+        return row.count if row is not None and row.expires > time.time() else 0  # type: ignore[return-value]
 
     def get_expiry(self, key: str) -> float:
         row = self._row(key)

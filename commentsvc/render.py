@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 from types import SimpleNamespace
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
 
 import bleach
-from bleach.html5lib_shim import (
+from bleach.html5lib_shim import (  # type: ignore[attr-defined]  # missing from the stubs
     allowed_protocols,
     convert_entity,
     match_entity,
@@ -21,6 +22,8 @@ from bleach.linkifier import PROTO_RE, URL_RE, LinkifyFilter
 from bleach.sanitizer import INVISIBLE_CHARACTERS_RE, INVISIBLE_REPLACEMENT_CHAR
 from markdown_it import MarkdownIt, helpers
 from markdown_it.common.utils import escapeHtml, unescapeAll
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
 ALLOWED_TAGS = frozenset(
@@ -52,7 +55,8 @@ def _is_absolute_link(href: str) -> bool:
     return scheme in ALLOWED_PROTOCOLS and (scheme == "mailto" or bool(parts.netloc))
 
 
-def _link_attributes(attrs, new=False):
+def _link_attributes(attrs: MutableMapping[tuple[str | None, str], str],
+                     new: bool = False) -> MutableMapping[tuple[str | None, str], str] | None:
     if not _is_absolute_link(attrs.get((None, "href"), "")):
         return None
     attrs[(None, "rel")] = LINK_REL
@@ -66,7 +70,8 @@ _cleaner = bleach.Cleaner(
     protocols=ALLOWED_PROTOCOLS,
     strip=True,
     strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_link_attributes], skip_tags=["pre", "code"])],
+    # The stubs' callback may not return None, which bleach documents as dropping the link.
+    filters=[partial(LinkifyFilter, callbacks=[_link_attributes], skip_tags=["pre", "code"])],  # type: ignore[list-item]
 )
 
 
@@ -121,7 +126,7 @@ def render_source(text: str, text_format: str = "markdown") -> str:
 
 
 @contextmanager
-def _collection_paused():
+def _collection_paused() -> Iterator[None]:
     # A long comment makes tens of thousands of tokens and pieces, freed by reference counting
     # when it is rendered. Meanwhile they would set off garbage collections, each of which walks
     # every object of the process: 40 to 60 ms more for 10,000 characters of quotes.
@@ -140,7 +145,7 @@ def _collection_paused():
 # Exact copies of its rules and helpers, that skip work whose outcome is already known.
 
 
-def _inline(state) -> None:
+def _inline(state: StateCore) -> None:
     """markdown-it's core "inline" rule, without running the inline parser on plain text."""
     # Without a character that stops its text rule, the inline parser makes one text token of
     # the content, at a cost that is most of a short paragraph's.
@@ -155,7 +160,7 @@ def _inline(state) -> None:
                 state.md.inline.parse(token.content, state.md, state.env, token.children)
 
 
-def _parse_link_label(state, start: int, disable_nested: bool = False) -> int:
+def _parse_link_label(state: StateInline, start: int, disable_nested: bool = False) -> int:
     """markdown-it's helpers.parseLinkLabel, stepping over the tokens it has seen inline."""
     # The same loop, but a token the inline parser has already skipped (state.cache) is skipped
     # here too without calling skipToken: on "[[[[..." each "[" walks back over up to maxNesting
@@ -239,7 +244,8 @@ def _parse_link_destination(string: str, pos: int, maximum: int) -> _Destination
 
 for _parser in (_markdown, _markdown_without_links):
     _parser.core.ruler.at("inline", _inline)
-    _parser.helpers = SimpleNamespace(**{
+    # markdown-it types helpers as its module; any object with the same functions serves.
+    _parser.helpers = SimpleNamespace(**{  # type: ignore[assignment]
         **{name: value for name, value in vars(helpers).items() if not name.startswith("_")},
         "parseLinkLabel": _parse_link_label,
         "parse_link_label": _parse_link_label,
@@ -253,7 +259,8 @@ for _parser in (_markdown, _markdown_without_links):
 # A piece is a text as it is written in HTML (a str, entities and all), a _Tag that cleaning
 # looks at (<a>, <pre>, <code>), or _Markup it passes by (other tags, and the newlines of
 # markdown-it's renderer between blocks). Tags are reduced to what clean_html keeps of them:
-# markdown-it's "<ol start>" and "<code class>" lose their attributes.
+# markdown-it's "<ol start>" and "<code class>" lose their attributes. (Lists of pieces are
+# typed list[Any]: they are told apart by __class__, which type checkers cannot narrow on.)
 
 
 class _Tag(NamedTuple):
@@ -280,7 +287,7 @@ class _Pieces:
     """The pieces being written, texts and markup joined until a piece of another kind."""
 
     def __init__(self) -> None:
-        self.pieces: list = []
+        self.pieces: list[Any] = []
         self._text: list[str] = []
         self._markup: list[str] = []
 
@@ -298,7 +305,7 @@ class _Pieces:
         self._flush()
         self.pieces.append(piece)
 
-    def done(self) -> list:
+    def done(self) -> list[Any]:
         self._flush()
         return self.pieces
 
@@ -311,7 +318,7 @@ class _Pieces:
             self._markup.clear()
 
 
-def _html_pieces(tokens) -> list:
+def _html_pieces(tokens: Sequence[Token]) -> list[Any]:
     out = _Pieces()
     for index, token in enumerate(tokens):
         kind = token.type
@@ -336,7 +343,7 @@ def _html_pieces(tokens) -> list:
     return out.done()
 
 
-def _inline_pieces(children, out: _Pieces) -> None:
+def _inline_pieces(children: Iterable[Token], out: _Pieces) -> None:
     link_open = False
     emphasis: list[str] = []  # the <em> and <strong> opened inside the open link
     stray_link_ends = 0
@@ -386,9 +393,9 @@ def _newlines(html: str) -> str:
     return html.replace("\r\n", "\n").replace("\r", "\n") if "\r" in html else html
 
 
-def _joined(pieces: list) -> list:
+def _joined(pieces: list[Any]) -> list[Any]:
     """The pieces as HTML parsing sees them again: adjacent texts are one."""
-    joined: list = []
+    joined: list[Any] = []
     for piece in pieces:
         if piece.__class__ is str and joined and joined[-1].__class__ is str:
             joined[-1] += piece
@@ -407,9 +414,9 @@ def _joined(pieces: list) -> list:
 # serializer escapes "&", "<" and ">".
 
 
-def _clean(pieces: list) -> tuple[list, bool]:
+def _clean(pieces: list[Any]) -> tuple[list[Any], bool]:
     """The pieces clean_html makes of them, and whether it dropped a link."""
-    out: list = []
+    out: list[Any] = []
     dropped = False
     in_link = False
     link_text: list[str] | None = None  # the text of a link being dropped
@@ -523,7 +530,7 @@ def _sanitised(html: str) -> list[str]:
     return tokens
 
 
-def _write(html: str, characters) -> str:
+def _write(html: str, characters: Callable[[str], str]) -> str:
     """A text cleaned, characters(str) writing each Characters token."""
     if not _UNSETTLED.search(html):
         return html
@@ -569,7 +576,7 @@ def _text_of(html: str) -> str:
     return "".join(text)
 
 
-def _linkify(html: str, out: list) -> bool:
+def _linkify(html: str, out: list[Any]) -> bool:
     """Add a text outside links to out with its bare URLs linked; True if one was refused."""
     if "." not in html and not _UNSETTLED.search(html):
         out.append(html)  # no URL in it either
@@ -614,13 +621,13 @@ _START = re.compile(r"\b(?<![@.])")  # where URL_RE lets a scheme or a host begi
 _LONGEST_SCHEME = max(map(len, allowed_protocols))
 
 
-def _url_matches(text: str):
+def _url_matches(text: str) -> Iterator[re.Match[str]]:
     """The matches of URL_RE.finditer(text)."""
     pos = 0
     while found := _CANDIDATE.search(text, pos):
         start = run = found.start()
         if text[start] == "(":
-            run = _PARENTHESES.match(text, start).end()
+            run = cast(re.Match[str], _PARENTHESES.match(text, start)).end()
             if not _RUN.match(text, run):
                 pos = run
                 continue
@@ -628,14 +635,14 @@ def _url_matches(text: str):
                 yield match
                 pos = match.end()
                 continue
-        end = _RUN.match(text, run).end()
+        end = cast(re.Match[str], _RUN.match(text, run)).end()
         after, match = text[end:end + 1], None
         if after == ".":
             first = _START.search(text, run, end)
             if first and first.start() < end:
                 match = URL_RE.match(text, first.start())
                 if not match:
-                    end = _DOTTED_NAME.match(text, run).end()
+                    end = cast(re.Match[str], _DOTTED_NAME.match(text, run)).end()
         elif after == ":":
             for start in range(max(run, end - _LONGEST_SCHEME), end):
                 if _START.match(text, start) and (match := URL_RE.match(text, start)):

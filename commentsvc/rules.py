@@ -7,13 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .audit import record
-from .models import Ban, BanKind, BlockedWord, RuleAction
+from .models import Ban, BanKind, BlockedWord, Moderator, RuleAction
 
 DEFAULT_SITE = "default"
 
 
 def add_ban(session: Session, kind: BanKind, value: str, action: RuleAction,
-            reason: str | None, actor, site: str = DEFAULT_SITE) -> Ban:
+            reason: str | None, actor: Moderator | str, site: str = DEFAULT_SITE) -> Ban:
     """Ban an e-mail or an address hash on a site; banning again updates the existing ban."""
     value = value.strip().lower()
     ban = session.execute(
@@ -29,13 +29,13 @@ def add_ban(session: Session, kind: BanKind, value: str, action: RuleAction,
     return ban
 
 
-def lift_ban(session: Session, ban: Ban, actor) -> None:
+def lift_ban(session: Session, ban: Ban, actor: Moderator | str) -> None:
     record(session, actor, "unban", f"{ban.kind.value} ban",
            f"site {ban.site}" if ban.site != DEFAULT_SITE else None)
     session.delete(ban)
 
 
-def block_word(session: Session, word: str, action: RuleAction, actor,
+def block_word(session: Session, word: str, action: RuleAction, actor: Moderator | str,
                site: str = DEFAULT_SITE) -> BlockedWord:
     """Put a word on a site's blocklist; blocking it again changes what it does."""
     word = word.strip().lower()
@@ -51,6 +51,6 @@ def block_word(session: Session, word: str, action: RuleAction, actor,
     return entry
 
 
-def unblock_word(session: Session, entry: BlockedWord, actor) -> None:
+def unblock_word(session: Session, entry: BlockedWord, actor: Moderator | str) -> None:
     record(session, actor, "unblocklist", "word", entry.word)
     session.delete(entry)

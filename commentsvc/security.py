@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 # The one policy for every HTML page we serve: only our own files, no inline script or style.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -12,7 +12,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 EMBEDDABLE = ("/embed.js", "/count.js", "/widget.css", "/avatars/")  # served to other origins
 
 
-def add_security_headers(response):
+def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
@@ -34,7 +34,7 @@ class CookielessAPISessions(SecureCookieSessionInterface):
     """The API and the embedded files never use a session: no cookie is read or set for them
     (and their responses carry no Vary: Cookie that would defeat shared caches)."""
 
-    def open_session(self, app, request):
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if request.path.startswith(COOKIELESS):
             return self.null_session_class()
         return super().open_session(app, request)

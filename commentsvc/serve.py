@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
+    from alembic.config import Config
     from flask import Flask
 
 TIMEOUT = 60  # seconds a worker may spend on one request (an admin's import is the longest)
@@ -67,7 +68,7 @@ def schema_problem(app: Flask) -> str | None:
             f"{', '.join(sorted(heads))}: run `commentsvc db upgrade`, then start again")
 
 
-def _alembic_config(config_class, app: Flask):
+def _alembic_config(config_class: type[Config], app: Flask) -> Config:
     config = config_class()
     config.set_main_option("script_location", app.config["MIGRATIONS_DIRECTORY"])
     return config
@@ -92,7 +93,9 @@ def serve(*, host: str, port: int, workers: int) -> None:
             for key, value in _options(host, port, workers).items():
                 self.cfg.set(key, value)
 
-        def load(self) -> Flask:
+        # The stubs' WSGI callable wants a start_response that returns None; Flask's, like
+        # PEP 3333's, returns write().
+        def load(self) -> Flask:  # type: ignore[override]
             from . import create_app
 
             return create_app()

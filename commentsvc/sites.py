@@ -11,7 +11,7 @@ from collections import ChainMap
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from .audit import record
@@ -171,7 +171,7 @@ def moderator_sites(session: Session, moderator: Moderator) -> list[str] | None:
     ) or [DEFAULT_SITE]
 
 
-def moderates(site: str):
+def moderates(site: str) -> ColumnElement[bool]:
     """A condition on Moderator: this account moderates `site`."""
     assigned = select(ModeratorSite.moderator_id).where(ModeratorSite.site == site)
     if site != DEFAULT_SITE:

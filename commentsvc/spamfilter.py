@@ -24,10 +24,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import CursorResult, bindparam, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from .models import Comment, SpamFeature, SpamLesson, utcnow
@@ -110,7 +110,7 @@ def features(text: str, *, author: str | None = None, website: str | None = None
     if _ANCHOR.search(text):
         add("anchor text")
     rest = _TAG.sub(" ", _URL.sub(" ", text))
-    if _PHONE.search(rest) and sum(ch.isdigit() for ch in _PHONE.search(rest).group()) >= 9:
+    if (phone := _PHONE.search(rest)) and sum(ch.isdigit() for ch in phone.group()) >= 9:
         add("phone")
     if _EMAIL.search(rest):
         add("e-mail address")
@@ -272,12 +272,12 @@ def _add_counted(session: Session, counted: Counter[tuple[str, str]]) -> None:
         session.execute(statement)
 
 
-def comment_features(comment, config: Mapping[str, Any]) -> list[str]:
+def comment_features(comment: Comment, config: Mapping[str, Any]) -> list[str]:
     return features(comment.text, author=comment.author, website=comment.website,
                     lang=comment.lang, blog_lang=config.get("LANGUAGE"))
 
 
-def teach(session: Session, config: Mapping[str, Any], comment, label: str | None) -> None:
+def teach(session: Session, config: Mapping[str, Any], comment: Comment, label: str | None) -> None:
     """Record a moderator's decision on a comment: `label` spam or ham, or None to take back
     what the comment taught. A comment teaches one lesson at most: a new decision replaces
     the earlier one, so changing one's mind never counts twice."""
@@ -310,8 +310,8 @@ def prune(session: Session, limit: int | None = None) -> int:
     rows = session.execute(select(func.count()).select_from(SpamFeature)).scalar_one()
     if rows <= limit:
         return 0
-    return session.execute(delete(SpamFeature).where(
-        SpamFeature.feature != TOTAL, SpamFeature.spam + SpamFeature.ham <= 1)).rowcount or 0
+    return cast("CursorResult[Any]", session.execute(delete(SpamFeature).where(
+        SpamFeature.feature != TOTAL, SpamFeature.spam + SpamFeature.ham <= 1))).rowcount or 0
 
 
 def train(session: Session, examples: Iterable[tuple[str, str, str | None]],
@@ -406,7 +406,7 @@ def held_back_accuracy(lessons: Sequence[tuple[str, list[str]]], hold: float,
     caught = flagged = right = 0
     for fold in range(folds):
         counts: dict[str, list[int]] = {}
-        kinds = Counter()
+        kinds: Counter[str] = Counter()
         for n, (label, feats) in enumerate(lessons):
             if n % folds == fold:
                 continue

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from flask_babel import gettext
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, or_, select
+from sqlalchemy import ARRAY, Row, String, and_, any_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,8 @@ from .models import Comment, Status, Thread
 
 MAX_DEPTH = 10  # replies deeper than this are attached at this depth (parent_id stays true)
 SORTS = ("oldest", "newest", "top")  # top: score, then age
+# What a thread's cached pages are keyed by: its id, version, closed state and title.
+ThreadVersion = tuple[int, int, bool, str | None]
 
 _PUBLIC_COLUMNS = (
     Comment.id, Comment.parent_id, Comment.author, Comment.website, Comment.avatar,
@@ -67,8 +69,9 @@ def public_comment(row: Any) -> dict[str, Any]:
                    row.status, row.created, row.edited, row.score, row.moderator_id)
 
 
-def _public(ident, parent_id, author, website, avatar, html, status, created, edited, score,
-            moderator_id):
+def _public(ident: int, parent_id: int | None, author: str | None, website: str | None,
+            avatar: str, html: str, status: Status, created: datetime, edited: datetime | None,
+            score: int, moderator_id: int | None) -> dict[str, Any]:
     if status == Status.deleted:
         author = website = None
         avatar = html = ""
@@ -112,9 +115,12 @@ def thread_tree(
     return _tree(session, uri, thread, list(own_ids), sort, limit, after_key)
 
 
-def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, Any]:
+def _tree(session: Session | Connection, uri: str, thread: Row[*tuple[Any, ...]],
+          own_ids: list[int], sort: str, limit: int,
+          after_key: tuple[int, ...] | None) -> dict[str, Any]:
     if after_key and len(after_key) != (3 if sort == "top" else 2):
         raise ValidationFailed({"after": [gettext("This cursor is from a page in another order.")]})
+    rows: Iterable[Row[*tuple[Any, ...]] | tuple[Any, ...]]
     if own_ids:
         rows = session.execute(_COMMENTS_WITH_OWN, {"thread_id": thread.id, "own": own_ids})
     else:
@@ -129,7 +135,7 @@ def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, An
     kept_replies: dict[int, int] = {}
     parent_of = {row[0]: row[1] for row in rows}
     deleted = {row[0] for row in rows if row[6] == Status.deleted}
-    kept = set()
+    kept: set[int] = set()
     for ident in sorted(parent_of, reverse=True):
         if ident in deleted and not kept_replies.get(ident):
             continue
@@ -138,12 +144,12 @@ def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, An
         kept_replies[parent] = kept_replies.get(parent, 0) + 1
 
     nodes: dict[int, dict[str, Any]] = {}
-    keys: dict[int, tuple[int, int]] = {}
+    keys: dict[int, tuple[int, ...]] = {}
     for row in rows:  # in order of creation, so replies are appended oldest first
         if row[0] in kept:
             nodes[row[0]] = _public(*row)
             keys[row[0]] = (int(row[7].timestamp() * 1_000_000), row[0])
-    roots = []
+    roots: list[dict[str, Any]] = []
     for row in rows:
         node = nodes.get(row[0])
         if node is None:
@@ -171,11 +177,11 @@ def _tree(session, uri, thread, own_ids, sort, limit, after_key) -> dict[str, An
             "total": total, "comments": page, "next": next_cursor}
 
 
-def _as_placeholder(row) -> tuple:
+def _as_placeholder(row: Row[*tuple[Any, ...]]) -> tuple[Any, ...]:
     return (*row[:6], Status.deleted, *row[7:])
 
 
-def _flatten_deep(roots: list[dict[str, Any]], keys: dict[int, tuple[int, int]]) -> None:
+def _flatten_deep(roots: list[dict[str, Any]], keys: dict[int, tuple[int, ...]]) -> None:
     """Attach replies nested deeper than MAX_DEPTH to their ancestor at that depth."""
     stack = [(node, 1) for node in roots]
     while stack:
@@ -199,11 +205,13 @@ class BodyCache:
     first page made from another version drops the others at once, rather than leaving them to
     age out of the budget while nothing can ever ask for them again."""
 
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self.entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()  # least recent first
-        self.versions: dict[Hashable, tuple[Hashable, set]] = {}  # thread: version, details
+        # least recent first
+        self.entries: OrderedDict[tuple[Hashable, Hashable], tuple[Any, int]] = OrderedDict()
+        # thread: version, details
+        self.versions: dict[Hashable, tuple[Hashable, set[Hashable]]] = {}
         self.lock = threading.Lock()
 
     def get(self, thread: Hashable, version: Hashable, detail: Hashable) -> Any:
@@ -244,7 +252,7 @@ class BodyCache:
                 if not details:
                     del self.versions[old]
 
-    def _drop(self, thread: Hashable, details: set) -> None:
+    def _drop(self, thread: Hashable, details: set[Hashable]) -> None:
         for detail in details:
             self.size -= self.entries.pop((thread, detail))[1]
         del self.versions[thread]
@@ -255,7 +263,7 @@ class BodyCache:
 _bodies = BodyCache(max_bytes=8 * 1024 * 1024)
 
 
-def thread_version(session: Session, *, site: str, uri: str) -> tuple | None:
+def thread_version(session: Session, *, site: str, uri: str) -> ThreadVersion | None:
     """What a thread's cached pages are keyed by (its id, version, state and title); None when
     it has no comments."""
     row = session.execute(_THREAD, {"site": site, "uri": uri}).first()
@@ -267,7 +275,7 @@ def _closed_with(tree: dict[str, Any], extra: dict[str, Any]) -> bytes:
 
 
 def thread_json(
-    session: Session, *, site: str, uri: str, own_ids: Iterable[int] = (),
+    session: Session | Connection, *, site: str, uri: str, own_ids: Iterable[int] = (),
     sort: str = "oldest", limit: int = 50, after: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> tuple[Body, bool]:

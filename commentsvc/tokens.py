@@ -8,6 +8,7 @@ import hmac
 import re
 import secrets
 import time
+from typing import TypeGuard
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -139,7 +140,7 @@ def _loads(secret_key: str, salt: str, token: str, max_age: int | None) -> objec
         raise InvalidToken from exc
 
 
-def _is_id(value: object) -> bool:
+def _is_id(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 

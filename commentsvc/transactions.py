@@ -6,25 +6,29 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from .extensions import db
 
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
+
 T = TypeVar("T")
 ATTEMPTS = 5
 
 
-def upsert_insert(dialect: str):
+def upsert_insert(dialect: str) -> Callable[..., PostgresInsert | SQLiteInsert]:
     """The INSERT that takes ON CONFLICT clauses, of the database in use; only that dialect's
     module is loaded (a process on SQLite never needs PostgreSQL's)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        return insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return sqlite_insert
 
 
 def _lost_race(exc: Exception) -> bool:
@@ -32,7 +36,8 @@ def _lost_race(exc: Exception) -> bool:
         return True  # e.g. two first comments creating the same thread at once
     if getattr(exc, "connection_invalidated", False):
         return True  # the server dropped the connection; the pool has replaced it
-    text = str(exc.orig).lower() if getattr(exc, "orig", None) else str(exc).lower()
+    orig = getattr(exc, "orig", None)
+    text = str(orig).lower() if orig else str(exc).lower()
     return any(s in text for s in ("database is locked", "deadlock", "could not serialize"))
 
 

@@ -84,15 +84,15 @@ def uri_problem(value: object, origins: Iterable[str] = ()) -> str | None:
     """Why a value cannot name a thread, or None: a path on the blog ("/2008/post.html"), or
     a full URL on one of the blog's own origins; never another site's page or a script."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_URI:
-        return gettext("A thread uri of 1 to %(max)d characters is required.", max=MAX_URI)
+        return str(gettext("A thread uri of 1 to %(max)d characters is required.", max=MAX_URI))
     if _NOT_IN_URI.search(value):
-        return gettext("Must not contain spaces or control characters.")
+        return str(gettext("Must not contain spaces or control characters."))
     if value.startswith("/") and not value.startswith(("//", "/\\")):
         return None
     if origin_of(value) in {origin.lower() for origin in origins}:
         return None
-    return gettext("Must be the page's path, starting with /, or an address on the blog's "
-                   "own site.")
+    return str(gettext("Must be the page's path, starting with /, or an address on the blog's "
+                       "own site."))
 
 
 class _Checker:

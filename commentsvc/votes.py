@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext
 from sqlalchemy import func, select
@@ -56,7 +56,7 @@ def cast_vote(session: Session, config: Mapping[str, Any], comment_id: int,
         if mine is not None:
             session.delete(mine)
     elif mine is not None:
-        mine.value = value
+        mine.value = cast(int, value)  # checked above
     else:
         others = session.execute(select(func.count()).select_from(Vote).where(
             Vote.comment_id == comment_id, Vote.address == address)).scalar_one()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     g,
@@ -18,7 +21,9 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy import Select, SQLColumnExpression
 
 from .. import sites
 from ..accounts import SessionPolicy, session_moderator
@@ -26,6 +31,10 @@ from ..extensions import db, login_manager
 from ..models import Moderator, Thread
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 
 PUBLIC_VIEWS = {"admin.login"}
 SESSION_KEY = "admin_session"  # the token of the server-side session, in Flask's cookie
@@ -35,40 +44,41 @@ login_manager.login_message = "Please log in to moderate comments."
 login_manager.session_protection = "strong"
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]  # Flask-Login has no types
 def load_moderator(user_id: str) -> Moderator | None:
     """The moderator only while the cookie's session is live on the server."""
     policy = SessionPolicy.from_config(current_app.config)
-    moderator, touched = session_moderator(db.session, user_id, session.get(SESSION_KEY), policy)
+    moderator, touched = session_moderator(db.session(), user_id, session.get(SESSION_KEY), policy)
     if touched:
         db.session.commit()
     return moderator
 
 
 @bp.before_request
-def require_login():
+def require_login() -> ResponseReturnValue | None:
     """No page or action without a logged-in moderator."""
     if request.endpoint not in PUBLIC_VIEWS and not current_user.is_authenticated:
-        return login_manager.unauthorized()
+        unauthorized: ResponseReturnValue = login_manager.unauthorized()
+        return unauthorized
     return None
 
 
 @bp.after_request
-def no_caching(response):
+def no_caching(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.app_template_global()
-def thread_link(thread) -> str:
+def thread_link(thread: Thread) -> str:
     """Where a thread's post is read: on the blog when its origin is known, else our own page."""
-    site = sites.get(db.session, thread.site)
+    site = sites.get(db.session(), thread.site)
     config = sites.settings(current_app.config, site) if site else current_app.config
-    origins = config["ALLOWED_ORIGINS"]
+    origins: list[str] = config["ALLOWED_ORIGINS"]
     if origins and thread.uri.startswith("/"):
         return origins[0] + thread.uri
-    return url_for("widget.thread_page", uri=thread.uri,
-                   **({"site": thread.site} if thread.site != sites.DEFAULT_SITE else {}))
+    site_arg: dict[str, Any] = {"site": thread.site} if thread.site != sites.DEFAULT_SITE else {}
+    return url_for("widget.thread_page", uri=thread.uri, **site_arg)
 
 
 # --- which sites a moderator sees ------------------------------------------------------------
@@ -77,14 +87,15 @@ def thread_link(thread) -> str:
 def my_sites() -> list[str] | None:
     """The sites the logged-in moderator acts on; None for an admin (all of them)."""
     if "my_sites" not in g:
-        g.my_sites = sites.moderator_sites(db.session, current_user._get_current_object())
-    return g.my_sites
+        g.my_sites = sites.moderator_sites(db.session(), current_user._get_current_object())
+    mine: list[str] | None = g.my_sites
+    return mine
 
 
 @bp.app_template_global()
 def visible_sites() -> list[str]:
     mine = my_sites()
-    return sites.names(db.session) if mine is None else mine
+    return sites.names(db.session()) if mine is None else mine
 
 
 def chosen_site() -> str | None:
@@ -95,7 +106,7 @@ def chosen_site() -> str | None:
     return wanted
 
 
-def only_my_sites(query, column=Thread.site):
+def only_my_sites(query: Query, column: SQLColumnExpression[str] = Thread.site) -> Query:
     """A query narrowed to the moderator's sites, and to the one picked in the switcher."""
     mine, picked = my_sites(), chosen_site()
     if picked is not None:
@@ -110,11 +121,11 @@ def require_site(site: str) -> None:
         abort(403)
 
 
-def admin_required(view):
+def admin_required(view: Callable[P, R]) -> Callable[P, R]:
     """Only for admins: managing moderators, blocked words, the audit log."""
 
     @wraps(view)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
         if not current_user.is_admin:
             abort(403)
         return view(*args, **kwargs)
@@ -139,7 +150,7 @@ def is_admin_path(target: str) -> bool:
     return all(s not in (".", "..") for s in segments) and "" not in segments[:-1]
 
 
-def back(default: str = "admin.queue"):
+def back(default: str = "admin.queue") -> ResponseReturnValue:
     """Redirect to the page the form came from, if it is one of ours."""
     target = request.form.get("next") or request.args.get("next") or ""
     if is_admin_path(target):
@@ -148,25 +159,25 @@ def back(default: str = "admin.queue"):
 
 
 @bp.errorhandler(403)
-def forbidden(_exc):
+def forbidden(_exc: Exception) -> ResponseReturnValue:
     return render_template("admin/error.html", title="Not allowed",
                            message="Your role does not allow this."), 403
 
 
 @bp.errorhandler(404)
-def not_found(_exc):
+def not_found(_exc: Exception) -> ResponseReturnValue:
     return render_template("admin/error.html", title="Not found",
                            message="There is nothing here."), 404
 
 
 @bp.errorhandler(429)
-def too_many(exc):
+def too_many(exc: Exception) -> ResponseReturnValue:
     return render_template("admin/error.html", title="Too many attempts",
                            message="Too many attempts. Please wait a minute and try again."), 429
 
 
 @bp.errorhandler(400)
-def bad_request(exc):
+def bad_request(exc: Exception) -> ResponseReturnValue:
     message = getattr(exc, "description", None) or "The request could not be understood."
     return render_template("admin/error.html", title="Bad request", message=message), 400
 

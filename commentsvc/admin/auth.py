@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
+from typing import cast
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from limits import RateLimitItem, parse_many
@@ -37,7 +39,7 @@ def _counters(subject: str) -> list[Counter]:
     config = current_app.config
     prefix = config.get("RATELIMIT_KEY_PREFIX", "commentsvc")
     address = _address_key(get_remote_address() or "?")
-    counters = [(item, (prefix, "admin-login", address))
+    counters: list[Counter] = [(item, (prefix, "admin-login", address))
                 for item in parse_many(config["RATELIMIT_LOGIN_ADDRESS"])]
     counters += [(item, (prefix, "admin-login", subject, address))
                  for item in parse_many(config["RATELIMIT_LOGIN"])]
@@ -62,7 +64,7 @@ def _count_failure(counters: list[Counter]) -> None:
             limiter.limiter.hit(item, *keys)
 
 
-def _too_many(wait: int):
+def _too_many(wait: int) -> ResponseReturnValue:
     minutes = math.ceil(wait / 60)
     when = f"{wait} seconds" if wait < 60 else f"{minutes} minute{'s' if minutes > 1 else ''}"
     message = (f"Too many attempts with a wrong password. Please try again in {when}; "
@@ -72,7 +74,7 @@ def _too_many(wait: int):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     """The login form; wrong passwords slow down the address they come from."""
     if current_user.is_authenticated:
         return redirect(url_for("admin.queue"))
@@ -80,12 +82,13 @@ def login():
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("admin/login.html", form=form), status
-    moderator = accounts.find_for_login(db.session, form.name.data)
-    counters = _counters(accounts.throttle_subject(moderator, form.name.data))
+    name = cast(str, form.name.data)  # required, so a string once validated
+    moderator = accounts.find_for_login(db.session(), name)
+    counters = _counters(accounts.throttle_subject(moderator, name))
     if wait := _seconds_to_wait(counters):
         return _too_many(wait)
-    if accounts.password_matches(moderator, form.password.data) and moderator.active:
-        token = accounts.log_in(db.session, moderator,
+    if accounts.password_matches(moderator, cast(str, form.password.data)) and moderator.active:
+        token = accounts.log_in(db.session(), moderator,
                                 accounts.SessionPolicy.from_config(current_app.config))
         db.session.commit()
         session.clear()  # nothing from before the login carries over
@@ -93,22 +96,24 @@ def login():
         session[SESSION_KEY] = token
         return back()
     _count_failure(counters)
-    form.password.errors.append("Wrong name or password.")
+    form.password.errors = [*form.password.errors, "Wrong name or password."]
     return render_template("admin/login.html", form=form), 401
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """End the session (a POST, so no link elsewhere can log a moderator out)."""
     if ActionForm().validate_on_submit():
-        accounts.end_session(db.session, session.pop(SESSION_KEY, None))
+        accounts.end_session(db.session(), session.pop(SESSION_KEY, None))
         db.session.commit()
         logout_user()
         flash("You are logged out.")
     return redirect(url_for("admin.login"), 303)
 
 
-def _account_page(password_form=None, name_form=None, status=200):
+def _account_page(password_form: PasswordForm | None = None,
+                  name_form: DisplayNameForm | None = None,
+                  status: int = 200) -> ResponseReturnValue:
     """The page where moderators change their password and the name on their replies."""
     me = current_user._get_current_object()
     password_form = password_form or PasswordForm(formdata=None)
@@ -119,20 +124,20 @@ def _account_page(password_form=None, name_form=None, status=200):
 
 
 @bp.route("/password", methods=["GET", "POST"])
-def password():
+def password() -> ResponseReturnValue:
     """Change one's own password; one's other sessions end."""
     if request.method == "GET":
         return _account_page()
     form = PasswordForm()
     if form.validate_on_submit():
         me = current_user._get_current_object()
-        if not accounts.password_matches(me, form.current.data):
-            form.current.errors.append("That is not your current password.")
+        if not accounts.password_matches(me, cast(str, form.current.data)):
+            form.current.errors = [*form.current.errors, "That is not your current password."]
         else:
             try:
-                token = accounts.change_password(db.session, me, form.new.data)
+                token = accounts.change_password(db.session(), me, cast(str, form.new.data))
             except ValidationFailed as exc:
-                form.new.errors.extend(exc.fields.get("new", [exc.message]))
+                form.new.errors = [*form.new.errors, *exc.fields.get("new", [exc.message])]
             else:
                 db.session.commit()
                 session[SESSION_KEY] = token
@@ -142,15 +147,16 @@ def password():
 
 
 @bp.post("/display-name")
-def display_name():
+def display_name() -> ResponseReturnValue:
     """Change the name one's public replies are signed with."""
     form = DisplayNameForm()
     if form.validate_on_submit():
         me = current_user._get_current_object()
         try:
-            name = accounts.set_display_name(db.session, me, form.display_name.data)
+            name = accounts.set_display_name(db.session(), me, form.display_name.data)
         except ValidationFailed as exc:
-            form.display_name.errors.extend(exc.fields.get("display_name", [exc.message]))
+            form.display_name.errors = [*form.display_name.errors,
+                                        *exc.fields.get("display_name", [exc.message])]
         else:
             db.session.commit()
             flash(f"Your replies are signed {name or me.name}.")

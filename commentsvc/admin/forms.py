@@ -13,7 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs 3.2
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
 
 from ..comments import DEFAULT_SITE

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from flask import abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -26,8 +27,10 @@ LISTED = 200  # refused records or moved replies listed one by one; beyond, only
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@csrf.exempt  # _admitted checks the token, once the body may be as large as an export
-def imports():
+# _admitted checks the token, once the body may be as large as an export. (Flask-WTF has no
+# types.)
+@csrf.exempt  # type: ignore[untyped-decorator]
+def imports() -> ResponseReturnValue:
     """A form to upload an export; a dry run reports what it would do, an import does it."""
     if not _admitted():
         form = ImportForm(formdata=None)
@@ -73,12 +76,12 @@ def _run(form: ImportForm) -> Report:
     site = form.site.data or DEFAULT_SITE
     dry_run = not form.save.data  # pressing Enter, or no button at all, only tries
     with _saved(form.upload.data) as path:
-        report = import_file(db.session, current_app.config, form.fmt.data, path, site=site,
+        report = import_file(db.session(), current_app.config, form.fmt.data, path, site=site,
                              status=form.status.data, dry_run=dry_run)
     if dry_run:
         db.session.rollback()
     else:
-        record(db.session, current_user._get_current_object(), "import", f"site {site}",
+        record(db.session(), current_user._get_current_object(), "import", f"site {site}",
                _summary(report))
         db.session.commit()
     return report
@@ -113,7 +116,8 @@ def _outline(lines: list[str]) -> list[tuple[str, list[str]]]:
 
 
 def _limit() -> int:
-    return current_app.config["IMPORT_MAX_BYTES"]
+    limit: int = current_app.config["IMPORT_MAX_BYTES"]
+    return limit
 
 
 def _size(n: int) -> str:
@@ -123,7 +127,7 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _page(form: ImportForm, status: int, report: Report | None = None):
+def _page(form: ImportForm, status: int, report: Report | None = None) -> ResponseReturnValue:
     lines = _outline(report.lines()) if report else []
     return render_template("admin/import.html", form=form, report=report,
                            heading=lines[0][0] if lines else None, items=lines[1:],

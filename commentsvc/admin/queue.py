@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import cast
+
 from flask import current_app, flash, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 
 from .. import comments as domain
 from ..errors import ValidationFailed
@@ -18,7 +22,7 @@ PER_PAGE = 25
 STATUS_FILTERS = ("pending", "approved", "spam", "deleted", "all")
 
 
-def _filtered(status: str, args):
+def _filtered(status: str, args: Mapping[str, str]) -> Select[Comment]:
     query = only_my_sites(select(Comment).join(Thread))
     if status != "all":
         query = query.where(Comment.status == Status(status))
@@ -45,7 +49,7 @@ def status_counts() -> dict[str, int]:
 
 
 @bp.get("/")
-def queue():
+def queue() -> ResponseReturnValue:
     """Comments to review, pending first and oldest first, with filters and pages."""
     status = request.args.get("status", "pending")
     if status not in STATUS_FILTERS:
@@ -67,11 +71,11 @@ def _comment(comment_id: int) -> Comment:
 
 
 @bp.post("/comments/<int:comment_id>/<any(approve, spam, delete, restore):action>")
-def act(comment_id: int, action: str):
+def act(comment_id: int, action: str) -> ResponseReturnValue:
     """Approve, mark as spam, delete or restore one comment."""
     form = ActionForm()
     if form.validate_on_submit():
-        changed = moderate(db.session, current_app.config, _comment(comment_id), action,
+        changed = moderate(db.session(), current_app.config, _comment(comment_id), action,
                            current_user._get_current_object())
         db.session.commit()
         flash(f"Comment {comment_id}: {action} done." if changed
@@ -80,7 +84,7 @@ def act(comment_id: int, action: str):
 
 
 @bp.post("/bulk")
-def bulk():
+def bulk() -> ResponseReturnValue:
     """Apply one action to every selected comment."""
     form = ActionForm()
     action = request.form.get("action", "")
@@ -92,7 +96,7 @@ def bulk():
     comments = db.session.execute(select(Comment).where(Comment.id.in_(ids))).scalars().all()
     for comment in comments:
         require_site(comment.thread.site)  # nothing changes if one is another site's
-    changed = sum(moderate(db.session, current_app.config, c, action, moderator)
+    changed = sum(moderate(db.session(), current_app.config, c, action, moderator)
                   for c in comments)
     db.session.commit()
     flash(f"{action}: {changed} of {len(ids)} selected comment(s) changed.")
@@ -100,12 +104,12 @@ def bulk():
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
-def edit(comment_id: int):
+def edit(comment_id: int) -> ResponseReturnValue:
     """Correct a comment's text; it is rendered again."""
     comment = _comment(comment_id)
     form = TextForm(data={"text": comment.text} if request.method == "GET" else None)
     if form.validate_on_submit():
-        domain.edit_as_moderator(db.session, comment, form.text.data,
+        domain.edit_as_moderator(db.session(), comment, cast(str, form.text.data),
                                  current_user._get_current_object())
         db.session.commit()
         flash(f"Comment {comment_id} is changed.")
@@ -116,16 +120,17 @@ def edit(comment_id: int):
 
 
 @bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
-def reply(comment_id: int):
+def reply(comment_id: int) -> ResponseReturnValue:
     """Reply as a moderator: public at once."""
     comment = _comment(comment_id)
     form = TextForm()
     if form.validate_on_submit():
         try:
-            domain.reply_as_moderator(db.session, current_app.config, comment,
-                                      current_user._get_current_object(), form.text.data)
+            domain.reply_as_moderator(db.session(), current_app.config, comment,
+                                      current_user._get_current_object(),
+                                      cast(str, form.text.data))
         except ValidationFailed as exc:
-            form.text.errors.extend(exc.fields.get("text", []))
+            form.text.errors = [*form.text.errors, *exc.fields.get("text", [])]
         else:
             db.session.commit()
             flash(f"Your reply to comment {comment_id} is published.")

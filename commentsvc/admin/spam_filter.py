@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, render_template
+from flask.typing import ResponseReturnValue
 
 from .. import spamfilter
 from ..extensions import db
@@ -13,10 +14,10 @@ CHART_DAYS = 30
 
 @bp.get("/spam-filter")
 @admin_required
-def spam_filter():
+def spam_filter() -> ResponseReturnValue:
     config = current_app.config
-    learned = spamfilter.stats(db.session, config["SPAM_FILTER_HOLD"])
-    recent = spamfilter.activity(db.session, CHART_DAYS)
+    learned = spamfilter.stats(db.session(), config["SPAM_FILTER_HOLD"])
+    recent = spamfilter.activity(db.session(), CHART_DAYS)
     spam = learned.spam_decisions + learned.spam_from_files
     ham = learned.ham_decisions + learned.ham_from_files
     return render_template(

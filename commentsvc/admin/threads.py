@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -16,7 +17,7 @@ PER_PAGE = 50
 
 
 @bp.get("/threads")
-def threads():
+def threads() -> ResponseReturnValue:
     """Every thread with its comments counted per status, newest thread first."""
     page = db.paginate(only_my_sites(select(Thread)).order_by(Thread.created.desc(),
                                                               Thread.id.desc()),
@@ -41,22 +42,22 @@ def _thread(thread_id: int) -> Thread:
 
 
 @bp.post("/threads/<int:thread_id>/<any(close, reopen):change>")
-def close(thread_id: int, change: str):
+def close(thread_id: int, change: str) -> ResponseReturnValue:
     """Close a thread to new comments, or reopen it."""
     thread = _thread(thread_id)
-    set_thread_closed(db.session, thread, change == "close", current_user._get_current_object())
+    set_thread_closed(db.session(), thread, change == "close", current_user._get_current_object())
     db.session.commit()
     flash(f"Thread {thread.uri} is {'closed' if thread.closed else 'open'}.")
     return back("admin.threads")
 
 
 @bp.post("/threads/<int:thread_id>/rename")
-def rename(thread_id: int):
+def rename(thread_id: int) -> ResponseReturnValue:
     """Give a thread a new title."""
     thread = _thread(thread_id)
     form = RenameForm()
     if form.validate_on_submit():
-        rename_thread(db.session, thread, (form.title.data or "").strip() or None,
+        rename_thread(db.session(), thread, (form.title.data or "").strip() or None,
                       current_user._get_current_object())
         db.session.commit()
         flash(f"Thread {thread.uri} is renamed.")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,22 +25,22 @@ from . import bp
 from .requests import bearer_token, json_object, site, site_config
 
 
-def _limit(name: str):
+def _limit(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
 
 
 @bp.post("/comments")
 @new_comments_per_address
 @new_comments_per_thread
-def post_comment():
+def post_comment() -> Response:
     """Store a new comment or reply; 201 with its status and an edit token."""
     data = json_object()
     config, thread_site = site_config(), site()
     lang = current_language().tag  # from Accept-Language: the widget sends its own
 
-    def work():
+    def work() -> dict[str, Any]:
         result = domain.post_comment(
-            db.session, config, data=data, remote_addr=request.remote_addr, site=thread_site,
+            db.session(), config, data=data, remote_addr=request.remote_addr, site=thread_site,
             lang=lang,
         )
         body = public_comment(result.comment)
@@ -56,12 +58,12 @@ def post_comment():
     return response
 
 
-def _housekeeping(config) -> None:
+def _housekeeping(config: Mapping[str, Any]) -> None:
     """After a stored comment: it must never turn that comment's 201 into a 500."""
     try:
         now = time.monotonic()
-        purged = purge_if_due(db.session, config["ADDRESS_RETENTION_DAYS"], now)
-        pruned = prune_used_form_tokens_if_due(db.session, config["FORM_TOKEN_MAX_AGE"], now)
+        purged = purge_if_due(db.session(), config["ADDRESS_RETENTION_DAYS"], now)
+        pruned = prune_used_form_tokens_if_due(db.session(), config["FORM_TOKEN_MAX_AGE"], now)
         if purged is not None or pruned is not None:
             db.session.commit()
     except SQLAlchemyError:
@@ -71,41 +73,41 @@ def _housekeeping(config) -> None:
 
 @bp.post("/comments/<int:comment_id>/vote")
 @limiter.limit(_limit("RATELIMIT_VOTE"))
-def vote(comment_id: int):
+def vote(comment_id: int) -> Response:
     """A reader's up (1) or down (-1) vote on a published comment, or 0 to take it back."""
     from ..votes import cast_vote
 
     data = json_object()
     config = site_config()
-    score = commit_write(lambda: cast_vote(db.session, config, comment_id, data,
+    score = commit_write(lambda: cast_vote(db.session(), config, comment_id, data,
                                            request.remote_addr))
     return jsonify({"id": comment_id, "score": score})
 
 
 @bp.patch("/comments/<int:comment_id>")
 @limiter.limit(_limit("RATELIMIT_EDIT"))
-def edit_comment(comment_id: int):
+def edit_comment(comment_id: int) -> Response:
     """Change one's own comment inside the edit window (Authorization: Bearer <edit token>)."""
     data, token = json_object(), bearer_token()
     config = site_config()
     comment = commit_write(lambda: domain.edit_comment(
-        db.session, config, comment_id, token, data, remote_addr=request.remote_addr))
+        db.session(), config, comment_id, token, data, remote_addr=request.remote_addr))
     return jsonify(public_comment(comment))
 
 
 @bp.delete("/comments/<int:comment_id>")
 @limiter.limit(_limit("RATELIMIT_EDIT"))
-def delete_comment(comment_id: int):
+def delete_comment(comment_id: int) -> Response:
     """Withdraw one's own comment inside the edit window."""
     token = bearer_token()
     config = site_config()
-    comment = commit_write(lambda: domain.delete_comment(db.session, config, comment_id, token))
+    comment = commit_write(lambda: domain.delete_comment(db.session(), config, comment_id, token))
     return jsonify({"id": comment.id, "status": comment.status.value})
 
 
 @bp.post("/preview")
 @limiter.limit(_limit("RATELIMIT_PREVIEW"))
-def preview():
+def preview() -> Response:
     """Render Markdown exactly as a saved comment would be."""
     text = json_object().get("text")
     if not isinstance(text, str):

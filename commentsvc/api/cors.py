@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask_babel import gettext
 
 from ..errors import Forbidden
@@ -40,7 +40,7 @@ def _warn_once(origin: str) -> None:
 
 
 @bp.before_request
-def refuse_foreign_writes():
+def refuse_foreign_writes() -> Response | None:
     """Browsers send Origin on cross-origin writes; a write from an unlisted origin is refused."""
     origin = request.headers.get("Origin")
     if request.method == "OPTIONS":
@@ -53,7 +53,7 @@ def refuse_foreign_writes():
 
 
 @bp.after_request
-def add_cors_headers(response):
+def add_cors_headers(response: Response) -> Response:
     origin = request.headers.get("Origin")
     response.vary.add("Origin")
     if origin and origin_allowed(origin):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
 from werkzeug.exceptions import (
     BadRequest,
@@ -30,7 +33,7 @@ HTTP_MESSAGES = {
 }
 # Werkzeug's own descriptions of the other errors, in the reader's language (a description a
 # view gave itself is kept as it is).
-WERKZEUG_MESSAGES = {
+WERKZEUG_MESSAGES: dict[str | None, Any] = {
     BadRequest.description: lazy_gettext(
         "The browser (or proxy) sent a request that this server could not understand."),
     MethodNotAllowed.description: lazy_gettext(
@@ -43,7 +46,8 @@ WERKZEUG_MESSAGES = {
 }
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None, **extra):
+def error_response(status: int, code: str, message: str,
+                   fields: Mapping[str, Iterable[object]] | None = None, **extra: Any) -> Response:
     error = {"code": code, "message": str(message), **extra}
     if fields:
         error["fields"] = {name: [str(reason) for reason in reasons]
@@ -59,11 +63,11 @@ def wants_json() -> bool:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
-    def service_error(exc: ServiceError):
+    def service_error(exc: ServiceError) -> ResponseReturnValue:
         return error_response(exc.status, exc.code, exc.message, exc.fields)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         if not wants_json():
             return exc
         status = exc.code or 500
@@ -76,8 +80,8 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Retry-After"] = str(wait)
             return response
         response = error_response(status, code, message)
-        if status == 405 and getattr(exc, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        if status == 405 and (valid_methods := getattr(exc, "valid_methods", None)):
+            response.headers["Allow"] = ", ".join(valid_methods)
         return response
 
 

@@ -47,7 +47,8 @@ def reader_own_ids() -> set[int]:
 
 def site() -> str:
     """The site a request is for (`?site=`, default "default"); 400 for one not served."""
-    return site_config()["SITE"]
+    name: str = site_config()["SITE"]
+    return name
 
 
 def site_config() -> Mapping[str, Any]:
@@ -56,7 +57,8 @@ def site_config() -> Mapping[str, Any]:
     if "site_config" not in g:
         name = request.args.get("site", sites.DEFAULT_SITE)
         g.site_config = sites.cached_settings(current_app.config, name, read_with_retry)
-    return g.site_config
+    config: Mapping[str, Any] = g.site_config
+    return config
 
 
 def site_config_or_none() -> Mapping[str, Any] | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
-from flask import jsonify, request
+from flask import Response, jsonify, request
 from flask_babel import gettext
 
 from ..errors import ValidationFailed
@@ -34,7 +36,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 @bp.get("/threads")
-def get_thread():
+def get_thread() -> Response:
     """The approved comments of one thread, nested, with a form token for the next post."""
     uri = request.args.get("uri", "")
     config = site_config()
@@ -45,6 +47,7 @@ def get_thread():
         raise ValidationFailed({"sort": [gettext("Must be one of: %(choices)s.",
                                                  choices=", ".join(SORTS))]})
     thread_site = site()
+    options: dict[str, Any]
     options = {"site": thread_site, "uri": uri, "own_ids": reader_own_ids(), "sort": sort,
                "limit": _int_arg("limit", 50, 1, MAX_LIMIT),
                "after": request.args.get("after") or None}
@@ -60,7 +63,7 @@ def get_thread():
 
 
 @bp.get("/form-token")
-def get_form_token():
+def get_form_token() -> Response:
     """A form token for the next post to a thread (each works once), and how old it must be
     before it is used."""
     uri = request.args.get("uri", "")
@@ -74,7 +77,7 @@ def get_form_token():
     return response
 
 
-def _counts_response(uris: list, cache_control: str) -> object:
+def _counts_response(uris: list[Any], cache_control: str) -> Response:
     if len(uris) > MAX_COUNT_URIS:
         raise ValidationFailed({"uris": [gettext("At most %(max)d uris per request.",
                                                  max=MAX_COUNT_URIS)]})
@@ -88,13 +91,13 @@ def _counts_response(uris: list, cache_control: str) -> object:
 
 
 @bp.get("/counts")
-def get_counts():
+def get_counts() -> Response:
     """Approved comment counts for the uri parameters given."""
     return _counts_response(request.args.getlist("uri"), public_cache_control())
 
 
 @bp.post("/counts")
-def post_counts():
+def post_counts() -> Response:
     """Approved comment counts for a JSON list of uris (for pages with many links)."""
     uris = json_object().get("uris")
     if not isinstance(uris, list):

@@ -68,7 +68,7 @@ def _quiet_collector() -> Iterator[None]:
 def _unprepared(session: Session) -> Iterator[None]:
     """No server-side prepared statements on PostgreSQL for the import: each batch's INSERT
     would be kept as one (about 350 KB of SQL each, up to 100 of them)."""
-    driver = session.connection().connection.driver_connection
+    driver: Any = session.connection().connection.driver_connection  # the DB-API's own
     if not hasattr(driver, "prepare_threshold"):
         yield
         return

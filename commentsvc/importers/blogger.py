@@ -7,6 +7,8 @@ Both are one flat list of <entry> elements; posts and comments are told apart by
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
+from xml.etree.ElementTree import Element
 
 from ..models import Status
 from .records import Progress, Record, Refused, SourceComment, SourceThread, parse_time
@@ -25,7 +27,7 @@ TAKEOUT_STATUSES = {"LIVE": Status.approved, "PENDING": Status.pending, "SPAM": 
 
 def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
     posts: dict[str, SourceThread] = {}  # a post's id (the part after ".post-") -> its thread
-    waiting: list = []  # comments met before their post (Takeout names the post by id only)
+    waiting: list[Any] = []  # comments met before their post (Takeout names the post by id only)
     for entry in records(path, progress, depth=1, name="Blogger", root=ATOM + "feed"):
         if entry.tag != ATOM + "entry":
             continue
@@ -45,7 +47,7 @@ def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
         yield _comment(entry, posts) or Refused(_where(entry), "its post is not in the file")
 
 
-def _kind(entry) -> str:
+def _kind(entry: Element) -> str:
     takeout = text_of(entry, "b:type", NS)
     if takeout:
         return takeout.lower()
@@ -60,25 +62,25 @@ def _short_id(ident: str) -> str:
     return ident.rsplit(".post-", 1)[-1].rsplit("-", 1)[-1]
 
 
-def _alternate(entry) -> str:
+def _alternate(entry: Element) -> str:
     for link in entry.iterfind("a:link", NS):
         if link.get("rel") == "alternate":
             return link.get("href", "")
     return ""
 
 
-def _post(entry) -> SourceThread | None:
+def _post(entry: Element) -> SourceThread | None:
     url = _alternate(entry) or text_of(entry, "b:filename", NS)
     if not url or text_of(entry, "app:control/app:draft", NS) == "yes":
         return None  # a draft: never public, so nobody commented on it
     return SourceThread(url=url, title=text_of(entry, "a:title", NS) or None)
 
 
-def _where(entry) -> str:
+def _where(entry: Element) -> str:
     return f"<entry> {text_of(entry, 'a:id', NS)}"
 
 
-def _comment(entry, posts: dict[str, SourceThread]) -> Record | None:
+def _comment(entry: Element, posts: dict[str, SourceThread]) -> Record | None:
     where = _where(entry)
     ident = text_of(entry, "a:id", NS)
     if not ident:
@@ -90,7 +92,7 @@ def _comment(entry, posts: dict[str, SourceThread]) -> Record | None:
     if thread is None:
         if reply_to is None or not reply_to.get("href"):
             return None  # wait for the post, which may come later in the file
-        thread = SourceThread(url=reply_to.get("href"))
+        thread = SourceThread(url=reply_to.get("href", ""))  # there, as checked above
     try:
         created = parse_time(text_of(entry, "a:published", NS))
     except ValueError as exc:
@@ -110,7 +112,7 @@ def _comment(entry, posts: dict[str, SourceThread]) -> Record | None:
     )
 
 
-def _parent_comment(entry) -> str:
+def _parent_comment(entry: Element) -> str:
     """The comment this one answers: <blogger:inReplyTo> in Takeout, a "related" link ending in
     /comments/default/<id> in the classic file."""
     takeout = text_of(entry, "b:inReplyTo", NS)
@@ -123,7 +125,7 @@ def _parent_comment(entry) -> str:
     return ""
 
 
-def _status(entry) -> Status:
+def _status(entry: Element) -> Status:
     for prop in entry.iterfind("gd:extendedProperty", NS):
         if prop.get("name") == "blogger.contentRemoved" and flag(prop.get("value", "")):
             return Status.deleted  # kept as a placeholder, so its replies stay in place

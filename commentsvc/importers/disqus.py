@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from xml.etree.ElementTree import Element
 
 from ..models import Status
 from .records import (
@@ -41,17 +42,17 @@ def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
             yield _post(element, threads, deleted_threads)
 
 
-def _children(element) -> dict[str, object]:
+def _children(element: Element) -> dict[str, Element]:
     """An element's children by tag, read in one pass (a post has a dozen)."""
     return {child.tag.rpartition("}")[2]: child for child in element}
 
 
-def _text(children: dict, name: str) -> str:
+def _text(children: dict[str, Element], name: str) -> str:
     child = children.get(name)
     return child.text.strip() if child is not None and child.text else ""
 
 
-def _post(element, threads: dict[str, SourceThread], deleted_threads: set[str]) -> Record:
+def _post(element: Element, threads: dict[str, SourceThread], deleted_threads: set[str]) -> Record:
     ident = element.get(DSQ_ID, "")
     fields = _children(element)
     where = (f"<post dsq:id=\"{ident}\">" if ident

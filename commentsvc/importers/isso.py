@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from ..errors import BadImportFile
 from ..models import Status
@@ -62,7 +63,7 @@ def _database(path: str, progress: Progress | None) -> Iterator[Record]:
         db.close()
 
 
-def _row(row: dict, threads: dict[int, SourceThread]) -> Record:
+def _row(row: dict[str, Any], threads: dict[int, SourceThread]) -> Record:
     where = f"comments row id {row['id']}"
     thread = threads.get(row["tid"])
     if thread is None:
@@ -110,7 +111,7 @@ def _generic(path: str, progress: Progress | None) -> Iterator[Record]:
             progress(number + 1, len(data))
 
 
-def _generic_comment(comment, thread: SourceThread, number: int) -> Record:
+def _generic_comment(comment: Any, thread: SourceThread, number: int) -> Record:
     if not isinstance(comment, dict):
         return Refused(f"thread {number} ({thread.url})", "a comment that is not an object")
     where = f"thread {thread.url}, comment id {comment.get('id')}"

@@ -75,7 +75,8 @@ def export_site(session: Session, site: str, out: IO[str], source: str,
     return threads, comments
 
 
-def _write_thread(out: IO[str], thread: Thread, comments: list[dict], *, first: bool) -> None:
+def _write_thread(out: IO[str], thread: Thread, comments: list[dict[str, Any]], *,
+                  first: bool) -> None:
     item = {"uri": thread.uri, "title": thread.title, "closed": thread.closed,
             "created": iso_time(thread.created), "comments": comments}
     out.write(("" if first else ",") + "\n" + json.dumps(item, ensure_ascii=False))
@@ -131,7 +132,7 @@ def _thread(item: Any, number: int) -> Iterator[Record]:
     thread = SourceThread(url=item["uri"], title=optional_text(item.get("title")),
                           closed=item.get("closed") is True, created=created)
     yield thread
-    comments = item.get("comments") if isinstance(item.get("comments"), list) else []
+    comments = found if isinstance(found := item.get("comments"), list) else []
     origins = {c["id"]: c.get("origin") for c in comments
                if isinstance(c, dict) and isinstance(c.get("id"), int)}
     for comment in comments:
@@ -142,7 +143,7 @@ def _thread(item: Any, number: int) -> Iterator[Record]:
                           f"a field of the wrong kind ({exc})")
 
 
-def _read_comment(item: Any, thread: SourceThread, origins: dict) -> Record:
+def _read_comment(item: Any, thread: SourceThread, origins: dict[int, Any]) -> Record:
     if not isinstance(item, dict):
         return Refused(f"thread {thread.url}", "a comment that is not an object")
     where = f"thread {thread.url}, comment id {item.get('id')}"

@@ -106,7 +106,7 @@ class ProgressReader:
     def __enter__(self) -> ProgressReader:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -120,7 +120,7 @@ def optional_text(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def load_json(path: str, name: str):
+def load_json(path: str, name: str) -> Any:
     """A JSON file, or errors.BadImportFile saying why it is not one."""
     name = a_or_an(name)
     try:

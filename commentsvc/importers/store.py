@@ -8,10 +8,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.pool import Pool
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import antispam, tokens
@@ -33,10 +33,10 @@ from .records import Record, Refused, SourceComment, SourceThread, content_origi
 BATCH = 1000
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no database keeps NUL in text
 
-_INSERT_COMMENTS = insert(Comment.__table__).returning(Comment.__table__.c.id,
-                                                       sort_by_parameter_order=True)
-_INSERT_THREAD = insert(Thread.__table__).returning(Thread.__table__.c.id)
-_SET_PARENT = (update(Comment.__table__).where(Comment.__table__.c.id == bindparam("child"))
+_COMMENTS, _THREADS = cast(Table, Comment.__table__), cast(Table, Thread.__table__)
+_INSERT_COMMENTS = insert(_COMMENTS).returning(_COMMENTS.c.id, sort_by_parameter_order=True)
+_INSERT_THREAD = insert(_THREADS).returning(_THREADS.c.id)
+_SET_PARENT = (update(_COMMENTS).where(_COMMENTS.c.id == bindparam("child"))
                .values(parent_id=bindparam("parent")))
 
 
@@ -48,11 +48,11 @@ class Report:
     dry_run: bool = False
     threads_created: int = 0
     threads_reused: int = 0
-    imported: Counter = field(default_factory=Counter)  # by status
+    imported: Counter[str] = field(default_factory=Counter)  # by status
     skipped: int = 0  # already imported by an earlier run
     refused: list[tuple[str, str]] = field(default_factory=list)
     reattached: list[tuple[str, str]] = field(default_factory=list)  # now at the top level
-    changed: Counter = field(default_factory=Counter)  # fields left out, and why
+    changed: Counter[str] = field(default_factory=Counter)  # fields left out, and why
     site_created: str | None = None  # the import named a site there was not yet
 
     @property
@@ -147,7 +147,7 @@ class Loader:
         self.addresses: dict[str, tuple[str | None, str | None]] = {}
         self.touched: set[int] = set()
         self.named: set[int] = set()  # every thread this file names
-        self.batch: list[tuple[dict, SourceComment]] = []
+        self.batch: list[tuple[dict[str, Any], SourceComment]] = []
         self.waiting: list[tuple[int, int, str, str]] = []  # child, thread, parent origin, where
         self.own_prefix = own_prefix(export_source(self.secret))
         self.own_ids: dict[int, int] | None = None
@@ -155,7 +155,7 @@ class Loader:
             select(Moderator.id, Moderator.email))}
         # Every imported comment of the site: origin -> (id, thread id).
         self.origins: dict[str, tuple[int, int]] = {
-            origin: (ident, thread) for origin, ident, thread in session.execute(
+            cast(str, origin): (ident, thread) for origin, ident, thread in session.execute(
                 select(Comment.origin, Comment.id, Comment.thread_id).join(Thread)
                 .where(Thread.site == site, Comment.origin.is_not(None)))}
 
@@ -224,7 +224,7 @@ class Loader:
         if not text and item.status != Status.deleted:
             self._refuse(item.where, "it has no text")
             return
-        thread_id = self._thread(item, uri)
+        thread_id = self._thread(item, cast(str, uri))  # a uri, since there is no problem
         row = self._row(item, text)
         row.update(thread_id=thread_id, origin=origin)
         self.origins[origin] = (0, thread_id)  # claimed: a repeat in the file is skipped

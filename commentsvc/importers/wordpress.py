@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from xml.etree.ElementTree import Element
 
 from ..models import Status
 from .records import Progress, Record, Refused, SourceComment, SourceThread, utc
@@ -60,11 +61,11 @@ def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
             yield _comment(comment, thread, wp)
 
 
-def _where(comment, wp) -> str:
+def _where(comment: Element, wp: dict[str, str]) -> str:
     return f"<wp:comment> {text_of(comment, 'wp:comment_id', wp)}"
 
 
-def _comment(element, thread: SourceThread, wp: dict[str, str]) -> Record:
+def _comment(element: Element, thread: SourceThread, wp: dict[str, str]) -> Record:
     where = _where(element, wp)
     ident = text_of(element, "wp:comment_id", wp)
     if not ident:

@@ -17,7 +17,8 @@ class _MendedHead:
 
     HEAD = 64 * 1024
 
-    def __init__(self, source: ProgressReader, mend: Callable[[bytes], bytes]):
+    def __init__(self, source: ProgressReader, mend: Callable[[bytes], bytes]) -> None:
+        self.head: bytes | None
         self.source, self.mend, self.head = source, mend, None
 
     def read(self, size: int = -1) -> bytes:
@@ -93,7 +94,8 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def text_of(element: Element | None, path: str | None = None, ns: dict | None = None) -> str:
+def text_of(element: Element | None, path: str | None = None,
+            ns: dict[str, str] | None = None) -> str:
     """The stripped text of an element, or of its child at `path`; "" when absent."""
     if element is not None and path is not None:
         element = element.find(path, ns)

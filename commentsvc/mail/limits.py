@@ -8,8 +8,9 @@ one of them match (PostgreSQL re-checks the WHERE on the row the other one commi
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from .. import tokens
@@ -49,7 +50,7 @@ def take(session: Session, key: str, now: datetime, period: timedelta, allowed: 
         .values(window_start=now, sent=1)
         .execution_options(synchronize_session=False)
     )
-    if restarted.rowcount == 1:
+    if cast("CursorResult[Any]", restarted).rowcount == 1:
         return True
     counted = session.execute(
         update(MailLimit)
@@ -58,7 +59,7 @@ def take(session: Session, key: str, now: datetime, period: timedelta, allowed: 
         .values(sent=MailLimit.sent + 1)
         .execution_options(synchronize_session=False)
     )
-    return counted.rowcount == 1
+    return cast("CursorResult[Any]", counted).rowcount == 1
 
 
 def hold_for_digest(session: Session, key: str, now: datetime) -> None:
@@ -88,7 +89,7 @@ def claim_digest(session: Session, key: str, now: datetime, period: timedelta) -
         .values(held=MailLimit.held - row.held, digested=now)
         .execution_options(synchronize_session=False)
     )
-    return row.held if claimed.rowcount == 1 else 0
+    return row.held if cast("CursorResult[Any]", claimed).rowcount == 1 else 0
 
 
 def forget(session: Session, key: str) -> None:
@@ -102,4 +103,4 @@ def prune(session: Session, now: datetime, older_than: timedelta) -> int:
         delete(MailLimit).where(MailLimit.window_start < cutoff, MailLimit.held == 0,
                                 MailLimit.digested.is_(None) | (MailLimit.digested < cutoff))
     )
-    return result.rowcount or 0
+    return cast("CursorResult[Any]", result).rowcount or 0

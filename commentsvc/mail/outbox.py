@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
@@ -91,4 +91,4 @@ def delete_old_mail(session: Session, days: int, now: datetime) -> int:
         delete(OutboxMail).where(OutboxMail.status.in_((MailStatus.sent, MailStatus.failed)),
                                  OutboxMail.created < now - timedelta(days=days))
     )
-    return result.rowcount or 0
+    return cast("CursorResult[Any]", result).rowcount or 0

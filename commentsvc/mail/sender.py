@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -182,7 +182,7 @@ def claim(session: Session, config: Mapping[str, Any], mail_id: int, seen: datet
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    if result.rowcount != 1:
+    if cast("CursorResult[Any]", result).rowcount != 1:
         return None
     return session.get(OutboxMail, mail_id)
 

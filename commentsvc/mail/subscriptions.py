@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
@@ -77,7 +77,8 @@ def offer_opt_in(session: Session, config: Mapping[str, Any], address: str,
     for subscription in waiting:
         subscription.confirm_mailed = now
     lead = waiting[0]
-    comments = [session.get(Comment, subscription.comment_id) for subscription in waiting]
+    comments = [cast(Comment, session.get(Comment, subscription.comment_id))  # cascade: it exists
+                for subscription in waiting]
     config = sites.settings_for(session, config, comments[0].thread.site)
     threads = [thread_url(config, comment.thread, comment.id) for comment in comments]
     # The language the reader wrote the comment in whose link this mail carries.

@@ -36,7 +36,7 @@ def forget_on_rollback(session: Session) -> None:
 
 def drain(app: Flask) -> SendReport:
     with app.app_context():
-        return send_due(db.session, app.config)
+        return send_due(db.session(), app.config)
 
 
 def run_forever(app: Flask, interval: float = POLL_SECONDS,

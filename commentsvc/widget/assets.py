@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ class Asset:
 
 
 # The files are kept readable in the repository and sent without comments and spaces.
-MINIFIERS = {".js": rjsmin.jsmin, ".css": rcssmin.cssmin,
+MINIFIERS: dict[str, Callable[[str], str]] = {".js": rjsmin.jsmin, ".css": rcssmin.cssmin,
              ".json": lambda text: json.dumps(json.loads(text), ensure_ascii=False,
                                               separators=(",", ":"))}
 
@@ -93,25 +94,25 @@ def _public_resource_headers(response: Response) -> None:
 
 
 @bp.get("/embed.js")
-def embed_js():
+def embed_js() -> Response:
     """The comment widget script blogs embed."""
     return asset_response("embed.js")
 
 
 @bp.get("/count.js")
-def count_js():
+def count_js() -> Response:
     """The script that fills in comment counts on index pages."""
     return asset_response("count.js")
 
 
 @bp.get("/widget.css")
-def widget_css():
+def widget_css() -> Response:
     """The widget's stylesheet, linked from inside its shadow root."""
     return asset_response("widget.css")
 
 
 @bp.get("/i18n/<tag>.json")
-def catalogue(tag: str):
+def catalogue(tag: str) -> Response:
     """The widget's and count.js's words in one language."""
     name = f"i18n/{tag}.json"
     if name not in ASSETS:
@@ -120,7 +121,7 @@ def catalogue(tag: str):
 
 
 @bp.get("/assets/<name>")
-def asset(name: str):
+def asset(name: str) -> Response:
     """Other files of the reader-facing pages (demo stylesheet)."""
     if name not in ASSETS:
         abort(404)
@@ -128,7 +129,7 @@ def asset(name: str):
 
 
 @bp.get("/avatars/<name>.svg")
-def avatar(name: str):
+def avatar(name: str) -> Response:
     """An identicon for a comment's avatar hash; the same hash always gives the same picture."""
     if not is_avatar_hash(name):
         abort(404)

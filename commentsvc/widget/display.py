@@ -24,7 +24,8 @@ def count_forms(tag: str) -> dict[str, str]:
     if tag not in LANGUAGES:
         return ENGLISH_COUNT
     catalogue = json.loads((STATIC_DIR / "i18n" / f"{tag}.json").read_text(encoding="utf-8"))
-    return catalogue["count"]
+    forms: dict[str, str] = catalogue["count"]
+    return forms
 
 
 def count_label(n: int, tag: str) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
@@ -19,7 +21,7 @@ from commentsvc.health import package_version
 from commentsvc.i18n import current_language, requested_language
 from commentsvc.models import Status
 from commentsvc.ratelimit import new_comments_per_address, new_comments_per_thread
-from commentsvc.threads import BodyCache, thread_tree, thread_version
+from commentsvc.threads import BodyCache, ThreadVersion, thread_tree, thread_version
 from commentsvc.tokens import issue_form_token
 from commentsvc.transactions import commit_write, read_with_retry
 from commentsvc.validation import uri_problem
@@ -48,8 +50,9 @@ class Entry:
 
 def display_name(comment: dict[str, Any]) -> str:
     if comment["status"] == "deleted":
-        return gettext("a deleted comment")
-    return comment["author"] or gettext("Anonymous")
+        return str(gettext("a deleted comment"))
+    name: str = comment["author"] or gettext("Anonymous")
+    return name
 
 
 def layout(comments: list[dict[str, Any]], depth: int = 0,
@@ -79,7 +82,7 @@ def site_arg() -> str | None:
     return None if name == DEFAULT_SITE else name
 
 
-def page(template: str, status: int = 200, **context: Any):
+def page(template: str, status: int = 200, **context: Any) -> Response:
     """Render one of our HTML pages (CSP and the other common headers: security.py)."""
     context.setdefault("site_arg", site_arg())
     response = current_app.make_response((render_template(template, **context), status))
@@ -87,7 +90,7 @@ def page(template: str, status: int = 200, **context: Any):
     return response
 
 
-def _form_data(form) -> dict[str, Any]:
+def _form_data(form: Mapping[str, str]) -> dict[str, Any]:
     """The JSON body post_comment expects, built from the HTML form."""
     data: dict[str, Any] = {name: form.get(name, "") for name in FORM_FIELDS}
     data.update(
@@ -141,7 +144,8 @@ def _replyable(entries: list[Entry]) -> dict[int, str]:
     return names
 
 
-def _cache_key(uri: str, version: tuple) -> tuple[tuple, tuple]:
+def _cache_key(uri: str,
+               version: ThreadVersion) -> tuple[tuple[int, str], tuple[int, bool, str | None]]:
     """The thread and the version its cached pages are kept under (see thread_version); the
     thread's id tells sites apart."""
     ident, number, closed, title = version
@@ -154,13 +158,13 @@ def _layout_size(flat: list[tuple[Entry, Entry | None]]) -> int:
     return sum(len(entry.comment["html"]) + 1280 for entry, _ in flat)
 
 
-def _laid_out(uri: str, version: tuple | None, site: str = DEFAULT_SITE) -> dict[str, Any]:
+def _laid_out(uri: str, version: ThreadVersion | None, site: str = DEFAULT_SITE) -> dict[str, Any]:
     """The whole thread in reading order, how many pages it makes and each comment's page:
     read and laid out once per version, so that no page number, past the end or not, and no
     comment to show costs another read of the thread."""
     if version is not None and (cached := _views.get(*_cache_key(uri, version), "layout")):
-        return cached
-    tree = thread_tree(db.session, site=site, uri=uri, limit=ALL_ROOTS)
+        return cast("dict[str, Any]", cached)  # the cache holds Any
+    tree = thread_tree(db.session(), site=site, uri=uri, limit=ALL_ROOTS)
     flat = reading_order(layout(tree["comments"]))
     laid = {"flat": flat, "pages": max(1, math.ceil(len(flat) / PAGE_SIZE)),
             "page_of": {entry.comment["id"]: n // PAGE_SIZE + 1
@@ -176,14 +180,14 @@ def thread_view(uri: str, page: int = 1, show: int | None = None,
     """The public part of a thread page: its rendered comments and what the form needs,
     cached per process under the thread's version (and the page's language) like the API's
     pages. `show` asks for the page on which that comment is (the first when it is not shown)."""
-    version = thread_version(db.session, site=site, uri=uri)
+    version = thread_version(db.session(), site=site, uri=uri)
     laid = _laid_out(uri, version, site)
     if show is not None:
         page = laid["page_of"].get(show, 1)
     page = min(max(page, 1), laid["pages"])
     detail = ("page", page, current_language().tag, lang_arg(), site_arg())
     if version is not None and (cached := _views.get(*_cache_key(uri, version), detail)):
-        return cached
+        return cast("dict[str, Any]", cached)  # the cache holds Any
     shown = paginate(laid["flat"], page, PAGE_SIZE)
     count = count_label(laid["count"], current_language().tag)
     html = render_template(
@@ -206,7 +210,7 @@ def _page_arg() -> int:
 
 def _render_thread(uri: str, site: str, *, status: int = 200,
                    errors: dict[str, list[str]] | None = None,
-                   values: dict[str, Any] | None = None, message: str | None = None):
+                   values: dict[str, Any] | None = None, message: str | None = None) -> Response:
     reply_to = request.args.get("reply", type=int)
     if values and isinstance(values.get("parent_id"), int):
         reply_to = values["parent_id"]
@@ -231,7 +235,7 @@ def _render_thread(uri: str, site: str, *, status: int = 200,
 @bp.route("/comments", methods=["GET", "POST"])
 @new_comments_per_address
 @new_comments_per_thread
-def thread_page():
+def thread_page() -> ResponseReturnValue:
     """The thread as a plain HTML page with a plain form, for readers without JavaScript."""
     uri = (request.form.get("uri") if request.method == "POST" else request.args.get("uri")) or ""
     site = site_arg() or DEFAULT_SITE
@@ -247,7 +251,7 @@ def thread_page():
     data = _form_data(request.form)
     lang = current_language().tag  # the page's: its mails will speak the same
     try:
-        result = commit_write(lambda: post_comment(db.session, current_app.config, data=data,
+        result = commit_write(lambda: post_comment(db.session(), current_app.config, data=data,
                                                    remote_addr=request.remote_addr, lang=lang,
                                                    site=site))
     except ValidationFailed as exc:
@@ -270,14 +274,14 @@ def thread_page():
 
 
 @bp.errorhandler(CSRFError)
-def csrf_refused(exc: CSRFError):
+def csrf_refused(exc: CSRFError) -> Response:
     """A form sent without a valid CSRF token (an old page, or a forged post)."""
     return page("widget/refused.html", 400, uri=request.form.get("uri", ""), lang_arg=lang_arg(),
                 reason=gettext("The form was too old or did not come from this site."))
 
 
 @bp.errorhandler(429)
-def too_many_posts(exc):
+def too_many_posts(exc: Exception) -> Response:
     """The no-JS form, posted too often from one address."""
     response = page("widget/refused.html", 429, uri=request.form.get("uri", ""),
                     lang_arg=lang_arg(), reason=gettext("You are posting too quickly. Please "
@@ -289,18 +293,18 @@ def too_many_posts(exc):
 
 
 @bp.get("/")
-def home():
+def home() -> Response:
     """What this server is, with the way to the demo, the moderators' pages and the API."""
     return page("widget/home.html", version=package_version())
 
 
 @bp.get("/demo")
-def demo():
+def demo() -> Response:
     """A 2008 blog post with the widget under it: the service's own example page."""
     return page("widget/demo.html", demo_uri=DEMO_URI)
 
 
 @bp.get("/demo/posts")
-def demo_posts():
+def demo_posts() -> Response:
     """The demo blog's index page, with comment counts filled in by count.js."""
     return page("widget/demo_posts.html", demo_uri=DEMO_URI)
