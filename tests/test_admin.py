@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -48,12 +49,13 @@ def audit(app) -> list[tuple[str, str, str]]:
     return [tuple(r) for r in rows]
 
 
-def admin_routes(app):
-    """Every /admin URL with concrete ids, and the methods it answers."""
+def admin_routes(app, **ids):
+    """Every /admin URL with concrete ids (1 unless given, e.g. comment_id=7), and the methods
+    it answers."""
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin"):
             continue
-        values = {arg: 1 for arg in rule.arguments}
+        values = {arg: ids.get(arg, 1) for arg in rule.arguments}
         for arg, converter in rule._converters.items():
             if hasattr(converter, "items"):  # any(...): take its first choice
                 values[arg] = next(iter(converter.items))
@@ -64,16 +66,32 @@ def admin_routes(app):
 
 
 def test_no_admin_page_or_action_without_login(app, client, make_comment):
+    """A stranger holding a valid CSRF token (the login page's, in their own session) passes
+    the CSRF check, so what sends every page and action to the login page is the login guard."""
     comment = make_comment(unique_uri(), "keep")
-    for url, methods in admin_routes(app):
+    make_moderator(app, "mo")
+    with app.app_context():
+        thread_id = db.session.scalar(sa.select(Thread.id))
+    token = csrf_token(client)
+    form = {"csrf_token": token, "action": "delete", "ids": [str(comment["id"])],
+            "text": "changed", "title": "changed", "word": "keep", "kind": "email",
+            "value": "x@example.com", "name": "sneaky", "email": "s@example.com",
+            "role": "admin", "password": "0123456789", "active": "y"}
+    for url, methods in admin_routes(app, comment_id=comment["id"], thread_id=thread_id):
         if url == "/admin/login":
             continue
         for method in methods:
-            response = client.open(url, method=method, data={"action": "delete", "ids": "1"})
-            assert response.status_code in (302, 400), (method, url, response.status_code)
-            if response.status_code == 302:
-                assert "/admin/login" in response.headers["Location"]
+            response = client.open(url, method=method, data=form)
+            assert response.status_code == 302, (method, url, response.status_code)
+            assert urlsplit(response.headers["Location"]).path == "/admin/login", (method, url)
     assert statuses(app) == {comment["id"]: "approved"}
+    assert audit(app) == []
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Moderator.id))) == 1
+    # The same token logs in: it was valid all along, so no refusal above was the CSRF check's.
+    response = client.post("/admin/login", data={"name": "mo", "password": PASSWORD,
+                                                 "csrf_token": token})
+    assert response.status_code == 303
 
 
 @pytest.mark.usefixtures("held")
