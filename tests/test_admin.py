@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from urllib.parse import urlsplit
 
@@ -9,10 +10,22 @@ import pytest
 import sqlalchemy as sa
 
 from commentsvc.extensions import db
-from commentsvc.models import AuditEntry, Comment, Moderator, Role, Site, Status, Thread
+from commentsvc.models import (
+    AuditEntry,
+    BlockedWord,
+    Comment,
+    Moderator,
+    Role,
+    RuleAction,
+    Site,
+    Status,
+    Thread,
+)
 
 from .admin_helpers import PASSWORD, csrf_token, login, make_moderator
-from .conftest import unique_uri
+from .conftest import corpus, unique_uri
+
+IMPORT_FILE = ("imports", "disqus", "isso-disqus.xml")  # a real export, valid to import
 
 
 @pytest.fixture
@@ -109,16 +122,77 @@ def test_every_post_without_csrf_token_is_refused(app, moderator, make_comment):
         assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 1  # the login
 
 
-def test_moderator_cannot_do_admin_only_things(moderator, app):
-    for url in ("/admin/words", "/admin/moderators", "/admin/audit"):
-        assert moderator.get(url).status_code == 403
-    token = csrf_token(moderator, "/admin/")
-    response = moderator.post("/admin/moderators", data={
-        "csrf_token": token, "name": "sneaky", "email": "s@example.com", "role": "admin",
-        "password": "0123456789", "active": "y"})
-    assert response.status_code == 403
+# Who may post to which admin endpoint. A new POST endpoint must be added to one of the two,
+# so that its role is a decision this file records.
+ADMIN_ONLY_POSTS = {"admin.moderators", "admin.activate", "admin.words", "admin.unblock",
+                    "admin.imports"}
+MODERATOR_POSTS = {"admin.login", "admin.logout", "admin.password", "admin.display_name",
+                   "admin.act", "admin.bulk", "admin.edit", "admin.reply", "admin.close",
+                   "admin.rename", "admin.bans", "admin.ban_author", "admin.unban"}
+
+
+def test_every_admin_post_has_a_recorded_role(app):
+    posts = {rule.endpoint for rule in app.url_map.iter_rules()
+             if rule.endpoint.startswith("admin.") and "POST" in rule.methods}
+    assert posts == ADMIN_ONLY_POSTS | MODERATOR_POSTS
+
+
+def accounts_and_rules(app) -> tuple:
+    """Moderator accounts, blocked words, audit entries, comments and threads, to compare."""
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count(Moderator.id))) == 1
+        rows = tuple(db.session.execute(query).all() for query in (
+            sa.select(Moderator.id, Moderator.name, Moderator.role, Moderator.active,
+                      Moderator.password_hash).order_by(Moderator.id),
+            sa.select(BlockedWord.id, BlockedWord.word, BlockedWord.action),
+            sa.select(AuditEntry.id), sa.select(Comment.id), sa.select(Thread.id)))
+        db.session.remove()
+    return rows
+
+
+def test_moderator_cannot_do_admin_only_things(app, moderator):
+    """Logged in, with a valid CSRF token, a moderator is refused every admin-only page and
+    action with 403, and nothing changes."""
+    make_moderator(app, "boss", role=Role.admin)
+    active = make_moderator(app, "colleague")
+    inactive = make_moderator(app, "retired", active=False)
+    with app.app_context():
+        word = BlockedWord(word="casino", action=RuleAction.spam)
+        db.session.add(word)
+        db.session.commit()
+        word_id = word.id
+    for url in ("/admin/words", "/admin/moderators", "/admin/audit", "/admin/import",
+                "/admin/spam-filter"):
+        assert moderator.get(url).status_code == 403, url
+    token = csrf_token(moderator, "/admin/")
+    with corpus(*IMPORT_FILE).open("rb") as export:
+        upload = export.read()
+    posts = {
+        "admin.activate": [(f"/admin/moderators/{inactive}/activate", {}),
+                           (f"/admin/moderators/{active}/deactivate", {})],
+        "admin.unblock": [(f"/admin/words/{word_id}/delete", {})],
+        "admin.moderators": [("/admin/moderators", {
+            "name": "sneaky", "email": "s@example.com", "role": "admin",
+            "password": "0123456789", "active": "y"})],
+        "admin.words": [("/admin/words", {"word": "hello", "action": "refuse"})],
+        "admin.imports": [("/admin/import", {
+            "fmt": "disqus", "site": "default", "status": "approved", "save": "y",
+            "upload": lambda: (io.BytesIO(upload), "export.xml")})],
+    }
+    assert set(posts) == ADMIN_ONLY_POSTS
+    before = accounts_and_rules(app)
+    for endpoint, requests in posts.items():
+        for url, fields in requests:
+            data = {"csrf_token": token,
+                    **{k: v() if callable(v) else v for k, v in fields.items()}}
+            response = moderator.post(url, data=data)
+            assert response.status_code == 403, (endpoint, url, response.status_code)
+            assert "Your role does not allow this." in response.get_data(as_text=True)
+    assert accounts_and_rules(app) == before
+    # The token was good: the same session may still do what moderators may.
+    response = moderator.post("/admin/bans", data={"csrf_token": token, "kind": "email",
+                                                   "value": "troll@example.com",
+                                                   "action": "hold"})
+    assert response.status_code == 303
 
 
 def test_admin_adds_a_moderator_who_can_log_in(admin, app, client):
