@@ -66,11 +66,13 @@ def _form_mac(secret_key: str, issued: int, nonce: str, site: str, uri: str) -> 
     return keyed_hash(secret_key, f"{FORM_SALT}|{issued}|{nonce}|{site}|{uri}")
 
 
-def issue_form_token(secret_key: str, site: str, uri: str) -> str:
-    """A token for one post to one thread: when it was issued, a random id, and a signature
-    over both and the thread, so it is worth nothing on another thread."""
-    issued, nonce = int(time.time()), secrets.token_hex(8)
-    return f"{issued}.{nonce}.{_form_mac(secret_key, issued, nonce, site, uri)}"
+def issue_form_token(secret_key: str, site: str, uri: str, *,
+                     issued: float | None = None) -> str:
+    """A token for one post to one thread: when it was issued (`issued`, Unix time, default
+    now), a random id, and a signature over both and the thread, so it is worth nothing on
+    another thread."""
+    when, nonce = int(time.time() if issued is None else issued), secrets.token_hex(8)
+    return f"{when}.{nonce}.{_form_mac(secret_key, when, nonce, site, uri)}"
 
 
 def form_token_problem(secret_key: str, token: object, *, site: str, uri: str, min_age: int,

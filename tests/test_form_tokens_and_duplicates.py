@@ -4,12 +4,14 @@ with a trailing dot or an invisible character."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import sqlalchemy as sa
 
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Status
+from commentsvc.tokens import issue_form_token
 
 from .conftest import unique_uri
 
@@ -49,6 +51,38 @@ def test_a_form_token_is_bound_to_its_thread(app, client):
     assert moved["status"] == "pending"
     assert _stored(app, moved["id"]) == (
         Status.spam, "bot signal: form token forged or for another thread")
+
+
+@pytest.fixture
+def default_pace(settings):
+    """The bot timing as shipped: the suite's MIN_SUBMIT_SECONDS=0 is taken away."""
+    del settings["MIN_SUBMIT_SECONDS"]
+
+
+@pytest.mark.usefixtures("default_pace")
+def test_the_default_pace_takes_a_person_and_not_a_stale_or_hasty_token(app, client):
+    """With MIN_SUBMIT_SECONDS at its default (3), a token 4 s old is a person's; one older
+    than FORM_TOKEN_MAX_AGE, or one sent at once, is a bot's. The tokens are real, issued in
+    the past, and go through the real check."""
+    secret, max_age = app.config["SECRET_KEY"], app.config["FORM_TOKEN_MAX_AGE"]
+    assert app.config["MIN_SUBMIT_SECONDS"] == 3
+    uri = unique_uri()
+
+    def post_with_token_issued(seconds_ago: float, text: str) -> dict:
+        token = issue_form_token(secret, "default", uri, issued=time.time() - seconds_ago)
+        return _post(client, uri, text, token)
+
+    typed = post_with_token_issued(4, "Four seconds of typing")
+    assert typed["status"] == "approved"
+    assert _stored(app, typed["id"]) == (Status.approved, None)
+    slow = post_with_token_issued(max_age - 60, "A day with the tab open, nearly")
+    assert _stored(app, slow["id"]) == (Status.approved, None)
+
+    stale = post_with_token_issued(max_age + 2, "A token from the day before yesterday")
+    assert stale["status"] == "pending"  # quietly: the bot is not told
+    assert _stored(app, stale["id"]) == (Status.spam, "bot signal: form token too old")
+    hasty = post_with_token_issued(0, "Sent the moment the form appeared")
+    assert _stored(app, hasty["id"]) == (Status.spam, "bot signal: posted too fast")
 
 
 def test_each_readers_token_is_their_own(client):
