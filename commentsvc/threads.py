@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
@@ -85,14 +86,16 @@ def _public(ident: int, parent_id: int | None, author: str | None, website: str 
     }
 
 
+# A cursor as `next` writes it, and as openapi.yaml describes `after`: two or three whole
+# numbers, ASCII digits only (int() alone would also take "", "+1", " 1", "1_0" and the digits
+# of other scripts).
+_CURSOR = re.compile(r"-?[0-9]{1,20}\.[0-9]{1,20}(?:\.[0-9]{1,20})?")
+
+
 def _parse_cursor(cursor: str) -> tuple[int, ...]:
-    try:
-        parts = tuple(int(part) for part in cursor.split("."))
-    except ValueError:
-        parts = ()
-    if len(parts) not in (2, 3):
+    if not _CURSOR.fullmatch(cursor):
         raise ValidationFailed({"after": [gettext("Not a cursor from a previous page.")]})
-    return parts
+    return tuple(int(part) for part in cursor.split("."))
 
 
 def _empty(uri: str) -> dict[str, Any]:
@@ -108,7 +111,7 @@ def thread_tree(
 
     Two queries whatever the thread's size: the thread, then all its visible comments.
     """
-    after_key = _parse_cursor(after) if after else None
+    after_key = _parse_cursor(after) if after is not None else None
     thread = session.execute(_THREAD, {"site": site, "uri": uri}).first()
     if thread is None:
         return _empty(uri)
@@ -286,7 +289,7 @@ def thread_json(
     `session` may be a plain Connection: every statement here is a Core one.
     """
     extra = extra or {}
-    after_key = _parse_cursor(after) if after else None
+    after_key = _parse_cursor(after) if after is not None else None
     thread = session.execute(_THREAD, {"site": site, "uri": uri}).first()
     if thread is None:
         return Body(_closed_with(_empty(uri), extra)), True

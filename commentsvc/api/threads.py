@@ -50,7 +50,7 @@ def get_thread() -> Response:
     options: dict[str, Any]
     options = {"site": thread_site, "uri": uri, "own_ids": reader_own_ids(), "sort": sort,
                "limit": _int_arg("limit", 50, 1, MAX_LIMIT),
-               "after": request.args.get("after") or None}
+               "after": request.args.get("after")}
     options["extra"] = {"edit_window": config["EDIT_WINDOW"],
                         "min_submit_seconds": config["MIN_SUBMIT_SECONDS"]}
     # A plain read on a connection: no ORM session to set up and tear down.
