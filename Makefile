@@ -7,7 +7,7 @@ PORT ?= 8080
 COMMENTSVC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export COMMENTSVC_TEST_DATABASE_URL
 
-.PHONY: run test test-js lint install install-test bench clean
+.PHONY: run test test-js lint install install-test fuzz bench clean
 
 # The service alone (what `make run` needs), then the test and lint tools on top.
 $(BIN)/.runtime: pyproject.toml
@@ -43,6 +43,16 @@ test-js:
 
 test: install-test lint test-js tests/browser/node_modules/axe-core/axe.min.js
 	$(BIN)/pytest
+
+# A longer, random search of the API than the fixed one `make test` runs (FUZZ_EXAMPLES cases
+# per operation and database). What it finds is kept in .hypothesis/fuzz and replayed first by
+# the next `make fuzz`; keep each finding as a case of FINDINGS in tests/test_fuzz_api.py, so
+# that `make test` checks it too, then fix the code or commentsvc/openapi.yaml.
+FUZZ_EXAMPLES ?= 500
+fuzz: install-test
+	COMMENTSVC_FUZZ=random COMMENTSVC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest -p no:cacheprovider tests/test_fuzz_api.py \
+		-k test_api_answers_every_generated_request_as_described
 
 # commentsvc beside Isso and the floor (needs wrk; BENCH_ARGS="--db sqlite --duration 3" for a quick look).
 bench: install
