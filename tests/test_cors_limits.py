@@ -75,6 +75,25 @@ def test_posting_too_often_is_429_with_retry_after(post, stored):
     assert stored() == before
 
 
+@pytest.mark.usefixtures("limited")
+def test_a_real_cross_origin_429_exposes_retry_after(client, form_token):
+    """The blog's page reads Retry-After only if the answer says so (CORS hides other headers):
+    on the limiter's own 429, not one made up for the test."""
+    uri = unique_uri()
+
+    def post(n: int):
+        return client.post("/api/comments", headers={"Origin": BLOG}, json={
+            "uri": uri, "text": f"Comment {n}", "form_token": form_token(uri)})
+
+    assert [post(n).status_code for n in range(2)] == [201, 201]
+    response = post(2)
+    assert response.status_code == 429
+    assert response.headers["Access-Control-Allow-Origin"] == BLOG
+    exposed = response.headers.get("Access-Control-Expose-Headers", "").lower().replace(" ", "")
+    assert "retry-after" in exposed.split(",")
+    assert 0 < int(response.headers["Retry-After"]) <= 61
+
+
 @pytest.fixture
 def redis_url():
     try:

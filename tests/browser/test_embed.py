@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import HOSTILE_CSS, wait_for_widget
+from .conftest import HOSTILE_CSS, start_service, wait_for_widget
 
 pytestmark = pytest.mark.browser
 
@@ -196,20 +196,37 @@ def test_validation_error_shows_next_to_its_field(page, blog, service, thread_ur
     expect(website).not_to_have_attribute("aria-invalid", "true")
 
 
-def test_rate_limit_shows_when_to_retry(page, blog, service, thread_uri):
-    def limited(route):
-        route.fulfill(status=429, headers={"Retry-After": "42", "Content-Type": "application/json",
-                                           "Access-Control-Allow-Origin": blog.origin,
-                                           "Access-Control-Expose-Headers": "Retry-After"},
-                      body='{"error": {"code": "rate_limited", "message": "Too many requests."}}')
+@pytest.fixture(scope="module")
+def limited_service(blog, tmp_path_factory):
+    """A service of its own whose limiter lets one post a minute through per address."""
+    service = start_service(tmp_path_factory.mktemp("limited"), blog.origin,
+                            ratelimit_enabled="true", ratelimit_post="1 per minute")
+    yield service
+    service.stop()
 
-    page.goto(blog.post_page(service, thread_uri))
+
+def test_a_real_rate_limit_shows_when_to_retry(page, blog, limited_service, thread_uri):
+    """The service's own 429, cross-origin: the widget on the blog's page can read how long to
+    wait only because the answer exposes Retry-After to it."""
+    refusals = []
+    page.on("response", lambda r: refusals.append(r) if r.status == 429 else None)
+    page.goto(blog.post_page(limited_service, thread_uri))
     wait_for_widget(page)
-    page.route(service.url + "/api/comments", limited)
-    page.get_by_label("Comment", exact=True).fill("Posted too fast")
+    text = page.get_by_label("Comment", exact=True)
+    text.fill("The one post of this minute")
     page.get_by_role("button", name="Post comment").click()
-    expect(page.locator("#comments form [role=status]")).to_have_text(re.compile("42 seconds"))
-    expect(page.get_by_label("Comment", exact=True)).to_have_value("Posted too fast")
+    expect(comment(page, "The one post of this minute")).to_be_visible()
+
+    text.fill("Posted too fast")
+    page.get_by_role("button", name="Post comment").click()
+    # "in 42 seconds" or "in 1 minute", read from Retry-After; unread, "in a little while".
+    expect(page.locator("#comments form [role=status]")).to_have_text(
+        re.compile(r"try again in \d+ (seconds?|minutes?)\."))
+    expect(text).to_have_value("Posted too fast")
+    [refusal] = refusals
+    assert refusal.url == limited_service.url + "/api/comments"
+    assert 0 < int(refusal.headers["retry-after"]) <= 61
+    assert limited_service.count(thread_uri) == 1
 
 
 def test_network_failure_keeps_the_text(page, blog, service, thread_uri):
