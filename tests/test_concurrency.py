@@ -23,9 +23,9 @@ from tests.server_helpers import (
 CLIENTS = 50
 POSTS_PER_CLIENT = 20
 URIS = [f"/blog/2025/busy-post-{n}/" for n in range(5)]  # few threads: first posts race
-TIME_LIMIT = 40  # seconds for the 1,000 posts: 3-6 s on a quiet 2-core machine
-
-
+# Correctness only: how fast the posts go is measured by bench/post_bench.py, where the figures
+# are compared within one run. The clients are bounded (JOIN_TIMEOUT) only so that a hang ends.
+JOIN_TIMEOUT = 300
 
 
 @dataclass
@@ -102,9 +102,10 @@ def run_clients(port: int) -> tuple[list[Posted], float]:
         pass  # a client failed before posting; its empty log tells
     began = time.monotonic()
     for thread in threads:
-        thread.join(timeout=120)
+        thread.join(timeout=max(0.0, began + JOIN_TIMEOUT - time.monotonic()))
     elapsed = time.monotonic() - began
-    assert not any(t.is_alive() for t in threads), "a client was still posting after 120 s"
+    assert not any(t.is_alive() for t in threads), (
+        f"a client was still posting after {JOIN_TIMEOUT} s: the service hangs")
     return [entry for log in logs for entry in log], elapsed
 
 
@@ -151,4 +152,3 @@ def test_concurrent_posts_are_each_stored_once(database_url, tmp_path):
         assert sorted(tree_ids(tree["comments"])) == sorted(
             c.id for c in stored.values() if c.uri == uri)
     assert sum(1 for e in posted if e.parent_id) > CLIENTS * POSTS_PER_CLIENT // 3
-    assert elapsed < TIME_LIMIT, f"{len(posted)} posts took {elapsed:.1f} s"

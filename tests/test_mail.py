@@ -364,26 +364,29 @@ def test_send_mail_once_command_drains_the_outbox(app, smtp, make_comment):
     assert len(smtp.to(MODERATOR)) == 1
 
 
-def test_background_sender_starts_on_the_first_request_once_per_process(app, client,
-                                                                        monkeypatch):
-    started = []
-    monkeypatch.setattr(worker, "run_forever", lambda app_, *args: started.append(app_))
+def sender_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "commentsvc-mail"]
+
+
+def test_background_sender_starts_on_the_first_request_once_per_process(app, client):
     app.config["MAIL_BACKGROUND"] = True
     assert app.extensions[worker.STATE]["pid"] is None  # creating the app started nothing
+    assert sender_threads() == []
 
     client.get("/healthz")  # TESTING: never in tests unless asked
-    assert started == []
+    assert sender_threads() == []
 
     app.testing = False
-    client.get("/healthz")
-    client.get("/healthz")
-    assert app.extensions[worker.STATE]["pid"] == os.getpid()
-    for _ in range(50):
-        if started:
-            break
-        time.sleep(0.01)
-    assert started == [app]
-    worker.stop_background_senders()
+    try:
+        client.get("/healthz")
+        client.get("/healthz")
+        # Thread.start() returns once the thread runs: there is nothing to wait for.
+        [sender] = sender_threads()
+        assert sender.is_alive() and sender.daemon
+        assert app.extensions[worker.STATE]["pid"] == os.getpid()
+    finally:
+        worker.stop_background_senders()
+    assert sender_threads() == []
 
 
 def test_background_sender_sends_soon_after_the_commit(app, smtp, make_comment):
