@@ -415,16 +415,24 @@ def test_a_killed_app_process_loses_no_read_and_no_acknowledged_post(deployment,
             finally:
                 conn.close()
 
+    def served(reads_at_least: int, posts_at_least: int) -> None:
+        """Wait until that many reads and acknowledged posts have been answered so far."""
+        deadline = time.monotonic() + 60
+        while len(reads) < reads_at_least or sum(s == 201 for s, _, _ in posts) < posts_at_least:
+            assert time.monotonic() < deadline, (
+                f"{len(reads)} reads and {sum(s == 201 for s, _, _ in posts)} posts in 60 s")
+            time.sleep(0.05)
+
     workers = [threading.Thread(target=read_loop), threading.Thread(target=read_loop),
                threading.Thread(target=post_loop)]
     for worker in workers:
         worker.start()
     try:
-        time.sleep(1.5)
+        served(10, 3)  # both processes at work
         victim = deployment.apps[0]
         _kill_group(victim.process)  # master and worker at once, as a crash would
         victim.process.wait(10)
-        time.sleep(2.5)
+        served(len(reads) + 20, sum(s == 201 for s, _, _ in posts) + 3)  # and after the kill
     finally:
         stop.set()
         for worker in workers:
