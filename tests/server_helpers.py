@@ -319,6 +319,12 @@ class Client:
 
     def request(self, method: str, path: str, body: Any = None,
                 headers: dict[str, str] | None = None) -> Response:
+        self.send(method, path, body, headers)
+        return self.receive()
+
+    def send(self, method: str, path: str, body: Any = None,
+             headers: dict[str, str] | None = None) -> None:
+        """Write a request (body as JSON); receive() reads its answer."""
         headers = dict(headers or {})
         data = None
         if body is not None:
@@ -326,10 +332,16 @@ class Client:
             headers["Content-Type"] = "application/json"
         try:
             self.connection.request(method, path, data, headers)
+        except BaseException:
+            self.connection.close()  # never reuse a connection left mid-request
+            raise
+
+    def receive(self) -> Response:
+        try:
             response = self.connection.getresponse()
             return Response(response.status, dict(response.getheaders()), response.read())
         except BaseException:
-            self.connection.close()  # never reuse a connection left mid-request
+            self.connection.close()
             raise
 
     def thread(self, uri: str, **params: Any) -> dict[str, Any]:
@@ -353,10 +365,15 @@ class Client:
     def post_comment(self, uri: str, text: str, form_token: str | None = None,
                      **fields: Any) -> Response:
         """Post a comment; without a form token, one is made for this post (each works once)."""
-        if form_token is None:
-            form_token = issue_form_token(SECRET_KEY, "default", uri)
-        return self.request("POST", "/api/comments",
-                            {"uri": uri, "text": text, "form_token": form_token, **fields})
+        return self.request("POST", "/api/comments", comment_body(uri, text, form_token, **fields))
+
+
+def comment_body(uri: str, text: str, form_token: str | None = None,
+                 **fields: Any) -> dict[str, Any]:
+    """A new comment's JSON; without a form token, one is made for it (each works once)."""
+    if form_token is None:
+        form_token = issue_form_token(SECRET_KEY, "default", uri)
+    return {"uri": uri, "text": text, "form_token": form_token, **fields}
 
 
 def request(port: int, method: str, path: str, body: Any = None,

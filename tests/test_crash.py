@@ -1,4 +1,13 @@
-"""A server killed outright under load loses no acknowledged comment and corrupts nothing."""
+"""A server killed outright under load loses no acknowledged comment and corrupts nothing.
+
+What a kill proves, and what it does not: SIGKILL ends the processes, not the machine. Whatever
+they had written was handed to the operating system, which keeps it and writes it out later,
+so these tests show that nothing is acknowledged before its transaction commits and that the
+database recovers from a writer killed mid-transaction. They do NOT show that a commit
+survives a power loss or a kernel crash: that takes the database's own durability settings
+(PostgreSQL's fsync and synchronous_commit, SQLite's journal and synchronous modes) and
+storage that honours fsync, which no test here exercises.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +28,7 @@ from tests.server_helpers import (
     LOAD_SETTINGS,
     Client,
     Server,
+    comment_body,
     fresh_database,  # noqa: F401  (the database_url fixture: a database of its own per test)
     migrated_database,
     postgres_problem,
@@ -39,7 +49,8 @@ class Attempt:
     uri: str
     text: str
     parent_id: int | None
-    status: int = 0  # 0: no answer (the server died with the request in flight)
+    sent: bool = False  # the whole request was written to the server
+    status: int = 0  # 0: no answer
     id: int | None = None
 
 
@@ -90,9 +101,11 @@ class Load:
                     self.attempts.append(attempt)
                 fields = {"parent_id": reply_to} if reply_to else {}
                 try:
-                    response = client.post_comment(uri, attempt.text, **fields)
+                    client.send("POST", "/api/comments", comment_body(uri, attempt.text, **fields))
+                    attempt.sent = True
+                    response = client.receive()
                 except (OSError, http.client.HTTPException):
-                    return  # the server is gone
+                    return  # the server is gone (with this request in flight, if it was sent)
                 attempt.status = response.status
                 if response.status != 201:
                     continue
@@ -115,6 +128,9 @@ def sqlite_problems(path: str) -> list[str]:
 
 
 def test_comments_acknowledged_before_sigkill_survive_the_restart(database_url, tmp_path):
+    """Killed with posts in flight, restarted on the same database: every post acknowledged
+    with 201 is there, nothing is there twice or half-written, counts are right. A process
+    kill, not a power loss: see the module's docstring for what this does not prove."""
     env = service_env(database_url, tmp_path, **LOAD_SETTINGS)
     server = Server(env, tmp_path / "gunicorn.log", workers=2)
     with server:
@@ -131,11 +147,13 @@ def test_comments_acknowledged_before_sigkill_survive_the_restart(database_url, 
         log = server.log_tail()
 
     acknowledged = {a.id: a for a in attempts if a.status == 201}
-    in_flight = [a for a in attempts if a.status == 0]
+    in_flight = [a for a in attempts if a.sent and a.status == 0]
     failed = [a for a in attempts if a.status not in (0, 201)]
     print(f"\n{database_url.split(':')[0]}: {len(acknowledged)} posts acknowledged, "
           f"{len(in_flight)} in flight at the kill")
     assert not failed, f"{len(failed)} posts refused before the kill, e.g. {failed[0]}\n{before}"
+    assert in_flight, ("no post was in flight at the kill (sent, never answered): the kill "
+                       "came between requests and proves nothing about one mid-request")
     assert after_restart.status == 201, (after_restart.status, after_restart.body, log)
     assert "database is locked" not in log, log
 
@@ -152,7 +170,7 @@ def test_comments_acknowledged_before_sigkill_survive_the_restart(database_url, 
     assert not set(texts) - sent, "comments stored that nobody sent"
     twice = [t for t, n in texts.items() if n > 1]
     assert not twice, f"{len(twice)} comments stored twice: {twice[:3]}"
-    unanswered_stored = sum(1 for a in in_flight if a.text in texts)
+    unanswered_stored = sum(1 for a in attempts if a.status == 0 and a.text in texts)
     assert len(stored) == len(acknowledged) + unanswered_stored + 1
     approved = Counter(c.uri for c in stored.values() if c.status == "approved")
     assert counts == {uri: approved[uri] for uri in URIS}
@@ -175,19 +193,22 @@ def test_no_request_fails_after_postgresql_drops_the_service_connections(tmp_pat
                 assert client.post_comment(URIS[0], f"before {n}").status == 201
                 client.thread(URIS[0])
             assert terminate_connections(base, database_url) > 0
-            answers = []
+            answers, published = [], []
             for n in range(6):
                 answers.append(client.request("GET", f"/api/threads?uri={URIS[0]}").status)
-                answers.append(client.post_comment(URIS[0], f"after {n}").status)
+                posted = client.post_comment(URIS[0], f"after {n}")
+                answers.append(posted.status)
+                if posted.status == 201:
+                    published.append(posted.json()["status"])
             log = server.log_tail(1500)
         stored = {c.text for c in stored_comments(database_url).values()}
-    failed = [status for status in answers if status >= 500]
-    assert not failed, (
-        f"{len(failed)} of {len(answers)} requests answered 5xx after PostgreSQL closed the "
-        f"service's connections (GET, POST alternating: {answers}): the pool handed out dead "
-        f"connections; pool_pre_ping=True in SQLALCHEMY_ENGINE_OPTIONS prevents it\n{log}")
-    posted_after = {f"after {n}" for n, status in enumerate(answers[1::2]) if status == 201}
-    assert posted_after <= stored
+    # Not only no 5xx: a refusal (a 4xx, a post quietly held) is the reader's loss all the same.
+    assert answers == [200, 201] * 6, (
+        f"after PostgreSQL closed the service's connections, GET and POST alternating were "
+        f"answered {answers}, not all 200 and 201: dead pooled connections reached requests "
+        f"(reads must retry on a fresh connection, writes roll back and retry)\n{log}")
+    assert published == ["approved"] * 6
+    assert {f"after {n}" for n in range(6)} <= stored
 
 
 def terminate_connections(base_url: str, database_url: str) -> int:
