@@ -7,7 +7,7 @@ PORT ?= 8080
 COMMENTSVC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export COMMENTSVC_TEST_DATABASE_URL
 
-.PHONY: run test lint install install-test bench clean
+.PHONY: run test lint install install-test bench clean mutants mutmut mutmut-results
 
 # The service alone (what `make run` needs), then the test and lint tools on top.
 $(BIN)/.runtime: pyproject.toml
@@ -42,5 +42,23 @@ test: install-test lint tests/browser/node_modules/axe-core/axe.min.js
 bench: install
 	$(BIN)/python bench/peer.py $(BENCH_ARGS)
 
+# Each safeguard the libraries give us (CSRF, login, signatures, autoescaping, rate limits, the
+# sanitiser) broken in turn: the tests must notice every one. Not part of `make test`.
+mutants: install-test
+	$(BIN)/python tests/mutants/run.py $(MUTANTS_ARGS)
+
+# Mutation testing of the modules that guard readers and moderators (config: [tool.mutmut] in
+# pyproject.toml); MUTMUT_ARGS="commentsvc.tokens*" for one module. Takes long: not in `make test`.
+$(BIN)/.mutation: $(BIN)/.testing
+	$(BIN)/pip install -q -e '.[test,dev,mutation]'
+	touch $@
+
+mutmut: $(BIN)/.mutation
+	$(BIN)/mutmut run $(MUTMUT_ARGS)
+	$(BIN)/mutmut results
+
+mutmut-results: $(BIN)/.mutation
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .ruff_cache mutants
