@@ -7,7 +7,7 @@ PORT ?= 8080
 COMMENTSVC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export COMMENTSVC_TEST_DATABASE_URL
 
-.PHONY: run test lint install install-test bench clean mutants mutmut mutmut-results
+.PHONY: run test lint install install-test bench clean mutants mutmut
 
 # The service alone (what `make run` needs), then the test and lint tools on top.
 $(BIN)/.runtime: pyproject.toml
@@ -47,18 +47,15 @@ bench: install
 mutants: install-test
 	$(BIN)/python tests/mutants/run.py $(MUTANTS_ARGS)
 
-# Mutation testing of the modules that guard readers and moderators (config: [tool.mutmut] in
-# pyproject.toml); MUTMUT_ARGS="commentsvc.tokens*" for one module. Takes long: not in `make test`.
+# Mutation testing of the modules that guard readers and moderators, each against its own fast
+# tests ([tool.mutmut] and [tool.commentsvc-mutmut] in pyproject.toml), then a score table;
+# MUTMUT_MODULES="commentsvc/tokens.py" for one. Takes long: not part of `make test`.
 $(BIN)/.mutation: $(BIN)/.testing
 	$(BIN)/pip install -q -e '.[test,dev,mutation]'
 	touch $@
 
 mutmut: $(BIN)/.mutation
-	$(BIN)/mutmut run $(MUTMUT_ARGS)
-	$(BIN)/mutmut results
-
-mutmut-results: $(BIN)/.mutation
-	$(BIN)/mutmut results
+	$(BIN)/python tests/mutants/mutmut_modules.py $(MUTMUT_MODULES)
 
 clean:
-	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .ruff_cache mutants
+	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .ruff_cache mutants .mutmut
