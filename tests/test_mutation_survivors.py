@@ -10,17 +10,23 @@ tokens.py
 - issue_action_token: `secrets.token_hex(17)` or `token_hex(None)` (32 bytes) for 16 bytes of
   nonce: still unguessable, still within the 64 characters action_token_grant accepts and
   used_tokens.id stores (asserted below), so the link works and works once.
+- form_token_id: `split(".", 3)[1]` (same nonce, for the same reason), and `split(".", 2)[2]`,
+  which remembers a used token by its signature instead of its nonce: both are unique to the
+  token and fit used_tokens.id, so a token still works exactly once.
+- keyed_hash: `encode("UTF-8", ...)`: codec names are case-insensitive.
 """
 
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import itsdangerous
 import pytest
 
 from commentsvc import tokens
 from commentsvc.models import UsedToken
+from commentsvc.render import render_html, render_source
 
 SECRET = "mutation-survivors-secret-" + "k" * 32
 
@@ -122,3 +128,70 @@ def test_an_opt_in_link_works_for_thirty_days_and_unsubscribing_for_ever(later):
         tokens.confirm_token_subscription(SECRET, confirm)
     later(10 * 365 * 86400)
     assert tokens.unsubscribe_token_subscription(SECRET, unsubscribe) == 3
+
+
+FORM = {"site": "default", "uri": "/post.html", "min_age": 3, "max_age": 86400}
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The tokens module's clock, set by the test (form tokens carry whole seconds)."""
+    now = SimpleNamespace(value=1_800_000_000.0)
+    monkeypatch.setattr(tokens, "time", SimpleNamespace(time=lambda: now.value))
+    return now
+
+
+@pytest.mark.parametrize("token", [None, "", 123, ["1.2.3"]])
+def test_a_missing_form_token_is_called_missing(token):
+    assert tokens.form_token_problem(SECRET, token, **FORM) == "form token missing"
+
+
+def test_each_form_token_problem_is_named_for_the_moderators(clock):
+    token = tokens.issue_form_token(SECRET, "default", "/post.html")
+    other_thread = tokens.issue_form_token(SECRET, "default", "/other.html")
+    assert tokens.form_token_problem(SECRET, other_thread, **FORM) == (
+        "form token forged or for another thread")
+    assert tokens.form_token_problem(SECRET, token, **FORM) == "posted too fast"
+    clock.value += FORM["min_age"]  # exactly the shortest time a person takes: a person
+    assert tokens.form_token_problem(SECRET, token, **FORM) is None
+    clock.value += FORM["max_age"] - FORM["min_age"]  # exactly as old as allowed: still good
+    assert tokens.form_token_problem(SECRET, token, **FORM) is None
+    clock.value += 1
+    assert tokens.form_token_problem(SECRET, token, **FORM) == "form token too old"
+
+
+def test_keyed_hash_takes_any_string_a_json_body_can_carry():
+    # JSON escapes can make lone surrogates; a digest of them must not raise.
+    lone = [tokens.keyed_hash(SECRET, value) for value in ("\ud800", "\udfff", "x")]
+    assert len(set(lone)) == 3 and all(len(digest) == 32 for digest in lone)
+
+
+# --- render.py: comments imported as HTML ----------------------------------------------------
+
+
+@pytest.mark.parametrize("source, stored", [
+    # Blogger's <B> and <I>, in any case and with attributes, become the allowed equivalents.
+    ("<B>bold</B> and <i>it</i>", "<p><strong>bold</strong> and <em>it</em></p>"),
+    ("<b class=x>b</b><I>i</I>", "<p><strong>b</strong><em>i</em></p>"),
+    ("<bold>no</bold> <bx>", "<p>no </p>"),  # only the tags themselves
+    # Without paragraphs of its own, blank lines make paragraphs and newlines line breaks.
+    ("  first line\nsecond\n\n  next para  \n\n\n", "<p>first line<br>second</p><p>next para</p>"),
+    ("text\n", "<p>text</p>"),
+    # With its own paragraphs or breaks, the HTML keeps its shape.
+    ("<p>own</p>\n\n<p>kept</p>", "<p>own</p>\n\n<p>kept</p>"),
+    ("a <br> b", "a <br> b"),
+    ("<div>d</div>", "d"),
+    # And it goes through the one sanitiser.
+    ('<script>x</script><a href="javascript:x">y</a> <img src=x onerror=y> '
+     '<a href="https://e.org/" target=_blank>e</a>',
+     '<p>xy  <a href="https://e.org/" rel="nofollow ugc noopener">e</a></p>'),
+])
+def test_imported_html_is_stored_in_the_allowed_shape(source, stored):
+    assert render_html(source) == stored
+    assert render_source(source, "html") == stored
+
+
+def test_render_source_reads_markdown_unless_told_the_text_is_html():
+    assert render_source("**x** <b>y</b>") == "<p><strong>x</strong> &lt;b&gt;y&lt;/b&gt;</p>"
+    assert render_source("**x** <b>y</b>", "markdown") == render_source("**x** <b>y</b>")
+    assert render_source("**x** <b>y</b>", "html") == "<p>**x** <strong>y</strong></p>"
