@@ -14,10 +14,21 @@ tokens.py
   which remembers a used token by its signature instead of its nonce: both are unique to the
   token and fit used_tokens.id, so a token still works exactly once.
 - keyed_hash: `encode("UTF-8", ...)`: codec names are case-insensitive.
+
+security.py
+- add_security_headers: every header name written in another case ("x-frame-options",
+  "CONTENT-SECURITY-POLICY", ...): HTTP header names are case-insensitive, and so are
+  werkzeug's Headers, so the same header is set.
+
+api/cors.py
+- origin_allowed: `host_url.rstrip("XX/XX")` for `rstrip("/")` also strips a trailing capital
+  X from the service's own host; host names are lower case in the Origin a browser sends, and
+  an own origin ending in a capital X is refused at worst (fails closed).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from types import SimpleNamespace
 
@@ -25,6 +36,7 @@ import itsdangerous
 import pytest
 
 from commentsvc import tokens
+from commentsvc.api import cors
 from commentsvc.models import UsedToken
 from commentsvc.render import render_html, render_source
 
@@ -195,3 +207,41 @@ def test_render_source_reads_markdown_unless_told_the_text_is_html():
     assert render_source("**x** <b>y</b>") == "<p><strong>x</strong> &lt;b&gt;y&lt;/b&gt;</p>"
     assert render_source("**x** <b>y</b>", "markdown") == render_source("**x** <b>y</b>")
     assert render_source("**x** <b>y</b>", "html") == "<p>**x** <strong>y</strong></p>"
+
+
+# --- security.py and api/cors.py -------------------------------------------------------------
+
+
+def test_responses_tell_other_sites_only_our_origin_and_our_pages_say_more(client):
+    for path in ("/api/threads?uri=/a.html", "/embed.js", "/healthz"):
+        assert client.get(path).headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    # A response that chose its own policy keeps it (the thread page names no other site).
+    for path in ("/comments?uri=/a.html", "/demo"):
+        assert client.get(path).headers["Referrer-Policy"] == "same-origin"
+    for path in ("/admin/login", "/admin/"):
+        assert client.get(path).headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_origin_the_service_is_reached_at_may_write_though_not_configured(client):
+    # Reached at its own address (not PUBLIC_URL, not an allowed origin): its own pages post.
+    own = "http://127.0.0.1:8080"
+    response = client.post("/api/preview", json={"text": "x"}, base_url=own,
+                           headers={"Origin": own})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == own
+    other = client.post("/api/preview", json={"text": "x"}, base_url=own,
+                        headers={"Origin": "http://127.0.0.1:8081"})
+    assert other.status_code == 403
+
+
+def test_a_refused_origin_is_logged_once_and_at_most_a_thousand_of_them(client, monkeypatch,
+                                                                        caplog):
+    monkeypatch.setattr(cors, "_warned", set())
+    caplog.set_level(logging.WARNING, logger="commentsvc")
+    long_origin = "http://" + "x" * 300 + ".test"
+    for origin in [long_origin, long_origin] + [f"http://o{n}.test" for n in range(1000)]:
+        client.get("/api/threads?uri=/a.html", headers={"Origin": origin})
+    warned = [r.getMessage() for r in caplog.records if "refused a browser request" in r.message]
+    assert len(warned) == cors.WARNED_MAX  # the long one once, then 999 more, then silence
+    assert repr(long_origin[:200]) in warned[0]
+    assert "http://o998.test" in warned[-1]
