@@ -15,6 +15,11 @@ tokens.py
   token and fit used_tokens.id, so a token still works exactly once.
 - keyed_hash: `encode("UTF-8", ...)`: codec names are case-insensitive.
 
+render.py
+- _link_attributes: `attrs.get((None, "href"))` or `get(..., "XXXX")` for `get(..., "")`: an
+  <a> without href gets None, which urlsplit reads as an empty (bytes) URL, or "XXXX": neither
+  is absolute, so the link is dropped all the same. Its unused `new=False` changed: unused.
+
 security.py
 - add_security_headers: every header name written in another case ("x-frame-options",
   "CONTENT-SECURITY-POLICY", ...): HTTP header names are case-insensitive, and so are
@@ -34,11 +39,12 @@ from types import SimpleNamespace
 
 import itsdangerous
 import pytest
+from markdown_it import MarkdownIt
 
 from commentsvc import tokens
 from commentsvc.api import cors
 from commentsvc.models import UsedToken
-from commentsvc.render import render_html, render_source
+from commentsvc.render import clean_html, count_links, render_comment, render_html, render_source
 
 SECRET = "mutation-survivors-secret-" + "k" * 32
 
@@ -245,3 +251,50 @@ def test_a_refused_origin_is_logged_once_and_at_most_a_thousand_of_them(client, 
     assert len(warned) == cors.WARNED_MAX  # the long one once, then 999 more, then silence
     assert repr(long_origin[:200]) in warned[0]
     assert "http://o998.test" in warned[-1]
+
+
+# --- render.py: the fast renderer against the reference pipeline -----------------------------
+
+# What render_comment stands for: markdown-it's own HTML, through bleach's clean_html until it
+# no longer changes. render_comment makes it from the parser's tokens, much faster; these texts
+# take the paths where the two could part: entities in text, link text, dropped links, titles
+# and URLs, invisible characters, code.
+_REFERENCE = MarkdownIt("commonmark", {"html": False}).disable(
+    ["image", "heading", "lheading", "hr", "html_block", "html_inline"])
+
+
+def reference_html(text: str) -> str:
+    html = clean_html(_REFERENCE.render(text))
+    while (again := clean_html(html)) != html:
+        html = again
+    return html.strip()
+
+
+@pytest.mark.parametrize("text", [
+    '[x](https://e.org/?a=1&b=2 "t\\"it<le&amp;")',
+    '[x](<https://e.org/a"b<c>)',
+    "<https://e.org/?q=&lt;&amp;&quot;>",
+    "a & b &amp; c &amp;amp;lt; &copy; &#169; &notanentity; &",
+    "[link &amp; text &copy; &amp;amp;lt; &](https://e.org/)",
+    "[dropped &amp;amp; &copy; &lt; text &](javascript:alert(1))",
+    "tab\x0bvertical and \x0c form feed, bell\x07 mixed & here &amp;\x07",
+    "`code & <b> \x07 &amp; &copy;`",
+    "    indented & code \x07\n",
+    "https://a.com and https://b.org/x?y=1&z=2",
+    "&amp &ampx &#x6A; &#106 & lone &&amp;",
+    "\x0b&amp;\x0b", "\x07", "&", "&&", "&#", "a &b", "&amp;copy;",
+    "[&](https://e.org/)", "[&a](https://e.org/)",
+    '[a](https://e.org/ "title with \\"quotes\\" & <angle> &amp; &copy; &bogus;")',
+    '[a](mailto:a@example.com "&")', "x <a@example.com> y",
+    "[a]( https://e.org/?&copy=1&amp=2 )",
+    "[\x07 bell](https://e.org/) and [\x07](ftp://x)",
+])
+def test_the_fast_renderer_writes_what_the_reference_pipeline_writes(text):
+    assert render_comment(text) == reference_html(text)
+
+
+def test_links_are_counted_in_the_stored_html():
+    html = render_comment("[one](https://a.com), https://b.org and <mailto:c@example.com> "
+                          "but not [this](javascript:x) nor `https://d.net`")
+    assert count_links(html) == 3
+    assert count_links(render_html('<A HREF="https://a.com">x</A> <a>y</a>')) == 1
