@@ -19,6 +19,9 @@ render.py
 - _link_attributes: `attrs.get((None, "href"))` or `get(..., "XXXX")` for `get(..., "")`: an
   <a> without href gets None, which urlsplit reads as an empty (bytes) URL, or "XXXX": neither
   is absolute, so the link is dropped all the same. Its unused `new=False` changed: unused.
+- _escape: its "<" and ">" replacements changed: every text piece comes from markdown-it's
+  escapeHtml and bleach's tokenizer keeps "&lt;" and "&gt;" as entities, which a dropped link's
+  text leaves out, so no raw "<" or ">" ever reaches _escape (only "&" does).
 
 security.py
 - add_security_headers: every header name written in another case ("x-frame-options",
@@ -288,6 +291,14 @@ def reference_html(text: str) -> str:
     '[a](mailto:a@example.com "&")', "x <a@example.com> y",
     "[a]( https://e.org/?&copy=1&amp=2 )",
     "[\x07 bell](https://e.org/) and [\x07](ftp://x)",
+    # Links markdown-it makes and the allowlist drops, keeping their text.
+    "[a &amp; b &copy; &amp;amp; &lt; &#169; &bogus; & c](/relative)",
+    "[x &amp;amp;lt;](ftp://e.org/)", "[&](/r)", "[&amp;](/r)", "[a&b](/r)", "[&copy;x](/r)",
+    "[`a & b`](https://e.org/)", "[`x & y`](/rel)", "[*em* &amp; **b**](/rel)",
+    "```\nhttps://a.com &amp; <x>\n```", "- [x](/r) https://b.org\n- > https://c.net",
+    "0.A[L]()", "[https://e.org](/rel)", "[e.org](/rel) x", "[a](/r)[b](/s)",
+    "[see https://a.com &amp; more](/rel) and https://b.org",
+    "[\x07&amp;\x07](/rel)", "[ < > ](/rel)", "[&lt;&gt;](/rel)",
 ])
 def test_the_fast_renderer_writes_what_the_reference_pipeline_writes(text):
     assert render_comment(text) == reference_html(text)
