@@ -33,6 +33,7 @@ render.py
 - _sanitised: `start <= end` or always: when start == end the text is all spaces and the
   spliced text is the same.
 - render_html: '<BR>' for '<br>': bleach writes tag names in lower case.
+- render_source: its default format "markdown" spelled otherwise: only "html" is asked about.
 - _escape: its "<" and ">" replacements changed: every text piece comes from markdown-it's
   escapeHtml and bleach's tokenizer keeps "&lt;" and "&gt;" as entities, which a dropped link's
   text leaves out, so no raw "<" or ">" ever reaches _escape (only "&" does).
@@ -320,6 +321,9 @@ def reference_html(text: str) -> str:
     "0.A[L]()", "[https://e.org](/rel)", "[e.org](/rel) x", "[a](/r)[b](/s)",
     "[see https://a.com &amp; more](/rel) and https://b.org",
     "[\x07&amp;\x07](/rel)", "[ < > ](/rel)", "[&lt;&gt;](/rel)",
+    # Text after code and pre is linked again; text inside them never.
+    "`https://a.com` then https://b.org", "```\nhttps://a.com\n```\n\nhttps://b.org",
+    "[`https://a.com`](/rel) https://b.org",
 ])
 def test_the_fast_renderer_writes_what_the_reference_pipeline_writes(text):
     assert render_comment(text) == reference_html(text)
