@@ -19,6 +19,21 @@ render.py
 - _link_attributes: `attrs.get((None, "href"))` or `get(..., "XXXX")` for `get(..., "")`: an
   <a> without href gets None, which urlsplit reads as an empty (bytes) URL, or "XXXX": neither
   is absolute, so the link is dropped all the same. Its unused `new=False` changed: unused.
+- _link_attributes: `attrs.pop((None, "target"))` changed: bleach's sanitizer has already
+  dropped target (not in ALLOWED_ATTRIBUTES) before the linkifier calls back; the pop is a
+  second guard (test_imported_html_is_stored_in_the_allowed_shape proves no target is kept).
+- _clean: `attrs.get("href", None)`, `get("href")`, `get("href", "XXXX")`: as in
+  _link_attributes, none is absolute. `in_link = None`, `skip = ""`: as falsy as False and
+  None. `dropped = True` at first: a second pass over clean pieces changes nothing (slower).
+- _attribute: its '"' and "<" replacements changed: the values reaching it come from
+  markdown-it's escapeHtml, which already wrote those two as entities.
+- _link: `_Tag("a", None | 2, ...)` for nesting 1: only nesting == -1 (a closing tag) is ever
+  asked of an <a>.
+- _entity: `len(part) > 1` changed: for a lone "&" match_entity finds nothing either.
+- _sanitised: `start <= end` or always: when start == end the text is all spaces and the
+  spliced text is the same.
+- render_html: '<BR>' for '<br>': bleach writes tag names in lower case.
+- render_source: its default format "markdown" spelled otherwise: only "html" is asked about.
 - _escape: its "<" and ">" replacements changed: every text piece comes from markdown-it's
   escapeHtml and bleach's tokenizer keeps "&lt;" and "&gt;" as entities, which a dropped link's
   text leaves out, so no raw "<" or ">" ever reaches _escape (only "&" does).
@@ -47,7 +62,14 @@ from markdown_it import MarkdownIt
 from commentsvc import tokens
 from commentsvc.api import cors
 from commentsvc.models import UsedToken
-from commentsvc.render import clean_html, count_links, render_comment, render_html, render_source
+from commentsvc.render import (
+    LINK_BRACKETS,
+    clean_html,
+    count_links,
+    render_comment,
+    render_html,
+    render_source,
+)
 
 SECRET = "mutation-survivors-secret-" + "k" * 32
 
@@ -299,6 +321,9 @@ def reference_html(text: str) -> str:
     "0.A[L]()", "[https://e.org](/rel)", "[e.org](/rel) x", "[a](/r)[b](/s)",
     "[see https://a.com &amp; more](/rel) and https://b.org",
     "[\x07&amp;\x07](/rel)", "[ < > ](/rel)", "[&lt;&gt;](/rel)",
+    # Text after code and pre is linked again; text inside them never.
+    "`https://a.com` then https://b.org", "```\nhttps://a.com\n```\n\nhttps://b.org",
+    "[`https://a.com`](/rel) https://b.org",
 ])
 def test_the_fast_renderer_writes_what_the_reference_pipeline_writes(text):
     assert render_comment(text) == reference_html(text)
@@ -309,3 +334,11 @@ def test_links_are_counted_in_the_stored_html():
                           "but not [this](javascript:x) nor `https://d.net`")
     assert count_links(html) == 3
     assert count_links(render_html('<A HREF="https://a.com">x</A> <a>y</a>')) == 1
+
+
+def test_a_flood_of_brackets_is_read_as_text_from_the_thousandth_on():
+    def rendered(brackets: int) -> str:
+        return render_comment("[x](https://e.org/) " + "[" * (brackets - 1))
+    linked = '<a href="https://e.org/" rel="nofollow ugc noopener">'
+    assert rendered(LINK_BRACKETS - 1).startswith(f"<p>{linked}x</a> [[")
+    assert rendered(LINK_BRACKETS).startswith(f"<p>[x]({linked}https://e.org/</a>) [[")
