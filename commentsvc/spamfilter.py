@@ -245,14 +245,7 @@ def _add(session: Session, feats: Iterable[str], label: str, step: int) -> None:
             update(SpamFeature).where(SpamFeature.feature.in_(feats))
             .values({column: case((column > 0, column - 1), else_=0)}))
         return
-    insert = upsert_insert(session.get_bind().dialect.name)
-    for start in range(0, len(feats), 500):
-        chunk = feats[start:start + 500]
-        statement = insert(SpamFeature).values([
-            {"feature": f, "spam": int(label == SPAM), "ham": int(label == HAM)} for f in chunk])
-        statement = statement.on_conflict_do_update(
-            index_elements=["feature"], set_={column.key: column + 1})
-        session.execute(statement)
+    _add_counted(session, Counter((feature, label) for feature in feats))
 
 
 def _add_counted(session: Session, counted: Counter[tuple[str, str]]) -> None:
