@@ -93,7 +93,7 @@ def settings_for(session: Session, config: Mapping[str, Any], name: str) -> Mapp
 # one statement on a plain connection: a change (`site set`) reaches every process within
 # CACHE_SECONDS; this process's own changes at once.
 CACHE_SECONDS = 2.0
-_cached: dict[str, tuple[float, dict[str, Any] | None]] = {}
+_cached: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
 _SITE_ROW = select(Site).where(Site.name == bindparam("name"))
 
 
@@ -101,7 +101,8 @@ def cached_settings(config: Mapping[str, Any], name: str, read: Callable[..., An
                     now: float | None = None) -> Mapping[str, Any]:
     """Like settings_for, for the read path; `read(fn)` runs fn on a connection."""
     now = time.monotonic() if now is None else now
-    hit = _cached.get(name)
+    key = (config.get("DATABASE_URL", ""), name)
+    hit = _cached.get(key)
     if hit is None or now - hit[0] > CACHE_SECONDS:
         found = None
         if NAME.fullmatch(name):
@@ -109,7 +110,7 @@ def cached_settings(config: Mapping[str, Any], name: str, read: Callable[..., An
             found = overrides(row) if row is not None else None
         if len(_cached) > 1000:
             _cached.clear()
-        hit = _cached[name] = (now, found)
+        hit = _cached[key] = (now, found)
     if hit[1] is None:
         raise UnknownSite()
     return ChainMap(hit[1], config)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from commentsvc import create_app
+from commentsvc import create_app, sites
 from commentsvc.extensions import db, init_migrations
 from commentsvc.models import Comment, Site, Thread
 from commentsvc.tokens import issue_form_token
@@ -138,6 +138,7 @@ def app(database_url, settings):
         db.session.add(Site(name="default"))  # as the migration leaves it
         db.session.commit()
         db.engine.dispose()
+    sites.forget_cached()
 
 
 @pytest.fixture

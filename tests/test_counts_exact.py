@@ -27,7 +27,7 @@ from flask_migrate import downgrade, upgrade
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
-from commentsvc import create_app
+from commentsvc import create_app, sites
 from commentsvc.extensions import db, init_migrations
 from commentsvc.importers import import_file
 from commentsvc.models import Comment
@@ -359,10 +359,14 @@ def test_imports_into_existing_and_new_threads(service, writer, tmp_path):
     service.agree(uri, 4)
 
 
-def test_the_counts_are_one_statement_outside_any_transaction(app, client):
+def test_the_counts_are_one_statement_outside_any_transaction(app, client, monkeypatch):
     """A page's counts cost one SELECT, with no BEGIN before it nor ROLLBACK after it (on
     PostgreSQL each would be a round trip of its own); on PostgreSQL the SELECT is the same
-    however many URIs are asked for, so it is prepared once."""
+    however many URIs are asked for, so it is prepared once. (The site's settings are read
+    once per process every few seconds; here they are read before counting starts and kept.)"""
+    monkeypatch.setattr(sites, "CACHE_SECONDS", 3600.0)
+    sites.forget_cached()
+    assert client.get("/api/counts?uri=/warm/").status_code == 200
     seen = []
 
     def record(conn, cursor, statement, *args):

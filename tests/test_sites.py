@@ -91,6 +91,22 @@ def test_an_unknown_site_is_refused_with_the_usual_error_shape(client):
     assert answer.status_code == 400 and "site" in answer.get_json()["error"]["fields"]
 
 
+def test_a_site_known_to_one_database_is_unknown_to_another_in_the_same_process(
+        app, client, docs, tmp_path, settings):
+    """Readers' requests keep each site's settings a few seconds; what one database knows
+    must not answer for another served by the same process."""
+    assert client.get("/api/counts", query_string={"uri": "/a/", "site": "docs"}).status_code == 200
+    other = create_app({**settings, "DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"})
+    init_migrations(other)
+    with other.app_context():
+        upgrade()
+    answer = other.test_client().get("/api/counts", query_string={"uri": "/a/", "site": "docs"})
+    with other.app_context():
+        db.engine.dispose()
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["fields"] == {"site": ["Unknown site."]}
+
+
 def test_counts_feeds_and_pages_are_per_site(app, client, docs):
     uri = unique_uri()
     assert post(client, uri, "On the blog", site="default").status_code == 201
