@@ -34,6 +34,7 @@ run: install
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # The widget's pure functions (embed.js, count.js) under Node's own test runner: no packages.

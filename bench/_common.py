@@ -53,10 +53,43 @@ café naïve Zürich déjà façade résumé coöperate über jalapeño
 """.split()
 MAX_LINKS = 2  # the service holds a comment with more links for review: seed what it approves
 NAMES = [
-    "Ada", "Grace H.", "Linus", "Margaret", "ken_t", "Barbara L.", "dmr", "Radia", "Frances",
-    "Hedy", "Alan", "Edsger", "Donald K.", "Tim B-L", "Sophie W.", "Katherine", "Mary Ann",
-    "jo", "Ines", "Mateo", "Yuki", "Amara", "Priya S.", "Olu", "Chen Wei", "Zoë", "Björn",
-    "Lucía", "Noor", "Tomás", "Aiko", "Kwame", "Elif", "Sven", "Ana P.", "Rafael", "Leila",
+    "Ada",
+    "Grace H.",
+    "Linus",
+    "Margaret",
+    "ken_t",
+    "Barbara L.",
+    "dmr",
+    "Radia",
+    "Frances",
+    "Hedy",
+    "Alan",
+    "Edsger",
+    "Donald K.",
+    "Tim B-L",
+    "Sophie W.",
+    "Katherine",
+    "Mary Ann",
+    "jo",
+    "Ines",
+    "Mateo",
+    "Yuki",
+    "Amara",
+    "Priya S.",
+    "Olu",
+    "Chen Wei",
+    "Zoë",
+    "Björn",
+    "Lucía",
+    "Noor",
+    "Tomás",
+    "Aiko",
+    "Kwame",
+    "Elif",
+    "Sven",
+    "Ana P.",
+    "Rafael",
+    "Leila",
 ]
 
 
@@ -85,8 +118,11 @@ def _block(rng: random.Random) -> str:
     if roll < 0.20:
         return "> " + _sentence(rng)
     if roll < 0.25:
-        return "```\n" + "\n".join(
-            f"{rng.choice(WORDS)} = {rng.randint(0, 99)}" for _ in range(3)) + "\n```"
+        return (
+            "```\n"
+            + "\n".join(f"{rng.choice(WORDS)} = {rng.randint(0, 99)}" for _ in range(3))
+            + "\n```"
+        )
     return " ".join(_sentence(rng) for _ in range(rng.randint(1, 3)))
 
 
@@ -109,8 +145,9 @@ def _comment_text(rng: random.Random) -> str:
     return text if len(text) <= 600 else text[:600].rsplit(" ", 1)[0] + "."
 
 
-def tree_shape(rng: random.Random, n: int, top_share: float = 0.3,
-               max_depth: int = 6) -> list[int | None]:
+def tree_shape(
+    rng: random.Random, n: int, top_share: float = 0.3, max_depth: int = 6
+) -> list[int | None]:
     """Parent index per comment: about top_share top-level, replies nested up to max_depth."""
     parents: list[int | None] = []
     depth: list[int] = []
@@ -150,8 +187,11 @@ class Database:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{self.name}"'))
         admin.dispose()
-        return make_url(self.postgres_url).set(database=self.name).render_as_string(
-            hide_password=False)
+        return (
+            make_url(self.postgres_url)
+            .set(database=self.name)
+            .render_as_string(hide_password=False)
+        )
 
     def drop(self) -> None:
         if self.name is None:
@@ -163,6 +203,7 @@ class Database:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         admin.dispose()
         self.name = None
+
 
 # --- servers -----------------------------------------------------------------------------------
 
@@ -211,19 +252,44 @@ class Server:
             self.process.wait(timeout=5)
 
 
-def start_gunicorn(name: str, app_spec: str, chdir: Path, env: dict[str, str], workdir: Path,
-                   ready_path: str, gunicorn: Path | None = None) -> Server:
+def start_gunicorn(
+    name: str,
+    app_spec: str,
+    chdir: Path,
+    env: dict[str, str],
+    workdir: Path,
+    ready_path: str,
+    gunicorn: Path | None = None,
+) -> Server:
     """The same gunicorn settings for every server: 2 sync workers, default backlog.
 
     `gunicorn` is the executable of the virtualenv that holds the app (this one by default).
     """
     port = free_port()
     log = workdir / f"{name}.log"
-    cmd = [str(gunicorn or BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync",
-           "--bind", f"{HOST}:{port}", "--chdir", str(chdir), "--log-level", "warning", app_spec]
+    cmd = [
+        str(gunicorn or BIN / "gunicorn"),
+        "--workers",
+        "2",
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"{HOST}:{port}",
+        "--chdir",
+        str(chdir),
+        "--log-level",
+        "warning",
+        app_spec,
+    ]
     with log.open("wb") as out:
-        process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     server = Server(name, process, port, log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -237,8 +303,9 @@ def start_gunicorn(name: str, app_spec: str, chdir: Path, env: dict[str, str], w
     raise RuntimeError(f"{name} was not ready within 30 s:\n{log.read_text()[-2000:]}")
 
 
-def fetch(url: str, body: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+def fetch(
+    url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes, dict[str, str]]:
     """One request; any HTTP status comes back as it is (a 304 or a 400 is not an exception)."""
     assert urllib.parse.urlsplit(url).hostname == HOST
     request = urllib.request.Request(url, data=body, headers=headers or {})
@@ -306,8 +373,10 @@ class Memory:
 def memory_now(server: Server) -> Memory:
     """RSS from /proc/<pid>/status, PSS (shared pages counted once) from smaps_rollup."""
     pids = server.pids()
-    return Memory([_proc_kib(f"/proc/{p}/status", "VmRSS") for p in pids],
-                  sum(_proc_kib(f"/proc/{p}/smaps_rollup", "Pss") for p in pids))
+    return Memory(
+        [_proc_kib(f"/proc/{p}/status", "VmRSS") for p in pids],
+        sum(_proc_kib(f"/proc/{p}/smaps_rollup", "Pss") for p in pids),
+    )
 
 
 class MemoryPeak:
@@ -353,27 +422,46 @@ class Pass:
 
 def parse_wrk(output: str) -> Pass:
     """Requests/s, p50 and p99 latency, and every error wrk counted."""
-    latency = {int(m[1]): float(m[2]) * UNITS_MS[m[3]] for m in re.finditer(
-        r"^\s*(\d+)%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)}
+    latency = {
+        int(m[1]): float(m[2]) * UNITS_MS[m[3]]
+        for m in re.finditer(r"^\s*(\d+)%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
+    }
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
     total = re.search(r"^\s*(\d+) requests in", output, re.M)
     if not (rps and total and 50 in latency and 99 in latency):
         raise RuntimeError(f"unreadable wrk output:\n{output}")
     errors = {}
     socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     if socket_errors:
-        errors = dict(zip(("connect", "read", "write", "timeout"),
-                          map(int, socket_errors.groups()), strict=True))
+        errors = dict(
+            zip(
+                ("connect", "read", "write", "timeout"),
+                map(int, socket_errors.groups()),
+                strict=True,
+            )
+        )
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         errors["non-2xx"] = int(non_2xx[1])
-    return Pass(float(rps[1]), latency[50], latency[99], int(total[1]),
-                {k: v for k, v in errors.items() if v}, output)
+    return Pass(
+        float(rps[1]),
+        latency[50],
+        latency[99],
+        int(total[1]),
+        {k: v for k, v in errors.items() if v},
+        output,
+    )
 
 
-def run_wrk(url: str, duration: float, script: Path | None, connections: int,
-            headers: dict[str, str] | None = None) -> Pass:
+def run_wrk(
+    url: str,
+    duration: float,
+    script: Path | None,
+    connections: int,
+    headers: dict[str, str] | None = None,
+) -> Pass:
     """One pass of `wrk -t1 -cN --latency`; requests slower than 30 s count as timeouts."""
     assert urllib.parse.urlsplit(url).hostname == HOST
     cmd = [WRK, "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "30s"]
@@ -381,8 +469,9 @@ def run_wrk(url: str, duration: float, script: Path | None, connections: int,
         cmd += ["-H", f"{name}: {value}"]
     if script is not None:
         cmd += ["-s", str(script)]
-    done = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=duration + 60,
-                          check=False)
+    done = subprocess.run(
+        cmd + [url], capture_output=True, text=True, timeout=duration + 60, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return parse_wrk(done.stdout)
@@ -392,9 +481,11 @@ def post_script(workdir: Path, body: str) -> Path:
     """A wrk script that sends the same JSON body with every request."""
     path = workdir / f"post-{secrets.token_hex(3)}.lua"
     assert "]==]" not in body
-    path.write_text('wrk.method = "POST"\n'
-                    'wrk.headers["Content-Type"] = "application/json"\n'
-                    f"wrk.body = [==[{body}]==]\n")
+    path.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = [==[{body}]==]\n"
+    )
     return path
 
 
@@ -404,9 +495,13 @@ def combine(passes: list[Pass]) -> Pass:
     for one in passes:
         for key, n in one.errors.items():
             errors[key] = errors.get(key, 0) + n
-    return Pass(statistics.fmean(p.rps for p in passes),
-                statistics.median(p.p50_ms for p in passes), max(p.p99_ms for p in passes),
-                sum(p.requests for p in passes), errors)
+    return Pass(
+        statistics.fmean(p.rps for p in passes),
+        statistics.median(p.p50_ms for p in passes),
+        max(p.p99_ms for p in passes),
+        sum(p.requests for p in passes),
+        errors,
+    )
 
 
 # --- the service and the report ----------------------------------------------------------------
@@ -415,22 +510,31 @@ def combine(passes: list[Pass]) -> Pass:
 def app_env(database_url: str, workdir: Path) -> dict[str, str]:
     """The service's environment: this tree's code, every post accepted and approved at once."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")}
-    env.update({
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        "COMMENTSVC_DATABASE_URL": database_url,
-        "COMMENTSVC_INSTANCE_PATH": str(workdir / "instance"),
-        "COMMENTSVC_SECRET_KEY": SECRET_KEY,
-        "COMMENTSVC_RATELIMIT_ENABLED": "false",
-        "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
-        "COMMENTSVC_MODERATION": "none",
-    })
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+            "COMMENTSVC_DATABASE_URL": database_url,
+            "COMMENTSVC_INSTANCE_PATH": str(workdir / "instance"),
+            "COMMENTSVC_SECRET_KEY": SECRET_KEY,
+            "COMMENTSVC_RATELIMIT_ENABLED": "false",
+            "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
+            "COMMENTSVC_MODERATION": "none",
+        }
+    )
     return env
 
 
 def migrate(env: dict[str, str]) -> None:
     """`commentsvc db upgrade` on the environment's database, as an operator runs it."""
-    done = subprocess.run([str(BIN / "commentsvc"), "db", "upgrade"], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [str(BIN / "commentsvc"), "db", "upgrade"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"commentsvc db upgrade failed:\n{done.stderr[-3000:]}")
 
@@ -445,17 +549,19 @@ def fmt_ratio(value: float) -> str:
 
 def describe_machine() -> str:
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                              check=False).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=False
+        ).stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD")
-    if commit and git("status", "--porcelain", "--", "commentsvc",
-                      "migrations", "wsgi.py"):
+    if commit and git("status", "--porcelain", "--", "commentsvc", "migrations", "wsgi.py"):
         commit += " + uncommitted changes"
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return (f"commentsvc {commit or '?'}; Python {platform.python_version()}; "
-            f"{os.cpu_count()} CPUs, load average {load} (shared machine: absolute figures are "
-            f"noisy, compare the ratios)")
+    return (
+        f"commentsvc {commit or '?'}; Python {platform.python_version()}; "
+        f"{os.cpu_count()} CPUs, load average {load} (shared machine: absolute figures are "
+        f"noisy, compare the ratios)"
+    )
 
 
 def raise_keyboard_interrupt(signum, frame):

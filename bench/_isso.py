@@ -35,13 +35,20 @@ def ensure_venv(venv: Path) -> str:
     shutil.rmtree(venv, ignore_errors=True)
     base_python = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base_python, "-m", "venv", str(venv)], check=True, capture_output=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-           "--disable-pip-version-check"]
+    pip = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]
     failures = []
     for candidate in VERSIONS:
         print(f"  installing isso=={candidate} and {gunicorn} into {venv} ...", flush=True)
-        done = subprocess.run([*pip, f"isso=={candidate}", gunicorn], capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            [*pip, f"isso=={candidate}", gunicorn], capture_output=True, text=True, check=False
+        )
         if done.returncode == 0:
             ready.write_text(f"{candidate} {gunicorn}\n")
             return candidate
@@ -86,14 +93,31 @@ require-email = false
 def start(venv: Path, folder: Path, blog_url: str) -> Server:
     """Isso under gunicorn, 2 sync workers, on a free port of 127.0.0.1."""
     folder.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("COMMENTSVC_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("COMMENTSVC_")
+    }
     env["ISSO_SETTINGS"] = str(write_config(folder, blog_url))
     # Loading the app once creates the database: two workers doing it at the same moment
     # collide on its first rows, and gunicorn stops when a worker fails to boot.
-    done = subprocess.run([str(venv / "bin" / "python"), "-c", "import isso.run"], env=env,
-                          cwd=folder, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import isso.run"],
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"Isso would not start:\n{done.stderr[-2000:]}")
-    return start_gunicorn("isso", "isso.run:application", folder, env, folder,
-                          "/?uri=/ready/", gunicorn=venv / "bin" / "gunicorn")
+    return start_gunicorn(
+        "isso",
+        "isso.run:application",
+        folder,
+        env,
+        folder,
+        "/?uri=/ready/",
+        gunicorn=venv / "bin" / "gunicorn",
+    )

@@ -117,16 +117,17 @@ def write(workdir: Path, body: str, **values: object) -> Path:
     """A script of the prelude and `body`, with a new tag: its texts repeat no earlier pass."""
     path = workdir / f"post-{secrets.token_hex(4)}.lua"
     values = {"tag": secrets.token_hex(4), **values}
-    path.write_text((PRELUDE + body) % {k: lua(v) for k, v in values.items()},
-                    encoding="utf-8")
+    path.write_text((PRELUDE + body) % {k: lua(v) for k, v in values.items()}, encoding="utf-8")
     return path
 
 
 def posting_outcome(wrk_output: str) -> dict[str, int]:
     """approved, held, refused and token-reads, as the script's done() printed them."""
-    found = re.search(r"^posting: approved (\d+) held (\d+) refused (\d+) token-reads (\d+)$",
-                      wrk_output, re.M)
+    found = re.search(
+        r"^posting: approved (\d+) held (\d+) refused (\d+) token-reads (\d+)$", wrk_output, re.M
+    )
     if not found:
         return {}
-    return dict(zip(("approved", "held", "refused", "token-reads"), map(int, found.groups()),
-                    strict=True))
+    return dict(
+        zip(("approved", "held", "refused", "token-reads"), map(int, found.groups()), strict=True)
+    )

@@ -23,11 +23,24 @@ SMALL_URI = "/blog/2025/a-short-note-on-caching/"
 MEDIUM_URI = "/blog/2025/sqlite-in-production/"
 BIG_URI = "/blog/2025/why-we-self-host-our-comments/"
 COUNT_URIS = [f"/notes/{i:03d}-weekly-links/" for i in range(50)]  # as on a blog's index page
-POST_URIS = [f"/blog/2025/{slug}/" for slug in (  # the posting row's threads, one seed each
-    "self-hosting-comments", "a-year-of-rust", "why-markdown", "moving-to-postgres",
-    "weekly-links-42", "on-moderation", "notes-on-fsync", "the-comment-form")]
-THREADS = ([(BIG_URI, 1000), (MEDIUM_URI, 100), (SMALL_URI, 10)]
-           + [(uri, 5) for uri in COUNT_URIS] + [(uri, 1) for uri in POST_URIS])
+POST_URIS = [
+    f"/blog/2025/{slug}/"
+    for slug in (  # the posting row's threads, one seed each
+        "self-hosting-comments",
+        "a-year-of-rust",
+        "why-markdown",
+        "moving-to-postgres",
+        "weekly-links-42",
+        "on-moderation",
+        "notes-on-fsync",
+        "the-comment-form",
+    )
+]
+THREADS = (
+    [(BIG_URI, 1000), (MEDIUM_URI, 100), (SMALL_URI, 10)]
+    + [(uri, 5) for uri in COUNT_URIS]
+    + [(uri, 1) for uri in POST_URIS]
+)
 SIZES = dict(THREADS) | {EMPTY_URI: 0}
 JSON = {"Content-Type": "application/json"}
 Answer = tuple[int, bytes, dict[str, str]]  # status, body as sent, headers (names lower-case)
@@ -62,8 +75,9 @@ def seed_plan() -> list[tuple[str, list[Entry]]]:
     return plan
 
 
-def call(server: Server, path: str, body: object = None,
-         headers: dict[str, str] | None = None) -> Answer:
+def call(
+    server: Server, path: str, body: object = None, headers: dict[str, str] | None = None
+) -> Answer:
     """One request to a server, a JSON body if any."""
     data = None if body is None else json.dumps(body).encode()
     status, raw, got = fetch(server.url(path), data, {**(JSON if data else {}), **(headers or {})})
@@ -104,10 +118,20 @@ class Commentsvc:
 
     def post_answer(self, uri: str, entry: Entry, parent_id: int | None) -> Answer:
         """A new comment with a form token read just before, as the widget does."""
-        return call(self.server, "/api/comments", {
-            "uri": uri, "title": _title(uri), "text": entry.text, "author": entry.author,
-            "email": entry.email, "website": entry.website, "parent_id": parent_id,
-            "form_token": self.form_token(uri)})
+        return call(
+            self.server,
+            "/api/comments",
+            {
+                "uri": uri,
+                "title": _title(uri),
+                "text": entry.text,
+                "author": entry.author,
+                "email": entry.email,
+                "website": entry.website,
+                "parent_id": parent_id,
+                "form_token": self.form_token(uri),
+            },
+        )
 
     def post(self, uri: str, entry: Entry, parent_id: int | None) -> int:
         status, raw, _ = self.post_answer(uri, entry, parent_id)
@@ -134,9 +158,14 @@ class Commentsvc:
 
     def post_script(self, workdir: Path, parents: list[int]) -> Path:
         pool = [[self.form_token(uri) for _ in range(4)] for uri in POST_URIS]
-        return _peer_lua.write(workdir, _peer_lua.COMMENTSVC, uris=POST_URIS, parents=parents,
-                               token_paths=[self.token_path(u) for u in POST_URIS],
-                               pool=pool)
+        return _peer_lua.write(
+            workdir,
+            _peer_lua.COMMENTSVC,
+            uris=POST_URIS,
+            parents=parents,
+            token_paths=[self.token_path(u) for u in POST_URIS],
+            pool=pool,
+        )
 
 
 class Isso:
@@ -159,9 +188,18 @@ class Isso:
         return "/new?" + urllib.parse.urlencode({"uri": uri})
 
     def post_answer(self, uri: str, entry: Entry, parent_id: int | None) -> Answer:
-        return call(self.server, self.new_path(uri), {
-            "title": _title(uri), "text": entry.text, "author": entry.author,
-            "email": entry.email, "website": entry.website, "parent": parent_id})
+        return call(
+            self.server,
+            self.new_path(uri),
+            {
+                "title": _title(uri),
+                "text": entry.text,
+                "author": entry.author,
+                "email": entry.email,
+                "website": entry.website,
+                "parent": parent_id,
+            },
+        )
 
     def post(self, uri: str, entry: Entry, parent_id: int | None) -> int:
         status, raw, _ = self.post_answer(uri, entry, parent_id)
@@ -183,15 +221,20 @@ class Isso:
         return None if got == want else f"counts {got}, {want} expected"
 
     def post_script(self, workdir: Path, parents: list[int]) -> Path:
-        return _peer_lua.write(workdir, _peer_lua.ISSO, parents=parents,
-                               paths=[self.new_path(uri) for uri in POST_URIS])
+        return _peer_lua.write(
+            workdir,
+            _peer_lua.ISSO,
+            parents=parents,
+            paths=[self.new_path(uri) for uri in POST_URIS],
+        )
 
 
 Service = Commentsvc | Isso
 
 
-def seed(services: list[Service], plan: list[tuple[str, list[Entry]]],
-         workers: int = 6) -> dict[str, tuple[float, dict[str, list[int]]]]:
+def seed(
+    services: list[Service], plan: list[tuple[str, list[Entry]]], workers: int = 6
+) -> dict[str, tuple[float, dict[str, list[int]]]]:
     """Post every thread to every service through its API, all threads and both services side
     by side. Within a thread a reply waits for its parent's id, so siblings may be stored in a
     slightly different order than planned; the trees and the texts are the same.
@@ -221,8 +264,11 @@ def seed(services: list[Service], plan: list[tuple[str, list[Entry]]],
                 if i < len(entries):
                     made = futures.setdefault((service.name, uri), [])
                     parent = entries[i].parent
-                    made.append(pool.submit(post, service, uri, entries[i],
-                                            None if parent is None else made[parent]))
+                    made.append(
+                        pool.submit(
+                            post, service, uri, entries[i], None if parent is None else made[parent]
+                        )
+                    )
         ids: dict[str, dict[str, list[int]]] = {service.name: {} for service in services}
         for (name, uri), made in futures.items():
             ids[name][uri] = [future.result() for future in made]

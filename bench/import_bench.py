@@ -73,13 +73,69 @@ answer agree disagree really quite simply exactly maybe perhaps never always som
 interesting useful helpful confusing wrong right old new fast slow small large simple clever
 café naïve façade résumé Zürich São-Paulo Kraków Ærø Straße jalapeño déjà-vu coöperate
 """.split()
-ODD_WORDS = ["日本語のブログ", "спасибо", "Ελληνικά", "שלום", "“quoted”", "— yes —", "🙂", "👍",
-             "&amp;", "&lt;tag&gt;", "½", "€20", "…"]
-FIRST = ["Anna", "Bob", "Chloé", "Dmitri", "Eve", "François", "Grace", "Håkon", "Ines", "José",
-         "Kai", "Łukasz", "Maria", "Nils", "Özge", "Pat", "Quinn", "Renée", "Søren", "Tomás",
-         "Uma", "Vikram", "Wei", "Ximena", "Yuki", "Zoë", "田中", "Алексей"]
-LAST = ["Smith", "Müller", "García", "Rossi", "Nowak", "Dubois", "Jensen", "O'Brien", "Kim",
-        "Silva", "Novák", "Yılmaz", "van der Berg", "Nakamura", "Ivanova", ""]
+ODD_WORDS = [
+    "日本語のブログ",
+    "спасибо",
+    "Ελληνικά",
+    "שלום",
+    "“quoted”",
+    "— yes —",
+    "🙂",
+    "👍",
+    "&amp;",
+    "&lt;tag&gt;",
+    "½",
+    "€20",
+    "…",
+]
+FIRST = [
+    "Anna",
+    "Bob",
+    "Chloé",
+    "Dmitri",
+    "Eve",
+    "François",
+    "Grace",
+    "Håkon",
+    "Ines",
+    "José",
+    "Kai",
+    "Łukasz",
+    "Maria",
+    "Nils",
+    "Özge",
+    "Pat",
+    "Quinn",
+    "Renée",
+    "Søren",
+    "Tomás",
+    "Uma",
+    "Vikram",
+    "Wei",
+    "Ximena",
+    "Yuki",
+    "Zoë",
+    "田中",
+    "Алексей",
+]
+LAST = [
+    "Smith",
+    "Müller",
+    "García",
+    "Rossi",
+    "Nowak",
+    "Dubois",
+    "Jensen",
+    "O'Brien",
+    "Kim",
+    "Silva",
+    "Novák",
+    "Yılmaz",
+    "van der Berg",
+    "Nakamura",
+    "Ivanova",
+    "",
+]
 DOMAINS = ["example.com", "example.org", "mail.example.net", "posteo.example", "uni.example.edu"]
 
 
@@ -111,19 +167,22 @@ class Export:
 
     def describe(self) -> str:
         low, mean, high = self.lengths
-        return (f"{self.comments:,} comments over {self.threads:,} threads (busiest "
-                f"{self.busiest:,}), {self.replies:,} replies ({self.deep:,} at depth 3 to "
-                f"{self.max_depth}, {self.before_parent:,} written before their parent), "
-                + ", ".join(f"{n:,} {s}" for s, n in sorted(self.statuses.items()))
-                + f"; messages {low}-{high} characters, mean {mean}; "
-                f"{self.size / 1e6:.1f} MB, written in {self.seconds:.1f} s")
+        return (
+            f"{self.comments:,} comments over {self.threads:,} threads (busiest "
+            f"{self.busiest:,}), {self.replies:,} replies ({self.deep:,} at depth 3 to "
+            f"{self.max_depth}, {self.before_parent:,} written before their parent), "
+            + ", ".join(f"{n:,} {s}" for s, n in sorted(self.statuses.items()))
+            + f"; messages {low}-{high} characters, mean {mean}; "
+            f"{self.size / 1e6:.1f} MB, written in {self.seconds:.1f} s"
+        )
 
 
 def plan_posts(rng: random.Random, comments: int, threads: int) -> Plan:
     # Every thread gets a post; a few threads get most of the others, as on a real blog.
     weights = [rng.paretovariate(2.0) for _ in range(threads)]
     thread_of = list(range(threads)) + rng.choices(
-        range(threads), cum_weights=list(accumulate(weights)), k=comments - threads)
+        range(threads), cum_weights=list(accumulate(weights)), k=comments - threads
+    )
     rng.shuffle(thread_of)
     posts_of: list[list[int]] = [[] for _ in range(threads)]
     parent: list[int] = []
@@ -162,8 +221,10 @@ def sentence(rng: random.Random) -> str:
     if rng.random() < 0.1:
         at = rng.randrange(len(words))
         slug = "-".join(rng.choices(WORDS[:60], k=3)).lower()
-        words[at] = (f'<a href="https://{rng.choice(DOMAINS)}/{rng.randint(2009, 2020)}/{slug}" '
-                     f'rel="nofollow noopener" title="{words[at]}">{words[at]}</a>')
+        words[at] = (
+            f'<a href="https://{rng.choice(DOMAINS)}/{rng.randint(2009, 2020)}/{slug}" '
+            f'rel="nofollow noopener" title="{words[at]}">{words[at]}</a>'
+        )
     text = " ".join(words)
     return text[0].upper() + text[1:] + rng.choice("..........?!")
 
@@ -225,13 +286,16 @@ def write_threads(out: TextIO, rng: random.Random, plan: Plan, comments: int) ->
             title += " & more"
         slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
         created = post_time(first, comments) - timedelta(hours=rng.uniform(1, 72))
-        link = (f"https://blog.example.org/?p={thread}" if rng.random() < 0.05 else
-                f"https://blog.example.org/{created:%Y/%m}/{slug}-{thread}/")
+        link = (
+            f"https://blog.example.org/?p={thread}"
+            if rng.random() < 0.05
+            else f"https://blog.example.org/{created:%Y/%m}/{slug}-{thread}/"
+        )
         if rng.random() < DELETED_THREADS:
             deleted.add(thread)
         out.write(
             f'  <thread dsq:id="{THREAD_ID + 7 * thread}">\n    <id>{thread}</id>\n'
-            f"    <forum>exampleblog</forum>\n    <category dsq:id=\"1\"/>\n"
+            f'    <forum>exampleblog</forum>\n    <category dsq:id="1"/>\n'
             f"    <link>{escape(link)}</link>\n    <title>{escape(title)}</title>\n"
             f"    <message/>\n    <createdAt>{stamp(created)}</createdAt>\n"
             f"    <author>\n      <email>editor@blog.example.org</email>\n"
@@ -239,15 +303,24 @@ def write_threads(out: TextIO, rng: random.Random, plan: Plan, comments: int) ->
             f"      <username>editor</username>\n    </author>\n"
             f"    <ipAddress>192.0.2.1</ipAddress>\n"
             f"    <isClosed>{str(rng.random() < CLOSED_THREADS).lower()}</isClosed>\n"
-            f"    <isDeleted>{str(thread in deleted).lower()}</isDeleted>\n  </thread>\n")
+            f"    <isDeleted>{str(thread in deleted).lower()}</isDeleted>\n  </thread>\n"
+        )
     # Disqus also writes threads without a link, which name no page; no post is in them.
     for n in range(3):
         out.write(f'  <thread dsq:id="{THREAD_ID - 1 - n}">\n    <id/>\n  </thread>\n')
     return deleted
 
 
-def write_post(out: TextIO, rng: random.Random, plan: Plan, post: int, comments: int,
-               people: list, deleted_threads: set[int], export: Export) -> None:
+def write_post(
+    out: TextIO,
+    rng: random.Random,
+    plan: Plan,
+    post: int,
+    comments: int,
+    people: list,
+    deleted_threads: set[int],
+    export: Export,
+) -> None:
     text = message(rng)
     name, email, username, address = rng.choice(people)
     spam, deleted = rng.random() < SPAM_SHARE, rng.random() < DELETED_SHARE
@@ -261,9 +334,11 @@ def write_post(out: TextIO, rng: random.Random, plan: Plan, post: int, comments:
     export.lengths[0] = min(export.lengths[0], len(text))
     export.lengths[1] += len(text)
     export.lengths[2] = max(export.lengths[2], len(text))
-    author = (f"      <email>{email}</email>\n      <name>{escape(name)}</name>\n"
-              f"      <isAnonymous>{str(not username).lower()}</isAnonymous>\n"
-              + (f"      <username>{username}</username>\n" if username else ""))
+    author = (
+        f"      <email>{email}</email>\n      <name>{escape(name)}</name>\n"
+        f"      <isAnonymous>{str(not username).lower()}</isAnonymous>\n"
+        + (f"      <username>{username}</username>\n" if username else "")
+    )
     out.write(
         f'  <post dsq:id="{POST_ID + 17 * post}">\n    <id/>\n'
         f"    <message><![CDATA[{text}]]></message>\n"
@@ -273,7 +348,8 @@ def write_post(out: TextIO, rng: random.Random, plan: Plan, post: int, comments:
         f"    <author>\n{author}    </author>\n    <ipAddress>{address}</ipAddress>\n"
         f'    <thread dsq:id="{THREAD_ID + 7 * thread}"/>\n'
         + (f'    <parent dsq:id="{POST_ID + 17 * answers}"/>\n' if answers >= 0 else "")
-        + "  </post>\n")
+        + "  </post>\n"
+    )
 
 
 def write_export(path: Path, comments: int, threads: int) -> Export:
@@ -284,15 +360,17 @@ def write_export(path: Path, comments: int, threads: int) -> Export:
     people = readers(rng, max(50, comments // 6))
     export = Export(path, comments, threads, lengths=[10**9, 0, 0])
     with path.open("w", encoding="utf-8", newline="\n") as out:
-        out.write('<?xml version="1.0" encoding="utf-8"?>\n'
-                  '<disqus xmlns="http://disqus.com" '
-                  'xmlns:dsq="http://disqus.com/disqus-internals" '
-                  'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-                  'xsi:schemaLocation="http://disqus.com/api/schemas/1.0/disqus.xsd '
-                  'http://disqus.com/api/schemas/1.0/internals.xsd">\n'
-                  '  <category dsq:id="1">\n    <forum>exampleblog</forum>\n'
-                  "    <title>General</title>\n    <isDefault>true</isDefault>\n"
-                  "  </category>\n")
+        out.write(
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            '<disqus xmlns="http://disqus.com" '
+            'xmlns:dsq="http://disqus.com/disqus-internals" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            'xsi:schemaLocation="http://disqus.com/api/schemas/1.0/disqus.xsd '
+            'http://disqus.com/api/schemas/1.0/internals.xsd">\n'
+            '  <category dsq:id="1">\n    <forum>exampleblog</forum>\n'
+            "    <title>General</title>\n    <isDefault>true</isDefault>\n"
+            "  </category>\n"
+        )
         deleted_threads = write_threads(out, rng, plan, comments)
         for post in plan.order:
             write_post(out, rng, plan, post, comments, people, deleted_threads, export)
@@ -301,8 +379,11 @@ def write_export(path: Path, comments: int, threads: int) -> Export:
     for position, post in enumerate(plan.order):
         position_of[post] = position
     export.replies = sum(1 for answers in plan.parent if answers >= 0)
-    export.before_parent = sum(1 for post, answers in enumerate(plan.parent)
-                               if answers >= 0 and position_of[post] < position_of[answers])
+    export.before_parent = sum(
+        1
+        for post, answers in enumerate(plan.parent)
+        if answers >= 0 and position_of[post] < position_of[answers]
+    )
     export.max_depth = max(plan.depth)
     export.deep = sum(1 for d in plan.depth if d >= 3)
     export.busiest = max(Counter(plan.thread_of).values())
@@ -336,8 +417,7 @@ def run_measured(command: list[str], env: dict[str, str]) -> Run:
     """Run a command to its end; its wall time, and its peak RSS from its own rusage."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             _, status, usage = os.wait4(process.pid, 0)
         except BaseException:
@@ -349,8 +429,9 @@ def run_measured(command: list[str], env: dict[str, str]) -> Run:
         out.seek(0)
         output = out.read().decode("utf-8", "replace")
     if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[1:])} exited with {process.returncode}:\n"
-                           f"{output[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(command[1:])} exited with {process.returncode}:\n{output[-3000:]}"
+        )
     return Run(seconds, usage.ru_maxrss / 1024, output)  # ru_maxrss is in KiB on Linux
 
 
@@ -363,12 +444,16 @@ def stored(database_url: str) -> tuple[int, Counter, int]:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            threads = conn.execute(sa.text(
-                "SELECT count(*) FROM threads WHERE site = 'default'")).scalar_one()
-            rows = conn.execute(sa.text(
-                "SELECT c.status, count(*), count(c.parent_id) FROM comments c "
-                "JOIN threads t ON t.id = c.thread_id WHERE t.site = 'default' "
-                "GROUP BY c.status")).all()
+            threads = conn.execute(
+                sa.text("SELECT count(*) FROM threads WHERE site = 'default'")
+            ).scalar_one()
+            rows = conn.execute(
+                sa.text(
+                    "SELECT c.status, count(*), count(c.parent_id) FROM comments c "
+                    "JOIN threads t ON t.id = c.thread_id WHERE t.site = 'default' "
+                    "GROUP BY c.status"
+                )
+            ).all()
     finally:
         engine.dispose()
     return threads, Counter({status: n for status, n, _ in rows}), sum(r[2] for r in rows)
@@ -386,8 +471,9 @@ def check_first(result: Result, database_url: str) -> None:
     if statuses != export.statuses:
         result.problems.append(f"stored {dict(statuses)}, expected {dict(export.statuses)}")
     if replies != export.replies:
-        result.problems.append(f"{replies:,} replies linked to their parent, "
-                               f"{export.replies:,} expected")
+        result.problems.append(
+            f"{replies:,} replies linked to their parent, {export.replies:,} expected"
+        )
 
 
 def check_second(result: Result, database_url: str) -> None:
@@ -399,15 +485,17 @@ def check_second(result: Result, database_url: str) -> None:
         result.problems.append(f"{sum(statuses.values()):,} comments after the second import")
 
 
-def run_backend(backend: str, export: Export, empty: Path, workdir: Path,
-                postgres_url: str) -> Result:
+def run_backend(
+    backend: str, export: Export, empty: Path, workdir: Path, postgres_url: str
+) -> Result:
     result = Result(backend, export)
     with ExitStack() as stack:
         if backend == "sqlite":
             database_url = f"sqlite:///{workdir / f'{backend}-{export.comments}.sqlite3'}"
         else:
             database_url = stack.enter_context(
-                fresh_postgres(postgres_url, prefix="commentsvc_bench"))
+                fresh_postgres(postgres_url, prefix="commentsvc_bench")
+            )
         migrate(database_url, workdir)
         env = service_env(database_url, workdir)
         # An export without posts: the fixed cost of the command (interpreter, app, imports),
@@ -423,12 +511,14 @@ def run_backend(backend: str, export: Export, empty: Path, workdir: Path,
 
 
 def write_empty_export(path: Path) -> None:
-    path.write_text('<?xml version="1.0" encoding="utf-8"?>\n'
-                    '<disqus xmlns="http://disqus.com" '
-                    'xmlns:dsq="http://disqus.com/disqus-internals">\n'
-                    '  <thread dsq:id="1">\n    <link>https://blog.example.org/empty/</link>\n'
-                    "    <title>Nobody commented</title>\n  </thread>\n</disqus>\n",
-                    encoding="utf-8")
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<disqus xmlns="http://disqus.com" '
+        'xmlns:dsq="http://disqus.com/disqus-internals">\n'
+        '  <thread dsq:id="1">\n    <link>https://blog.example.org/empty/</link>\n'
+        "    <title>Nobody commented</title>\n  </thread>\n</disqus>\n",
+        encoding="utf-8",
+    )
 
 
 # --- output --------------------------------------------------------------------------------------
@@ -439,30 +529,61 @@ def _met(ok: bool) -> str:
 
 
 def print_table(results: list[Result]) -> None:
-    rows = [("backend", "comments", "threads", "file MB", "import s", "comments/s",
-             f">= {TARGET_RATE:,}/s", "peak RSS MiB", f"< {TARGET_MIB} MiB", "2nd run s",
-             "2nd RSS MiB", "start-up s", "checks")]
+    rows = [
+        (
+            "backend",
+            "comments",
+            "threads",
+            "file MB",
+            "import s",
+            "comments/s",
+            f">= {TARGET_RATE:,}/s",
+            "peak RSS MiB",
+            f"< {TARGET_MIB} MiB",
+            "2nd run s",
+            "2nd RSS MiB",
+            "start-up s",
+            "checks",
+        )
+    ]
     for r in results:
         rate = r.export.comments / r.first.seconds
-        rows.append((
-            r.backend, f"{r.export.comments:,}", f"{r.export.threads:,}",
-            f"{r.export.size / 1e6:.1f}", f"{r.first.seconds:.1f}", f"{rate:,.0f}",
-            _met(rate >= TARGET_RATE) if r.backend == "sqlite" else "-",
-            f"{r.first.peak_mib:.0f}", _met(r.first.peak_mib < TARGET_MIB),
-            f"{r.second.seconds:.1f}", f"{r.second.peak_mib:.0f}", f"{r.startup.seconds:.1f}",
-            "ok" if not r.problems else "FAILED",
-        ))
+        rows.append(
+            (
+                r.backend,
+                f"{r.export.comments:,}",
+                f"{r.export.threads:,}",
+                f"{r.export.size / 1e6:.1f}",
+                f"{r.first.seconds:.1f}",
+                f"{rate:,.0f}",
+                _met(rate >= TARGET_RATE) if r.backend == "sqlite" else "-",
+                f"{r.first.peak_mib:.0f}",
+                _met(r.first.peak_mib < TARGET_MIB),
+                f"{r.second.seconds:.1f}",
+                f"{r.second.peak_mib:.0f}",
+                f"{r.startup.seconds:.1f}",
+                "ok" if not r.problems else "FAILED",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    print("\n== commentsvc import disqus FILE --quiet, a fresh database per row; wall time of "
-          "the command, peak RSS of its process ==")
+    print(
+        "\n== commentsvc import disqus FILE --quiet, a fresh database per row; wall time of "
+        "the command, peak RSS of its process =="
+    )
     for n, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                        for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             print("  ".join("-" * w for w in widths))
-    print(f"targets: >= {TARGET_RATE:,} comments/s on SQLite, peak RSS < {TARGET_MIB} MiB. "
-          "comments/s counts the whole command, start-up included; 2nd run: the same file "
-          "again, every comment skipped; start-up: an export without posts.")
+    print(
+        f"targets: >= {TARGET_RATE:,} comments/s on SQLite, peak RSS < {TARGET_MIB} MiB. "
+        "comments/s counts the whole command, start-up included; 2nd run: the same file "
+        "again, every comment skipped; start-up: an export without posts."
+    )
     for r in results:
         for problem in r.problems:
             print(f"FAILED {r.backend} {r.export.comments:,}: {problem}")
@@ -470,26 +591,35 @@ def print_table(results: list[Result]) -> None:
 
 def describe_machine() -> str:
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                              check=False).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=False
+        ).stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD") or "?"
     if git("status", "--porcelain", "--", "commentsvc", "migrations"):
         commit += " + uncommitted changes"
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return (f"commentsvc {commit}; Python {platform.python_version()}; {os.cpu_count()} CPUs, "
-            f"load average {load} (shared machine: absolute figures are noisy)")
+    return (
+        f"commentsvc {commit}; Python {platform.python_version()}; {os.cpu_count()} CPUs, "
+        f"load average {load} (shared machine: absolute figures are noisy)"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
-                        help="comma-separated numbers of comments; threads are 1 in "
-                             f"{COMMENTS_PER_THREAD}")
-    parser.add_argument("--backends", default=",".join(BACKENDS),
-                        help="comma-separated: sqlite, postgresql")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
-                        help="server on which a throw-away database is created (and dropped)")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(map(str, SIZES)),
+        help=f"comma-separated numbers of comments; threads are 1 in {COMMENTS_PER_THREAD}",
+    )
+    parser.add_argument(
+        "--backends", default=",".join(BACKENDS), help="comma-separated: sqlite, postgresql"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="server on which a throw-away database is created (and dropped)",
+    )
     args = parser.parse_args(argv)
     try:
         args.sizes = [int(n) for n in args.sizes.split(",")]
@@ -521,23 +651,27 @@ def main(argv: list[str] | None = None) -> int:
         empty = workdir / "empty.xml"
         write_empty_export(empty)
         for size in args.sizes:
-            export = write_export(workdir / f"disqus-{size}.xml", size,
-                                  max(1, size // COMMENTS_PER_THREAD))
+            export = write_export(
+                workdir / f"disqus-{size}.xml", size, max(1, size // COMMENTS_PER_THREAD)
+            )
             print(f"\nexport: {export.describe()}", flush=True)
             for backend in args.backends:
                 result = run_backend(backend, export, empty, workdir, args.postgres_url)
                 results.append(result)
-                print(f"  {backend}: imported in {result.first.seconds:.1f} s "
-                      f"(peak RSS {result.first.peak_mib:.0f} MiB), again in "
-                      f"{result.second.seconds:.1f} s", flush=True)
+                print(
+                    f"  {backend}: imported in {result.first.seconds:.1f} s "
+                    f"(peak RSS {result.first.peak_mib:.0f} MiB), again in "
+                    f"{result.second.seconds:.1f} s",
+                    flush=True,
+                )
             export.path.unlink()
     except KeyboardInterrupt:
-        print("\ninterrupted: import stopped, temporary files and database removed",
-              file=sys.stderr)
+        print(
+            "\ninterrupted: import stopped, temporary files and database removed", file=sys.stderr
+        )
         return 130
     except (RuntimeError, OSError, subprocess.SubprocessError, sa.exc.SQLAlchemyError) as exc:
-        print(f"\nbenchmark failed (temporary files and database removed): {exc}",
-              file=sys.stderr)
+        print(f"\nbenchmark failed (temporary files and database removed): {exc}", file=sys.stderr)
         return 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -43,26 +43,49 @@ MIB = 1024 * 1024
 # Packages a reader's request never needs on SQLite without Redis or SMTP, and a few that it
 # does (for scale). Shown as loaded or not after the app is made.
 WATCHED = (
-    "psycopg", "sqlalchemy.dialects.postgresql", "redis", "alembic", "flask_migrate",
-    "commentsvc.importers", "commentsvc.backup", "defusedxml", "tqdm", "yaml",
-    "commentsvc.cli", "click", "wtforms", "flask_wtf.form", "flask_login", "commentsvc.admin",
-    "commentsvc.admin.forms", "commentsvc.mail.sender", "smtplib", "email.mime", "babel",
-    "bleach", "markdown_it", "jinja2", "sqlalchemy", "limits",
+    "psycopg",
+    "sqlalchemy.dialects.postgresql",
+    "redis",
+    "alembic",
+    "flask_migrate",
+    "commentsvc.importers",
+    "commentsvc.backup",
+    "defusedxml",
+    "tqdm",
+    "yaml",
+    "commentsvc.cli",
+    "click",
+    "wtforms",
+    "flask_wtf.form",
+    "flask_login",
+    "commentsvc.admin",
+    "commentsvc.admin.forms",
+    "commentsvc.mail.sender",
+    "smtplib",
+    "email.mime",
+    "babel",
+    "bleach",
+    "markdown_it",
+    "jinja2",
+    "sqlalchemy",
+    "limits",
 )
 
 
 def service_env(tmp: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.update({
-        "COMMENTSVC_INSTANCE_PATH": str(tmp),
-        "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
-        "COMMENTSVC_SECRET_KEY": secrets.token_urlsafe(32),
-        "COMMENTSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
-        "COMMENTSVC_RATELIMIT_ENABLED": "false",
-        "COMMENTSVC_MODERATION": "none",
-    })
+    env.update(
+        {
+            "COMMENTSVC_INSTANCE_PATH": str(tmp),
+            "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+            "COMMENTSVC_SECRET_KEY": secrets.token_urlsafe(32),
+            "COMMENTSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
+            "COMMENTSVC_RATELIMIT_ENABLED": "false",
+            "COMMENTSVC_MODERATION": "none",
+        }
+    )
     return env
 
 
@@ -84,8 +107,11 @@ def memory(pid: int) -> dict[str, int]:
         parts = line.split()
         if len(parts) == 3 and parts[2] == "kB":
             figures[parts[0].rstrip(":")] = int(parts[1]) * 1024
-    return {"rss": figures["Rss"], "pss": figures["Pss"],
-            "uss": figures["Private_Clean"] + figures["Private_Dirty"]}
+    return {
+        "rss": figures["Rss"],
+        "pss": figures["Pss"],
+        "uss": figures["Private_Clean"] + figures["Private_Dirty"],
+    }
 
 
 def snapshot(master: int) -> list[tuple[str, int, dict[str, int]]]:
@@ -102,11 +128,15 @@ def print_table(title: str, rows: list[tuple[str, int, dict[str, int]]]) -> None
     print(f"\n{title}")
     print(f"  {'process':<10}{'pid':>8}{'RSS MiB':>10}{'PSS MiB':>10}{'USS MiB':>10}")
     for name, pid, m in rows:
-        print(f"  {name:<10}{pid:>8}{m['rss'] / MIB:>10.1f}{m['pss'] / MIB:>10.1f}"
-              f"{m['uss'] / MIB:>10.1f}")
+        print(
+            f"  {name:<10}{pid:>8}{m['rss'] / MIB:>10.1f}{m['pss'] / MIB:>10.1f}"
+            f"{m['uss'] / MIB:>10.1f}"
+        )
     total = {k: sum(m[k] for _, _, m in rows) for k in ("rss", "pss", "uss")}
-    print(f"  {'total':<18}{total['rss'] / MIB:>10.1f}{total['pss'] / MIB:>10.1f}"
-          f"{total['uss'] / MIB:>10.1f}")
+    print(
+        f"  {'total':<18}{total['rss'] / MIB:>10.1f}{total['pss'] / MIB:>10.1f}"
+        f"{total['uss'] / MIB:>10.1f}"
+    )
 
 
 class PeakSampler(threading.Thread):
@@ -133,15 +163,33 @@ class PeakSampler(threading.Thread):
 
 
 def start_service(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
-    migrated = subprocess.run([tool("commentsvc"), "db", "upgrade"], cwd=REPO, env=env,
-                              capture_output=True, text=True, check=False)
+    migrated = subprocess.run(
+        [tool("commentsvc"), "db", "upgrade"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if migrated.returncode != 0:
         raise SystemExit(f"commentsvc db upgrade failed:\n{migrated.stderr}")
     process = subprocess.Popen(
-        [tool("commentsvc"), "run", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)],
-        cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-        start_new_session=True)
+        [
+            tool("commentsvc"),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -186,9 +234,12 @@ class Client:
             return response.read()
 
     def post_json(self, path: str, body: dict) -> bytes:
-        request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(),
-                                         method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.read()
 
@@ -201,10 +252,16 @@ class Client:
     def post(self) -> None:
         n, uri = self._next()
         token = json.loads(self.get(f"/api/form-token?uri={urllib.parse.quote(uri)}"))
-        self.post_json("/api/comments", {
-            "uri": uri, "author": f"Reader {n}", "form_token": token["form_token"],
-            "text": f"Comment {n}: *Markdown* with a [link](https://example.com/{n}), "
-                    "`code` and a second line.\n\nA second paragraph."})
+        self.post_json(
+            "/api/comments",
+            {
+                "uri": uri,
+                "author": f"Reader {n}",
+                "form_token": token["form_token"],
+                "text": f"Comment {n}: *Markdown* with a [link](https://example.com/{n}), "
+                "`code` and a second line.\n\nA second paragraph.",
+            },
+        )
 
     def embed(self) -> None:
         self.get("/embed.js")
@@ -249,12 +306,26 @@ def floors(tmp: Path, workers: int) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "bench"), str(tmp)])}
     print(f"\nfloors under the same gunicorn ({workers} sync workers), idle after 5 requests")
     print(f"  {'app':<44}{'RSS MiB':>10}{'PSS MiB':>10}{'USS MiB':>10}")
-    for label, target in (("bench/floor_app.py (Flask)", "floor_app:app"),
-                          ("floor_app.py + Flask-SQLAlchemy on SQLite", "floor_sqlalchemy:app")):
+    for label, target in (
+        ("bench/floor_app.py (Flask)", "floor_app:app"),
+        ("floor_app.py + Flask-SQLAlchemy on SQLite", "floor_sqlalchemy:app"),
+    ):
         port = free_port()
-        process = subprocess.Popen([tool("gunicorn"), "-w", str(workers), "-b",
-                                    f"127.0.0.1:{port}", "--log-level", "warning", target],
-                                   cwd=tmp, env=env, start_new_session=True)
+        process = subprocess.Popen(
+            [
+                tool("gunicorn"),
+                "-w",
+                str(workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                target,
+            ],
+            cwd=tmp,
+            env=env,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 60
             while len(children(process.pid)) < workers or not _answers(port):
@@ -283,8 +354,14 @@ def _answers(port: int) -> bool:
 
 
 def import_times(env: dict[str, str], top: int) -> None:
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import wsgi"], cwd=REPO,
-                          env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import wsgi"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = []
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
@@ -311,11 +388,19 @@ print(json.dumps({
 
 
 def loaded_modules(env: dict[str, str]) -> None:
-    done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(WATCHED)], cwd=REPO,
-                          env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(WATCHED)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     found = json.loads(done.stdout.splitlines()[-1])
-    print(f"\nafter `import wsgi` (SQLite, no Redis, no SMTP): {found['modules']} modules, "
-          f"peak RSS {found['peak_kib'] / 1024:.1f} MiB")
+    print(
+        f"\nafter `import wsgi` (SQLite, no Redis, no SMTP): {found['modules']} modules, "
+        f"peak RSS {found['peak_kib'] / 1024:.1f} MiB"
+    )
     print("  loaded: " + ", ".join(found["loaded"]))
     print("  absent: " + ", ".join(found["absent"]))
 
@@ -331,8 +416,12 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15, help="modules listed by import time")
     args = parser.parse_args()
 
-    head = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h %s"],
-                          capture_output=True, text=True, check=False).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "log", "-1", "--format=%h %s"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     print(f"commentsvc at {head[:72]}")
     tmp = Path(tempfile.mkdtemp(prefix="commentsvc-memory-"))
     port = free_port()
@@ -345,8 +434,10 @@ def main() -> None:
         few = [kind for kind in client.reader_kinds() for _ in range(6)] + [client.admin_login]
         run_requests(few, 1)
         time.sleep(2)
-        print_table(f"idle, after {len(few)} requests ({args.workers} workers, SQLite)",
-                    snapshot(process.pid))
+        print_table(
+            f"idle, after {len(few)} requests ({args.workers} workers, SQLite)",
+            snapshot(process.pid),
+        )
 
         sampler = PeakSampler(process.pid)
         sampler.start()
@@ -354,8 +445,11 @@ def main() -> None:
         count, seconds = run_requests(calls, args.clients)
         sampler.stop.set()
         sampler.join()
-        print_table(f"peak under load ({count} requests, {args.clients} clients, "
-                    f"{count / seconds:.0f} req/s)", sampler.peak)
+        print_table(
+            f"peak under load ({count} requests, {args.clients} clients, "
+            f"{count / seconds:.0f} req/s)",
+            sampler.peak,
+        )
         time.sleep(2)
         print_table("idle, after the load", snapshot(process.pid))
     finally:

@@ -89,6 +89,7 @@ class Row:
 
 def expect(status: int, problem: Callable[[bytes], str | None] | None = None):
     """A check: this status, and what `problem` finds in the (decompressed) body."""
+
     def check(answer: Answer) -> str | None:
         got, raw, headers = answer
         if got != status:
@@ -96,27 +97,43 @@ def expect(status: int, problem: Callable[[bytes], str | None] | None = None):
         if headers.get("content-encoding") == "gzip":
             raw = gzip.decompress(raw)
         return problem(raw) if problem else None
+
     return check
 
 
-def build_rows(isso: Isso, app: Commentsvc, ids: dict[str, dict[str, list[int]]],
-               keys: set[str]) -> list[Row]:
+def build_rows(
+    isso: Isso, app: Commentsvc, ids: dict[str, dict[str, list[int]]], keys: set[str]
+) -> list[Row]:
     ok = Call("/ok", expect(200))
     rows = []
     for uri in (EMPTY_URI, SMALL_URI, MEDIUM_URI, BIG_URI):
         n = SIZES[uri]
-        rows.append(Row(f"read{n}", f"read a thread, {n:,} comments", {
-            "floor": ok,
-            "Isso": Call(isso.thread_path(uri),
-                         expect(200, lambda raw, n=n: isso.thread_problem(raw, n))),
-            "commentsvc": Call(app.thread_path(uri),
-                               expect(200, lambda raw, n=n: app.thread_problem(raw, n)))}))
+        rows.append(
+            Row(
+                f"read{n}",
+                f"read a thread, {n:,} comments",
+                {
+                    "floor": ok,
+                    "Isso": Call(
+                        isso.thread_path(uri),
+                        expect(200, lambda raw, n=n: isso.thread_problem(raw, n)),
+                    ),
+                    "commentsvc": Call(
+                        app.thread_path(uri),
+                        expect(200, lambda raw, n=n: app.thread_problem(raw, n)),
+                    ),
+                },
+            )
+        )
     for key, uris in (("count1", [BIG_URI]), ("count50", COUNT_URIS)):
         sides: dict[str, Call | str] = {"floor": Call("/ok", expect(200), app.counts(uris)[1])}
         for side in (isso, app):
             path, body = side.counts(uris)
-            sides[side.name] = Call(path, expect(
-                200, lambda raw, side=side, uris=uris: side.counts_problem(raw, uris)), body)
+            sides[side.name] = Call(
+                path,
+                expect(200, lambda raw, side=side, uris=uris: side.counts_problem(raw, uris)),
+                body,
+            )
         rows.append(Row(key, f"counts for {len(uris)} URI{'s' * (len(uris) > 1)} (POST)", sides))
     rows += conditional_rows(isso, app)
     rows.append(post_row(isso, app, ids))
@@ -132,35 +149,70 @@ def conditional_rows(isso: Isso, app: Commentsvc) -> list[Row]:
         again = Call(path, expect(304), headers={"If-None-Match": etag})
     accept = {"Accept-Encoding": "gzip"}
     return [
-        Row("304", "read 100 comments again (If-None-Match)", {
-            "floor": Call("/ok", expect(200), headers={"If-None-Match": '"0"'}),
-            "Isso": "not measured: Isso's thread answers carry no ETag",
-            "commentsvc": again}),
-        Row("gzip", "read 100 comments, Accept-Encoding: gzip", {
-            "floor": Call("/ok", expect(200), headers=accept),
-            "Isso": Call(isso.thread_path(MEDIUM_URI),
-                         expect(200, lambda raw: isso.thread_problem(raw, 100)), headers=accept),
-            "commentsvc": Call(path, expect(200, lambda raw: app.thread_problem(raw, 100)),
-                               headers=accept)}),
+        Row(
+            "304",
+            "read 100 comments again (If-None-Match)",
+            {
+                "floor": Call("/ok", expect(200), headers={"If-None-Match": '"0"'}),
+                "Isso": "not measured: Isso's thread answers carry no ETag",
+                "commentsvc": again,
+            },
+        ),
+        Row(
+            "gzip",
+            "read 100 comments, Accept-Encoding: gzip",
+            {
+                "floor": Call("/ok", expect(200), headers=accept),
+                "Isso": Call(
+                    isso.thread_path(MEDIUM_URI),
+                    expect(200, lambda raw: isso.thread_problem(raw, 100)),
+                    headers=accept,
+                ),
+                "commentsvc": Call(
+                    path, expect(200, lambda raw: app.thread_problem(raw, 100)), headers=accept
+                ),
+            },
+        ),
     ]
 
 
 def post_row(isso: Isso, app: Commentsvc, ids: dict[str, dict[str, list[int]]]) -> Row:
     """Each request a new comment (a third of them replies) to one of 8 threads in turn."""
-    probe = Entry("A first post, to check that posting works before the load starts.",
-                  "Bench reader", None, None, None)
+    probe = Entry(
+        "A first post, to check that posting works before the load starts.",
+        "Bench reader",
+        None,
+        None,
+        None,
+    )
     parents = {name: [ids[name][uri][0] for uri in POST_URIS] for name in ids}
     floor_body = {"uri": POST_URIS[0], "author": probe.author, "text": probe.text}
-    return Row("post", "post a comment (JSON)", {
-        "floor": Call("/ok", expect(200), floor_body, script=lambda workdir: _peer_lua.write(
-            workdir, _peer_lua.FLOOR, uris=POST_URIS, parents=parents[app.name])),
-        "Isso": Call(isso.new_path(POST_URIS[0]), expect(201),
-                     probe=lambda: isso.post_answer(POST_URIS[0], probe, None),
-                     script=lambda workdir: isso.post_script(workdir, parents[isso.name])),
-        "commentsvc": Call("/api/comments", expect(201),
-                           probe=lambda: app.post_answer(POST_URIS[0], probe, None),
-                           script=lambda workdir: app.post_script(workdir, parents[app.name])),
-    })
+    return Row(
+        "post",
+        "post a comment (JSON)",
+        {
+            "floor": Call(
+                "/ok",
+                expect(200),
+                floor_body,
+                script=lambda workdir: _peer_lua.write(
+                    workdir, _peer_lua.FLOOR, uris=POST_URIS, parents=parents[app.name]
+                ),
+            ),
+            "Isso": Call(
+                isso.new_path(POST_URIS[0]),
+                expect(201),
+                probe=lambda: isso.post_answer(POST_URIS[0], probe, None),
+                script=lambda workdir: isso.post_script(workdir, parents[isso.name]),
+            ),
+            "commentsvc": Call(
+                "/api/comments",
+                expect(201),
+                probe=lambda: app.post_answer(POST_URIS[0], probe, None),
+                script=lambda workdir: app.post_script(workdir, parents[app.name]),
+            ),
+        },
+    )
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -207,17 +259,30 @@ def probe(server: Server, name: str, row: Row, spec: Call) -> Side:
     _, raw, headers = answer
     encoding = headers.get("content-encoding", "identity")
     body = gzip.decompress(raw) if encoding == "gzip" else raw
-    return Side(raw=len(body), gzip9=len(gzip.compress(body, 9)) if body else 0, sent=len(raw),
-                encoding=encoding)
+    return Side(
+        raw=len(body),
+        gzip9=len(gzip.compress(body, 9)) if body else 0,
+        sent=len(raw),
+        encoding=encoding,
+    )
 
 
-def measure(rows: list[Row], servers: dict[str, Server], args: argparse.Namespace,
-            workdir: Path, report: Report) -> None:
+def measure(
+    rows: list[Row],
+    servers: dict[str, Server],
+    args: argparse.Namespace,
+    workdir: Path,
+    report: Report,
+) -> None:
     """For each row and round: a floor pass, an Isso pass and a commentsvc pass in a row."""
     peaks = {name: Memory() for name in servers}
     for row in rows:
-        sides = {name: Side(note=spec) if isinstance(spec, str)
-                 else probe(servers[name], name, row, spec) for name, spec in row.sides.items()}
+        sides = {
+            name: Side(note=spec)
+            if isinstance(spec, str)
+            else probe(servers[name], name, row, spec)
+            for name, spec in row.sides.items()
+        }
         for _ in range(args.rounds):
             for name, spec in row.sides.items():
                 if isinstance(spec, str):
@@ -226,29 +291,41 @@ def measure(rows: list[Row], servers: dict[str, Server], args: argparse.Namespac
                 sides[name].passes.append(one)
                 outcome = _peer_lua.posting_outcome(one.output)
                 if spec.script and not outcome:
-                    raise RuntimeError(f"{row.label}, {name}: the wrk script printed no "
-                                       f"counts:\n{one.output}")
+                    raise RuntimeError(
+                        f"{row.label}, {name}: the wrk script printed no counts:\n{one.output}"
+                    )
                 for key, n in outcome.items():
                     sides[name].posting[key] = sides[name].posting.get(key, 0) + n
                 report.longest_settle = max(report.longest_settle, settle(servers[name]))
         report.rows.append((row, sides))
-        print("  " + f"{row.label:<42}" + "   ".join(
-            f"{name} {sides[name].result.rps:8.1f}" for name in SIDES if sides[name].passes),
-            flush=True)
+        print(
+            "  "
+            + f"{row.label:<42}"
+            + "   ".join(
+                f"{name} {sides[name].result.rps:8.1f}" for name in SIDES if sides[name].passes
+            ),
+            flush=True,
+        )
     for name, peak in peaks.items():
         report.memory[name]["peak under load"] = peak
 
 
-def _one_pass(server: Server, spec: Call, args: argparse.Namespace, workdir: Path,
-              peak: Memory) -> Pass:
+def _one_pass(
+    server: Server, spec: Call, args: argparse.Namespace, workdir: Path, peak: Memory
+) -> Pass:
     script = None
     if spec.script:
         script = spec.script(workdir)
     elif spec.body is not None:
         script = post_script(workdir, json.dumps(spec.body))
     with MemoryPeak(server) as memory:
-        one = run_wrk(server.url(spec.path), args.duration / args.rounds, script,
-                      args.connections, spec.headers)
+        one = run_wrk(
+            server.url(spec.path),
+            args.duration / args.rounds,
+            script,
+            args.connections,
+            spec.headers,
+        )
     if memory.rss_kib > peak.rss_kib:
         peak.rss_parts_kib = memory.parts_kib
     peak.pss_kib = max(peak.pss_kib, memory.pss_kib)
@@ -270,25 +347,32 @@ def run_backend(backend: str, args: argparse.Namespace, isso_version: str) -> Re
     try:
         env = app_env(database.create(), workdir)
         migrate(env)
-        servers["floor"] = start_gunicorn("floor", "floor_app:app", REPO / "bench", env,
-                                          workdir, "/ok")
+        servers["floor"] = start_gunicorn(
+            "floor", "floor_app:app", REPO / "bench", env, workdir, "/ok"
+        )
         # The floor stands in for the blog that Isso checks it can reach when it starts.
         servers["Isso"] = _isso.start(args.isso_venv, workdir / "isso", servers["floor"].url("/"))
-        servers["commentsvc"] = start_gunicorn("commentsvc", "wsgi:app", REPO, env, workdir,
-                                               "/healthz")
+        servers["commentsvc"] = start_gunicorn(
+            "commentsvc", "wsgi:app", REPO, env, workdir, "/healthz"
+        )
         isso, app = Isso(servers["Isso"]), Commentsvc(servers["commentsvc"])
         plan = seed_plan()
         seeded = seed([app, isso], plan)
         report.seed_note = (
             f"{sum(len(e) for _, e in plan):,} comments in {len(plan)} threads + 1 URI without "
-            "comments, posted through each service's API, both at once: " + ", ".join(
-                f"{name} {seconds:.1f} s" for name, (seconds, _) in seeded.items()))
+            "comments, posted through each service's API, both at once: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, (seconds, _) in seeded.items())
+        )
         print(f"  seeded: {report.seed_note}", flush=True)
         idle_memory(servers, report, "idle after seeding")
-        rows = build_rows(isso, app, {name: ids for name, (_, ids) in seeded.items()},
-                          set(args.rows))
-        for name, path in (("floor", "/ok"), ("Isso", isso.thread_path(SMALL_URI)),
-                           ("commentsvc", app.thread_path(SMALL_URI))):
+        rows = build_rows(
+            isso, app, {name: ids for name, (_, ids) in seeded.items()}, set(args.rows)
+        )
+        for name, path in (
+            ("floor", "/ok"),
+            ("Isso", isso.thread_path(SMALL_URI)),
+            ("commentsvc", app.thread_path(SMALL_URI)),
+        ):
             run_wrk(servers[name].url(path), 1, None, args.connections)  # warm-up, dropped
             settle(servers[name])
         measure(rows, servers, args, workdir, report)
@@ -338,8 +422,23 @@ def table_lines(report: Report) -> list[list[tuple[str, ...]]]:
     """The header, then for each row a line per server."""
     backend = BACKEND_NAMES[report.backend]
     labels = {"floor": "floor", "Isso": "Isso (SQLite)", "commentsvc": f"commentsvc ({backend})"}
-    groups = [[("work", "server", "req/s", "p50 ms", "p99 ms", "vs floor", "vs Isso", "raw B",
-                "gzip-9 B", "sent B", "errors, notes")]]
+    groups = [
+        [
+            (
+                "work",
+                "server",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "vs floor",
+                "vs Isso",
+                "raw B",
+                "gzip-9 B",
+                "sent B",
+                "errors, notes",
+            )
+        ]
+    ]
     for row, sides in report.rows:
         rps = {name: side.result.rps for name, side in sides.items() if side.passes}
         group = []
@@ -358,8 +457,21 @@ def table_lines(report: Report) -> list[list[tuple[str, ...]]]:
             p50, p99 = fmt_ms(result.p50_ms), fmt_ms(result.p99_ms)
             if not result.requests:  # wrk reports 0 ms when nothing came back
                 p50 = p99 = f"> {report.pass_seconds * 1000:,.0f}"
-            group.append((label, labels[name], _rps(result.rps), p50, p99, vs_floor, vs_isso,
-                          f"{side.raw:,}", f"{side.gzip9:,}", f"{side.sent:,}", _errors(side)))
+            group.append(
+                (
+                    label,
+                    labels[name],
+                    _rps(result.rps),
+                    p50,
+                    p99,
+                    vs_floor,
+                    vs_isso,
+                    f"{side.raw:,}",
+                    f"{side.gzip9:,}",
+                    f"{side.sent:,}",
+                    _errors(side),
+                )
+            )
         groups.append(group)
     return groups
 
@@ -371,23 +483,30 @@ def print_report(report: Report, args: argparse.Namespace) -> None:
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     left = (0, 1, len(widths) - 1)
     rounds = f" x{args.rounds} rounds" if args.rounds > 1 else ""
-    print(f"\n== commentsvc on {backend}, Isso {report.isso_version} on SQLite (its only "
-          f"backend), the floor (bare Flask): gunicorn, 2 sync workers each; wrk -t1 "
-          f"-c{args.connections} --latency, {args.duration:g} s per pass{rounds}; in each row "
-          "a floor, an Isso and a commentsvc pass, one right after the other ==")
+    print(
+        f"\n== commentsvc on {backend}, Isso {report.isso_version} on SQLite (its only "
+        f"backend), the floor (bare Flask): gunicorn, 2 sync workers each; wrk -t1 "
+        f"-c{args.connections} --latency, {args.duration:g} s per pass{rounds}; in each row "
+        "a floor, an Isso and a commentsvc pass, one right after the other =="
+    )
     print(f"data: {report.seed_note}")
     for n, group in enumerate(groups):
         if n > 1:
             print()
         for line in group:
-            print("  ".join(cell.ljust(w) if i in left else cell.rjust(w)
-                            for i, (cell, w) in enumerate(zip(line, widths, strict=True)))
-                  .rstrip())
+            print(
+                "  ".join(
+                    cell.ljust(w) if i in left else cell.rjust(w)
+                    for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+                ).rstrip()
+            )
         if n == 0:
             print("  ".join("-" * w for w in widths))
     print_memory(report)
-    print(f"{backend} run took {report.seconds:.0f} s; the longest wait for a server to go "
-          f"idle after a pass was {report.longest_settle:.1f} s")
+    print(
+        f"{backend} run took {report.seconds:.0f} s; the longest wait for a server to go "
+        f"idle after a pass was {report.longest_settle:.1f} s"
+    )
 
 
 def _mib(kib: int) -> str:
@@ -395,8 +514,10 @@ def _mib(kib: int) -> str:
 
 
 def print_memory(report: Report) -> None:
-    print("memory of master + 2 workers, MiB: RSS sum (master + worker + worker) and PSS sum "
-          "(pages shared after the fork counted once)")
+    print(
+        "memory of master + 2 workers, MiB: RSS sum (master + worker + worker) and PSS sum "
+        "(pages shared after the fork counted once)"
+    )
     whens = ("idle after seeding", "peak under load", "idle after the run")
     print(f"  {'':<26}" + "".join(f"{when:<32}" for when in whens))
     for name in SIDES:
@@ -407,8 +528,9 @@ def print_memory(report: Report) -> None:
                 cells.append(f"{'-':<32}")
                 continue
             parts = " + ".join(_mib(kib) for kib in memory.rss_parts_kib)
-            cells.append(f"{_mib(memory.rss_kib):>4} ({parts}), PSS {_mib(memory.pss_kib):>4}"
-                         .ljust(32))
+            cells.append(
+                f"{_mib(memory.rss_kib):>4} ({parts}), PSS {_mib(memory.pss_kib):>4}".ljust(32)
+            )
         label = {"Isso": f"Isso {report.isso_version}"}.get(name, name)
         print(f"  {label:<26}" + "".join(cells))
 
@@ -418,18 +540,36 @@ def print_memory(report: Report) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=("sqlite", "postgres", "postgresql", "both"),
-                        default="both", help="commentsvc's database (Isso always uses SQLite)")
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgres", "postgresql", "both"),
+        default="both",
+        help="commentsvc's database (Isso always uses SQLite)",
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk pass")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="split each row's time into this many floor/Isso/commentsvc turns")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="split each row's time into this many floor/Isso/commentsvc turns",
+    )
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--rows", default=",".join(ROW_KEYS),
-                        help=f"comma-separated rows to run, of: {', '.join(ROW_KEYS)}")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
-                        help="server on which a throw-away database is created (and dropped)")
-    parser.add_argument("--isso-venv", type=Path, default=_isso.default_venv(),
-                        help="where Isso's virtualenv is kept between runs")
+    parser.add_argument(
+        "--rows",
+        default=",".join(ROW_KEYS),
+        help=f"comma-separated rows to run, of: {', '.join(ROW_KEYS)}",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="server on which a throw-away database is created (and dropped)",
+    )
+    parser.add_argument(
+        "--isso-venv",
+        type=Path,
+        default=_isso.default_venv(),
+        help="where Isso's virtualenv is kept between runs",
+    )
     args = parser.parse_args(argv)
     args.rows = [key.strip() for key in args.rows.split(",") if key.strip()]
     if unknown := set(args.rows) - set(ROW_KEYS):
@@ -444,7 +584,8 @@ def main(argv: list[str] | None = None) -> int:
     if not ready_for_load():
         return 2
     backends = {"both": ["sqlite", "postgresql"], "postgres": ["postgresql"]}.get(
-        args.db, [args.db])
+        args.db, [args.db]
+    )
     started = time.monotonic()
     print(describe_machine(), flush=True)
     try:

@@ -48,10 +48,18 @@ PER_THREAD = 100
 def _app(url: str):
     from flask_migrate import upgrade
 
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "MIN_SUBMIT_SECONDS": 0,
-                      "RATELIMIT_ENABLED": False, "MODERATION": "none",
-                      "MAIL_BACKGROUND": False, "ALLOWED_ORIGINS": [ORIGIN],
-                      "PUBLIC_URL": "http://comments.test"})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": SECRET,
+            "MIN_SUBMIT_SECONDS": 0,
+            "RATELIMIT_ENABLED": False,
+            "MODERATION": "none",
+            "MAIL_BACKGROUND": False,
+            "ALLOWED_ORIGINS": [ORIGIN],
+            "PUBLIC_URL": "http://comments.test",
+        }
+    )
     init_migrations(app)
     with app.app_context():
         upgrade()
@@ -75,11 +83,20 @@ def _seed(app, total: int, have: int) -> None:
             for n in range(start, stop):
                 thread = threads[n // PER_THREAD]
                 text = f"Earlier comment number {n}: persistence pays off, {n * 7919 % 104729}."
-                rows.append({"thread_id": thread.id, "author": "Regular", "text": text,
-                             "text_hash": text_digest(text), "html": f"<p>{text}</p>",
-                             "status": Status.approved, "remote_hash": remote_hash,
-                             "remote_addr": "198.51.100.0", "avatar": "a" * 16,
-                             "created": now - timedelta(seconds=n % 500)})
+                rows.append(
+                    {
+                        "thread_id": thread.id,
+                        "author": "Regular",
+                        "text": text,
+                        "text_hash": text_digest(text),
+                        "html": f"<p>{text}</p>",
+                        "status": Status.approved,
+                        "remote_hash": remote_hash,
+                        "remote_addr": "198.51.100.0",
+                        "avatar": "a" * 16,
+                        "created": now - timedelta(seconds=n % 500),
+                    }
+                )
             db.session.execute(sa.insert(Comment), rows)
             db.session.commit()
 
@@ -89,11 +106,16 @@ def _time_posts(app, posts: int, tag: str) -> list[float]:
     headers = {"Origin": ORIGIN}
     times = []
     for n in range(posts):
-        body = {"uri": URI, "author": "Regular", "text": f"A new thought {tag}-{n}, on selling.",
-                "form_token": issue_form_token(SECRET, site="default", uri=URI)}
+        body = {
+            "uri": URI,
+            "author": "Regular",
+            "text": f"A new thought {tag}-{n}, on selling.",
+            "form_token": issue_form_token(SECRET, site="default", uri=URI),
+        }
         began = time.perf_counter()
-        answer = client.post("/api/comments", json=body, headers=headers,
-                             environ_base={"REMOTE_ADDR": ADDRESS})
+        answer = client.post(
+            "/api/comments", json=body, headers=headers, environ_base={"REMOTE_ADDR": ADDRESS}
+        )
         times.append((time.perf_counter() - began) * 1000)
         if answer.status_code != 201:
             raise SystemExit(f"post answered {answer.status_code}: {answer.get_data(True)[:200]}")
@@ -132,15 +154,20 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             _run("SQLite", f"sqlite:///{tmp}/bench.sqlite3", histories, args.posts)
     if args.db in ("postgres", "both"):
-        base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+        base = os.environ.get(
+            "COMMENTSVC_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        )
         admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
         name = f"commentsvc_bench_{uuid.uuid4().hex[:10]}"
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         try:
-            _run("PostgreSQL", make_url(base).set(database=name).render_as_string(False),
-                 histories, args.posts)
+            _run(
+                "PostgreSQL",
+                make_url(base).set(database=name).render_as_string(False),
+                histories,
+                args.posts,
+            )
         finally:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -104,14 +104,24 @@ def _seed_thread(session, secret: str, rng: random.Random, uri: str, n: int) -> 
     for parent in tree_shape(rng, n):
         author = rng.choice(NAMES) if rng.random() < 0.85 else None
         email = f"reader{rng.randint(1, 400)}@example.org" if rng.random() < 0.5 else None
-        website = (f"https://{author.split()[0].lower()}.example.net/"
-                   if author and rng.random() < 0.3 else None)
+        website = (
+            f"https://{author.split()[0].lower()}.example.net/"
+            if author and rng.random() < 0.3
+            else None
+        )
         text = comment_text(rng)
         when += timedelta(seconds=rng.randint(30, 20 * 60))
         comment = Comment(
-            thread=thread, parent_id=comments[parent].id if parent is not None else None,
-            author=author, email=email, website=website, text=text, html=render_comment(text),
-            status=Status.approved, created=when, remote_addr=anonymise_address(HOST),
+            thread=thread,
+            parent_id=comments[parent].id if parent is not None else None,
+            author=author,
+            email=email,
+            website=website,
+            text=text,
+            html=render_comment(text),
+            status=Status.approved,
+            created=when,
+            remote_addr=anonymise_address(HOST),
             remote_hash=remote_hash,
             avatar=keyed_hash(secret, email or f"{author}|{remote_hash}", 16),
         )
@@ -134,7 +144,6 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
 
 
 # --- the work ----------------------------------------------------------------------------------
@@ -161,13 +170,20 @@ COUNTS_BODY = json.dumps({"uris": COUNT_URIS})
 WORK = [
     Work("read a thread, 0 comments", thread_path(EMPTY_URI), 0.9, 0.56, expect=0),
     Work("read a thread, 10 comments", thread_path(SMALL_URI), 0.8, 0.049, expect=10),
-    Work("read a thread, 100 comments (nested)", thread_path(MEDIUM_URI), 0.5, 0.0072,
-         expect=100),
+    Work("read a thread, 100 comments (nested)", thread_path(MEDIUM_URI), 0.5, 0.0072, expect=100),
     Work("read a thread, 1,000 comments", thread_path(BIG_URI), 0.1, 0.0009, expect=1000),
-    Work("counts for 1 URI (GET)", "/api/counts?" + urllib.parse.urlencode({"uri": BIG_URI}),
-         0.8, 0.38),
-    Work("counts for 50 URIs (GET)",
-         "/api/counts?" + urllib.parse.urlencode([("uri", u) for u in COUNT_URIS]), 0.8, 0.38),
+    Work(
+        "counts for 1 URI (GET)",
+        "/api/counts?" + urllib.parse.urlencode({"uri": BIG_URI}),
+        0.8,
+        0.38,
+    ),
+    Work(
+        "counts for 50 URIs (GET)",
+        "/api/counts?" + urllib.parse.urlencode([("uri", u) for u in COUNT_URIS]),
+        0.8,
+        0.38,
+    ),
     Work("counts for 50 URIs (POST JSON)", "/api/counts", 0.8, 0.38, body=COUNTS_BODY),
 ]
 
@@ -228,15 +244,18 @@ def prepare(database_url: str, workdir: Path, report: Report) -> dict[str, str]:
     migrate(env)
     started = time.monotonic()
     stats = seed(env)
-    report.seed_note = (f"{stats['comments']} comments in {len(SEEDED)} threads + 1 empty uri, "
-                        f"replies up to depth {stats['max_depth']}, "
-                        f"seeded in {time.monotonic() - started:.1f} s")
+    report.seed_note = (
+        f"{stats['comments']} comments in {len(SEEDED)} threads + 1 empty uri, "
+        f"replies up to depth {stats['max_depth']}, "
+        f"seeded in {time.monotonic() - started:.1f} s"
+    )
     print(f"  {report.seed_note}", flush=True)
     return env
 
 
-def measure(app: Server, floor: Server, args: argparse.Namespace, workdir: Path,
-            report: Report) -> None:
+def measure(
+    app: Server, floor: Server, args: argparse.Namespace, workdir: Path, report: Report
+) -> None:
     """Each row: a floor pass, then an app pass, so both see the same machine weather."""
     for work in WORK:
         check_response(app, work)
@@ -248,19 +267,29 @@ def measure(app: Server, floor: Server, args: argparse.Namespace, workdir: Path,
         floor_passes, app_passes = [], []
         for _ in range(args.rounds):
             with MemoryPeak(floor) as floor_memory:
-                floor_passes.append(run_wrk(floor.url("/ok"), args.duration / args.rounds,
-                                            floor_post if work.body else None, args.connections))
+                floor_passes.append(
+                    run_wrk(
+                        floor.url("/ok"),
+                        args.duration / args.rounds,
+                        floor_post if work.body else None,
+                        args.connections,
+                    )
+                )
             with MemoryPeak(app) as memory:
-                app_passes.append(run_wrk(app.url(work.path), args.duration / args.rounds,
-                                          script, args.connections))
+                app_passes.append(
+                    run_wrk(
+                        app.url(work.path), args.duration / args.rounds, script, args.connections
+                    )
+                )
             if memory.rss_kib > report.rss_kib:
                 report.rss_kib, report.rss_parts_kib = memory.rss_kib, memory.parts_kib
             report.pss_kib = max(report.pss_kib, memory.pss_kib)
             report.floor_rss_kib = max(report.floor_rss_kib, floor_memory.rss_kib)
         row = Row(work, combine(app_passes), combine(floor_passes))
         report.rows.append(row)
-        print(f"  {work.label:<38} {row.app.rps:9.1f} req/s   floor {row.floor.rps:9.1f}",
-              flush=True)
+        print(
+            f"  {work.label:<38} {row.app.rps:9.1f} req/s   floor {row.floor.rps:9.1f}", flush=True
+        )
     _, raw, _ = fetch(app.url(WORK[2].path))
     report.raw_100, report.gzip_100 = len(raw), len(gzip.compress(raw, compresslevel=9))
     report.gzip_100_html, report.gzip_100_rest = gzip_split(raw)
@@ -278,8 +307,10 @@ def gzip_split(raw: bytes) -> tuple[int, int]:
         node["html"] = ""
         stack.extend(node["replies"])
     rest = json.dumps(body, separators=(",", ":")).encode()
-    return (len(gzip.compress("".join(html).encode(), compresslevel=9)),
-            len(gzip.compress(rest, compresslevel=9)))
+    return (
+        len(gzip.compress("".join(html).encode(), compresslevel=9)),
+        len(gzip.compress(rest, compresslevel=9)),
+    )
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> Report:
@@ -291,8 +322,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> Report:
     try:
         env = prepare(database.create(), workdir, report)
         servers.append(start_gunicorn("app", "wsgi:app", REPO, env, workdir, "/healthz"))
-        servers.append(start_gunicorn("floor", "floor_app:app", REPO / "bench", env, workdir,
-                                      "/ok"))
+        servers.append(
+            start_gunicorn("floor", "floor_app:app", REPO / "bench", env, workdir, "/ok")
+        )
         measure(servers[0], servers[1], args, workdir, report)
     finally:
         for server in servers:
@@ -307,21 +339,50 @@ def run_backend(backend: str, args: argparse.Namespace) -> Report:
 
 
 def table_lines(report: Report) -> list[tuple[str, ...]]:
-    lines = [("work", "req/s", "p50 ms", "p99 ms", "floor req/s", "ratio to floor",
-              "target ratio", "met", "Isso ratio")]
+    lines = [
+        (
+            "work",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "floor req/s",
+            "ratio to floor",
+            "target ratio",
+            "met",
+            "Isso ratio",
+        )
+    ]
     for row in report.rows:
-        lines.append((
-            row.work.label, f"{row.app.rps:,.0f}", fmt_ms(row.app.p50_ms), fmt_ms(row.app.p99_ms),
-            f"{row.floor.rps:,.0f}", fmt_ratio(row.ratio), f">= {row.work.target:g}",
-            "yes" if row.ratio >= row.work.target else "NO", fmt_ratio(row.work.isso),
-        ))
+        lines.append(
+            (
+                row.work.label,
+                f"{row.app.rps:,.0f}",
+                fmt_ms(row.app.p50_ms),
+                fmt_ms(row.app.p99_ms),
+                f"{row.floor.rps:,.0f}",
+                fmt_ratio(row.ratio),
+                f">= {row.work.target:g}",
+                "yes" if row.ratio >= row.work.target else "NO",
+                fmt_ratio(row.work.isso),
+            )
+        )
     for method, posts in (("GET", False), ("POST", True)):
         floors = [row.floor for row in report.rows if bool(row.work.body) == posts]
         if floors:
             floor = combine(floors)
-            lines.append((f"floor {method} /ok, all its passes", f"{floor.rps:,.0f}",
-                          fmt_ms(floor.p50_ms), fmt_ms(floor.p99_ms), f"{floor.rps:,.0f}", "1",
-                          "", "", ""))
+            lines.append(
+                (
+                    f"floor {method} /ok, all its passes",
+                    f"{floor.rps:,.0f}",
+                    fmt_ms(floor.p50_ms),
+                    fmt_ms(floor.p99_ms),
+                    f"{floor.rps:,.0f}",
+                    "1",
+                    "",
+                    "",
+                    "",
+                )
+            )
     return lines
 
 
@@ -329,31 +390,43 @@ def print_report(report: Report, args: argparse.Namespace) -> None:
     lines = table_lines(report)
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     rounds = f" x{args.rounds} rounds" if args.rounds > 1 else ""
-    print(f"\n== {report.backend}: gunicorn 2 sync workers; wrk -t1 -c{args.connections} "
-          f"--latency, {args.duration:g} s per row{rounds}; a floor pass right before each app "
-          "pass ==")
+    print(
+        f"\n== {report.backend}: gunicorn 2 sync workers; wrk -t1 -c{args.connections} "
+        f"--latency, {args.duration:g} s per row{rounds}; a floor pass right before each app "
+        "pass =="
+    )
     print(f"data: {report.seed_note}")
     for n, line in enumerate(lines):
-        print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                        for i, (cell, w) in enumerate(zip(line, widths, strict=True))))
+        print(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
         if n == 0 or n == len(report.rows):
             print("  ".join("-" * w for w in widths))
     print("post a comment (JSON): not measured here (a read benchmark)")
     for row in report.rows:
         for name, result in (("app", row.app), ("floor", row.floor)):
             if result.errors:
-                print(f"WARNING {row.work.label}, {name}: wrk counted {result.errors} "
-                      f"of {result.requests} requests")
+                print(
+                    f"WARNING {row.work.label}, {name}: wrk counted {result.errors} "
+                    f"of {result.requests} requests"
+                )
     rss, pss = report.rss_kib / 1024, report.pss_kib / 1024
     parts = " + ".join(f"{kib / 1024:.0f}" for kib in report.rss_parts_kib)
-    print(f"memory under load, master + 2 workers: peak RSS sum {rss:.0f} MiB ({parts}; "
-          f"PSS sum {pss:.0f} MiB); target <= {TARGET_MIB} MiB "
-          f"{'met' if rss <= TARGET_MIB else 'NOT met'}; Isso {ISSO_MIB}; "
-          f"floor app {report.floor_rss_kib / 1024:.0f} MiB")
-    print(f"thread response, 100 comments: {report.raw_100:,} B raw, {report.gzip_100:,} B "
-          f"gzip -9 (Isso {ISSO_GZIP_100:,} B, other texts); of it, compressed apart: the "
-          f"comments' HTML {report.gzip_100_html:,} B, all else {report.gzip_100_rest:,} B; "
-          f"served with Content-Encoding: {report.served_encoding}")
+    print(
+        f"memory under load, master + 2 workers: peak RSS sum {rss:.0f} MiB ({parts}; "
+        f"PSS sum {pss:.0f} MiB); target <= {TARGET_MIB} MiB "
+        f"{'met' if rss <= TARGET_MIB else 'NOT met'}; Isso {ISSO_MIB}; "
+        f"floor app {report.floor_rss_kib / 1024:.0f} MiB"
+    )
+    print(
+        f"thread response, 100 comments: {report.raw_100:,} B raw, {report.gzip_100:,} B "
+        f"gzip -9 (Isso {ISSO_GZIP_100:,} B, other texts); of it, compressed apart: the "
+        f"comments' HTML {report.gzip_100_html:,} B, all else {report.gzip_100_rest:,} B; "
+        f"served with Content-Encoding: {report.served_encoding}"
+    )
     print(f"backend run took {report.seconds:.0f} s")
 
 
@@ -362,10 +435,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk pass")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="split each row's time into this many floor/app pass pairs")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
-                        help="server on which a throw-away database is created (and dropped)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="split each row's time into this many floor/app pass pairs",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="server on which a throw-away database is created (and dropped)",
+    )
     args = parser.parse_args(argv)
     if min(args.duration, args.connections, args.rounds) <= 0:
         parser.error("--duration, --connections and --rounds must be positive")

@@ -53,15 +53,20 @@ def stages(text: str, runs: int) -> dict[str, float]:
 def report(length: int, runs: int, only: list[str]) -> None:
     names = only or list(CASES)
     labels = list(stages("a", 1))
-    print(f"{'case':28} {'chars':>6} {'best ms':>8} {'max ms':>8}  "
-          + "  ".join(f"{label:>12}" for label in labels))
+    print(
+        f"{'case':28} {'chars':>6} {'best ms':>8} {'max ms':>8}  "
+        + "  ".join(f"{label:>12}" for label in labels)
+    )
     worst = ("", 0.0)
     for name in names:
         text = CASES[name](length)
         times = cpu_times(render.render_comment, text, runs=runs)
         parts = stages(text, runs)
-        print(f"{name:28} {len(text):6d} {min(times) * 1000:8.1f} {max(times) * 1000:8.1f}  "
-              + "  ".join(f"{parts[label] * 1000:12.1f}" for label in labels), flush=True)
+        print(
+            f"{name:28} {len(text):6d} {min(times) * 1000:8.1f} {max(times) * 1000:8.1f}  "
+            + "  ".join(f"{parts[label] * 1000:12.1f}" for label in labels),
+            flush=True,
+        )
         worst = max(worst, (name, min(times)), key=lambda pair: pair[1])
     print(f"worst: {worst[0]} {worst[1] * 1000:.1f} ms (best of {runs})")
 
@@ -74,8 +79,9 @@ def search(examples: int, length: int) -> None:
     found: list[tuple[float, str]] = []
     units = st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=8).map("".join)
 
-    @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(prefix=st.lists(st.sampled_from(FRAGMENTS), max_size=3).map("".join), unit=units)
     def slow(prefix: str, unit: str) -> None:
         text = repeat(unit, length, prefix=prefix)[:length]
@@ -97,8 +103,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=int, default=10_000, help="characters per text")
     parser.add_argument("--runs", type=int, default=5, help="renders per case")
-    parser.add_argument("--search", type=int, metavar="EXAMPLES", default=0,
-                        help="run a hypothesis search of this many examples instead")
+    parser.add_argument(
+        "--search",
+        type=int,
+        metavar="EXAMPLES",
+        default=0,
+        help="run a hypothesis search of this many examples instead",
+    )
     parser.add_argument("cases", nargs="*", help="names of the cases to run (default: all)")
     args = parser.parse_args()
     unknown = set(args.cases) - set(CASES)

@@ -54,13 +54,17 @@ def youtube_files() -> list[tuple[str, list[Example]]]:
 
 def blog_comments() -> list[Example]:
     with BLOG.open(encoding="utf-8", newline="") as lines:
-        return [(row["text"], row["label"], row["author"] or None, row["website"] or None)
-                for row in csv.DictReader(lines)]
+        return [
+            (row["text"], row["label"], row["author"] or None, row["website"] or None)
+            for row in csv.DictReader(lines)
+        ]
 
 
 def featurised(examples: list[Example]) -> list[tuple[str, list[str]]]:
-    return [(label, spamfilter.features(text, author=author, website=website))
-            for text, label, author, website in examples]
+    return [
+        (label, spamfilter.features(text, author=author, website=website))
+        for text, label, author, website in examples
+    ]
 
 
 def model(train: list[tuple[str, list[str]]]):
@@ -83,8 +87,10 @@ def shares(pairs: list[tuple[str, float]], threshold: float) -> tuple[float, flo
     """Share of spam, and of real comments, scoring at or above the threshold."""
     spam = [score for label, score in pairs if label == spamfilter.SPAM]
     ham = [score for label, score in pairs if label != spamfilter.SPAM]
-    return (sum(s >= threshold for s in spam) / len(spam),
-            sum(s >= threshold for s in ham) / len(ham))
+    return (
+        sum(s >= threshold for s in spam) / len(spam),
+        sum(s >= threshold for s in ham) / len(ham),
+    )
 
 
 def rates(train, test, hold: float, mark: float) -> tuple[float, float, float]:
@@ -99,23 +105,30 @@ THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
 
 def trade_offs(title: str, pairs: list[tuple[str, float]]) -> None:
     """What each threshold would hold (pooled over the folds): spam caught, real comments."""
-    print(f"  {title}: at threshold " + "  ".join(
-        f"{t}: {s:.0%}/{h:.1%}" for t in THRESHOLDS for s, h in [shares(pairs, t)])
-        + "  (spam caught / real comments caught)")
+    print(
+        f"  {title}: at threshold "
+        + "  ".join(f"{t}: {s:.0%}/{h:.1%}" for t in THRESHOLDS for s, h in [shares(pairs, t)])
+        + "  (spam caught / real comments caught)"
+    )
 
 
 def spread(values: list[float]) -> str:
-    return (f"{statistics.mean(values):6.1%} (min {min(values):.1%}, max {max(values):.1%}, "
-            f"sd {statistics.pstdev(values):.1%})")
+    return (
+        f"{statistics.mean(values):6.1%} (min {min(values):.1%}, max {max(values):.1%}, "
+        f"sd {statistics.pstdev(values):.1%})"
+    )
 
 
 def quality(hold: float, mark: float) -> tuple[list[Example], list[Example]]:
     files = youtube_files()
     data = {name: featurised(examples) for name, examples in files}
-    print(f"YouTube Spam Collection, train on four files, test on the fifth "
-          f"(hold at {hold}, mark spam at {mark})")
-    print(f"  {'test file':<22} {'spam held/marked':>17} {'spam marked':>12} "
-          f"{'real held/marked':>17}")
+    print(
+        f"YouTube Spam Collection, train on four files, test on the fifth "
+        f"(hold at {hold}, mark spam at {mark})"
+    )
+    print(
+        f"  {'test file':<22} {'spam held/marked':>17} {'spam marked':>12} {'real held/marked':>17}"
+    )
     caught, marked, flagged, pooled = [], [], [], []
     for name, test in data.items():
         train = [item for other, items in data.items() if other != name for item in items]
@@ -130,8 +143,10 @@ def quality(hold: float, mark: float) -> tuple[list[Example], list[Example]]:
     trade_offs("pooled", pooled)
 
     blog = featurised(blog_comments())
-    print(f"\nBlog comments ({len(blog)}, "
-          f"{sum(1 for label, _ in blog if label == 'spam')} spam), five folds")
+    print(
+        f"\nBlog comments ({len(blog)}, "
+        f"{sum(1 for label, _ in blog if label == 'spam')} spam), five folds"
+    )
     caught, marked, flagged, pooled = [], [], [], []
     for fold in range(5):
         test = blog[fold::5]
@@ -146,15 +161,22 @@ def quality(hold: float, mark: float) -> tuple[list[Example], list[Example]]:
     print(f"  real held or marked:  {spread(flagged)}")
     youtube_all = [item for items in data.values() for item in items]
     c, m, f = rates(youtube_all, blog, hold, mark)
-    print(f"  trained on YouTube only: spam held or marked {c:.1%}, marked {m:.1%}, "
-          f"real held or marked {f:.1%}")
+    print(
+        f"  trained on YouTube only: spam held or marked {c:.1%}, marked {m:.1%}, "
+        f"real held or marked {f:.1%}"
+    )
     return [example for _, examples in files for example in examples], blog_comments()
 
 
 def speed_and_size(youtube: list[Example], blog: list[Example]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-                          "SECRET_KEY": "bench-" + "k" * 40, "MAIL_BACKGROUND": False})
+        app = create_app(
+            {
+                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+                "SECRET_KEY": "bench-" + "k" * 40,
+                "MAIL_BACKGROUND": False,
+            }
+        )
         with app.app_context():
             db.create_all()
             began = time.perf_counter()
@@ -165,8 +187,7 @@ def speed_and_size(youtube: list[Example], blog: list[Example]) -> None:
             times = []
             for text, _, author, website in youtube + blog:
                 began = time.perf_counter()
-                spamfilter.classify(db.session, config, text=text, author=author,
-                                    website=website)
+                spamfilter.classify(db.session, config, text=text, author=author, website=website)
                 times.append((time.perf_counter() - began) * 1000)
             learned = spamfilter.stats(db.session, DEFAULTS["SPAM_FILTER_HOLD"])
             db.session.remove()
@@ -175,12 +196,16 @@ def speed_and_size(youtube: list[Example], blog: list[Example]) -> None:
     times.sort()
     print(f"\nSpeed and size (SQLite, model of {len(youtube) + len(blog):,} lessons)")
     print(f"  training:        {trained * 1000:,.0f} ms")
-    print(f"  classify:        median {statistics.median(times):.3f} ms, "
-          f"p99 {times[int(len(times) * 0.99)]:.3f} ms, max {times[-1]:.3f} ms "
-          f"({len(times):,} comments, one indexed read each)")
-    print(f"  model:           {learned.features:,} features, about "
-          f"{learned.size_bytes / 1024:,.0f} KiB of counts; database file {size / 1024:,.0f} KiB "
-          "(with the stored lessons)")
+    print(
+        f"  classify:        median {statistics.median(times):.3f} ms, "
+        f"p99 {times[int(len(times) * 0.99)]:.3f} ms, max {times[-1]:.3f} ms "
+        f"({len(times):,} comments, one indexed read each)"
+    )
+    print(
+        f"  model:           {learned.features:,} features, about "
+        f"{learned.size_bytes / 1024:,.0f} KiB of counts; database file {size / 1024:,.0f} KiB "
+        "(with the stored lessons)"
+    )
 
 
 def main() -> None:

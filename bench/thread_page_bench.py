@@ -26,22 +26,40 @@ REPLIES = 1000
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-                          "SECRET_KEY": "bench-" + "k" * 40, "MAIL_BACKGROUND": False,
-                          "RATELIMIT_ENABLED": False})
+        app = create_app(
+            {
+                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+                "SECRET_KEY": "bench-" + "k" * 40,
+                "MAIL_BACKGROUND": False,
+                "RATELIMIT_ENABLED": False,
+            }
+        )
         with app.app_context():
             db.create_all()
             start = utcnow() - timedelta(days=1)
             thread = Thread(uri=URI, title="A busy post")
-            root = Comment(thread=thread, author="Ann", text="Root", html="<p>Root</p>",
-                           status=Status.approved, created=start)
+            root = Comment(
+                thread=thread,
+                author="Ann",
+                text="Root",
+                html="<p>Root</p>",
+                status=Status.approved,
+                created=start,
+            )
             db.session.add_all([thread, root])
             db.session.flush()
             db.session.add_all(
-                Comment(thread=thread, parent_id=root.id, author=f"Reader {n}",
-                        text=f"Reply *{n}*", html=f"<p>Reply <em>{n}</em></p>",
-                        status=Status.approved, created=start + timedelta(seconds=n + 1))
-                for n in range(REPLIES))
+                Comment(
+                    thread=thread,
+                    parent_id=root.id,
+                    author=f"Reader {n}",
+                    text=f"Reply *{n}*",
+                    html=f"<p>Reply <em>{n}</em></p>",
+                    status=Status.approved,
+                    created=start + timedelta(seconds=n + 1),
+                )
+                for n in range(REPLIES)
+            )
             db.session.commit()
         client = app.test_client()
         began = time.perf_counter()
@@ -53,8 +71,10 @@ def main() -> None:
             client.get(f"/comments?uri={URI}")
             repeats.append((time.perf_counter() - began) * 1000)
         size = len(first.get_data())
-        print(f"no-JS thread page, 1 comment + {REPLIES} replies: status {first.status_code}, "
-              f"{size:,} bytes")
+        print(
+            f"no-JS thread page, 1 comment + {REPLIES} replies: status {first.status_code}, "
+            f"{size:,} bytes"
+        )
         print(f"  first request  {first_ms:8.1f} ms")
         print(f"  repeated       {statistics.median(repeats):8.1f} ms (median of 20)")
 

@@ -31,9 +31,15 @@ from _common import free_port, tool
 REPO = Path(__file__).resolve().parent.parent
 STATIC = REPO / "commentsvc" / "static"
 URI = "/bench/hundred-comments.html"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 # Watches the widget's shadow root from the moment it exists and notes when the 100th
 # comment element appears, in milliseconds since navigation started.
@@ -102,8 +108,9 @@ def sizes() -> None:
 
 def call(method: str, url: str, body=None) -> dict:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -132,21 +139,35 @@ def start_blog(service_url: str) -> tuple[ThreadingHTTPServer, str]:
 
 def start_service(tmp: Path, blog_origin: str, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")}
-    env.update({
-        "COMMENTSVC_INSTANCE_PATH": str(tmp),
-        "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
-        "COMMENTSVC_SECRET_KEY": secrets.token_urlsafe(32),
-        "COMMENTSVC_ALLOWED_ORIGINS": blog_origin,
-        "COMMENTSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
-        "COMMENTSVC_RATELIMIT_ENABLED": "false",
-        "COMMENTSVC_MODERATION": "none",
-    })
-    subprocess.run([tool("commentsvc"), "db", "upgrade"], cwd=REPO, env=env, check=True,
-                   capture_output=True)
-    process = subprocess.Popen([tool("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
-                                "--log-level", "warning", "wsgi:app"],
-                               cwd=REPO, env=env)
+    env.update(
+        {
+            "COMMENTSVC_INSTANCE_PATH": str(tmp),
+            "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+            "COMMENTSVC_SECRET_KEY": secrets.token_urlsafe(32),
+            "COMMENTSVC_ALLOWED_ORIGINS": blog_origin,
+            "COMMENTSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
+            "COMMENTSVC_RATELIMIT_ENABLED": "false",
+            "COMMENTSVC_MODERATION": "none",
+        }
+    )
+    subprocess.run(
+        [tool("commentsvc"), "db", "upgrade"], cwd=REPO, env=env, check=True, capture_output=True
+    )
+    process = subprocess.Popen(
+        [
+            tool("gunicorn"),
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=REPO,
+        env=env,
+    )
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/embed.js", timeout=1).close()
@@ -165,12 +186,23 @@ def seed(service_url: str) -> None:
         parent = None
         if n >= 40:
             parent = top[n % 40] if n < 80 else last
-        text = f"Comment {n}: *Markdown* with a [link](https://example.com/{n}) and `code`.\n\n" \
-               "A second paragraph, so the comment has some body to lay out."
+        text = (
+            f"Comment {n}: *Markdown* with a [link](https://example.com/{n}) and `code`.\n\n"
+            "A second paragraph, so the comment has some body to lay out."
+        )
         token = call("GET", f"{service_url}/api/form-token?uri={URI}")["form_token"]
-        last = call("POST", f"{service_url}/api/comments",
-                    {"uri": URI, "text": text, "author": f"Reader {n}", "parent_id": parent,
-                     "email": f"reader{n}@example.com", "form_token": token})["id"]
+        last = call(
+            "POST",
+            f"{service_url}/api/comments",
+            {
+                "uri": URI,
+                "text": text,
+                "author": f"Reader {n}",
+                "parent_id": parent,
+                "email": f"reader{n}@example.com",
+                "form_token": token,
+            },
+        )["id"]
         if n < 40:
             top.append(last)
     assert call("GET", f"{service_url}/api/threads?uri={URI}")["count"] == 100
@@ -205,14 +237,18 @@ def report(runs: list[dict]) -> None:
             print(f"  {label:<52}{statistics.median(values):>7.1f}")
     times = [r["rendered"] for r in runs]
     shown = ", ".join(f"{t:.0f}" for t in times)
-    print(f"time to first render, 100 comments (ms from navigation, cold context): "
-          f"median {statistics.median(times):.0f} of {len(times)} runs [{shown}]")
+    print(
+        f"time to first render, 100 comments (ms from navigation, cold context): "
+        f"median {statistics.median(times):.0f} of {len(times)} runs [{shown}]"
+    )
     own = [r["own"] for r in runs if r.get("own") is not None]
     build = [r["build"] for r in runs if r.get("build") is not None]
     if own and build:
-        print(f"the script's own work (embed.js start to comments attached): median "
-              f"{statistics.median(own):.0f} ms, of which building the 100 comments "
-              f"{statistics.median(build):.1f} ms")
+        print(
+            f"the script's own work (embed.js start to comments attached): median "
+            f"{statistics.median(own):.0f} ms, of which building the 100 comments "
+            f"{statistics.median(build):.1f} ms"
+        )
 
 
 def main() -> None:

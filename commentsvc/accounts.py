@@ -49,9 +49,13 @@ def find_for_login(session: Session, identifier: str) -> Moderator | None:
     wanted = normalise_login(identifier)
     if _has_control(wanted):  # no account has one, and PostgreSQL refuses a NUL
         return None
-    found = list(session.execute(select(Moderator).where(or_(
-        func.lower(Moderator.name) == wanted, func.lower(Moderator.email) == wanted))
-    ).scalars())
+    found = list(
+        session.execute(
+            select(Moderator).where(
+                or_(func.lower(Moderator.name) == wanted, func.lower(Moderator.email) == wanted)
+            )
+        ).scalars()
+    )
     found.sort(key=lambda m: (m.name.lower() != wanted, m.id))
     return found[0] if found else None
 
@@ -84,8 +88,10 @@ class SessionPolicy:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SessionPolicy:
-        return cls(idle=timedelta(minutes=config["ADMIN_IDLE_MINUTES"]),
-                   lifetime=timedelta(days=config["ADMIN_SESSION_DAYS"]))
+        return cls(
+            idle=timedelta(minutes=config["ADMIN_IDLE_MINUTES"]),
+            lifetime=timedelta(days=config["ADMIN_SESSION_DAYS"]),
+        )
 
 
 def _digest(token: str) -> str:
@@ -97,8 +103,9 @@ def start_session(session: Session, moderator: Moderator, now: datetime | None =
     stored, so a copy of the database opens no session)."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    session.add(AdminSession(id=_digest(token), moderator_id=moderator.id, created=now,
-                             last_seen=now))
+    session.add(
+        AdminSession(id=_digest(token), moderator_id=moderator.id, created=now, last_seen=now)
+    )
     return token
 
 
@@ -111,8 +118,13 @@ def log_in(session: Session, moderator: Moderator, policy: SessionPolicy) -> str
     return start_session(session, moderator, now)
 
 
-def session_moderator(session: Session, user_id: str, token: object, policy: SessionPolicy,
-                      now: datetime | None = None) -> tuple[Moderator | None, bool]:
+def session_moderator(
+    session: Session,
+    user_id: str,
+    token: object,
+    policy: SessionPolicy,
+    now: datetime | None = None,
+) -> tuple[Moderator | None, bool]:
     """The active moderator whose live session the token is, and whether its last_seen was
     written now (the caller commits); (None, False) for anything else."""
     user_id = str(user_id)
@@ -121,20 +133,26 @@ def session_moderator(session: Session, user_id: str, token: object, policy: Ses
     now = now or utcnow()
     digest = _digest(token)
     row = session.execute(
-        select(Moderator, AdminSession.last_seen).join(
-            AdminSession, AdminSession.moderator_id == Moderator.id)
-        .where(AdminSession.id == digest, Moderator.id == int(user_id), Moderator.active,
-               AdminSession.last_seen > now - policy.idle,
-               AdminSession.created > now - policy.lifetime)
+        select(Moderator, AdminSession.last_seen)
+        .join(AdminSession, AdminSession.moderator_id == Moderator.id)
+        .where(
+            AdminSession.id == digest,
+            Moderator.id == int(user_id),
+            Moderator.active,
+            AdminSession.last_seen > now - policy.idle,
+            AdminSession.created > now - policy.lifetime,
+        )
     ).first()
     if row is None:
         return None, False
     moderator, last_seen = row
     if now - last_seen < TOUCH_EVERY:
         return moderator, False
-    session.execute(update(AdminSession)
-                    .where(AdminSession.id == digest, AdminSession.last_seen < now - TOUCH_EVERY)
-                    .values(last_seen=now))
+    session.execute(
+        update(AdminSession)
+        .where(AdminSession.id == digest, AdminSession.last_seen < now - TOUCH_EVERY)
+        .values(last_seen=now)
+    )
     return moderator, True
 
 
@@ -146,16 +164,26 @@ def end_session(session: Session, token: object) -> None:
 
 def end_sessions(session: Session, moderator_id: int) -> int:
     """End every session of a moderator; returns how many there were."""
-    return cast("CursorResult[Any]", session.execute(
-        delete(AdminSession).where(AdminSession.moderator_id == moderator_id))).rowcount
+    return cast(
+        "CursorResult[Any]",
+        session.execute(delete(AdminSession).where(AdminSession.moderator_id == moderator_id)),
+    ).rowcount
 
 
 def prune_sessions(session: Session, policy: SessionPolicy, now: datetime | None = None) -> int:
     """Drop the sessions that have expired; returns how many."""
     now = now or utcnow()
-    return cast("CursorResult[Any]", session.execute(delete(AdminSession).where(or_(
-        AdminSession.last_seen <= now - policy.idle,
-        AdminSession.created <= now - policy.lifetime)))).rowcount
+    return cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(AdminSession).where(
+                or_(
+                    AdminSession.last_seen <= now - policy.idle,
+                    AdminSession.created <= now - policy.lifetime,
+                )
+            )
+        ),
+    ).rowcount
 
 
 # --- account changes ----------------------------------------------------------------------------
@@ -173,14 +201,20 @@ def change_password(session: Session, moderator: Moderator, new_password: str) -
     return start_session(session, moderator)
 
 
-def set_active(session: Session, actor: Moderator | str, moderator: Moderator,
-               active: bool) -> None:
+def set_active(
+    session: Session, actor: Moderator | str, moderator: Moderator, active: bool
+) -> None:
     """Let a moderator log in again, or stop them: deactivation ends their sessions."""
     moderator.active = active
     if not active:
         end_sessions(session, moderator.id)
-    record(session, actor, "activate" if active else "deactivate",
-           f"moderator {moderator.id}", moderator.name)
+    record(
+        session,
+        actor,
+        "activate" if active else "deactivate",
+        f"moderator {moderator.id}",
+        moderator.name,
+    )
 
 
 def clean_display_name(value: str | None) -> str | None:
@@ -189,16 +223,20 @@ def clean_display_name(value: str | None) -> str | None:
     if value is None:
         return None
     value = unicodedata.normalize("NFC", value)
-    value = "".join(" " if ch.isspace() else ch for ch in value
-                    if unicodedata.category(ch) not in ("Cc", "Cs", "Co") or ch.isspace())
+    value = "".join(
+        " " if ch.isspace() else ch
+        for ch in value
+        if unicodedata.category(ch) not in ("Cc", "Cs", "Co") or ch.isspace()
+    )
     return clean_name(value)
 
 
 def _names_of_others(session: Session, moderator_id: int | None) -> set[str]:
     """The names other moderators log in with or are shown under, case-folded."""
     rows = session.execute(select(Moderator.id, Moderator.name, Moderator.display_name)).all()
-    return {name.casefold() for id_, *names in rows if id_ != moderator_id
-            for name in names if name}
+    return {
+        name.casefold() for id_, *names in rows if id_ != moderator_id for name in names if name
+    }
 
 
 def _display_name(session: Session, value: str | None, moderator_id: int | None) -> str | None:
@@ -227,10 +265,18 @@ def _password_problem(password: str) -> str | None:
     return None
 
 
-def create_moderator(session: Session, actor: Moderator | str, *, name: str, email: str,
-                     password: str, role: Role = Role.moderator, active: bool = True,
-                     display_name: str | None = None,
-                     sites: list[str] | None = None) -> Moderator:
+def create_moderator(
+    session: Session,
+    actor: Moderator | str,
+    *,
+    name: str,
+    email: str,
+    password: str,
+    role: Role = Role.moderator,
+    active: bool = True,
+    display_name: str | None = None,
+    sites: list[str] | None = None,
+) -> Moderator:
     """Add a moderator account; raises ValidationFailed with a reason per field. A moderator
     (not an admin, who sees every site) moderates `sites`, by default the default site."""
     name, email = name.strip(), email.strip().lower()
@@ -247,13 +293,25 @@ def create_moderator(session: Session, actor: Moderator | str, *, name: str, ema
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(errors)
-    taken = session.execute(select(Moderator.id).where(or_(
-        func.lower(Moderator.name) == name.lower(), func.lower(Moderator.email) == email,
-        func.lower(Moderator.display_name) == name.lower()))).first()
+    taken = session.execute(
+        select(Moderator.id).where(
+            or_(
+                func.lower(Moderator.name) == name.lower(),
+                func.lower(Moderator.email) == email,
+                func.lower(Moderator.display_name) == name.lower(),
+            )
+        )
+    ).first()
     if taken:
         raise ValidationFailed({"name": ["A moderator with this name or e-mail exists."]})
-    moderator = Moderator(name=name, email=email, role=role, active=active,
-                          display_name=shown, password_hash=generate_password_hash(password))
+    moderator = Moderator(
+        name=name,
+        email=email,
+        role=role,
+        active=active,
+        display_name=shown,
+        password_hash=generate_password_hash(password),
+    )
     session.add(moderator)
     session.flush()
     if role != Role.admin:
@@ -263,6 +321,11 @@ def create_moderator(session: Session, actor: Moderator | str, *, name: str, ema
             site_rules.grant(session, moderator, sites or [site_rules.DEFAULT_SITE])
         except NotFound as exc:
             raise ValidationFailed({"sites": [str(exc)]}) from None
-    record(session, actor, "add moderator", f"moderator {moderator.id}",
-           f"{name} ({role.value})" + (f", sites {', '.join(sites)}" if sites else ""))
+    record(
+        session,
+        actor,
+        "add moderator",
+        f"moderator {moderator.id}",
+        f"{name} ({role.value})" + (f", sites {', '.join(sites)}" if sites else ""),
+    )
     return moderator

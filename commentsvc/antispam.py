@@ -22,14 +22,20 @@ from .transactions import upsert_insert
 
 log = logging.getLogger("commentsvc.antispam")
 
-_DUPLICATE = select(Comment.id).where(
-    Comment.text_hash == bindparam("text_hash"), Comment.created >= bindparam("since"),
-    Comment.id != bindparam("exclude"),
-    or_(Comment.remote_hash == bindparam("remote_hash"), Comment.email == bindparam("email")),
-).limit(1)
+_DUPLICATE = (
+    select(Comment.id)
+    .where(
+        Comment.text_hash == bindparam("text_hash"),
+        Comment.created >= bindparam("since"),
+        Comment.id != bindparam("exclude"),
+        or_(Comment.remote_hash == bindparam("remote_hash"), Comment.email == bindparam("email")),
+    )
+    .limit(1)
+)
 _PRUNE_FORM_TOKENS = delete(UsedToken).where(
     UsedToken.id.startswith(tokens.FORM_TOKEN_PREFIX, autoescape=True),
-    UsedToken.used < bindparam("before"))
+    UsedToken.used < bindparam("before"),
+)
 
 
 class _Folding(dict[int, int | str | None]):
@@ -60,16 +66,30 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(normalised_text(text).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def is_duplicate(session: Session, *, text_hash: str, remote_hash: str, email: str | None,
-                 window: int, exclude: int = 0) -> bool:
+def is_duplicate(
+    session: Session,
+    *,
+    text_hash: str,
+    remote_hash: str,
+    email: str | None,
+    window: int,
+    exclude: int = 0,
+) -> bool:
     """The same normalised text from the same address or e-mail within the last `window`
     seconds (one indexed lookup); `exclude` is the comment being edited."""
     if window <= 0:
         return False
     since = utcnow() - timedelta(seconds=window)
-    found = session.execute(_DUPLICATE, {"remote_hash": remote_hash, "email": email,
-                                         "since": since, "text_hash": text_hash,
-                                         "exclude": exclude}).first()
+    found = session.execute(
+        _DUPLICATE,
+        {
+            "remote_hash": remote_hash,
+            "email": email,
+            "since": since,
+            "text_hash": text_hash,
+            "exclude": exclude,
+        },
+    ).first()
     return found is not None
 
 
@@ -79,9 +99,12 @@ def use_form_token(session: Session, token: str) -> bool:
     racing with one token, the second waits for the first's commit, then finds it used)."""
     insert = upsert_insert(session.get_bind().dialect.name)
     statement = insert(UsedToken).values(id=tokens.form_token_id(token), used=utcnow())
-    return session.connection().execute(
-        statement.on_conflict_do_nothing(index_elements=["id"]).returning(UsedToken.id)
-    ).first() is not None
+    return (
+        session.connection()
+        .execute(statement.on_conflict_do_nothing(index_elements=["id"]).returning(UsedToken.id))
+        .first()
+        is not None
+    )
 
 
 _prunes = Every()
@@ -93,8 +116,10 @@ def prune_used_form_tokens_if_due(session: Session, max_age: int, now: float) ->
     if not _prunes.due(now):
         return None
     before = utcnow() - timedelta(seconds=max_age + 60)
-    return cast("CursorResult[Any]",
-                session.execute(_PRUNE_FORM_TOKENS, {"before": before})).rowcount or 0
+    return (
+        cast("CursorResult[Any]", session.execute(_PRUNE_FORM_TOKENS, {"before": before})).rowcount
+        or 0
+    )
 
 
 def akismet_says_spam(config: Mapping[str, Any], fields: Mapping[str, str | None]) -> bool:
@@ -102,12 +127,19 @@ def akismet_says_spam(config: Mapping[str, Any], fields: Mapping[str, str | None
     key, endpoint = config["AKISMET_KEY"], config["AKISMET_ENDPOINT"]
     if not key or not endpoint:
         return False
-    data = {"api_key": key, "blog": config["PUBLIC_URL"], "comment_type": "comment",
-            **{name: value for name, value in fields.items() if value}}
+    data = {
+        "api_key": key,
+        "blog": config["PUBLIC_URL"],
+        "comment_type": "comment",
+        **{name: value for name, value in fields.items() if value},
+    }
     request = urllib.request.Request(  # noqa: S310  (the operator configures an http(s) URL)
-        endpoint, data=urllib.parse.urlencode(data).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded",
-                 "User-Agent": "commentsvc/1 | Akismet-compatible"},
+        endpoint,
+        data=urllib.parse.urlencode(data).encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "commentsvc/1 | Akismet-compatible",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=config["AKISMET_TIMEOUT"]) as response:  # noqa: S310

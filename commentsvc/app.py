@@ -20,7 +20,8 @@ from .jsonfast import FastJSONProvider
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, error handlers, commands."""
     instance = os.environ.get("COMMENTSVC_INSTANCE_PATH") or (
-        str(CHECKOUT / "instance") if CHECKOUT else None)
+        str(CHECKOUT / "instance") if CHECKOUT else None
+    )
     # Named for the package: its logger is "commentsvc", and an installed package's instance
     # folder is found from that name.
     app = Flask(__package__, instance_path=instance, template_folder=str(bundled("templates")))

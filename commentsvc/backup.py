@@ -20,7 +20,8 @@ def sqlite_path(database_url: str) -> Path:
         raise BackupRefused(
             f"the database is {url.get_backend_name()}, not SQLite: back it up with its own "
             f"tool, e.g. pg_dump --format=custom --file=comments.dump {url.database or 'DB'} "
-            "(docs/deploy.md, Backups)")
+            "(docs/deploy.md, Backups)"
+        )
     if not url.database or url.database == ":memory:":
         raise BackupRefused("the database is in memory: there is nothing to copy")
     return Path(url.database)

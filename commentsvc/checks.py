@@ -27,15 +27,25 @@ def run_checks(app: Flask) -> Iterator[Check]:
     yield Check("database schema", schema_problem(app))
     config = app.config
     if config["REDIS_URL"]:
-        yield Check("redis", _attempt(lambda: _redis(config["REDIS_URL"]),
-                                      "check COMMENTSVC_REDIS_URL and that Redis runs"))
+        yield Check(
+            "redis",
+            _attempt(
+                lambda: _redis(config["REDIS_URL"]),
+                "check COMMENTSVC_REDIS_URL and that Redis runs",
+            ),
+        )
     if config["SMTP_HOST"]:
-        yield Check("mail server", _attempt(lambda: _smtp(config),
-                                            "check COMMENTSVC_SMTP_HOST, _PORT, _STARTTLS and "
-                                            "the login"))
+        yield Check(
+            "mail server",
+            _attempt(
+                lambda: _smtp(config), "check COMMENTSVC_SMTP_HOST, _PORT, _STARTTLS and the login"
+            ),
+        )
     if not config["ALLOWED_ORIGINS"]:
-        yield Check("allowed origins", "none: no blog can show comments; set "
-                                       "COMMENTSVC_ALLOWED_ORIGINS to your blog's origin")
+        yield Check(
+            "allowed origins",
+            "none: no blog can show comments; set COMMENTSVC_ALLOWED_ORIGINS to your blog's origin",
+        )
 
 
 def _attempt(work: Callable[[], None], fix: str) -> str | None:

@@ -48,13 +48,19 @@ def register(app: Flask) -> None:
 @with_appcontext
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--site", default="default", show_default=True, help="the site to export")
-@click.option("--email", default=None,
-              help="instead: everything stored about one commenter (privacy export)")
-@click.option("--output", type=click.File("w"), default=None,
-              help="with --email: file to write the JSON to (default: standard output)")
+@click.option(
+    "--email", default=None, help="instead: everything stored about one commenter (privacy export)"
+)
+@click.option(
+    "--output",
+    type=click.File("w"),
+    default=None,
+    help="with --email: file to write the JSON to (default: standard output)",
+)
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def export(file: str | None, site: str, email: str | None, output: IO[str] | None,
-           quiet: bool) -> None:
+def export(
+    file: str | None, site: str, email: str | None, output: IO[str] | None, quiet: bool
+) -> None:
     """Write every thread and comment of a site to FILE (our JSON export format), or with
     --email, everything stored about one commenter."""
     if email is not None:
@@ -67,13 +73,14 @@ def export(file: str | None, site: str, email: str | None, output: IO[str] | Non
 
     source = export_source(current_app.config["SECRET_KEY"])
     try:
-        with click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out, \
-                _progress_bar(quiet, "comments") as progress:
+        with (
+            click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out,
+            _progress_bar(quiet, "comments") as progress,
+        ):
             threads, comments = export_site(db.session(), site, out, source, progress)
     except OSError as exc:
         _cannot_write(file, exc)
-    click.echo(f"{threads} thread(s) and {comments} comment(s) of site {site} exported",
-               err=True)
+    click.echo(f"{threads} thread(s) and {comments} comment(s) of site {site} exported", err=True)
 
 
 def _export_personal(email: str, output: IO[str]) -> None:
@@ -94,27 +101,42 @@ def _progress_bar(quiet: bool, unit: str) -> Iterator[Callable[[int, int], None]
     from tqdm import tqdm
 
     with tqdm(file=sys.stderr, unit=unit, unit_scale=True, leave=False) as bar:
+
         def update(done: int, total: int) -> None:
             if bar.total != total:
                 bar.total = total
             bar.update(done - bar.n)
+
         yield update
 
 
 @click.command("import")
 @with_appcontext
-@click.argument("fmt", metavar="FORMAT",
-                type=click.Choice(list(IMPORT_FORMATS)))
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(list(IMPORT_FORMATS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--site", default="default", show_default=True, help="the site to import into")
 @click.option("--dry-run", is_flag=True, help="read and check everything, save nothing")
-@click.option("--uri-map", type=click.Path(exists=True, dir_okay=False),
-              help="CSV file of two columns: old post URL, new thread uri")
-@click.option("--status", type=click.Choice(["approved", "pending"]), default=None,
-              help="status of the comments the old blog showed (default: approved)")
+@click.option(
+    "--uri-map",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV file of two columns: old post URL, new thread uri",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["approved", "pending"]),
+    default=None,
+    help="status of the comments the old blog showed (default: approved)",
+)
 @click.option("--quiet", is_flag=True, help="no progress bar, only the report")
-def import_comments(fmt: str, file: str, site: str, dry_run: bool, uri_map: str | None,
-                    status: str | None, quiet: bool) -> None:
+def import_comments(
+    fmt: str,
+    file: str,
+    site: str,
+    dry_run: bool,
+    uri_map: str | None,
+    status: str | None,
+    quiet: bool,
+) -> None:
     """Import the comments of a Blogger, Disqus, WordPress or Isso export, or of our own."""
     from .errors import BadImportFile
     from .importers import import_file
@@ -122,17 +144,29 @@ def import_comments(fmt: str, file: str, site: str, dry_run: bool, uri_map: str 
     try:
         mapping = _read_uri_map(uri_map) if uri_map else None
         with _progress_bar(quiet, "B") as progress:
-            report = import_file(db.session(), current_app.config, fmt, file, site=site,
-                                 uri_map=mapping, status=status, progress=progress,
-                                 dry_run=dry_run, workers=_workers(file))
+            report = import_file(
+                db.session(),
+                current_app.config,
+                fmt,
+                file,
+                site=site,
+                uri_map=mapping,
+                status=status,
+                progress=progress,
+                dry_run=dry_run,
+                workers=_workers(file),
+            )
     except BadImportFile as exc:
         db.session.rollback()
         click.echo(f"Error: {click.format_filename(file)}: {exc}", err=True)
         sys.exit(2)
     except SQLAlchemyError as exc:  # e.g. a reader posting the thread's first comment meanwhile
         db.session.rollback()
-        click.echo(f"Error: the database refused the import ({type(exc).__name__}); nothing "
-                   "was saved: run it again", err=True)
+        click.echo(
+            f"Error: the database refused the import ({type(exc).__name__}); nothing "
+            "was saved: run it again",
+            err=True,
+        )
         sys.exit(1)
     if dry_run:
         db.session.rollback()
@@ -171,15 +205,24 @@ def erase(email: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Erase every comment, subscription and mail of {email}?", abort=True)
     erased = erase_personal_data(db.session(), email, current_app.config["SECRET_KEY"])
-    record(db.session(), "command line", "erase", "personal data",
-           f"{erased.comments} comment(s), {erased.mails} mail(s)")
+    record(
+        db.session(),
+        "command line",
+        "erase",
+        "personal data",
+        f"{erased.comments} comment(s), {erased.mails} mail(s)",
+    )
     db.session.commit()
-    click.echo(f"{erased.comments} comment(s) erased; {erased.subscriptions} subscription(s) "
-               f"and {erased.mails} mail(s) deleted; {erased.audit_entries} audit log "
-               "detail(s) cleared")
+    click.echo(
+        f"{erased.comments} comment(s) erased; {erased.subscriptions} subscription(s) "
+        f"and {erased.mails} mail(s) deleted; {erased.audit_entries} audit log "
+        "detail(s) cleared"
+    )
     if erased.bans_kept:
-        click.echo("The ban on this address is kept (it is how the address stays banned); "
-                   "lift it on the admin Bans page to remove it too.")
+        click.echo(
+            "The ban on this address is kept (it is how the address stays banned); "
+            "lift it on the admin Bans page to remove it too."
+        )
 
 
 @click.command("prune-outbox")
@@ -209,16 +252,31 @@ def purge_addresses() -> None:
 @with_appcontext
 @click.argument("name")
 @click.option("--email", required=True, help="where moderation alerts go")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.admin.value,
-              show_default=True)
-@click.option("--display-name", default=None,
-              help="the name readers see on their replies (default: NAME)")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.admin.value,
+    show_default=True,
+)
+@click.option(
+    "--display-name", default=None, help="the name readers see on their replies (default: NAME)"
+)
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
-@click.option("--site", "site_names", multiple=True,
-              help="a site this moderator moderates (repeat for several; default: default); "
-                   "admins moderate every site")
-def create_moderator(name: str, email: str, role: str, display_name: str | None,
-                     password_stdin: bool, site_names: tuple[str, ...]) -> None:
+@click.option(
+    "--site",
+    "site_names",
+    multiple=True,
+    help="a site this moderator moderates (repeat for several; default: default); "
+    "admins moderate every site",
+)
+def create_moderator(
+    name: str,
+    email: str,
+    role: str,
+    display_name: str | None,
+    password_stdin: bool,
+    site_names: tuple[str, ...],
+) -> None:
     """Create a moderator account (the first one is usually an admin)."""
     from .accounts import create_moderator as create
     from .errors import ValidationFailed
@@ -231,8 +289,16 @@ def create_moderator(name: str, email: str, role: str, display_name: str | None,
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        create(db.session(), "command line", name=name, email=email, password=password,
-               role=Role(role), display_name=display_name, sites=list(site_names) or None)
+        create(
+            db.session(),
+            "command line",
+            name=name,
+            email=email,
+            password=password,
+            role=Role(role),
+            display_name=display_name,
+            sites=list(site_names) or None,
+        )
     except ValidationFailed as exc:
         reasons = [reason for field in exc.fields.values() for reason in field]
         raise click.UsageError(" ".join(reasons)) from None
@@ -248,12 +314,20 @@ def site() -> None:
 @site.command("add")
 @with_appcontext
 @click.argument("name")
-@click.option("--origin", "origins", multiple=True, required=True,
-              help="an origin whose pages embed the widget, like https://blog.example "
-                   "(repeat for several)")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    required=True,
+    help="an origin whose pages embed the widget, like https://blog.example (repeat for several)",
+)
 @click.option("--title", default=None, help="the site's name, for people")
-@click.option("--policy", type=click.Choice(["all", "first-time", "none"]), default=None,
-              help="its moderation policy (default: COMMENTSVC_MODERATION)")
+@click.option(
+    "--policy",
+    type=click.Choice(["all", "first-time", "none"]),
+    default=None,
+    help="its moderation policy (default: COMMENTSVC_MODERATION)",
+)
 def site_add(name: str, origins: tuple[str, ...], title: str | None, policy: str | None) -> None:
     """Add a site; embed with data-site="NAME"."""
     from . import sites
@@ -263,14 +337,15 @@ def site_add(name: str, origins: tuple[str, ...], title: str | None, policy: str
     try:
         parsed = _origins(",".join(origins))
     except ValueError as exc:
-        raise click.BadParameter(f"{exc} is not an origin like https://blog.example (no path)",
-                                 param_hint="--origin") from None
+        raise click.BadParameter(
+            f"{exc} is not an origin like https://blog.example (no path)", param_hint="--origin"
+        ) from None
     try:
         sites.add(db.session(), name, origins=parsed, title=title, moderation=policy)
     except ValidationFailed as exc:
         raise click.UsageError(" ".join(r for rs in exc.fields.values() for r in rs)) from None
     db.session.commit()
-    click.echo(f"site {name} added; embed the widget with data-site=\"{name}\"")
+    click.echo(f'site {name} added; embed the widget with data-site="{name}"')
 
 
 @site.command("list")
@@ -316,8 +391,14 @@ def spam_filter() -> None:
 @spam_filter.command("train")
 @with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True,
-              help="columns text,label (spam or ham), or the YouTube Spam Collection's")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv"]),
+    default="csv",
+    show_default=True,
+    help="columns text,label (spam or ham), or the YouTube Spam Collection's",
+)
 def spam_filter_train(file: str, fmt: str) -> None:
     """Learn from a labelled file of comments."""
     from . import spamfilter
@@ -347,27 +428,41 @@ def spam_filter_stats() -> None:
     learned = spamfilter.stats(db.session(), config["SPAM_FILTER_HOLD"])
     spam = learned.spam_decisions + learned.spam_from_files
     ham = learned.ham_decisions + learned.ham_from_files
-    state = ("off" if config["SPAM_FILTER"] == "off" else
-             "learning only (SPAM_FILTER=learn)" if config["SPAM_FILTER"] == "learn" else
-             "acting" if min(spam, ham) >= spamfilter.MIN_LESSONS else
-             f"learning: acts after {spamfilter.MIN_LESSONS} spam and "
-             f"{spamfilter.MIN_LESSONS} ham lessons")
+    state = (
+        "off"
+        if config["SPAM_FILTER"] == "off"
+        else "learning only (SPAM_FILTER=learn)"
+        if config["SPAM_FILTER"] == "learn"
+        else "acting"
+        if min(spam, ham) >= spamfilter.MIN_LESSONS
+        else f"learning: acts after {spamfilter.MIN_LESSONS} spam and "
+        f"{spamfilter.MIN_LESSONS} ham lessons"
+    )
     click.echo(f"filter:        {state}")
-    click.echo(f"thresholds:    hold at {config['SPAM_FILTER_HOLD']}, "
-               f"mark spam at {config['SPAM_FILTER_SPAM']}")
-    click.echo(f"decisions:     {learned.spam_decisions} spam, {learned.ham_decisions} not spam "
-               "(moderators)")
+    click.echo(
+        f"thresholds:    hold at {config['SPAM_FILTER_HOLD']}, "
+        f"mark spam at {config['SPAM_FILTER_SPAM']}"
+    )
+    click.echo(
+        f"decisions:     {learned.spam_decisions} spam, {learned.ham_decisions} not spam "
+        "(moderators)"
+    )
     click.echo(f"from files:    {learned.spam_from_files} spam, {learned.ham_from_files} not spam")
     click.echo(f"features:      {learned.features:,} ({learned.size_bytes / 1024:,.0f} KiB)")
-    click.echo(f"last trained:  {learned.last_trained:%Y-%m-%d %H:%M UTC}"
-               if learned.last_trained else "last trained:  never")
+    click.echo(
+        f"last trained:  {learned.last_trained:%Y-%m-%d %H:%M UTC}"
+        if learned.last_trained
+        else "last trained:  never"
+    )
     if learned.accuracy is None:
         click.echo("accuracy:      not enough lessons to hold some back (10 of each kind)")
     else:
         a = learned.accuracy
-        click.echo(f"accuracy:      {a.accuracy:.1%} on {a.tested} held-back lessons "
-                   f"(5 folds): {a.spam_caught:.1%} of spam held or marked, "
-                   f"{a.ham_flagged:.1%} of real comments held or marked")
+        click.echo(
+            f"accuracy:      {a.accuracy:.1%} on {a.tested} held-back lessons "
+            f"(5 folds): {a.spam_caught:.1%} of spam held or marked, "
+            f"{a.ham_flagged:.1%} of real comments held or marked"
+        )
 
 
 @spam_filter.command("reset")
@@ -418,8 +513,12 @@ def _create_app() -> Flask:
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="worker processes (default: two per core, from 2 to 8)")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="worker processes (default: two per core, from 2 to 8)",
+)
 @pass_script_info
 def run(info: ScriptInfo, host: str, port: int, workers: int | None) -> None:
     """Serve commentsvc (gunicorn, access log on standard output), once the database's
@@ -447,15 +546,22 @@ def backup(file: str) -> None:
         sys.exit(1)
     except OSError as exc:
         _cannot_write(file, exc)
-    secret = ("COMMENTSVC_SECRET_KEY (keep a copy of it)" if os.environ.get(
-        "COMMENTSVC_SECRET_KEY") else Path(current_app.instance_path) / "secret_key")
-    click.echo(f"{size} bytes written to {file}. Keep the secret key with it: {secret}; "
-               "without it, edit links and address bans of the restored copy stop working.")
+    secret = (
+        "COMMENTSVC_SECRET_KEY (keep a copy of it)"
+        if os.environ.get("COMMENTSVC_SECRET_KEY")
+        else Path(current_app.instance_path) / "secret_key"
+    )
+    click.echo(
+        f"{size} bytes written to {file}. Keep the secret key with it: {secret}; "
+        "without it, edit links and address bans of the restored copy stop working."
+    )
 
 
 def _cannot_write(file: str, exc: OSError) -> None:
-    click.echo(f"Error: cannot write {click.format_filename(file)}: {exc.strerror}; nothing "
-               "was written", err=True)
+    click.echo(
+        f"Error: cannot write {click.format_filename(file)}: {exc.strerror}; nothing was written",
+        err=True,
+    )
     sys.exit(1)
 
 
@@ -473,8 +579,9 @@ def check(info: ScriptInfo) -> None:
     sys.exit(1 if failed else 0)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
-             add_default_commands=False)
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_version_option=False, add_default_commands=False
+)
 def main() -> None:
     """commentsvc: self-hosted threaded comments for blogs."""
 

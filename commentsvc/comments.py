@@ -45,8 +45,9 @@ def anonymise_address(address: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
 
-_FIND_THREAD = select(Thread).where(Thread.site == bindparam("site"),
-                                    Thread.uri == bindparam("uri"))
+_FIND_THREAD = select(Thread).where(
+    Thread.site == bindparam("site"), Thread.uri == bindparam("uri")
+)
 
 
 def find_thread(session: Session, site: str, uri: str) -> Thread | None:
@@ -54,15 +55,21 @@ def find_thread(session: Session, site: str, uri: str) -> Thread | None:
 
 
 def post_comment(
-    session: Session, config: Mapping[str, Any], *, data: Mapping[str, Any],
-    remote_addr: str | None, site: str = DEFAULT_SITE, lang: str | None = None,
+    session: Session,
+    config: Mapping[str, Any],
+    *,
+    data: Mapping[str, Any],
+    remote_addr: str | None,
+    site: str = DEFAULT_SITE,
+    lang: str | None = None,
 ) -> PostResult:
     """Validate and store a new comment; the thread is created by its first comment. `lang`
     is the reader's language (a BCP-47 tag), kept for the mails they will get. The site's own
     settings (origins, policy, rules) apply."""
     config = sites.settings_for(session, config, site)
-    entry = validate_comment(data, max_text=config["MAX_TEXT_LENGTH"],
-                             origins=config["ALLOWED_ORIGINS"])
+    entry = validate_comment(
+        data, max_text=config["MAX_TEXT_LENGTH"], origins=config["ALLOWED_ORIGINS"]
+    )
     secret = config["SECRET_KEY"]
     thread = find_thread(session, site, entry.uri)
     if thread is not None and thread.closed:
@@ -73,7 +80,9 @@ def post_comment(
         # A reply to a comment marked spam is taken like one to a held comment (and quietly
         # marked spam too): the answer must not tell a spammer what we think of them.
         if (
-            parent is None or thread is None or parent.thread_id != thread.id
+            parent is None
+            or thread is None
+            or parent.thread_id != thread.id
             or parent.status == Status.deleted
         ):
             raise ValidationFailed(
@@ -85,24 +94,42 @@ def post_comment(
     if bot_signal is None and parent is not None and parent.status == Status.spam:
         bot_signal = "reply to a comment marked spam"
     html = render_comment(entry.text)
-    verdict = spamfilter.classify(session, config, text=entry.text, author=entry.author,
-                                  website=entry.website, lang=lang)
+    verdict = spamfilter.classify(
+        session, config, text=entry.text, author=entry.author, website=entry.website, lang=lang
+    )
     status, reason = decide_status(
-        session, config, text=entry.text, html=html, email=entry.email,
-        remote_hash=remote_hash, bot_signal=bot_signal, author=entry.author,
-        website=entry.website, verdict=verdict,
+        session,
+        config,
+        text=entry.text,
+        html=html,
+        email=entry.email,
+        remote_hash=remote_hash,
+        bot_signal=bot_signal,
+        author=entry.author,
+        website=entry.website,
+        verdict=verdict,
     )
     if thread is None:
         thread = Thread(site=site, uri=entry.uri, title=entry.title)
         session.add(thread)
     comment = Comment(
-        thread=thread, parent_id=parent.id if parent else None, author=entry.author,
-        email=entry.email, website=entry.website, text=entry.text, text_hash=text_hash,
-        html=html, status=status, held_reason=reason,
-        notify=entry.notify and entry.email is not None, lang=lang,
-        remote_addr=anonymise_address(remote_addr), remote_hash=remote_hash,
+        thread=thread,
+        parent_id=parent.id if parent else None,
+        author=entry.author,
+        email=entry.email,
+        website=entry.website,
+        text=entry.text,
+        text_hash=text_hash,
+        html=html,
+        status=status,
+        held_reason=reason,
+        notify=entry.notify and entry.email is not None,
+        lang=lang,
+        remote_addr=anonymise_address(remote_addr),
+        remote_hash=remote_hash,
         avatar=avatar_seed(secret, entry.email, entry.author, remote_hash),
-        created=utcnow(), spam_score=verdict.score if verdict else None,
+        created=utcnow(),
+        spam_score=verdict.score if verdict else None,
         filter_action=filter_action(status, reason),
     )
     session.add(comment)
@@ -136,42 +163,76 @@ def _announce(session: Session, config: Mapping[str, Any], comment: Comment) -> 
         events.comment_approved.send(session, config=config, comment=comment)
 
 
-def _bot_signal(session: Session, config: Mapping[str, Any], entry: CommentInput, site: str,
-                remote_addr: str | None, remote_hash: str, text_hash: str) -> str | None:
+def _bot_signal(
+    session: Session,
+    config: Mapping[str, Any],
+    entry: CommentInput,
+    site: str,
+    remote_addr: str | None,
+    remote_hash: str,
+    text_hash: str,
+) -> str | None:
     """Why a post looks like a bot's, or None; the poster is never told."""
     if entry.honeypot:
         return "honeypot filled"
     problem = tokens.form_token_problem(
-        config["SECRET_KEY"], entry.form_token, site=site, uri=entry.uri,
-        min_age=config["MIN_SUBMIT_SECONDS"], max_age=config["FORM_TOKEN_MAX_AGE"],
+        config["SECRET_KEY"],
+        entry.form_token,
+        site=site,
+        uri=entry.uri,
+        min_age=config["MIN_SUBMIT_SECONDS"],
+        max_age=config["FORM_TOKEN_MAX_AGE"],
     )
     if problem:
         return problem
     # A token with no problem is a string.
     if not antispam.use_form_token(session, cast(str, entry.form_token)):
         return "form token used before"
-    return _content_signal(session, config, text_hash=text_hash, remote_hash=remote_hash,
-                           email=entry.email, fields={
-        "user_ip": remote_addr, "comment_author": entry.author,
-        "comment_author_email": entry.email, "comment_author_url": entry.website,
-        "comment_content": entry.text, "permalink": entry.uri,
-    })
+    return _content_signal(
+        session,
+        config,
+        text_hash=text_hash,
+        remote_hash=remote_hash,
+        email=entry.email,
+        fields={
+            "user_ip": remote_addr,
+            "comment_author": entry.author,
+            "comment_author_email": entry.email,
+            "comment_author_url": entry.website,
+            "comment_content": entry.text,
+            "permalink": entry.uri,
+        },
+    )
 
 
-def _content_signal(session: Session, config: Mapping[str, Any], *, text_hash: str,
-                    remote_hash: str, email: str | None, fields: Mapping[str, str | None],
-                    exclude: int = 0) -> str | None:
+def _content_signal(
+    session: Session,
+    config: Mapping[str, Any],
+    *,
+    text_hash: str,
+    remote_hash: str,
+    email: str | None,
+    fields: Mapping[str, str | None],
+    exclude: int = 0,
+) -> str | None:
     """The spam signals of what a comment says, for new comments and edits alike."""
-    if antispam.is_duplicate(session, text_hash=text_hash, remote_hash=remote_hash,
-                             email=email, window=config["DUPLICATE_WINDOW"], exclude=exclude):
+    if antispam.is_duplicate(
+        session,
+        text_hash=text_hash,
+        remote_hash=remote_hash,
+        email=email,
+        window=config["DUPLICATE_WINDOW"],
+        exclude=exclude,
+    ):
         return "same text again from the same source"
     if antispam.akismet_says_spam(config, fields):
         return "spam check service"
     return None
 
 
-def _own_comment(session: Session, config: Mapping[str, Any], comment_id: int,
-                 token: str | None) -> Comment:
+def _own_comment(
+    session: Session, config: Mapping[str, Any], comment_id: int, token: str | None
+) -> Comment:
     if not token:
         raise Forbidden(gettext("An edit token is required (Authorization: Bearer ...)."))
     try:
@@ -188,9 +249,14 @@ def _own_comment(session: Session, config: Mapping[str, Any], comment_id: int,
     return comment
 
 
-def edit_comment(session: Session, config: Mapping[str, Any], comment_id: int,
-                 token: str | None, data: Mapping[str, Any],
-                 remote_addr: str | None = None) -> Comment:
+def edit_comment(
+    session: Session,
+    config: Mapping[str, Any],
+    comment_id: int,
+    token: str | None,
+    data: Mapping[str, Any],
+    remote_addr: str | None = None,
+) -> Comment:
     """Change the text (and name, website) of a reader's own comment inside the edit window.
 
     An edit meets every check a new comment with the same content would: one that would be
@@ -204,30 +270,52 @@ def edit_comment(session: Session, config: Mapping[str, Any], comment_id: int,
     html = render_comment(entry.text)
     text_hash = antispam.text_digest(entry.text)
     remote_hash = tokens.keyed_hash(config["SECRET_KEY"], remote_addr or "")
-    signal = _content_signal(session, config, text_hash=text_hash, remote_hash=remote_hash,
-                             email=comment.email, exclude=comment.id, fields={
-        "user_ip": remote_addr, "comment_author": author, "comment_author_email": comment.email,
-        "comment_author_url": website, "comment_content": entry.text,
-        "permalink": comment.thread.uri,
-    })
-    scored = spamfilter.classify(session, config, text=entry.text, author=author,
-                                 website=website, lang=comment.lang)
+    signal = _content_signal(
+        session,
+        config,
+        text_hash=text_hash,
+        remote_hash=remote_hash,
+        email=comment.email,
+        exclude=comment.id,
+        fields={
+            "user_ip": remote_addr,
+            "comment_author": author,
+            "comment_author_email": comment.email,
+            "comment_author_url": website,
+            "comment_content": entry.text,
+            "permalink": comment.thread.uri,
+        },
+    )
+    scored = spamfilter.classify(
+        session, config, text=entry.text, author=author, website=website, lang=comment.lang
+    )
     verdict, reason = decide_status(
-        session, config, text=entry.text, html=html, email=comment.email,
-        remote_hash=remote_hash, bot_signal=signal, author=author, website=website,
+        session,
+        config,
+        text=entry.text,
+        html=html,
+        email=comment.email,
+        remote_hash=remote_hash,
+        bot_signal=signal,
+        author=author,
+        website=website,
         verdict=scored,
     )
     was = comment.status
     comment.text, comment.html, comment.text_hash = entry.text, html, text_hash
     comment.text_format = "markdown"
     comment.author, comment.website = author, website
-    comment.avatar = avatar_seed(config["SECRET_KEY"], comment.email, author,
-                                 comment.remote_hash or remote_hash)
+    comment.avatar = avatar_seed(
+        config["SECRET_KEY"], comment.email, author, comment.remote_hash or remote_hash
+    )
     comment.edited = utcnow()
     comment.spam_score = scored.score if scored else None
     # Never upwards: an edit cannot publish a held comment nor rescue one marked spam.
-    if verdict == Status.spam and was != Status.spam or (
-            verdict == Status.pending and was == Status.approved):
+    if (
+        verdict == Status.spam
+        and was != Status.spam
+        or (verdict == Status.pending and was == Status.approved)
+    ):
         comment.status = verdict
         comment.held_reason = f"edited: {reason}"[:200]
         comment.filter_action = filter_action(verdict, reason)
@@ -237,8 +325,9 @@ def edit_comment(session: Session, config: Mapping[str, Any], comment_id: int,
     return comment
 
 
-def delete_comment(session: Session, config: Mapping[str, Any], comment_id: int,
-                   token: str | None) -> Comment:
+def delete_comment(
+    session: Session, config: Mapping[str, Any], comment_id: int, token: str | None
+) -> Comment:
     """Withdraw a reader's own comment; replies keep it as a placeholder in the tree."""
     comment = _own_comment(session, config, comment_id, token)
     comment.status = Status.deleted
@@ -247,8 +336,9 @@ def delete_comment(session: Session, config: Mapping[str, Any], comment_id: int,
     return comment
 
 
-def edit_as_moderator(session: Session, comment: Comment, text: str,
-                      actor: Moderator | str) -> Comment:
+def edit_as_moderator(
+    session: Session, comment: Comment, text: str, actor: Moderator | str
+) -> Comment:
     """A moderator's correction of a comment's text, re-rendered and logged."""
     comment.text = text
     comment.html = render_source(text, comment.text_format)
@@ -258,18 +348,28 @@ def edit_as_moderator(session: Session, comment: Comment, text: str,
     return comment
 
 
-def reply_as_moderator(session: Session, config: Mapping[str, Any], parent: Comment,
-                       moderator: Moderator, text: str) -> Comment:
+def reply_as_moderator(
+    session: Session, config: Mapping[str, Any], parent: Comment, moderator: Moderator, text: str
+) -> Comment:
     """A moderator's reply: public at once, marked as the moderator's."""
     if parent.status in (Status.spam, Status.deleted):
         raise ValidationFailed({"text": ["Replies to spam or deleted comments are not possible."]})
     comment = Comment(
-        thread_id=parent.thread_id, parent_id=parent.id,
+        thread_id=parent.thread_id,
+        parent_id=parent.id,
         author=moderator.display_name or moderator.name,
-        email=moderator.email.lower(), text=text, html=render_comment(text),
-        status=Status.approved, moderator_id=moderator.id, created=utcnow(),
-        avatar=avatar_seed(config["SECRET_KEY"], moderator.email.lower(),
-                           moderator.display_name or moderator.name, ""),
+        email=moderator.email.lower(),
+        text=text,
+        html=render_comment(text),
+        status=Status.approved,
+        moderator_id=moderator.id,
+        created=utcnow(),
+        avatar=avatar_seed(
+            config["SECRET_KEY"],
+            moderator.email.lower(),
+            moderator.display_name or moderator.name,
+            "",
+        ),
     )
     session.add(comment)
     session.flush()

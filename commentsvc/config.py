@@ -105,9 +105,11 @@ def _fraction(value: str) -> float:
 
 ALLOWED: dict[Callable[[str], Any], str] = {
     _bool: "true or false (also 1 or 0, yes or no, on or off)",
-    _whole: "a whole number", _seconds: "a whole number of seconds",
+    _whole: "a whole number",
+    _seconds: "a whole number of seconds",
     _origins: "a comma-separated list of origins like https://blog.example (no path)",
-    _url: "an http:// or https:// URL", _redis: "a URL like redis://127.0.0.1:6379/0",
+    _url: "an http:// or https:// URL",
+    _redis: "a URL like redis://127.0.0.1:6379/0",
     _database: "a database URL like "
     "postgresql+psycopg://user@host/db or sqlite:////path/file.sqlite3",
     _limits: 'rate limits like "5 per minute;50 per hour"',
@@ -132,23 +134,36 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", None, _database,
-            "SQLAlchemy URL; default: SQLite file in the instance folder"),
-    Setting("SECRET_KEY", None, str,
-            "signing key; default: generated once, kept in the instance folder"),
+    Setting(
+        "DATABASE_URL",
+        None,
+        _database,
+        "SQLAlchemy URL; default: SQLite file in the instance folder",
+    ),
+    Setting(
+        "SECRET_KEY", None, str, "signing key; default: generated once, kept in the instance folder"
+    ),
     Setting("ALLOWED_ORIGINS", [], _origins, "comma-separated origins allowed to embed and post"),
-    Setting("PUBLIC_URL", "http://127.0.0.1:8080", _url,
-            "the service's base URL"),
+    Setting("PUBLIC_URL", "http://127.0.0.1:8080", _url, "the service's base URL"),
     Setting("MODERATION", "first-time", _policy, "all | first-time | none"),
-    Setting("LANGUAGE", "en", parse_language,
-            "language of moderators' mails and of readers whose language is not known"),
+    Setting(
+        "LANGUAGE",
+        "en",
+        parse_language,
+        "language of moderators' mails and of readers whose language is not known",
+    ),
     Setting("REDIS_URL", None, _redis, "Redis for rate limits shared by several processes"),
     Setting("EDIT_WINDOW", 900, _seconds, "seconds a reader may edit or delete their comment"),
-    Setting("MIN_SUBMIT_SECONDS", 3, _seconds,
-            "a post sooner than this after the form loaded is spam"),
+    Setting(
+        "MIN_SUBMIT_SECONDS", 3, _seconds, "a post sooner than this after the form loaded is spam"
+    ),
     Setting("FORM_TOKEN_MAX_AGE", 86400, _seconds, "seconds a form token stays valid"),
-    Setting("PUBLIC_MAX_AGE", 5, _seconds,
-            "seconds browsers and shared caches may keep public reads (threads, counts, feeds)"),
+    Setting(
+        "PUBLIC_MAX_AGE",
+        5,
+        _seconds,
+        "seconds browsers and shared caches may keep public reads (threads, counts, feeds)",
+    ),
     Setting("RATELIMIT_ENABLED", True, _bool, "false only for load tests"),
     Setting("RATELIMIT_POST", "5 per minute;50 per hour", _limits, "comment posts per address"),
     Setting("RATELIMIT_EDIT", "20 per minute", _limits, "edits and deletes per address"),
@@ -158,13 +173,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_TEXT_LENGTH", 10000, _whole, "longest comment text, in characters"),
     Setting("TRUSTED_PROXIES", 0, _whole, "how many proxies in front set X-Forwarded-For/-Proto"),
     Setting("MAX_LINKS", 2, _whole, "a comment with more links than this is held for review"),
-    Setting("RATELIMIT_LOGIN", "5 per minute;20 per hour", _limits,
-            "failed logins for one account from one address"),
-    Setting("RATELIMIT_LOGIN_ADDRESS", "20 per minute;100 per hour", _limits,
-            "failed moderator logins per address, whatever the account"),
+    Setting(
+        "RATELIMIT_LOGIN",
+        "5 per minute;20 per hour",
+        _limits,
+        "failed logins for one account from one address",
+    ),
+    Setting(
+        "RATELIMIT_LOGIN_ADDRESS",
+        "20 per minute;100 per hour",
+        _limits,
+        "failed moderator logins per address, whatever the account",
+    ),
     Setting("ADMIN_IDLE_MINUTES", 120, _whole, "a moderator's session ends after this long unused"),
-    Setting("ADMIN_SESSION_DAYS", 7, _whole,
-            "a moderator's session ends this long after the login"),
+    Setting(
+        "ADMIN_SESSION_DAYS", 7, _whole, "a moderator's session ends this long after the login"
+    ),
     Setting("SMTP_HOST", None, str, "mail server; unset: mails are written to the log"),
     Setting("SMTP_PORT", 587, _whole, "mail server port"),
     Setting("SMTP_USERNAME", None, str, "mail server login"),
@@ -172,40 +196,88 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_STARTTLS", True, _bool, "upgrade the mail connection with STARTTLS"),
     Setting("SMTP_TIMEOUT", 10, _seconds, "seconds to wait for the mail server"),
     Setting("MAIL_FROM", "commentsvc@localhost", str, "sender address of every mail"),
-    Setting("MAIL_SENDER_NAME", None, str,
-            "the name mails are sent under (the From line), e.g. the blog's name"),
+    Setting(
+        "MAIL_SENDER_NAME",
+        None,
+        str,
+        "the name mails are sent under (the From line), e.g. the blog's name",
+    ),
     Setting("MODERATOR_EMAILS", [], _list, "comma-separated addresses alerted of held comments"),
-    Setting("MAIL_BACKGROUND", True, _bool,
-            "send mail from a thread in each app process (false: run `commentsvc send-mail`)"),
+    Setting(
+        "MAIL_BACKGROUND",
+        True,
+        _bool,
+        "send mail from a thread in each app process (false: run `commentsvc send-mail`)",
+    ),
     Setting("MAIL_MAX_ATTEMPTS", 8, _whole, "tries before a mail is given up"),
-    Setting("DUPLICATE_WINDOW", 3600, _seconds,
-            "seconds in which the same text from the same source is spam (0: off)"),
+    Setting(
+        "DUPLICATE_WINDOW",
+        3600,
+        _seconds,
+        "seconds in which the same text from the same source is spam (0: off)",
+    ),
     Setting("RATELIMIT_THREAD", "30 per minute", _limits, "new comments per thread, from everyone"),
-    Setting("SPAM_FILTER", "on", _filter_mode,
-            "the local spam filter: on (acts once it has learned), learn (only scores), off"),
-    Setting("SPAM_FILTER_SPAM", 0.999, _fraction,
-            "a spam-filter score at or above this marks a comment spam quietly"),
-    Setting("SPAM_FILTER_HOLD", 0.9, _fraction,
-            "a spam-filter score at or above this holds a comment for review"),
+    Setting(
+        "SPAM_FILTER",
+        "on",
+        _filter_mode,
+        "the local spam filter: on (acts once it has learned), learn (only scores), off",
+    ),
+    Setting(
+        "SPAM_FILTER_SPAM",
+        0.999,
+        _fraction,
+        "a spam-filter score at or above this marks a comment spam quietly",
+    ),
+    Setting(
+        "SPAM_FILTER_HOLD",
+        0.9,
+        _fraction,
+        "a spam-filter score at or above this holds a comment for review",
+    ),
     Setting("AKISMET_KEY", None, str, "key for an Akismet-compatible spam check (off when unset)"),
-    Setting("AKISMET_ENDPOINT", None, str,
-            "its comment-check URL, e.g. https://KEY.rest.akismet.com/1.1/comment-check"),
+    Setting(
+        "AKISMET_ENDPOINT",
+        None,
+        str,
+        "its comment-check URL, e.g. https://KEY.rest.akismet.com/1.1/comment-check",
+    ),
     Setting("AKISMET_TIMEOUT", 3, _seconds, "seconds to wait for the spam check"),
-    Setting("ADDRESS_RETENTION_DAYS", 30, _whole,
-            "stored (anonymised) addresses are dropped after this many days (0: keep)"),
-    Setting("ACTION_LINK_MAX_AGE", 7 * 86400, _seconds,
-            "seconds a one-click moderation link works"),
-    Setting("ALERTS_PER_HOUR", 5, _whole,
-            "held comments mailed to the moderators one by one per hour; beyond, an hourly digest"),
-    Setting("OUTBOX_RETENTION_DAYS", 30, _whole,
-            "sent and given-up mails are deleted after this many days (0: keep)"),
-    Setting("IMPORT_MAX_BYTES", 20 * 1024 * 1024, _whole,
-            "largest export file the admin import page accepts (the command line has no limit)"),
+    Setting(
+        "ADDRESS_RETENTION_DAYS",
+        30,
+        _whole,
+        "stored (anonymised) addresses are dropped after this many days (0: keep)",
+    ),
+    Setting(
+        "ACTION_LINK_MAX_AGE", 7 * 86400, _seconds, "seconds a one-click moderation link works"
+    ),
+    Setting(
+        "ALERTS_PER_HOUR",
+        5,
+        _whole,
+        "held comments mailed to the moderators one by one per hour; beyond, an hourly digest",
+    ),
+    Setting(
+        "OUTBOX_RETENTION_DAYS",
+        30,
+        _whole,
+        "sent and given-up mails are deleted after this many days (0: keep)",
+    ),
+    Setting(
+        "IMPORT_MAX_BYTES",
+        20 * 1024 * 1024,
+        _whole,
+        "largest export file the admin import page accepts (the command line has no limit)",
+    ),
 )
 
 
-def load(instance_path: str, overrides: dict[str, Any] | None = None,
-         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def load(
+    instance_path: str,
+    overrides: dict[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Read the settings from the environment; fill the defaults that need the instance folder."""
     environ = os.environ if environ is None else environ
     config: dict[str, Any] = {}
@@ -214,8 +286,10 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None,
         config[setting.key] = setting.default if raw in (None, "") else _parsed(setting, raw)
     config.update(overrides or {})
     if config["SPAM_FILTER_HOLD"] > config["SPAM_FILTER_SPAM"]:
-        raise BadSetting("COMMENTSVC_SPAM_FILTER_HOLD: must not be above "
-                         "COMMENTSVC_SPAM_FILTER_SPAM (a comment is held before it is marked)")
+        raise BadSetting(
+            "COMMENTSVC_SPAM_FILTER_HOLD: must not be above "
+            "COMMENTSVC_SPAM_FILTER_SPAM (a comment is held before it is marked)"
+        )
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "commentsvc.sqlite3")
     if not config["SECRET_KEY"]:

@@ -47,5 +47,10 @@ def init_migrations(app: Flask) -> None:
     """Alembic is for the command line and tests only: app processes never import it."""
     from flask_migrate import Migrate
 
-    Migrate(app, db, directory=app.config["MIGRATIONS_DIRECTORY"], render_as_batch=True,
-            compare_type=True)
+    Migrate(
+        app,
+        db,
+        directory=app.config["MIGRATIONS_DIRECTORY"],
+        render_as_batch=True,
+        compare_type=True,
+    )

@@ -32,6 +32,7 @@ def healthz() -> ResponseReturnValue:
     except SQLAlchemyError:
         db.session.rollback()
         current_app.logger.exception("health check: database unreachable")
-        return jsonify({"status": "unavailable", "database": "unreachable",
-                        "version": package_version()}), 503
+        return jsonify(
+            {"status": "unavailable", "database": "unreachable", "version": package_version()}
+        ), 503
     return jsonify({"status": "ok", "database": "ok", "version": package_version()})

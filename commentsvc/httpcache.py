@@ -67,8 +67,9 @@ def public_cache_control() -> str:
     return f"public, max-age={seconds}, stale-while-revalidate={seconds * 6}"
 
 
-def conditional(body: Body, content_type: str, cache_control: str,
-                vary: tuple[str, ...] = ()) -> Response:
+def conditional(
+    body: Body, content_type: str, cache_control: str, vary: tuple[str, ...] = ()
+) -> Response:
     """200 with the body (gzipped when the client takes it and it is worth it), or 304 when
     the client's copy is current. Both representations decode to the same bytes, so either
     ETag proves a copy current."""

@@ -33,14 +33,22 @@ class Language:
 
 
 LANGUAGES: tuple[Language, ...] = (
-    Language("en", "en"), Language("de", "de"), Language("fr", "fr"), Language("es", "es"),
-    Language("pt-BR", "pt_BR"), Language("it", "it"), Language("nl", "nl"),
-    Language("pl", "pl"), Language("ja", "ja"), Language("zh-CN", "zh_CN"),
+    Language("en", "en"),
+    Language("de", "de"),
+    Language("fr", "fr"),
+    Language("es", "es"),
+    Language("pt-BR", "pt_BR"),
+    Language("it", "it"),
+    Language("nl", "nl"),
+    Language("pl", "pl"),
+    Language("ja", "ja"),
+    Language("zh-CN", "zh_CN"),
     Language("ar", "ar", rtl=True),
 )
 SOURCE = LANGUAGES[0]  # the language the messages are written in
-_BY_NAME = {name.lower(): language for language in LANGUAGES
-            for name in (language.tag, language.locale)}
+_BY_NAME = {
+    name.lower(): language for language in LANGUAGES for name in (language.tag, language.locale)
+}
 # "de-AT" or "pt-PT" reads best in the language of the same primary subtag we have.
 _BY_PRIMARY = {language.tag.split("-")[0].lower(): language for language in LANGUAGES}
 ADMIN_BLUEPRINT = "admin"  # the moderators' pages are in English only
@@ -153,7 +161,7 @@ def template_language() -> dict[str, str]:
 
 
 def exact_time(moment: datetime | str | None) -> str:
-    """"Friday, January 18, 2008, 9:14 AM UTC" (or "Freitag, 18. Januar 2008, 09:14 UTC"): a
+    """ "Friday, January 18, 2008, 9:14 AM UTC" (or "Freitag, 18. Januar 2008, 09:14 UTC"): a
     comment's time, in the language being rendered."""
     if not moment:
         return ""
@@ -168,7 +176,7 @@ def exact_time(moment: datetime | str | None) -> str:
 
 
 def duration(seconds: int) -> str:
-    """"7 days", "2 hours", "15 minutes" (whole units, never more than the time there is): how
+    """ "7 days", "2 hours", "15 minutes" (whole units, never more than the time there is): how
     long a mailed link works, in the language being rendered."""
     locale = current_language().locale
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):

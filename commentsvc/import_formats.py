@@ -5,6 +5,11 @@ them while the importers (commentsvc.importers: the readers, the XML parser) loa
 file is imported.
 """
 
-IMPORT_FORMATS = {"blogger": "Blogger", "disqus": "Disqus", "wordpress": "WordPress",
-                  "isso": "Isso", "commentsvc": "commentsvc"}
+IMPORT_FORMATS = {
+    "blogger": "Blogger",
+    "disqus": "Disqus",
+    "wordpress": "WordPress",
+    "isso": "Isso",
+    "commentsvc": "commentsvc",
+}
 IMPORT_STATUSES = ("approved", "pending")

@@ -44,27 +44,39 @@ class ActionWords:
 # Lazy: put in the language of the page when it is rendered.
 ACTION_WORDS = {
     "approve": ActionWords(
-        lazy_gettext("Approve this comment?"), lazy_gettext("Approve"),
-        lazy_gettext("Comment approved"), lazy_gettext("The comment is now approved."),
-        lazy_gettext("The comment was already approved; nothing changed.")),
+        lazy_gettext("Approve this comment?"),
+        lazy_gettext("Approve"),
+        lazy_gettext("Comment approved"),
+        lazy_gettext("The comment is now approved."),
+        lazy_gettext("The comment was already approved; nothing changed."),
+    ),
     "spam": ActionWords(
-        lazy_gettext("Mark this comment as spam?"), lazy_gettext("Mark as spam"),
-        lazy_gettext("Comment marked as spam"), lazy_gettext("The comment is now marked as spam."),
-        lazy_gettext("The comment was already marked as spam; nothing changed.")),
+        lazy_gettext("Mark this comment as spam?"),
+        lazy_gettext("Mark as spam"),
+        lazy_gettext("Comment marked as spam"),
+        lazy_gettext("The comment is now marked as spam."),
+        lazy_gettext("The comment was already marked as spam; nothing changed."),
+    ),
     "delete": ActionWords(
-        lazy_gettext("Delete this comment?"), lazy_gettext("Delete"),
-        lazy_gettext("Comment deleted"), lazy_gettext("The comment is now deleted."),
-        lazy_gettext("The comment was already deleted; nothing changed.")),
+        lazy_gettext("Delete this comment?"),
+        lazy_gettext("Delete"),
+        lazy_gettext("Comment deleted"),
+        lazy_gettext("The comment is now deleted."),
+        lazy_gettext("The comment was already deleted; nothing changed."),
+    ),
 }
 STATUS_WORDS = {
     # TRANSLATORS: a comment's status, after "Status now"
-    Status.pending: lazy_gettext("pending"), Status.approved: lazy_gettext("approved"),
-    Status.spam: lazy_gettext("spam"), Status.deleted: lazy_gettext("deleted"),
+    Status.pending: lazy_gettext("pending"),
+    Status.approved: lazy_gettext("approved"),
+    Status.spam: lazy_gettext("spam"),
+    Status.deleted: lazy_gettext("deleted"),
 }
 
 
-def page(template: str, status: int = 200, language: Language | None = None,
-         **context: Any) -> Response:
+def page(
+    template: str, status: int = 200, language: Language | None = None, **context: Any
+) -> Response:
     """Render a link's page in `language` (None: as this request chose, ?lang= or the browser)."""
     if language is None:
         html = render_template(template, **context)
@@ -81,8 +93,11 @@ def refused(exc: LinkRefused) -> Response:
 
 
 def _comment_context(comment: Comment) -> dict[str, Any]:
-    return {"comment": comment, "thread": comment.thread,
-            "status_word": STATUS_WORDS[comment.status]}
+    return {
+        "comment": comment,
+        "thread": comment.thread,
+        "status_word": STATUS_WORDS[comment.status],
+    }
 
 
 def moderators_language() -> Language:
@@ -105,16 +120,24 @@ def moderate(token: str) -> Response:
     try:
         if request.method == "GET":
             grant, comment = check_action_link(db.session(), config, token)
-            return page("links/moderate.html", language=moderators_language(),
-                        action=grant.action, words=ACTION_WORDS[grant.action],
-                        recipient=grant.recipient, **_comment_context(comment))
-        grant, comment, changed = commit_write(
-            lambda: use_action_link(db.session(), config, token)
-        )
+            return page(
+                "links/moderate.html",
+                language=moderators_language(),
+                action=grant.action,
+                words=ACTION_WORDS[grant.action],
+                recipient=grant.recipient,
+                **_comment_context(comment),
+            )
+        grant, comment, changed = commit_write(lambda: use_action_link(db.session(), config, token))
     except LinkRefused as exc:
         return refused(exc)
-    return page("links/moderated.html", language=moderators_language(), changed=changed,
-                words=ACTION_WORDS[grant.action], **_comment_context(comment))
+    return page(
+        "links/moderated.html",
+        language=moderators_language(),
+        changed=changed,
+        words=ACTION_WORDS[grant.action],
+        **_comment_context(comment),
+    )
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -124,10 +147,14 @@ def confirm(token: str) -> Response:
     try:
         if request.method == "GET":
             subscription = subscriptions.subscription_to_confirm(db.session(), config, token)
-            return page("links/confirm.html", language=subscribers_language(subscription),
-                        subscription=subscription,
-                        **_comment_context(  # the subscription's comment: it cascades
-                            cast(Comment, db.session.get(Comment, subscription.comment_id))))
+            return page(
+                "links/confirm.html",
+                language=subscribers_language(subscription),
+                subscription=subscription,
+                **_comment_context(  # the subscription's comment: it cascades
+                    cast(Comment, db.session.get(Comment, subscription.comment_id))
+                ),
+            )
 
         def work() -> tuple[Subscription, bool]:
             subscription = subscriptions.subscription_to_confirm(db.session(), config, token)
@@ -136,10 +163,12 @@ def confirm(token: str) -> Response:
         subscription, changed = commit_write(work)
     except LinkRefused as exc:
         return refused(exc)
-    return page("links/confirmed.html", language=subscribers_language(subscription),
-                changed=changed,
-                **_comment_context(
-                    cast(Comment, db.session.get(Comment, subscription.comment_id))))
+    return page(
+        "links/confirmed.html",
+        language=subscribers_language(subscription),
+        changed=changed,
+        **_comment_context(cast(Comment, db.session.get(Comment, subscription.comment_id))),
+    )
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -152,8 +181,11 @@ def unsubscribe(token: str) -> Response:
     try:
         if request.method == "GET":
             subscription = subscriptions.subscription_to_end(db.session(), config, token)
-            return page("links/unsubscribe.html", language=subscribers_language(subscription),
-                        subscription=subscription)
+            return page(
+                "links/unsubscribe.html",
+                language=subscribers_language(subscription),
+                subscription=subscription,
+            )
 
         def work() -> tuple[bool, Language | None]:
             subscription = subscriptions.subscription_to_end(db.session(), config, token)
@@ -169,7 +201,11 @@ def unsubscribe(token: str) -> Response:
 @bp.errorhandler(CSRFError)
 def form_refused(exc: CSRFError) -> Response:
     """A confirmation form without a valid CSRF token: too old, or not sent from our page."""
-    return page("links/refused.html", 400,
-                reason=gettext("This form was too old or did not come from this site. Please "
-                               "open the link from the mail again."))
-
+    return page(
+        "links/refused.html",
+        400,
+        reason=gettext(
+            "This form was too old or did not come from this site. Please "
+            "open the link from the mail again."
+        ),
+    )

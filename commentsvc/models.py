@@ -54,8 +54,7 @@ class UTCDateTime(TypeDecorator[datetime]):
                 value = value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value: datetime | None,
-                             dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
@@ -86,8 +85,13 @@ class Site(Model):
 
 # A database made from the models (not the migrations) starts with the default site too.
 # (SQLAlchemy leaves DDL() unannotated.)
-event.listen(Site.__table__, "after_create", DDL(  # type: ignore[no-untyped-call]
-    "INSERT INTO sites (name, created) VALUES ('default', CURRENT_TIMESTAMP)"))
+event.listen(
+    Site.__table__,
+    "after_create",
+    DDL(  # type: ignore[no-untyped-call]
+        "INSERT INTO sites (name, created) VALUES ('default', CURRENT_TIMESTAMP)"
+    ),
+)
 
 
 class ModeratorSite(Model):
@@ -96,9 +100,11 @@ class ModeratorSite(Model):
     __tablename__ = "moderator_sites"
 
     moderator_id: Mapped[int] = mapped_column(
-        ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True
+    )
     site: Mapped[str] = mapped_column(
-        ForeignKey("sites.name", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("sites.name", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class Thread(Model):
@@ -137,8 +143,9 @@ class Comment(Model):
     text: Mapped[str] = mapped_column(Text)
     # What `text` is written in: "markdown" (everything posted here) or "html" (imported from
     # a blog platform); `html` is rendered from it by render.render_source either way.
-    text_format: Mapped[str] = mapped_column(String(8), default="markdown",
-                                             server_default="markdown")
+    text_format: Mapped[str] = mapped_column(
+        String(8), default="markdown", server_default="markdown"
+    )
     html: Mapped[str] = mapped_column(Text)
     status: Mapped[Status] = mapped_column(
         Enum(Status, native_enum=False, length=16, validate_strings=True)
@@ -200,8 +207,9 @@ class Moderator(UserMixin, Model):  # type: ignore[misc]  # Flask-Login has no t
     display_name: Mapped[str | None] = mapped_column(String(80))  # shown on public replies
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16,
-                                            validate_strings=True), default=Role.moderator)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, validate_strings=True), default=Role.moderator
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -260,13 +268,16 @@ class Ban(Model):
     __table_args__ = (UniqueConstraint("site", "kind", "value"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    site: Mapped[str] = mapped_column(ForeignKey("sites.name", ondelete="CASCADE"),
-                                      default="default", server_default="default")
-    kind: Mapped[BanKind] = mapped_column(Enum(BanKind, native_enum=False, length=16,
-                                               validate_strings=True))
+    site: Mapped[str] = mapped_column(
+        ForeignKey("sites.name", ondelete="CASCADE"), default="default", server_default="default"
+    )
+    kind: Mapped[BanKind] = mapped_column(
+        Enum(BanKind, native_enum=False, length=16, validate_strings=True)
+    )
     value: Mapped[str] = mapped_column(String(254))
-    action: Mapped[RuleAction] = mapped_column(Enum(RuleAction, native_enum=False, length=16,
-                                                    validate_strings=True))
+    action: Mapped[RuleAction] = mapped_column(
+        Enum(RuleAction, native_enum=False, length=16, validate_strings=True)
+    )
     reason: Mapped[str | None] = mapped_column(String(200))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -276,11 +287,13 @@ class BlockedWord(Model):
     __table_args__ = (UniqueConstraint("site", "word"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    site: Mapped[str] = mapped_column(ForeignKey("sites.name", ondelete="CASCADE"),
-                                      default="default", server_default="default")
+    site: Mapped[str] = mapped_column(
+        ForeignKey("sites.name", ondelete="CASCADE"), default="default", server_default="default"
+    )
     word: Mapped[str] = mapped_column(String(100))
-    action: Mapped[RuleAction] = mapped_column(Enum(RuleAction, native_enum=False, length=16,
-                                                    validate_strings=True))
+    action: Mapped[RuleAction] = mapped_column(
+        Enum(RuleAction, native_enum=False, length=16, validate_strings=True)
+    )
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -324,8 +337,9 @@ class Subscription(Model):
     __tablename__ = "subscriptions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
-                                            index=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
     email: Mapped[str] = mapped_column(String(254), index=True)
     confirmed: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -376,7 +390,8 @@ class SpamLesson(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     comment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("comments.id", ondelete="CASCADE"), unique=True)
+        ForeignKey("comments.id", ondelete="CASCADE"), unique=True
+    )
     label: Mapped[str] = mapped_column(String(4))  # "spam" or "ham"
     source: Mapped[str] = mapped_column(String(16))  # "moderator" or "file"
     features: Mapped[str] = mapped_column(Text)  # a JSON list
@@ -394,18 +409,27 @@ class RateLimitCounter(Model):
     expires: Mapped[float] = mapped_column(Float, index=True)  # Unix time the window ends
 
 
-_BUMP_VERSIONS = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True)))
-                  .values(version=Thread.version + 1))
-_RECOUNT = (update(Thread).where(Thread.id.in_(bindparam("ids", expanding=True)))
-            .values(approved_count=select(func.count()).select_from(Comment)
-                    .where(Comment.thread_id == Thread.id, Comment.status == Status.approved)
-                    .scalar_subquery()))
+_BUMP_VERSIONS = (
+    update(Thread)
+    .where(Thread.id.in_(bindparam("ids", expanding=True)))
+    .values(version=Thread.version + 1)
+)
+_RECOUNT = (
+    update(Thread)
+    .where(Thread.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        approved_count=select(func.count())
+        .select_from(Comment)
+        .where(Comment.thread_id == Thread.id, Comment.status == Status.approved)
+        .scalar_subquery()
+    )
+)
 _BUMP_CHUNK = 500  # ids per IN (...): far below every backend's limit on parameters
 
 
 def _chunks(ids: Iterable[int]) -> list[list[int]]:
     ids = sorted(ids)  # one order for every writer: row locks taken in it cannot deadlock
-    return [ids[start:start + _BUMP_CHUNK] for start in range(0, len(ids), _BUMP_CHUNK)]
+    return [ids[start : start + _BUMP_CHUNK] for start in range(0, len(ids), _BUMP_CHUNK)]
 
 
 def bump_thread_versions(connection: Connection, ids: Iterable[int]) -> None:

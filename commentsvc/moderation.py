@@ -35,15 +35,30 @@ class Refused(ServiceError):
 
 # Built once: these run on every new comment.
 DEFAULT_SITE = "default"
-_APPROVED_BY_EMAIL = select(Comment.id).join(Thread).where(
-    Comment.email == bindparam("email"), Comment.status == Status.approved,
-    Thread.site == bindparam("site")).limit(1)
-_BAN = select(Ban.kind, Ban.action).where(Ban.site == bindparam("site"), or_(
-    and_(Ban.kind == BanKind.email, Ban.value == bindparam("email")),
-    and_(Ban.kind == BanKind.address, Ban.value == bindparam("remote_hash")),
-)).limit(1)
+_APPROVED_BY_EMAIL = (
+    select(Comment.id)
+    .join(Thread)
+    .where(
+        Comment.email == bindparam("email"),
+        Comment.status == Status.approved,
+        Thread.site == bindparam("site"),
+    )
+    .limit(1)
+)
+_BAN = (
+    select(Ban.kind, Ban.action)
+    .where(
+        Ban.site == bindparam("site"),
+        or_(
+            and_(Ban.kind == BanKind.email, Ban.value == bindparam("email")),
+            and_(Ban.kind == BanKind.address, Ban.value == bindparam("remote_hash")),
+        ),
+    )
+    .limit(1)
+)
 _BLOCKED_WORDS = select(BlockedWord.word, BlockedWord.action).where(
-    BlockedWord.site == bindparam("site"))
+    BlockedWord.site == bindparam("site")
+)
 
 
 def site_of(config: Mapping[str, Any]) -> str:
@@ -57,13 +72,13 @@ def has_approved_comment(session: Session, email: str, site: str = DEFAULT_SITE)
     return session.execute(_APPROVED_BY_EMAIL, {"email": email, "site": site}).first() is not None
 
 
-def _ban(session: Session, site: str, email: str | None,
-         remote_hash: str | None) -> Row[BanKind, RuleAction] | None:
+def _ban(
+    session: Session, site: str, email: str | None, remote_hash: str | None
+) -> Row[BanKind, RuleAction] | None:
     """The (kind, action) of the site's ban on this e-mail or address, or None."""
     if not email and not remote_hash:
         return None
-    return session.execute(_BAN, {"email": email, "remote_hash": remote_hash,
-                                  "site": site}).first()
+    return session.execute(_BAN, {"email": email, "remote_hash": remote_hash, "site": site}).first()
 
 
 def _blocked_word(session: Session, site: str, text: str) -> Row[str, RuleAction] | None:
@@ -83,9 +98,16 @@ def _apply(action: RuleAction, reason: str) -> tuple[Status, str]:
 
 
 def decide_status(
-    session: Session, config: Mapping[str, Any], *, text: str, html: str,
-    email: str | None, remote_hash: str | None, bot_signal: str | None,
-    author: str | None = None, website: str | None = None,
+    session: Session,
+    config: Mapping[str, Any],
+    *,
+    text: str,
+    html: str,
+    email: str | None,
+    remote_hash: str | None,
+    bot_signal: str | None,
+    author: str | None = None,
+    website: str | None = None,
     verdict: spamfilter.Verdict | None = None,
 ) -> tuple[Status, str | None]:
     """The status of a new (or edited) comment and, when it is not approved, why: rules first
@@ -120,8 +142,12 @@ def decide_status(
 
 # --- moderators' actions ---------------------------------------------------------------------
 
-ACTIONS = {"approve": Status.approved, "spam": Status.spam, "delete": Status.deleted,
-           "restore": Status.approved}
+ACTIONS = {
+    "approve": Status.approved,
+    "spam": Status.spam,
+    "delete": Status.deleted,
+    "restore": Status.approved,
+}
 
 
 def filter_action(status: Status, reason: str | None) -> str | None:
@@ -144,8 +170,13 @@ def _lesson(action: str, was: Status) -> str | None | Literal[False]:
     return False
 
 
-def moderate(session: Session, config: Mapping[str, Any], comment: Comment, action: str,
-             actor: Moderator | str) -> bool:
+def moderate(
+    session: Session,
+    config: Mapping[str, Any],
+    comment: Comment,
+    action: str,
+    actor: Moderator | str,
+) -> bool:
     """Apply approve, spam, delete or restore to a comment; False when nothing changed."""
     new_status = ACTIONS[action]
     if comment.status == new_status:
@@ -162,15 +193,17 @@ def moderate(session: Session, config: Mapping[str, Any], comment: Comment, acti
     return True
 
 
-def set_thread_closed(session: Session, thread: Thread, closed: bool,
-                      actor: Moderator | str) -> None:
+def set_thread_closed(
+    session: Session, thread: Thread, closed: bool, actor: Moderator | str
+) -> None:
     if thread.closed != closed:
         thread.closed = closed
         record(session, actor, "close" if closed else "reopen", f"thread {thread.id}")
 
 
-def rename_thread(session: Session, thread: Thread, title: str | None,
-                  actor: Moderator | str) -> None:
+def rename_thread(
+    session: Session, thread: Thread, title: str | None, actor: Moderator | str
+) -> None:
     if thread.title != title:
         record(session, actor, "rename", f"thread {thread.id}", f"{thread.title!r} -> {title!r}")
         thread.title = title

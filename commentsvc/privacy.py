@@ -45,25 +45,44 @@ def export_personal_data(session: Session, email: str) -> dict[str, Any]:
     """Everything stored under an e-mail address, as plain JSON-ready data."""
     email = email.strip().lower()
     rows = session.execute(
-        select(Comment, Thread.uri).join(Thread).where(Comment.email == email)
+        select(Comment, Thread.uri)
+        .join(Thread)
+        .where(Comment.email == email)
         .order_by(Comment.created, Comment.id)
     ).all()
-    subscriptions = session.execute(
-        select(Subscription).where(Subscription.email == email)
-    ).scalars().all()
+    subscriptions = (
+        session.execute(select(Subscription).where(Subscription.email == email)).scalars().all()
+    )
     return {
         "email": email,
         "exported": _iso(utcnow()),
-        "comments": [{
-            "id": c.id, "thread": uri, "parent_id": c.parent_id, "author": c.author,
-            "email": c.email, "website": c.website, "text": c.text, "status": c.status.value,
-            "created": _iso(c.created), "edited": _iso(c.edited),
-            "address": c.remote_addr, "notify": c.notify, "language": c.lang,
-        } for c, uri in rows],
-        "subscriptions": [{
-            "comment_id": s.comment_id, "confirmed": _iso(s.confirmed),
-            "unsubscribed": _iso(s.unsubscribed), "created": _iso(s.created),
-        } for s in subscriptions],
+        "comments": [
+            {
+                "id": c.id,
+                "thread": uri,
+                "parent_id": c.parent_id,
+                "author": c.author,
+                "email": c.email,
+                "website": c.website,
+                "text": c.text,
+                "status": c.status.value,
+                "created": _iso(c.created),
+                "edited": _iso(c.edited),
+                "address": c.remote_addr,
+                "notify": c.notify,
+                "language": c.lang,
+            }
+            for c, uri in rows
+        ],
+        "subscriptions": [
+            {
+                "comment_id": s.comment_id,
+                "confirmed": _iso(s.confirmed),
+                "unsubscribed": _iso(s.unsubscribed),
+                "created": _iso(s.created),
+            }
+            for s in subscriptions
+        ],
     }
 
 
@@ -84,7 +103,7 @@ CHUNK = 500  # ids per IN (...): far below every backend's limit on parameters
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
+        yield ids[start : start + CHUNK]
 
 
 def _holds(column: SQLColumnExpression[str | None], email: str) -> ColumnElement[bool]:
@@ -101,9 +120,9 @@ def erase_personal_data(session: Session, email: str, secret_key: str | None = N
     audit log's details about their comments; their threads' cached pages go stale with it."""
     email = email.strip().lower()
     erasure = Erasure()
-    comments = session.execute(
-        select(Comment).where(func.lower(Comment.email) == email)
-    ).scalars().all()
+    comments = (
+        session.execute(select(Comment).where(func.lower(Comment.email) == email)).scalars().all()
+    )
     ids = [comment.id for comment in comments]
     spamfilter.forget(session, ids)  # a lesson keeps the words and name it was taught
     for comment in comments:
@@ -117,17 +136,27 @@ def erase_personal_data(session: Session, email: str, secret_key: str | None = N
         comment.edited = utcnow()
     session.flush()  # the flush bumps each thread's version: no cached page keeps the words
     erasure.comments = len(comments)
-    erasure.subscriptions = _delete(session, Subscription, func.lower(Subscription.email) == email,
-                                    Subscription.comment_id, ids)
-    erasure.mails = _delete(session, OutboxMail, or_(
-        func.lower(OutboxMail.recipient) == email, _holds(OutboxMail.subject, email),
-        _holds(OutboxMail.text_body, email), _holds(OutboxMail.html_body, email),
-    ), OutboxMail.comment_id, ids)
+    erasure.subscriptions = _delete(
+        session, Subscription, func.lower(Subscription.email) == email, Subscription.comment_id, ids
+    )
+    erasure.mails = _delete(
+        session,
+        OutboxMail,
+        or_(
+            func.lower(OutboxMail.recipient) == email,
+            _holds(OutboxMail.subject, email),
+            _holds(OutboxMail.text_body, email),
+            _holds(OutboxMail.html_body, email),
+        ),
+        OutboxMail.comment_id,
+        ids,
+    )
     erasure.audit_entries = _scrub_audit(session, email, ids)
     for ban in session.execute(select(Ban).where(_holds(Ban.reason, email))).scalars():
         ban.reason = _without(ban.reason or "", email)  # it holds the address
     erasure.bans_kept = session.execute(
-        select(func.count()).select_from(Ban)
+        select(func.count())
+        .select_from(Ban)
         .where(Ban.kind == BanKind.email, func.lower(Ban.value) == email)
     ).scalar_one()
     if secret_key:
@@ -136,13 +165,22 @@ def erase_personal_data(session: Session, email: str, secret_key: str | None = N
     return erasure
 
 
-def _delete(session: Session, model: type[Model], match: ColumnElement[bool],
-            comment_id: SQLColumnExpression[int | None], ids: list[int]) -> int:
+def _delete(
+    session: Session,
+    model: type[Model],
+    match: ColumnElement[bool],
+    comment_id: SQLColumnExpression[int | None],
+    ids: list[int],
+) -> int:
     """Delete the rows that match, or that belong to one of the comments."""
     count = cast("CursorResult[Any]", session.execute(delete(model).where(match))).rowcount or 0
     for chunk in _chunks(ids):
-        count += cast("CursorResult[Any]",
-                      session.execute(delete(model).where(comment_id.in_(chunk)))).rowcount or 0
+        count += (
+            cast(
+                "CursorResult[Any]", session.execute(delete(model).where(comment_id.in_(chunk)))
+            ).rowcount
+            or 0
+        )
     return count
 
 
@@ -150,12 +188,20 @@ def _scrub_audit(session: Session, email: str, ids: list[int]) -> int:
     """Keep who did what and when; drop the details about the comments, and the address."""
     scrubbed = 0
     for chunk in _chunks(ids):
-        scrubbed += cast("CursorResult[Any]", session.execute(
-            update(AuditEntry)
-            .where(AuditEntry.target.in_([f"comment {i}" for i in chunk]),
-                   AuditEntry.detail.is_not(None))
-            .values(detail=None)
-        )).rowcount or 0
+        scrubbed += (
+            cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(AuditEntry)
+                    .where(
+                        AuditEntry.target.in_([f"comment {i}" for i in chunk]),
+                        AuditEntry.detail.is_not(None),
+                    )
+                    .values(detail=None)
+                ),
+            ).rowcount
+            or 0
+        )
     for entry in session.execute(
         select(AuditEntry).where(_holds(AuditEntry.detail, email))
     ).scalars():

@@ -33,14 +33,16 @@ _CLEAR = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
 def _increment(dialect: str) -> ReturningInsert[Any]:
     """INSERT, or on conflict add to the count (or start a new window if the old one ended),
     returning the new count: one statement, atomic on SQLite and PostgreSQL."""
-    stmt = upsert_insert(dialect)(_TABLE).values(key=bindparam("key"), count=bindparam("amount"),
-                                 expires=bindparam("expires"))
+    stmt = upsert_insert(dialect)(_TABLE).values(
+        key=bindparam("key"), count=bindparam("amount"), expires=bindparam("expires")
+    )
     ended = _TABLE.c.expires <= bindparam("now")
     return stmt.on_conflict_do_update(
         index_elements=[_TABLE.c.key],
         set_={
-            "count": case((ended, stmt.excluded["count"]),
-                          else_=_TABLE.c.count + stmt.excluded["count"]),
+            "count": case(
+                (ended, stmt.excluded["count"]), else_=_TABLE.c.count + stmt.excluded["count"]
+            ),
             "expires": case((ended, stmt.excluded.expires), else_=_TABLE.c.expires),
         },
     ).returning(_TABLE.c.count)
@@ -57,8 +59,9 @@ class DatabaseStorage(Storage):
 
     STORAGE_SCHEME = [SCHEME]
 
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
-                 **options: float | str | bool) -> None:
+    def __init__(
+        self, uri: str | None = None, wrap_exceptions: bool = False, **options: float | str | bool
+    ) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self._statements: dict[str, ReturningInsert[Any]] = {}
 
@@ -80,9 +83,15 @@ class DatabaseStorage(Storage):
         engine = self._engine()
         now = time.time()
         with engine.begin() as conn:
-            count: int = conn.execute(self._upsert(engine), {
-                "key": _stored_key(key), "amount": amount, "expires": now + expiry, "now": now,
-            }).scalar_one()
+            count: int = conn.execute(
+                self._upsert(engine),
+                {
+                    "key": _stored_key(key),
+                    "amount": amount,
+                    "expires": now + expiry,
+                    "now": now,
+                },
+            ).scalar_one()
             if random.random() < PRUNE_CHANCE:  # noqa: S311  (housekeeping, not crypto)
                 conn.execute(_PRUNE, {"before": now - 60})
         return count
@@ -136,7 +145,8 @@ def thread_key() -> str:
 # One budget for new comments per address, and one per thread from everyone: the JSON API
 # and the no-JS form count together.
 new_comments_per_address = limiter.shared_limit(
-    _setting("RATELIMIT_POST"), scope="new-comment", methods=["POST"])
+    _setting("RATELIMIT_POST"), scope="new-comment", methods=["POST"]
+)
 new_comments_per_thread = limiter.shared_limit(
-    _setting("RATELIMIT_THREAD"), scope="new-comment-thread", key_func=thread_key,
-    methods=["POST"])
+    _setting("RATELIMIT_THREAD"), scope="new-comment-thread", key_func=thread_key, methods=["POST"]
+)

@@ -55,8 +55,9 @@ def _is_absolute_link(href: str) -> bool:
     return scheme in ALLOWED_PROTOCOLS and (scheme == "mailto" or bool(parts.netloc))
 
 
-def _link_attributes(attrs: MutableMapping[tuple[str | None, str], str],
-                     new: bool = False) -> MutableMapping[tuple[str | None, str], str] | None:
+def _link_attributes(
+    attrs: MutableMapping[tuple[str | None, str], str], new: bool = False
+) -> MutableMapping[tuple[str | None, str], str] | None:
     if not _is_absolute_link(attrs.get((None, "href"), "")):
         return None
     attrs[(None, "rel")] = LINK_REL
@@ -115,8 +116,11 @@ def render_html(source: str) -> str:
     """
     html = _LEGACY_TAGS.sub(lambda m: f"<{m[1]}{_LEGACY_NAMES[m[2].lower()]}", source.strip())
     if not _BLOCKS.search(html):
-        html = "".join(f"<p>{part.strip().replace(chr(10), '<br>')}</p>"
-                       for part in _PARAGRAPH_BREAK.split(html) if part.strip())
+        html = "".join(
+            f"<p>{part.strip().replace(chr(10), '<br>')}</p>"
+            for part in _PARAGRAPH_BREAK.split(html)
+            if part.strip()
+        )
     return clean_html(html).strip()
 
 
@@ -210,7 +214,7 @@ def _parse_link_destination(string: str, pos: int, maximum: int) -> _Destination
         while found := _IN_BRACKETS_STOP.search(string, pos, maximum):
             pos = found.start()
             if string[pos] == ">":
-                return _Destination(True, pos + 1, unescapeAll(string[start + 1:pos]))
+                return _Destination(True, pos + 1, unescapeAll(string[start + 1 : pos]))
             if string[pos] != "\\":
                 break
             pos += 2 if pos + 1 < maximum else 1
@@ -245,13 +249,15 @@ def _parse_link_destination(string: str, pos: int, maximum: int) -> _Destination
 for _parser in (_markdown, _markdown_without_links):
     _parser.core.ruler.at("inline", _inline)
     # markdown-it types helpers as its module; any object with the same functions serves.
-    _parser.helpers = SimpleNamespace(**{  # type: ignore[assignment]
-        **{name: value for name, value in vars(helpers).items() if not name.startswith("_")},
-        "parseLinkLabel": _parse_link_label,
-        "parse_link_label": _parse_link_label,
-        "parseLinkDestination": _parse_link_destination,
-        "parse_link_destination": _parse_link_destination,
-    })
+    _parser.helpers = SimpleNamespace(
+        **{  # type: ignore[assignment]
+            **{name: value for name, value in vars(helpers).items() if not name.startswith("_")},
+            "parseLinkLabel": _parse_link_label,
+            "parse_link_label": _parse_link_label,
+            "parseLinkDestination": _parse_link_destination,
+            "parse_link_destination": _parse_link_destination,
+        }
+    )
 
 
 # --- The parser's tokens as HTML pieces --------------------------------------------------------
@@ -278,8 +284,12 @@ _BLOCK_TAGS = frozenset({"p", "blockquote", "ul", "ol", "li"})
 _PRE, _END_PRE = _Tag("pre", 1, "<pre>"), _Tag("pre", -1, "</pre>")
 _CODE, _END_CODE = _Tag("code", 1, "<code>"), _Tag("code", -1, "</code>")
 _END_A = _Tag("a", -1, "</a>")
-_INLINE_TAGS = {"em_open": "<em>", "em_close": "</em>",
-                "strong_open": "<strong>", "strong_close": "</strong>"}
+_INLINE_TAGS = {
+    "em_open": "<em>",
+    "em_close": "</em>",
+    "strong_open": "<strong>",
+    "strong_close": "</strong>",
+}
 _CLOSING = {"<em>": "</em>", "<strong>": "</strong>"}
 
 
@@ -337,8 +347,11 @@ def _html_pieces(tokens: Sequence[Token]) -> list[Any]:
                 out.markup("\n")
             out.markup(f"<{token.tag}>" if opening else f"</{token.tag}>")
             after = tokens[index + 1] if opening and index + 1 < len(tokens) else None
-            if after is None or not (after.type == "inline" or after.hidden
-                                     or (after.nesting == -1 and after.tag == token.tag)):
+            if after is None or not (
+                after.type == "inline"
+                or after.hidden
+                or (after.nesting == -1 and after.tag == token.tag)
+            ):
                 out.markup("\n")
     return out.done()
 
@@ -472,7 +485,7 @@ def _attribute(value: str) -> str:
         if part.startswith("&"):  # known entity is escaped
             entity = match_entity(part)
             if entity is not None and convert_entity(entity) is not None:
-                parts.append(f"&{entity};{part[len(entity) + 2:]}")
+                parts.append(f"&{entity};{part[len(entity) + 2 :]}")
                 continue
         parts.append(part.replace("&", "&amp;"))
     return "".join(parts)
@@ -525,7 +538,7 @@ def _sanitised(html: str) -> list[str]:
         else:
             tokens += ["".join(characters), _Entity(entity)]
             characters = []
-        characters.append(part[len(entity) + 2:])
+        characters.append(part[len(entity) + 2 :])
     tokens.append("".join(characters))
     return tokens
 
@@ -557,7 +570,7 @@ def _decoded(characters: str) -> str:
         if entity is None:
             parts.append("&amp;" + _escape(rest))
         else:
-            parts.append(f"&{entity};" + _escape(rest[len(entity) + 1:]))
+            parts.append(f"&{entity};" + _escape(rest[len(entity) + 1 :]))
     return "".join(parts)
 
 
@@ -572,7 +585,7 @@ def _text_of(html: str) -> str:
             if entity is None:
                 text.append(part)
             else:
-                text.append(("&" if entity == "amp" else "") + part[len(entity) + 2:])
+                text.append(("&" if entity == "amp" else "") + part[len(entity) + 2 :])
     return "".join(text)
 
 
@@ -589,12 +602,17 @@ def _linkify(html: str, out: list[Any]) -> bool:
         end = 0
         for match in _url_matches(token) if "." in token else ():
             if match.start() > end:
-                out.append(_decoded(token[end:match.start()]))
+                out.append(_decoded(token[end : match.start()]))
             url, prefix, suffix = _strip_non_url_bits(match.group(0))
             href = url if PROTO_RE.search(url) else f"http://{url}"
             if _is_absolute_link(href):
-                out += [_decoded(prefix), _link({"href": href, "rel": LINK_REL}), _decoded(url),
-                        _END_A, _decoded(suffix)]
+                out += [
+                    _decoded(prefix),
+                    _link({"href": href, "rel": LINK_REL}),
+                    _decoded(url),
+                    _END_A,
+                    _decoded(suffix),
+                ]
             else:
                 out.append(_decoded(prefix + url + suffix))
                 refused = True
@@ -636,7 +654,7 @@ def _url_matches(text: str) -> Iterator[re.Match[str]]:
                 pos = match.end()
                 continue
         end = cast(re.Match[str], _RUN.match(text, run)).end()
-        after, match = text[end:end + 1], None
+        after, match = text[end : end + 1], None
         if after == ".":
             first = _START.search(text, run, end)
             if first and first.start() < end:

@@ -12,8 +12,15 @@ from .models import Ban, BanKind, BlockedWord, Moderator, RuleAction
 DEFAULT_SITE = "default"
 
 
-def add_ban(session: Session, kind: BanKind, value: str, action: RuleAction,
-            reason: str | None, actor: Moderator | str, site: str = DEFAULT_SITE) -> Ban:
+def add_ban(
+    session: Session,
+    kind: BanKind,
+    value: str,
+    action: RuleAction,
+    reason: str | None,
+    actor: Moderator | str,
+    site: str = DEFAULT_SITE,
+) -> Ban:
     """Ban an e-mail or an address hash on a site; banning again updates the existing ban."""
     value = value.strip().lower()
     ban = session.execute(
@@ -23,30 +30,51 @@ def add_ban(session: Session, kind: BanKind, value: str, action: RuleAction,
         ban = Ban(site=site, kind=kind, value=value)
         session.add(ban)
     ban.action, ban.reason = action, reason
-    record(session, actor, "ban", f"{kind.value} ban",
-           f"{action.value}: {reason or ''}" + (f" (site {site})" if site != DEFAULT_SITE else ""))
+    record(
+        session,
+        actor,
+        "ban",
+        f"{kind.value} ban",
+        f"{action.value}: {reason or ''}" + (f" (site {site})" if site != DEFAULT_SITE else ""),
+    )
     session.flush()
     return ban
 
 
 def lift_ban(session: Session, ban: Ban, actor: Moderator | str) -> None:
-    record(session, actor, "unban", f"{ban.kind.value} ban",
-           f"site {ban.site}" if ban.site != DEFAULT_SITE else None)
+    record(
+        session,
+        actor,
+        "unban",
+        f"{ban.kind.value} ban",
+        f"site {ban.site}" if ban.site != DEFAULT_SITE else None,
+    )
     session.delete(ban)
 
 
-def block_word(session: Session, word: str, action: RuleAction, actor: Moderator | str,
-               site: str = DEFAULT_SITE) -> BlockedWord:
+def block_word(
+    session: Session,
+    word: str,
+    action: RuleAction,
+    actor: Moderator | str,
+    site: str = DEFAULT_SITE,
+) -> BlockedWord:
     """Put a word on a site's blocklist; blocking it again changes what it does."""
     word = word.strip().lower()
-    entry = session.execute(select(BlockedWord).where(
-        BlockedWord.site == site, BlockedWord.word == word)).scalar_one_or_none()
+    entry = session.execute(
+        select(BlockedWord).where(BlockedWord.site == site, BlockedWord.word == word)
+    ).scalar_one_or_none()
     if entry is None:
         entry = BlockedWord(site=site, word=word)
         session.add(entry)
     entry.action = action
-    record(session, actor, "blocklist", "word",
-           word + (f" (site {site})" if site != DEFAULT_SITE else ""))
+    record(
+        session,
+        actor,
+        "blocklist",
+        "word",
+        word + (f" (site {site})" if site != DEFAULT_SITE else ""),
+    )
     session.flush()
     return entry
 

@@ -6,8 +6,10 @@ from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 # The one policy for every HTML page we serve: only our own files, no inline script or style.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 EMBEDDABLE = ("/embed.js", "/count.js", "/widget.css", "/avatars/")  # served to other origins
 

@@ -49,11 +49,14 @@ def schema_problem(app: Flask) -> str | None:
                 if not inspect(conn).has_table("alembic_version"):
                     current: set[str] = set()
                 else:
-                    current = set(conn.execute(
-                        text("SELECT version_num FROM alembic_version")).scalars())
+                    current = set(
+                        conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+                    )
         except SQLAlchemyError as exc:
-            return f"the database does not answer ({type(exc).__name__}); check " \
-                   "COMMENTSVC_DATABASE_URL"
+            return (
+                f"the database does not answer ({type(exc).__name__}); check "
+                "COMMENTSVC_DATABASE_URL"
+            )
         finally:
             db.engine.dispose()  # the workers open their own connections
     if current == heads:
@@ -62,10 +65,14 @@ def schema_problem(app: Flask) -> str | None:
         return "the database is empty: create its tables with `commentsvc db upgrade`"
     known = {rev.revision for rev in scripts.walk_revisions()}
     if current - known:
-        return (f"the database is at revision {', '.join(sorted(current))}, newer than this "
-                "release knows: run the release that migrated it, or restore a backup")
-    return (f"the database is at revision {', '.join(sorted(current))}, this release needs "
-            f"{', '.join(sorted(heads))}: run `commentsvc db upgrade`, then start again")
+        return (
+            f"the database is at revision {', '.join(sorted(current))}, newer than this "
+            "release knows: run the release that migrated it, or restore a backup"
+        )
+    return (
+        f"the database is at revision {', '.join(sorted(current))}, this release needs "
+        f"{', '.join(sorted(heads))}: run `commentsvc db upgrade`, then start again"
+    )
 
 
 def _alembic_config(config_class: type[Config], app: Flask) -> Config:
@@ -108,8 +115,13 @@ def _options(host: str, port: int, workers: int) -> dict[str, Any]:
     # and each restart would cost a new import of the app (about a second of CPU).
     return {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "workers": workers, "timeout": TIMEOUT, "graceful_timeout": 30, "keepalive": 5,
-        "accesslog": "-", "errorlog": "-", "proc_name": "commentsvc",
+        "workers": workers,
+        "timeout": TIMEOUT,
+        "graceful_timeout": 30,
+        "keepalive": 5,
+        "accesslog": "-",
+        "errorlog": "-",
+        "proc_name": "commentsvc",
     }
 
 

@@ -97,8 +97,9 @@ _cached: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
 _SITE_ROW = select(Site).where(Site.name == bindparam("name"))
 
 
-def cached_settings(config: Mapping[str, Any], name: str, read: Callable[..., Any],
-                    now: float | None = None) -> Mapping[str, Any]:
+def cached_settings(
+    config: Mapping[str, Any], name: str, read: Callable[..., Any], now: float | None = None
+) -> Mapping[str, Any]:
     """Like settings_for, for the read path; `read(fn)` runs fn on a connection."""
     now = time.monotonic() if now is None else now
     key = (config.get("DATABASE_URL", ""), name)
@@ -126,15 +127,26 @@ def forget_cached() -> None:
     _cached.clear()
 
 
-def add(session: Session, name: str, *, origins: list[str], title: str | None = None,
-        moderation: str | None = None, actor: Moderator | str = "command line") -> Site:
+def add(
+    session: Session,
+    name: str,
+    *,
+    origins: list[str],
+    title: str | None = None,
+    moderation: str | None = None,
+    actor: Moderator | str = "command line",
+) -> Site:
     if not NAME.fullmatch(name or ""):
-        raise ValidationFailed({"name": [
-            "A site's name is 1 to 40 lowercase letters, digits and hyphens, like docs-site."]})
+        rule = "A site's name is 1 to 40 lowercase letters, digits and hyphens, like docs-site."
+        raise ValidationFailed({"name": [rule]})
     if session.get(Site, name) is not None:
         raise ValidationFailed({"name": [f"A site named {name} exists already."]})
-    site = Site(name=name, title=title, origins=json.dumps(origins) if origins else None,
-                moderation=moderation)
+    site = Site(
+        name=name,
+        title=title,
+        origins=json.dumps(origins) if origins else None,
+        moderation=moderation,
+    )
     session.add(site)
     record(session, actor, "site add", f"site {name}", ", ".join(origins))
     session.flush()
@@ -142,8 +154,9 @@ def add(session: Session, name: str, *, origins: list[str], title: str | None = 
     return site
 
 
-def set_value(session: Session, site: Site, key: str, value: str,
-              actor: Moderator | str = "command line") -> None:
+def set_value(
+    session: Session, site: Site, key: str, value: str, actor: Moderator | str = "command line"
+) -> None:
     """Set one of the site's settings from text; an empty value goes back to the install's."""
     if key not in SETTABLE:
         raise ValidationFailed({"key": [f"Unknown key {key!r}; one of {', '.join(SETTABLE)}."]})
@@ -167,8 +180,12 @@ def moderator_sites(session: Session, moderator: Moderator) -> list[str] | None:
     site moderates the default one, as every moderator did before there were several."""
     if moderator.is_admin:
         return None
-    return list(session.execute(select(ModeratorSite.site).where(
-        ModeratorSite.moderator_id == moderator.id).order_by(ModeratorSite.site)).scalars()
+    return list(
+        session.execute(
+            select(ModeratorSite.site)
+            .where(ModeratorSite.moderator_id == moderator.id)
+            .order_by(ModeratorSite.site)
+        ).scalars()
     ) or [DEFAULT_SITE]
 
 
@@ -177,8 +194,11 @@ def moderates(site: str) -> ColumnElement[bool]:
     assigned = select(ModeratorSite.moderator_id).where(ModeratorSite.site == site)
     if site != DEFAULT_SITE:
         return or_(Moderator.role == Role.admin, Moderator.id.in_(assigned))
-    unassigned = ~select(ModeratorSite.moderator_id).where(
-        ModeratorSite.moderator_id == Moderator.id).exists()
+    unassigned = (
+        ~select(ModeratorSite.moderator_id)
+        .where(ModeratorSite.moderator_id == Moderator.id)
+        .exists()
+    )
     return or_(Moderator.role == Role.admin, Moderator.id.in_(assigned), unassigned)
 
 

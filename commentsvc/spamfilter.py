@@ -51,7 +51,8 @@ _URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"'()\[\]]+"
     r"|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|info|biz|ru|xyz|top|io|co|shop"
     r"|online|site|club|us|uk|in|de|example|test)\b(?:/[^\s<>\"'()\[\]]*)?",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 _PHONE = re.compile(r"(?<!\w)\+?\(?\d[\d\s().-]{7,}\d(?!\w)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -67,7 +68,7 @@ class Verdict:
     active: bool  # enough lessons of each kind to act on the score
 
     def reason(self) -> str:
-        """"spam filter: 0.87 (link to printer-support.example, 'call', 'support number')"."""
+        """ "spam filter: 0.87 (link to printer-support.example, 'call', 'support number')"."""
         shown = ", ".join(describe(clue) for clue in self.clues[:3])
         return f"{REASON_PREFIX}{self.score:.2f}" + (f" ({shown})" if shown else "")
 
@@ -90,8 +91,14 @@ def _bucket(value: int, limits: Sequence[int]) -> str:
     return f">{limits[-1]}"
 
 
-def features(text: str, *, author: str | None = None, website: str | None = None,
-             lang: str | None = None, blog_lang: str | None = None) -> list[str]:
+def features(
+    text: str,
+    *,
+    author: str | None = None,
+    website: str | None = None,
+    lang: str | None = None,
+    blog_lang: str | None = None,
+) -> list[str]:
     """The distinct features of one comment, each a short string ("w:call", "p:support
     number", "link:printer-support.example", "phone")."""
     text = unicodedata.normalize("NFKC", html.unescape(text or ""))
@@ -171,8 +178,9 @@ def _chi2q(chi: float, freedom: int) -> float:
     return min(total, 1.0)
 
 
-def score(counts: Mapping[str, tuple[int, int]], spam_lessons: int, ham_lessons: int,
-          feats: Iterable[str]) -> tuple[float, tuple[str, ...]]:
+def score(
+    counts: Mapping[str, tuple[int, int]], spam_lessons: int, ham_lessons: int, feats: Iterable[str]
+) -> tuple[float, tuple[str, ...]]:
     """The spam probability of a comment with these features, given per-feature (spam, ham)
     lesson counts and the number of lessons of each kind; and its spam clues, strongest first."""
     if not spam_lessons or not ham_lessons:
@@ -210,7 +218,8 @@ def score(counts: Mapping[str, tuple[int, int]], spam_lessons: int, ham_lessons:
 # lessons of each kind there are, kept by the same statements that keep the features' counts.
 TOTAL = "*"
 _FEATURE_COUNTS = select(SpamFeature.feature, SpamFeature.spam, SpamFeature.ham).where(
-    SpamFeature.feature.in_(bindparam("features", expanding=True)))
+    SpamFeature.feature.in_(bindparam("features", expanding=True))
+)
 
 
 def lesson_counts(session: Session) -> tuple[int, int]:
@@ -219,20 +228,28 @@ def lesson_counts(session: Session) -> tuple[int, int]:
     return (row.spam, row.ham) if row is not None else (0, 0)
 
 
-def classify(session: Session, config: Mapping[str, Any], *, text: str, author: str | None,
-             website: str | None, lang: str | None = None) -> Verdict | None:
+def classify(
+    session: Session,
+    config: Mapping[str, Any],
+    *,
+    text: str,
+    author: str | None,
+    website: str | None,
+    lang: str | None = None,
+) -> Verdict | None:
     """The filter's verdict on a comment, or None when it is off. Two indexed reads."""
     if config["SPAM_FILTER"] == "off":
         return None
-    feats = features(text, author=author, website=website, lang=lang,
-                     blog_lang=config.get("LANGUAGE"))
-    counts = {row.feature: (row.spam, row.ham)
-              for row in session.connection().execute(_FEATURE_COUNTS,
-                                                      {"features": [TOTAL, *feats]})}
+    feats = features(
+        text, author=author, website=website, lang=lang, blog_lang=config.get("LANGUAGE")
+    )
+    counts = {
+        row.feature: (row.spam, row.ham)
+        for row in session.connection().execute(_FEATURE_COUNTS, {"features": [TOTAL, *feats]})
+    }
     spam_lessons, ham_lessons = counts.pop(TOTAL, (0, 0))
     probability, clues = score(counts, spam_lessons, ham_lessons, feats)
-    active = (config["SPAM_FILTER"] == "on"
-              and min(spam_lessons, ham_lessons) >= MIN_LESSONS)
+    active = config["SPAM_FILTER"] == "on" and min(spam_lessons, ham_lessons) >= MIN_LESSONS
     return Verdict(score=probability, clues=clues, active=active)
 
 
@@ -242,8 +259,10 @@ def _add(session: Session, feats: Iterable[str], label: str, step: int) -> None:
     column = SpamFeature.spam if label == SPAM else SpamFeature.ham
     if step < 0:
         session.execute(
-            update(SpamFeature).where(SpamFeature.feature.in_(feats))
-            .values({column: case((column > 0, column - 1), else_=0)}))
+            update(SpamFeature)
+            .where(SpamFeature.feature.in_(feats))
+            .values({column: case((column > 0, column - 1), else_=0)})
+        )
         return
     _add_counted(session, Counter((feature, label) for feature in feats))
 
@@ -256,18 +275,28 @@ def _add_counted(session: Session, counted: Counter[tuple[str, str]]) -> None:
     insert = upsert_insert(session.get_bind().dialect.name)
     items = list(totals.items())
     for start in range(0, len(items), 500):
-        chunk = items[start:start + 500]
+        chunk = items[start : start + 500]
         statement = insert(SpamFeature).values(
-            [{"feature": f, "spam": spam, "ham": ham} for f, (spam, ham) in chunk])
-        statement = statement.on_conflict_do_update(index_elements=["feature"], set_={
-            "spam": SpamFeature.spam + statement.excluded.spam,
-            "ham": SpamFeature.ham + statement.excluded.ham})
+            [{"feature": f, "spam": spam, "ham": ham} for f, (spam, ham) in chunk]
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["feature"],
+            set_={
+                "spam": SpamFeature.spam + statement.excluded.spam,
+                "ham": SpamFeature.ham + statement.excluded.ham,
+            },
+        )
         session.execute(statement)
 
 
 def comment_features(comment: Comment, config: Mapping[str, Any]) -> list[str]:
-    return features(comment.text, author=comment.author, website=comment.website,
-                    lang=comment.lang, blog_lang=config.get("LANGUAGE"))
+    return features(
+        comment.text,
+        author=comment.author,
+        website=comment.website,
+        lang=comment.lang,
+        blog_lang=config.get("LANGUAGE"),
+    )
 
 
 def teach(session: Session, config: Mapping[str, Any], comment: Comment, label: str | None) -> None:
@@ -277,7 +306,8 @@ def teach(session: Session, config: Mapping[str, Any], comment: Comment, label: 
     if config["SPAM_FILTER"] == "off":
         return
     lesson = session.execute(
-        select(SpamLesson).where(SpamLesson.comment_id == comment.id)).scalar_one_or_none()
+        select(SpamLesson).where(SpamLesson.comment_id == comment.id)
+    ).scalar_one_or_none()
     if lesson is not None:
         if lesson.label == label:
             return
@@ -288,8 +318,13 @@ def teach(session: Session, config: Mapping[str, Any], comment: Comment, label: 
         return
     feats = comment_features(comment, config)
     _add(session, feats, label, 1)
-    lesson = SpamLesson(comment_id=comment.id, label=label, source="moderator",
-                        features=json.dumps(feats), created=utcnow())
+    lesson = SpamLesson(
+        comment_id=comment.id,
+        label=label,
+        source="moderator",
+        features=json.dumps(feats),
+        created=utcnow(),
+    )
     session.add(lesson)
     session.flush()
     if lesson.id % PRUNE_CHECK_EVERY == 0:
@@ -303,12 +338,22 @@ def prune(session: Session, limit: int | None = None) -> int:
     rows = session.execute(select(func.count()).select_from(SpamFeature)).scalar_one()
     if rows <= limit:
         return 0
-    return cast("CursorResult[Any]", session.execute(delete(SpamFeature).where(
-        SpamFeature.feature != TOTAL, SpamFeature.spam + SpamFeature.ham <= 1))).rowcount or 0
+    return (
+        cast(
+            "CursorResult[Any]",
+            session.execute(
+                delete(SpamFeature).where(
+                    SpamFeature.feature != TOTAL, SpamFeature.spam + SpamFeature.ham <= 1
+                )
+            ),
+        ).rowcount
+        or 0
+    )
 
 
-def train(session: Session, examples: Iterable[tuple[str, str, str | None]],
-          source: str = "file") -> Counter[str]:
+def train(
+    session: Session, examples: Iterable[tuple[str, str, str | None]], source: str = "file"
+) -> Counter[str]:
     """Learn from labelled examples (text, label, author); how many of each label."""
     learned: Counter[str] = Counter()
     counted: Counter[tuple[str, str]] = Counter()
@@ -316,8 +361,11 @@ def train(session: Session, examples: Iterable[tuple[str, str, str | None]],
     for text, label, author in examples:
         feats = features(text, author=author)
         counted.update((feature, label) for feature in [TOTAL, *feats])
-        session.add(SpamLesson(comment_id=None, label=label, source=source,
-                               features=json.dumps(feats), created=now))
+        session.add(
+            SpamLesson(
+                comment_id=None, label=label, source=source, features=json.dumps(feats), created=now
+            )
+        )
         learned[label] += 1
     _add_counted(session, counted)
     prune(session)
@@ -326,8 +374,13 @@ def train(session: Session, examples: Iterable[tuple[str, str, str | None]],
 
 def forget(session: Session, comment_ids: Sequence[int]) -> int:
     """Take back the lessons of these comments (their authors' data is being erased); how many."""
-    lessons = session.execute(select(SpamLesson).where(
-        SpamLesson.comment_id.in_(list(comment_ids)))).scalars().all() if comment_ids else []
+    lessons = (
+        session.execute(select(SpamLesson).where(SpamLesson.comment_id.in_(list(comment_ids))))
+        .scalars()
+        .all()
+        if comment_ids
+        else []
+    )
     for lesson in lessons:
         _add(session, json.loads(lesson.features), lesson.label, -1)
         session.delete(lesson)
@@ -341,8 +394,7 @@ class BadTrainingFile(ValueError):
 _LABELS = {"spam": SPAM, "ham": HAM, "1": SPAM, "0": HAM}
 
 
-def labelled_examples(lines: Iterable[str]) -> tuple[list[tuple[str, str, str | None]],
-                                                     list[str]]:
+def labelled_examples(lines: Iterable[str]) -> tuple[list[tuple[str, str, str | None]], list[str]]:
     """The (text, label, author) examples of a labelled CSV file, and a line for each row
     refused. Columns `text,label` (label spam or ham; `author` optional), or the YouTube Spam
     Collection's `CONTENT,CLASS` (1 spam, 0 ham; `AUTHOR`)."""
@@ -353,8 +405,10 @@ def labelled_examples(lines: Iterable[str]) -> tuple[list[tuple[str, str, str | 
     text_column = columns.get("text") or columns.get("content")
     label_column = columns.get("label") or columns.get("class")
     if not text_column or not label_column:
-        raise BadTrainingFile("the file needs a header with the columns text,label "
-                              "(or CONTENT,CLASS as in the YouTube Spam Collection)")
+        raise BadTrainingFile(
+            "the file needs a header with the columns text,label "
+            "(or CONTENT,CLASS as in the YouTube Spam Collection)"
+        )
     author_column = columns.get("author")
     examples, refused = [], []
     try:
@@ -362,12 +416,14 @@ def labelled_examples(lines: Iterable[str]) -> tuple[list[tuple[str, str, str | 
             label = _LABELS.get((row.get(label_column) or "").strip().lower())
             text = (row.get(text_column) or "").strip()
             if label is None or not text:
-                why = ("no text" if not text else
-                       f"label {row.get(label_column)!r} is not spam or ham")
+                why = (
+                    "no text" if not text else f"label {row.get(label_column)!r} is not spam or ham"
+                )
                 refused.append(f"line {reader.line_num}: {why}")
                 continue
-            examples.append((text, label, (row.get(author_column) or None) if author_column
-                             else None))
+            examples.append(
+                (text, label, (row.get(author_column) or None) if author_column else None)
+            )
     except csv.Error as exc:
         raise BadTrainingFile(f"line {reader.line_num}: {exc}") from None
     return examples, refused
@@ -389,8 +445,9 @@ class Accuracy:
     accuracy: float
 
 
-def held_back_accuracy(lessons: Sequence[tuple[str, list[str]]], hold: float,
-                       folds: int = 5) -> Accuracy | None:
+def held_back_accuracy(
+    lessons: Sequence[tuple[str, list[str]]], hold: float, folds: int = 5
+) -> Accuracy | None:
     """Cross-validation on the stored lessons: each fifth is scored by a model trained on the
     other four; None with too few lessons of a kind."""
     spam_total = sum(1 for label, _ in lessons if label == SPAM)
@@ -413,8 +470,12 @@ def held_back_accuracy(lessons: Sequence[tuple[str, list[str]]], hold: float,
             flagged += flagged_here and label == HAM
             right += flagged_here == (label == SPAM)
     ham_total = len(lessons) - spam_total
-    return Accuracy(tested=len(lessons), spam_caught=caught / spam_total,
-                    ham_flagged=flagged / ham_total, accuracy=right / len(lessons))
+    return Accuracy(
+        tested=len(lessons),
+        spam_caught=caught / spam_total,
+        ham_flagged=flagged / ham_total,
+        accuracy=right / len(lessons),
+    )
 
 
 @dataclass(frozen=True)
@@ -430,17 +491,28 @@ class Stats:
 
 
 def stats(session: Session, hold: float) -> Stats:
-    rows = session.execute(select(SpamLesson.source, SpamLesson.label, func.count())
-                           .group_by(SpamLesson.source, SpamLesson.label)).all()
+    rows = session.execute(
+        select(SpamLesson.source, SpamLesson.label, func.count()).group_by(
+            SpamLesson.source, SpamLesson.label
+        )
+    ).all()
     by = {(source, label): n for source, label, n in rows}
-    feature_rows, feature_bytes = session.execute(select(
-        func.count(), func.coalesce(func.sum(func.length(SpamFeature.feature)), 0))).one()
-    lessons = [(label, json.loads(feats)) for label, feats in session.execute(
-        select(SpamLesson.label, SpamLesson.features).order_by(SpamLesson.id))]
+    feature_rows, feature_bytes = session.execute(
+        select(func.count(), func.coalesce(func.sum(func.length(SpamFeature.feature)), 0))
+    ).one()
+    lessons = [
+        (label, json.loads(feats))
+        for label, feats in session.execute(
+            select(SpamLesson.label, SpamLesson.features).order_by(SpamLesson.id)
+        )
+    ]
     return Stats(
-        spam_decisions=by.get(("moderator", SPAM), 0), ham_decisions=by.get(("moderator", HAM), 0),
-        spam_from_files=by.get(("file", SPAM), 0), ham_from_files=by.get(("file", HAM), 0),
-        features=max(feature_rows - 1, 0), size_bytes=int(feature_bytes) + 16 * feature_rows,
+        spam_decisions=by.get(("moderator", SPAM), 0),
+        ham_decisions=by.get(("moderator", HAM), 0),
+        spam_from_files=by.get(("file", SPAM), 0),
+        ham_from_files=by.get(("file", HAM), 0),
+        features=max(feature_rows - 1, 0),
+        size_bytes=int(feature_bytes) + 16 * feature_rows,
         last_trained=session.execute(select(func.max(SpamLesson.created))).scalar(),
         accuracy=held_back_accuracy(lessons, hold),
     )
@@ -480,8 +552,11 @@ def activity(session: Session, days: int = 30) -> Activity:
     rows = session.execute(
         select(Comment.created, Comment.filter_action, SpamLesson.label)
         .outerjoin(SpamLesson, SpamLesson.comment_id == Comment.id)
-        .where(Comment.filter_action.is_not(None),
-               Comment.created >= datetime.combine(first, datetime.min.time(), UTC)))
+        .where(
+            Comment.filter_action.is_not(None),
+            Comment.created >= datetime.combine(first, datetime.min.time(), UTC),
+        )
+    )
     for created, action, label in rows:
         index = (created.date() - first).days
         if not 0 <= index < days:

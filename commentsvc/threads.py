@@ -25,39 +25,63 @@ SORTS = ("oldest", "newest", "top")  # top: score, then age
 ThreadVersion = tuple[int, int, bool, str | None]
 
 _PUBLIC_COLUMNS = (
-    Comment.id, Comment.parent_id, Comment.author, Comment.website, Comment.avatar,
-    Comment.html, Comment.status, Comment.created, Comment.edited, Comment.score,
+    Comment.id,
+    Comment.parent_id,
+    Comment.author,
+    Comment.website,
+    Comment.avatar,
+    Comment.html,
+    Comment.status,
+    Comment.created,
+    Comment.edited,
+    Comment.score,
     Comment.moderator_id,
 )
 _HELD = (Status.pending, Status.spam)
 # Statements built once: the hot reads then only bind values to an already compiled query.
-_THREAD = select(Thread.id, Thread.title, Thread.closed, Thread.version,
-                 Thread.approved_count).where(
-    Thread.site == bindparam("site"), Thread.uri == bindparam("uri"))
+_THREAD = select(
+    Thread.id, Thread.title, Thread.closed, Thread.version, Thread.approved_count
+).where(Thread.site == bindparam("site"), Thread.uri == bindparam("uri"))
 # A held comment (an edit sent back to review, say) whose replies are public stays in the
 # tree as a placeholder, as a deleted one does, so its replies keep their place.
-_PARENTS_OF_PUBLIC = (select(Comment.parent_id)
-                      .where(Comment.thread_id == bindparam("thread_id"),
-                             Comment.status == Status.approved, Comment.parent_id.is_not(None))
-                      .scalar_subquery())
-_VISIBLE = or_(Comment.status.in_([Status.approved, Status.deleted]),
-               and_(Comment.status.in_(_HELD), Comment.id.in_(_PARENTS_OF_PUBLIC)))
-_COMMENTS = (select(*_PUBLIC_COLUMNS)
-             .where(Comment.thread_id == bindparam("thread_id"), _VISIBLE)
-             .order_by(Comment.created, Comment.id))
+_PARENTS_OF_PUBLIC = (
+    select(Comment.parent_id)
+    .where(
+        Comment.thread_id == bindparam("thread_id"),
+        Comment.status == Status.approved,
+        Comment.parent_id.is_not(None),
+    )
+    .scalar_subquery()
+)
+_VISIBLE = or_(
+    Comment.status.in_([Status.approved, Status.deleted]),
+    and_(Comment.status.in_(_HELD), Comment.id.in_(_PARENTS_OF_PUBLIC)),
+)
+_COMMENTS = (
+    select(*_PUBLIC_COLUMNS)
+    .where(Comment.thread_id == bindparam("thread_id"), _VISIBLE)
+    .order_by(Comment.created, Comment.id)
+)
 _COMMENTS_WITH_OWN = (
     select(*_PUBLIC_COLUMNS)
-    .where(Comment.thread_id == bindparam("thread_id"),
-           or_(_VISIBLE, and_(Comment.id.in_(bindparam("own", expanding=True)),
-                              Comment.status.in_(_HELD))))
-    .order_by(Comment.created, Comment.id))
+    .where(
+        Comment.thread_id == bindparam("thread_id"),
+        or_(
+            _VISIBLE,
+            and_(Comment.id.in_(bindparam("own", expanding=True)), Comment.status.in_(_HELD)),
+        ),
+    )
+    .order_by(Comment.created, Comment.id)
+)
 # The count kept on each thread row: one read of the (site, uri) index per URI.
 _COUNTS = select(Thread.uri, Thread.approved_count).where(
-    Thread.site == bindparam("site"), Thread.uri.in_(bindparam("uris", expanding=True)))
+    Thread.site == bindparam("site"), Thread.uri.in_(bindparam("uris", expanding=True))
+)
 # PostgreSQL takes the URIs as one array: the statement is the same however many there are, so
 # it is prepared once, not written out with a parameter per URI on every request.
 _COUNTS_ARRAY = select(Thread.uri, Thread.approved_count).where(
-    Thread.site == bindparam("site"), Thread.uri == any_(bindparam("uris", type_=ARRAY(String))))
+    Thread.site == bindparam("site"), Thread.uri == any_(bindparam("uris", type_=ARRAY(String)))
+)
 
 
 def iso_time(value: datetime | None) -> str | None:
@@ -66,22 +90,51 @@ def iso_time(value: datetime | None) -> str | None:
 
 def public_comment(row: Any) -> dict[str, Any]:
     """The fields of a comment anyone may see (never e-mail, address or source text)."""
-    return _public(row.id, row.parent_id, row.author, row.website, row.avatar, row.html,
-                   row.status, row.created, row.edited, row.score, row.moderator_id)
+    return _public(
+        row.id,
+        row.parent_id,
+        row.author,
+        row.website,
+        row.avatar,
+        row.html,
+        row.status,
+        row.created,
+        row.edited,
+        row.score,
+        row.moderator_id,
+    )
 
 
-def _public(ident: int, parent_id: int | None, author: str | None, website: str | None,
-            avatar: str, html: str, status: Status, created: datetime, edited: datetime | None,
-            score: int, moderator_id: int | None) -> dict[str, Any]:
+def _public(
+    ident: int,
+    parent_id: int | None,
+    author: str | None,
+    website: str | None,
+    avatar: str,
+    html: str,
+    status: Status,
+    created: datetime,
+    edited: datetime | None,
+    score: int,
+    moderator_id: int | None,
+) -> dict[str, Any]:
     if status == Status.deleted:
         author = website = None
         avatar = html = ""
     elif status == Status.spam:
         status = Status.pending  # only its author sees it, and as held: the verdict stays ours
     return {
-        "id": ident, "parent_id": parent_id, "author": author, "website": website,
-        "avatar": avatar, "html": html, "status": status.value, "created": iso_time(created),
-        "edited": iso_time(edited), "score": score, "moderator": moderator_id is not None,
+        "id": ident,
+        "parent_id": parent_id,
+        "author": author,
+        "website": website,
+        "avatar": avatar,
+        "html": html,
+        "status": status.value,
+        "created": iso_time(created),
+        "edited": iso_time(edited),
+        "score": score,
+        "moderator": moderator_id is not None,
         "replies": [],
     }
 
@@ -99,13 +152,26 @@ def _parse_cursor(cursor: str) -> tuple[int, ...]:
 
 
 def _empty(uri: str) -> dict[str, Any]:
-    return {"uri": uri, "title": None, "closed": False, "count": 0, "total": 0,
-            "comments": [], "next": None}
+    return {
+        "uri": uri,
+        "title": None,
+        "closed": False,
+        "count": 0,
+        "total": 0,
+        "comments": [],
+        "next": None,
+    }
 
 
 def thread_tree(
-    session: Session, *, site: str, uri: str, own_ids: Iterable[int] = (),
-    sort: str = "oldest", limit: int = 50, after: str | None = None,
+    session: Session,
+    *,
+    site: str,
+    uri: str,
+    own_ids: Iterable[int] = (),
+    sort: str = "oldest",
+    limit: int = 50,
+    after: str | None = None,
 ) -> dict[str, Any]:
     """One thread's visible comments as a nested tree, a page of top-level comments at a time.
 
@@ -118,9 +184,15 @@ def thread_tree(
     return _tree(session, uri, thread, list(own_ids), sort, limit, after_key)
 
 
-def _tree(session: Session | Connection, uri: str, thread: Row[*tuple[Any, ...]],
-          own_ids: list[int], sort: str, limit: int,
-          after_key: tuple[int, ...] | None) -> dict[str, Any]:
+def _tree(
+    session: Session | Connection,
+    uri: str,
+    thread: Row[*tuple[Any, ...]],
+    own_ids: list[int],
+    sort: str,
+    limit: int,
+    after_key: tuple[int, ...] | None,
+) -> dict[str, Any]:
     if after_key and len(after_key) != (3 if sort == "top" else 2):
         raise ValidationFailed({"after": [gettext("This cursor is from a page in another order.")]})
     rows: Iterable[Row[*tuple[Any, ...]] | tuple[Any, ...]]
@@ -130,8 +202,7 @@ def _tree(session: Session | Connection, uri: str, thread: Row[*tuple[Any, ...]]
         rows = session.execute(_COMMENTS, {"thread_id": thread.id})
     own = set(own_ids)
     # Held comments that are not the reader's own are here only as placeholders.
-    rows = [row if row[6] not in _HELD or row[0] in own else _as_placeholder(row)
-            for row in rows]
+    rows = [row if row[6] not in _HELD or row[0] in own else _as_placeholder(row) for row in rows]
 
     # A reply always has a larger id than its parent, so walking ids downwards sees every
     # child before its parent: a deleted comment is kept only when a kept reply hangs under it.
@@ -169,15 +240,24 @@ def _tree(session: Session | Connection, uri: str, thread: Row[*tuple[Any, ...]]
         roots.sort(key=lambda n: keys[n["id"]])
     total = len(roots)
     if after_key:
-        roots = [n for n in roots
-                 if (keys[n["id"]] < after_key if sort == "newest" else keys[n["id"]] > after_key)]
+        roots = [
+            n
+            for n in roots
+            if (keys[n["id"]] < after_key if sort == "newest" else keys[n["id"]] > after_key)
+        ]
     page = roots[:limit]
     next_cursor = None
     if len(roots) > limit:
         next_cursor = ".".join(map(str, keys[page[-1]["id"]]))
-    return {"uri": uri, "title": thread.title, "closed": thread.closed,
-            "count": thread.approved_count,
-            "total": total, "comments": page, "next": next_cursor}
+    return {
+        "uri": uri,
+        "title": thread.title,
+        "closed": thread.closed,
+        "count": thread.approved_count,
+        "total": total,
+        "comments": page,
+        "next": next_cursor,
+    }
 
 
 def _as_placeholder(row: Row[*tuple[Any, ...]]) -> tuple[Any, ...]:
@@ -229,8 +309,14 @@ class BodyCache:
             self.entries.move_to_end(key)
             return entry[0]
 
-    def put(self, thread: Hashable, version: Hashable, detail: Hashable, body: Any,
-            size: int | None = None) -> None:
+    def put(
+        self,
+        thread: Hashable,
+        version: Hashable,
+        detail: Hashable,
+        body: Any,
+        size: int | None = None,
+    ) -> None:
         """Keep `body`, counted as `size` bytes (default: its length, for bytes and str)."""
         size = len(body) if size is None else size
         if size > self.max_bytes // 4:
@@ -278,8 +364,14 @@ def _closed_with(tree: dict[str, Any], extra: dict[str, Any]) -> bytes:
 
 
 def thread_json(
-    session: Session | Connection, *, site: str, uri: str, own_ids: Iterable[int] = (),
-    sort: str = "oldest", limit: int = 50, after: str | None = None,
+    session: Session | Connection,
+    *,
+    site: str,
+    uri: str,
+    own_ids: Iterable[int] = (),
+    sort: str = "oldest",
+    limit: int = 50,
+    after: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> tuple[Body, bool]:
     """thread_tree as a JSON object (with `extra`'s fields), and whether it is public: from
@@ -295,8 +387,9 @@ def thread_json(
         return Body(_closed_with(_empty(uri), extra)), True
     own_ids = list(own_ids)
     if own_ids:
-        return Body(_closed_with(_tree(session, uri, thread, own_ids, sort, limit, after_key),
-                                 extra)), False
+        return Body(
+            _closed_with(_tree(session, uri, thread, own_ids, sort, limit, after_key), extra)
+        ), False
     # The uri too: SQLite may give a deleted thread's id to a new one, at the same version.
     page = (sort, limit, after_key, tuple(extra.items()))
     body = _bodies.get((thread.id, uri), thread.version, page)
@@ -307,8 +400,7 @@ def thread_json(
     return body, True
 
 
-def count_by_uri(session: Session | Connection, site: str,
-                 uris: Iterable[str]) -> dict[str, int]:
+def count_by_uri(session: Session | Connection, site: str, uris: Iterable[str]) -> dict[str, int]:
     """Approved comments per thread URI, read from the threads' rows in one query; unknown
     URIs count 0."""
     uris = list(dict.fromkeys(uris))

@@ -66,8 +66,7 @@ def _form_mac(secret_key: str, issued: int, nonce: str, site: str, uri: str) -> 
     return keyed_hash(secret_key, f"{FORM_SALT}|{issued}|{nonce}|{site}|{uri}")
 
 
-def issue_form_token(secret_key: str, site: str, uri: str, *,
-                     issued: float | None = None) -> str:
+def issue_form_token(secret_key: str, site: str, uri: str, *, issued: float | None = None) -> str:
     """A token for one post to one thread: when it was issued (`issued`, Unix time, default
     now), a random id, and a signature over both and the thread, so it is worth nothing on
     another thread."""
@@ -75,15 +74,17 @@ def issue_form_token(secret_key: str, site: str, uri: str, *,
     return f"{when}.{nonce}.{_form_mac(secret_key, when, nonce, site, uri)}"
 
 
-def form_token_problem(secret_key: str, token: object, *, site: str, uri: str, min_age: int,
-                       max_age: int) -> str | None:
+def form_token_problem(
+    secret_key: str, token: object, *, site: str, uri: str, min_age: int, max_age: int
+) -> str | None:
     """Why a form token marks its post as a bot's, or None when it is a person's. Whether it
     was used before is the caller's question (form_token_id names it)."""
     if not isinstance(token, str) or not token:
         return "form token missing"
     parts = _FORM_TOKEN.fullmatch(token)
     if parts is None or not hmac.compare_digest(
-            parts[3], _form_mac(secret_key, int(parts[1]), parts[2], site, uri)):
+        parts[3], _form_mac(secret_key, int(parts[1]), parts[2], site, uri)
+    ):
         return "form token forged or for another thread"
     age = time.time() - int(parts[1])
     if age > max_age:
@@ -153,8 +154,13 @@ def action_token_grant(secret_key: str, token: str, max_age: int) -> MailAction:
         raise InvalidToken
     comment_id, action = payload.get("c"), payload.get("a")
     recipient, token_id = payload.get("r"), payload.get("n")
-    if (not _is_id(comment_id) or action not in MAIL_ACTIONS or not isinstance(recipient, str)
-            or not isinstance(token_id, str) or not 0 < len(token_id) <= 64):
+    if (
+        not _is_id(comment_id)
+        or action not in MAIL_ACTIONS
+        or not isinstance(recipient, str)
+        or not isinstance(token_id, str)
+        or not 0 < len(token_id) <= 64
+    ):
         raise InvalidToken
     return MailAction(comment_id, action, recipient, token_id)
 

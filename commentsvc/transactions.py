@@ -26,8 +26,10 @@ def upsert_insert(dialect: str) -> Callable[..., PostgresInsert | SQLiteInsert]:
     module is loaded (a process on SQLite never needs PostgreSQL's)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
+
         return insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
     return sqlite_insert
 
 

@@ -43,8 +43,9 @@ def clean_name(value: str | None) -> str | None:
     None when nothing visible is left."""
     if value is None:
         return None
-    kept = "".join(ch for ch in value
-                   if unicodedata.category(ch) != "Cf" and ch not in _BLANK_LETTERS)
+    kept = "".join(
+        ch for ch in value if unicodedata.category(ch) != "Cf" and ch not in _BLANK_LETTERS
+    )
     kept = " ".join(kept.split())
     return kept or None
 
@@ -62,7 +63,7 @@ def _encodable(value: str) -> bool:
 
 
 def origin_of(url: str) -> str | None:
-    """"https://blog.example" from "https://blog.example/2008/post.html", or None."""
+    """ "https://blog.example" from "https://blog.example/2008/post.html", or None."""
     try:
         parts = urlsplit(url)
         host, port = parts.hostname, parts.port
@@ -77,7 +78,8 @@ def origin_of(url: str) -> str | None:
 # encode them) and every character str.isspace() calls a space. One regular expression rather
 # than a walk through the characters, since a page's counts check up to 100 uris a request.
 _NOT_IN_URI = re.compile(
-    r"[\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff]")
+    r"[\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff]"
+)
 
 
 def uri_problem(value: object, origins: Iterable[str] = ()) -> str | None:
@@ -91,8 +93,9 @@ def uri_problem(value: object, origins: Iterable[str] = ()) -> str | None:
         return None
     if origin_of(value) in {origin.lower() for origin in origins}:
         return None
-    return str(gettext("Must be the page's path, starting with /, or an address on the blog's "
-                       "own site."))
+    return str(
+        gettext("Must be the page's path, starting with /, or an address on the blog's own site.")
+    )
 
 
 class _Checker:
@@ -105,8 +108,9 @@ class _Checker:
     def fail(self, field: str, reason: str) -> None:
         self.errors.setdefault(field, []).append(reason)
 
-    def string(self, field: str, max_length: int, *, required: bool = False,
-               multiline: bool = False) -> str | None:
+    def string(
+        self, field: str, max_length: int, *, required: bool = False, multiline: bool = False
+    ) -> str | None:
         value = self.data.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
@@ -120,14 +124,23 @@ class _Checker:
             return None
         value = value.strip() if not multiline else value.strip("\n\r\t ")
         if len(value) > max_length:
-            self.fail(field, ngettext("Must be at most %(num)d character.",
-                                      "Must be at most %(num)d characters.", max_length))
+            self.fail(
+                field,
+                ngettext(
+                    "Must be at most %(num)d character.",
+                    "Must be at most %(num)d characters.",
+                    max_length,
+                ),
+            )
             return None
         return value
 
 
 def validate_comment(
-    data: Mapping[str, Any], *, max_text: int, partial: bool = False,
+    data: Mapping[str, Any],
+    *,
+    max_text: int,
+    partial: bool = False,
     origins: Iterable[str] = (),
 ) -> CommentInput:
     """Parse a new comment (or, with partial, an edit's fields); raise ValidationFailed."""
@@ -159,8 +172,14 @@ def validate_comment(
     if check.errors:
         raise ValidationFailed(check.errors)
     return CommentInput(
-        uri=uri or "", text=text or "", title=title, parent_id=parent_id, author=author,
-        email=email.lower() if email else None, website=website, notify=notify,
+        uri=uri or "",
+        text=text or "",
+        title=title,
+        parent_id=parent_id,
+        author=author,
+        email=email.lower() if email else None,
+        website=website,
+        notify=notify,
         form_token=form_token if isinstance(form_token, str) else None,
         honeypot=honeypot if isinstance(honeypot, str) else ("filled" if honeypot else None),
     )
@@ -182,8 +201,12 @@ def _real_host(host: str) -> bool:
     except UnicodeError:
         return False
     labels = ascii_host.rstrip(".").split(".")
-    return len(ascii_host) <= 253 and len(labels) >= 2 and all(map(_HOST_LABEL.match, labels)) \
+    return (
+        len(ascii_host) <= 253
+        and len(labels) >= 2
+        and all(map(_HOST_LABEL.match, labels))
         and not labels[-1].isdigit()
+    )
 
 
 def _website(value: str, check: _Checker) -> str | None:
@@ -197,11 +220,17 @@ def _website(value: str, check: _Checker) -> str | None:
         host, _port = parts.hostname, parts.port
     except ValueError:
         parts, host = None, None
-    if (parts is None or parts.scheme.lower() not in ("http", "https") or not host
-            or any(ch in _URL_UNSAFE for ch in value) or parts.username is not None
-            or not _real_host(host)):
-        check.fail("website", gettext("Must be an http:// or https:// address, like "
-                                       "https://example.com."))
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not host
+        or any(ch in _URL_UNSAFE for ch in value)
+        or parts.username is not None
+        or not _real_host(host)
+    ):
+        check.fail(
+            "website", gettext("Must be an http:// or https:// address, like https://example.com.")
+        )
         return None
     return value
 

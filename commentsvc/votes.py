@@ -24,8 +24,13 @@ class NotVotable(Forbidden):
     code = "not_votable"
 
 
-def cast_vote(session: Session, config: Mapping[str, Any], comment_id: int,
-              data: Mapping[str, Any], remote_addr: str | None) -> int:
+def cast_vote(
+    session: Session,
+    config: Mapping[str, Any],
+    comment_id: int,
+    data: Mapping[str, Any],
+    remote_addr: str | None,
+) -> int:
     """Record `value` (1, -1, or 0 to take the vote back) of the reader `voter` on a comment;
     returns the comment's new score.
 
@@ -38,8 +43,9 @@ def cast_vote(session: Session, config: Mapping[str, Any], comment_id: int,
     if type(value) is not int or value not in (-1, 0, 1):
         problems["value"] = [gettext("Must be 1 (up), -1 (down) or 0 (take the vote back).")]
     if not isinstance(voter, str) or not VOTER.match(voter):
-        problems["voter"] = [gettext("Must be the reader's random token: 16 to 128 letters, "
-                                     "digits, '-' or '_'.")]
+        problems["voter"] = [
+            gettext("Must be the reader's random token: 16 to 128 letters, digits, '-' or '_'.")
+        ]
     if problems:
         raise ValidationFailed(problems)
     comment = session.get(Comment, comment_id) if comment_id <= MAX_ID else None
@@ -50,22 +56,28 @@ def cast_vote(session: Session, config: Mapping[str, Any], comment_id: int,
     secret = config["SECRET_KEY"]
     reader = keyed_hash(secret, f"voter|{voter}")
     address = keyed_hash(secret, f"vote address|{remote_addr or ''}")
-    mine = session.execute(select(Vote).where(Vote.comment_id == comment_id,
-                                              Vote.voter == reader)).scalar_one_or_none()
+    mine = session.execute(
+        select(Vote).where(Vote.comment_id == comment_id, Vote.voter == reader)
+    ).scalar_one_or_none()
     if value == 0:
         if mine is not None:
             session.delete(mine)
     elif mine is not None:
         mine.value = cast(int, value)  # checked above
     else:
-        others = session.execute(select(func.count()).select_from(Vote).where(
-            Vote.comment_id == comment_id, Vote.address == address)).scalar_one()
+        others = session.execute(
+            select(func.count())
+            .select_from(Vote)
+            .where(Vote.comment_id == comment_id, Vote.address == address)
+        ).scalar_one()
         if others >= READERS_PER_ADDRESS:
             raise NotVotable(
-                gettext("Enough readers have voted on this comment from your network."))
+                gettext("Enough readers have voted on this comment from your network.")
+            )
         session.add(Vote(comment_id=comment_id, voter=reader, address=address, value=value))
     session.flush()
-    comment.score = session.execute(select(func.coalesce(func.sum(Vote.value), 0)).where(
-        Vote.comment_id == comment_id)).scalar_one()
+    comment.score = session.execute(
+        select(func.coalesce(func.sum(Vote.value), 0)).where(Vote.comment_id == comment_id)
+    ).scalar_one()
     session.flush()  # a changed score makes the thread's cached pages stale (its version)
     return comment.score

@@ -9,14 +9,18 @@ logger = logging.getLogger("alembic.env")
 config = context.config
 migrate_ext = current_app.extensions["migrate"]
 engine = migrate_ext.db.engine
-config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False)
-                       .replace("%", "%%"))
+config.set_main_option(
+    "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+)
 target_metadata = migrate_ext.db.metadata
 
 
 def run_migrations_offline():
-    context.configure(url=config.get_main_option("sqlalchemy.url"),
-                      target_metadata=target_metadata, literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -10,22 +10,30 @@ from commentsvc.extensions import db
 from commentsvc.models import Moderator, ModeratorSite, Role
 
 PASSWORD = "correct horse battery"
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                   r'name="csrf_token" value="([^"]+)"')
+_CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
 
 
-def make_moderator(app, name="mo", role=Role.moderator, email=None, active=True,
-                   sites=("default",)) -> int:
+def make_moderator(
+    app, name="mo", role=Role.moderator, email=None, active=True, sites=("default",)
+) -> int:
     """A moderator account; a plain moderator moderates `sites` (admins moderate every site)."""
     with app.app_context():
-        moderator = Moderator(name=name, email=email or f"{name}@example.com", role=role,
-                              password_hash=generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"),
-                              active=active)
+        moderator = Moderator(
+            name=name,
+            email=email or f"{name}@example.com",
+            role=role,
+            password_hash=generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"),
+            active=active,
+        )
         db.session.add(moderator)
         db.session.flush()
         if role != Role.admin:
-            db.session.add_all(ModeratorSite(moderator_id=moderator.id, site=site)
-                               for site in sites)
+            db.session.add_all(
+                ModeratorSite(moderator_id=moderator.id, site=site) for site in sites
+            )
         db.session.commit()
         return moderator.id
 
@@ -39,5 +47,6 @@ def csrf_token(client, path="/admin/login") -> str:
 
 def login(client, name="mo", password=PASSWORD):
     token = csrf_token(client)
-    return client.post("/admin/login", data={"name": name, "password": password,
-                                             "csrf_token": token})
+    return client.post(
+        "/admin/login", data={"name": name, "password": password, "csrf_token": token}
+    )

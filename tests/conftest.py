@@ -40,7 +40,8 @@ def corpus(*parts: str) -> Path:
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "backends(*names): run this database test only on these backends")
+        "markers", "backends(*names): run this database test only on these backends"
+    )
 
 
 def pytest_collection_modifyitems(config, items):

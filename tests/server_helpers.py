@@ -54,22 +54,32 @@ def service_env(database_url: str, instance: Path, **settings: Any) -> dict[str,
     """The environment of a service process: this tree's code, the given COMMENTSVC_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.update({
-        "COMMENTSVC_DATABASE_URL": database_url,
-        "COMMENTSVC_INSTANCE_PATH": str(instance),
-        "COMMENTSVC_SECRET_KEY": SECRET_KEY,
-    })
+    env.update(
+        {
+            "COMMENTSVC_DATABASE_URL": database_url,
+            "COMMENTSVC_INSTANCE_PATH": str(instance),
+            "COMMENTSVC_SECRET_KEY": SECRET_KEY,
+        }
+    )
     for key, value in settings.items():
-        env[f"COMMENTSVC_{key.upper()}"] = str(value).lower() if isinstance(value, bool) else str(
-            value)
+        env[f"COMMENTSVC_{key.upper()}"] = (
+            str(value).lower() if isinstance(value, bool) else str(value)
+        )
     return env
 
 
 def migrate(database_url: str, instance: Path) -> None:
     """`commentsvc db upgrade` on the database, as an operator runs it."""
     env = service_env(database_url, instance)
-    done = subprocess.run([str(BIN / "commentsvc"), "db", "upgrade"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [str(BIN / "commentsvc"), "db", "upgrade"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"commentsvc db upgrade failed:\n{done.stdout}\n{done.stderr}")
 
@@ -93,8 +103,9 @@ def postgres_problem(base_url: str | None) -> str | None:
 
 
 @contextlib.contextmanager
-def fresh_postgres(base_url: str, prefix: str = "commentsvc_test",
-                   template: str | None = None) -> Iterator[str]:
+def fresh_postgres(
+    base_url: str, prefix: str = "commentsvc_test", template: str | None = None
+) -> Iterator[str]:
     """A new database on base_url's server (empty, or a copy of template), dropped on exit."""
     name = f"{prefix}_{secrets.token_hex(6)}"
     admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
@@ -152,8 +163,10 @@ def migrated_database(backend: str, workdir: Path, postgres_base: str = "") -> I
         finally:
             admin.dispose()
         atexit.register(_drop_postgres, postgres_base, name)
-        migrate(make_url(postgres_base).set(database=name).render_as_string(hide_password=False),
-                workdir)
+        migrate(
+            make_url(postgres_base).set(database=name).render_as_string(hide_password=False),
+            workdir,
+        )
         _TEMPLATES[key] = name
     with fresh_postgres(postgres_base, template=_TEMPLATES[key]) as url:
         yield url
@@ -173,10 +186,12 @@ def stored_comments(database_url: str) -> dict[int, StoredComment]:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT c.id, t.uri, c.text, c.parent_id, c.status "
-                "FROM comments c JOIN threads t ON t.id = c.thread_id"
-            )).all()
+            rows = conn.execute(
+                sa.text(
+                    "SELECT c.id, t.uri, c.text, c.parent_id, c.status "
+                    "FROM comments c JOIN threads t ON t.id = c.thread_id"
+                )
+            ).all()
     finally:
         engine.dispose()
     return {row.id: StoredComment(*row) for row in rows}
@@ -188,8 +203,16 @@ def stored_comments(database_url: str) -> dict[int, StoredComment]:
 class Server:
     """A gunicorn master and its sync workers in their own process group, on a free port."""
 
-    def __init__(self, env: dict[str, str], log: Path, *, workers: int = 2,
-                 app: str = "wsgi:app", chdir: Path = REPO, ready_path: str = "/healthz"):
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        *,
+        workers: int = 2,
+        app: str = "wsgi:app",
+        chdir: Path = REPO,
+        ready_path: str = "/healthz",
+    ):
         self.env, self.log, self.workers = env, log, workers
         self.app, self.chdir, self.ready_path = app, chdir, ready_path
         self.port = 0
@@ -213,13 +236,31 @@ class Server:
     def launch(self) -> None:
         """Start on a new free port without waiting: several servers may boot side by side."""
         self.port = free_port()
-        cmd = [str(BIN / "gunicorn"), "--workers", str(self.workers), "--worker-class", "sync",
-               "--bind", f"{HOST}:{self.port}", "--chdir", str(self.chdir),
-               "--graceful-timeout", "5", "--log-level", "warning", self.app]
+        cmd = [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--chdir",
+            str(self.chdir),
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+            self.app,
+        ]
         with self.log.open("ab") as out:  # the child keeps its own descriptor
-            self.process = subprocess.Popen(cmd, env=self.env, stdout=out,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                cmd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -317,13 +358,15 @@ class Client:
     def close(self) -> None:
         self.connection.close()
 
-    def request(self, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None) -> Response:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Response:
         self.send(method, path, body, headers)
         return self.receive()
 
-    def send(self, method: str, path: str, body: Any = None,
-             headers: dict[str, str] | None = None) -> None:
+    def send(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         """Write a request (body as JSON); receive() reads its answer."""
         headers = dict(headers or {})
         data = None
@@ -362,22 +405,30 @@ class Client:
         assert response.status == 200, (response.status, response.body[:500])
         return response.json()["counts"]
 
-    def post_comment(self, uri: str, text: str, form_token: str | None = None,
-                     **fields: Any) -> Response:
+    def post_comment(
+        self, uri: str, text: str, form_token: str | None = None, **fields: Any
+    ) -> Response:
         """Post a comment; without a form token, one is made for this post (each works once)."""
         return self.request("POST", "/api/comments", comment_body(uri, text, form_token, **fields))
 
 
-def comment_body(uri: str, text: str, form_token: str | None = None,
-                 **fields: Any) -> dict[str, Any]:
+def comment_body(
+    uri: str, text: str, form_token: str | None = None, **fields: Any
+) -> dict[str, Any]:
     """A new comment's JSON; without a form token, one is made for it (each works once)."""
     if form_token is None:
         form_token = issue_form_token(SECRET_KEY, "default", uri)
     return {"uri": uri, "text": text, "form_token": form_token, **fields}
 
 
-def request(port: int, method: str, path: str, body: Any = None,
-            headers: dict[str, str] | None = None, timeout: float = 30) -> Response:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> Response:
     """One request on a connection of its own."""
     with Client(port, timeout) as client:
         return client.request(method, path, body, headers)

@@ -57,8 +57,11 @@ def statuses(app, ids=None) -> dict[int, str]:
 
 def audit(app) -> list[tuple[str, str, str]]:
     with app.app_context():
-        rows = db.session.execute(sa.select(AuditEntry.actor, AuditEntry.action, AuditEntry.target)
-                                  .order_by(AuditEntry.id)).all()
+        rows = db.session.execute(
+            sa.select(AuditEntry.actor, AuditEntry.action, AuditEntry.target).order_by(
+                AuditEntry.id
+            )
+        ).all()
     return [tuple(r) for r in rows]
 
 
@@ -86,10 +89,21 @@ def test_no_admin_page_or_action_without_login(app, client, make_comment):
     with app.app_context():
         thread_id = db.session.scalar(sa.select(Thread.id))
     token = csrf_token(client)
-    form = {"csrf_token": token, "action": "delete", "ids": [str(comment["id"])],
-            "text": "changed", "title": "changed", "word": "keep", "kind": "email",
-            "value": "x@example.com", "name": "sneaky", "email": "s@example.com",
-            "role": "admin", "password": "0123456789", "active": "y"}
+    form = {
+        "csrf_token": token,
+        "action": "delete",
+        "ids": [str(comment["id"])],
+        "text": "changed",
+        "title": "changed",
+        "word": "keep",
+        "kind": "email",
+        "value": "x@example.com",
+        "name": "sneaky",
+        "email": "s@example.com",
+        "role": "admin",
+        "password": "0123456789",
+        "active": "y",
+    }
     for url, methods in admin_routes(app, comment_id=comment["id"], thread_id=thread_id):
         if url == "/admin/login":
             continue
@@ -102,8 +116,9 @@ def test_no_admin_page_or_action_without_login(app, client, make_comment):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Moderator.id))) == 1
     # The same token logs in: it was valid all along, so no refusal above was the CSRF check's.
-    response = client.post("/admin/login", data={"name": "mo", "password": PASSWORD,
-                                                 "csrf_token": token})
+    response = client.post(
+        "/admin/login", data={"name": "mo", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 303
 
 
@@ -113,9 +128,17 @@ def test_every_post_without_csrf_token_is_refused(app, moderator, make_comment):
     moderator.application.config["WTF_CSRF_ENABLED"] = True
     for url, methods in admin_routes(app):
         if "POST" in methods:
-            response = moderator.post(url, data={"action": "approve", "ids": [comment["id"]],
-                                                 "text": "changed", "title": "x",
-                                                 "word": "x", "value": "x@example.com"})
+            response = moderator.post(
+                url,
+                data={
+                    "action": "approve",
+                    "ids": [comment["id"]],
+                    "text": "changed",
+                    "title": "x",
+                    "word": "x",
+                    "value": "x@example.com",
+                },
+            )
             assert response.status_code == 400, url
     assert statuses(app) == {comment["id"]: "pending"}
     with app.app_context():
@@ -124,27 +147,58 @@ def test_every_post_without_csrf_token_is_refused(app, moderator, make_comment):
 
 # Who may post to which admin endpoint. A new POST endpoint must be added to one of the two,
 # so that its role is a decision this file records.
-ADMIN_ONLY_POSTS = {"admin.moderators", "admin.activate", "admin.words", "admin.unblock",
-                    "admin.imports"}
-MODERATOR_POSTS = {"admin.login", "admin.logout", "admin.password", "admin.display_name",
-                   "admin.act", "admin.bulk", "admin.edit", "admin.reply", "admin.close",
-                   "admin.rename", "admin.bans", "admin.ban_author", "admin.unban"}
+ADMIN_ONLY_POSTS = {
+    "admin.moderators",
+    "admin.activate",
+    "admin.words",
+    "admin.unblock",
+    "admin.imports",
+}
+MODERATOR_POSTS = {
+    "admin.login",
+    "admin.logout",
+    "admin.password",
+    "admin.display_name",
+    "admin.act",
+    "admin.bulk",
+    "admin.edit",
+    "admin.reply",
+    "admin.close",
+    "admin.rename",
+    "admin.bans",
+    "admin.ban_author",
+    "admin.unban",
+}
 
 
 def test_every_admin_post_has_a_recorded_role(app):
-    posts = {rule.endpoint for rule in app.url_map.iter_rules()
-             if rule.endpoint.startswith("admin.") and "POST" in rule.methods}
+    posts = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("admin.") and "POST" in rule.methods
+    }
     assert posts == ADMIN_ONLY_POSTS | MODERATOR_POSTS
 
 
 def accounts_and_rules(app) -> tuple:
     """Moderator accounts, blocked words, audit entries, comments and threads, to compare."""
     with app.app_context():
-        rows = tuple(db.session.execute(query).all() for query in (
-            sa.select(Moderator.id, Moderator.name, Moderator.role, Moderator.active,
-                      Moderator.password_hash).order_by(Moderator.id),
-            sa.select(BlockedWord.id, BlockedWord.word, BlockedWord.action),
-            sa.select(AuditEntry.id), sa.select(Comment.id), sa.select(Thread.id)))
+        rows = tuple(
+            db.session.execute(query).all()
+            for query in (
+                sa.select(
+                    Moderator.id,
+                    Moderator.name,
+                    Moderator.role,
+                    Moderator.active,
+                    Moderator.password_hash,
+                ).order_by(Moderator.id),
+                sa.select(BlockedWord.id, BlockedWord.word, BlockedWord.action),
+                sa.select(AuditEntry.id),
+                sa.select(Comment.id),
+                sa.select(Thread.id),
+            )
+        )
         db.session.remove()
     return rows
 
@@ -160,46 +214,82 @@ def test_moderator_cannot_do_admin_only_things(app, moderator):
         db.session.add(word)
         db.session.commit()
         word_id = word.id
-    for url in ("/admin/words", "/admin/moderators", "/admin/audit", "/admin/import",
-                "/admin/spam-filter"):
+    for url in (
+        "/admin/words",
+        "/admin/moderators",
+        "/admin/audit",
+        "/admin/import",
+        "/admin/spam-filter",
+    ):
         assert moderator.get(url).status_code == 403, url
     token = csrf_token(moderator, "/admin/")
     with corpus(*IMPORT_FILE).open("rb") as export:
         upload = export.read()
     posts = {
-        "admin.activate": [(f"/admin/moderators/{inactive}/activate", {}),
-                           (f"/admin/moderators/{active}/deactivate", {})],
+        "admin.activate": [
+            (f"/admin/moderators/{inactive}/activate", {}),
+            (f"/admin/moderators/{active}/deactivate", {}),
+        ],
         "admin.unblock": [(f"/admin/words/{word_id}/delete", {})],
-        "admin.moderators": [("/admin/moderators", {
-            "name": "sneaky", "email": "s@example.com", "role": "admin",
-            "password": "0123456789", "active": "y"})],
+        "admin.moderators": [
+            (
+                "/admin/moderators",
+                {
+                    "name": "sneaky",
+                    "email": "s@example.com",
+                    "role": "admin",
+                    "password": "0123456789",
+                    "active": "y",
+                },
+            )
+        ],
         "admin.words": [("/admin/words", {"word": "hello", "action": "refuse"})],
-        "admin.imports": [("/admin/import", {
-            "fmt": "disqus", "site": "default", "status": "approved", "save": "y",
-            "upload": lambda: (io.BytesIO(upload), "export.xml")})],
+        "admin.imports": [
+            (
+                "/admin/import",
+                {
+                    "fmt": "disqus",
+                    "site": "default",
+                    "status": "approved",
+                    "save": "y",
+                    "upload": lambda: (io.BytesIO(upload), "export.xml"),
+                },
+            )
+        ],
     }
     assert set(posts) == ADMIN_ONLY_POSTS
     before = accounts_and_rules(app)
     for endpoint, requests in posts.items():
         for url, fields in requests:
-            data = {"csrf_token": token,
-                    **{k: v() if callable(v) else v for k, v in fields.items()}}
+            data = {
+                "csrf_token": token,
+                **{k: v() if callable(v) else v for k, v in fields.items()},
+            }
             response = moderator.post(url, data=data)
             assert response.status_code == 403, (endpoint, url, response.status_code)
             assert "Your role does not allow this." in response.get_data(as_text=True)
     assert accounts_and_rules(app) == before
     # The token was good: the same session may still do what moderators may.
-    response = moderator.post("/admin/bans", data={"csrf_token": token, "kind": "email",
-                                                   "value": "troll@example.com",
-                                                   "action": "hold"})
+    response = moderator.post(
+        "/admin/bans",
+        data={"csrf_token": token, "kind": "email", "value": "troll@example.com", "action": "hold"},
+    )
     assert response.status_code == 303
 
 
 def test_admin_adds_a_moderator_who_can_log_in(admin, app, client):
     token = csrf_token(admin, "/admin/moderators")
-    response = admin.post("/admin/moderators", data={
-        "csrf_token": token, "name": "newbie", "email": "new@example.com",
-        "role": "moderator", "password": "a long password", "active": "y"})
+    response = admin.post(
+        "/admin/moderators",
+        data={
+            "csrf_token": token,
+            "name": "newbie",
+            "email": "new@example.com",
+            "role": "moderator",
+            "password": "a long password",
+            "active": "y",
+        },
+    )
     assert response.status_code == 303
     fresh = app.test_client()
     assert login(fresh, "new@example.com", "a long password").status_code == 303
@@ -260,9 +350,11 @@ def test_queue_filters_by_author_email_text_and_thread(moderator, make_comment):
     one, two = unique_uri(), unique_uri()
     make_comment(one, "about apples", author="Ann", email="ann@example.com")
     make_comment(two, "about pears", author="Bob", email="bob@example.com")
-    for query, expected, absent in (({"author": "ann"}, "apples", "pears"),
-                                    ({"email": "bob@"}, "pears", "apples"),
-                                    ({"q": "PEARS"}, "pears", "apples")):
+    for query, expected, absent in (
+        ({"author": "ann"}, "apples", "pears"),
+        ({"email": "bob@"}, "pears", "apples"),
+        ({"q": "PEARS"}, "pears", "apples"),
+    ):
         page = moderator.get("/admin/", query_string=query).get_data(as_text=True)
         assert expected in page and absent not in page, query
 
@@ -272,8 +364,10 @@ def test_approve_publishes_and_is_audited(app, client, moderator, make_comment):
     uri = unique_uri()
     comment = make_comment(uri, "hold me")
     token = csrf_token(moderator, "/admin/")
-    response = moderator.post(f"/admin/comments/{comment['id']}/approve",
-                              data={"csrf_token": token, "next": "/admin/?status=pending"})
+    response = moderator.post(
+        f"/admin/comments/{comment['id']}/approve",
+        data={"csrf_token": token, "next": "/admin/?status=pending"},
+    )
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/admin/?status=pending")
     assert client.get("/api/counts", query_string={"uri": uri}).get_json()["counts"][uri] == 1
@@ -285,8 +379,10 @@ def test_bulk_action_changes_exactly_the_selected_comments(app, moderator, make_
     uri = unique_uri()
     ids = [make_comment(uri, f"c{i}")["id"] for i in range(4)]
     token = csrf_token(moderator, "/admin/")
-    response = moderator.post("/admin/bulk", data={"csrf_token": token, "action": "spam",
-                                                   "ids": [str(ids[0]), str(ids[2])]})
+    response = moderator.post(
+        "/admin/bulk",
+        data={"csrf_token": token, "action": "spam", "ids": [str(ids[0]), str(ids[2])]},
+    )
     assert response.status_code == 303
     assert statuses(app) == {ids[0]: "spam", ids[1]: "pending", ids[2]: "spam", ids[3]: "pending"}
     spam_entries = [t for _, action, t in audit(app) if action == "spam"]
@@ -307,10 +403,12 @@ def test_edit_rerenders_and_reply_is_public_and_marked(app, client, moderator, m
     uri = unique_uri()
     comment = make_comment(uri, "typo")
     token = csrf_token(moderator, f"/admin/comments/{comment['id']}/edit")
-    moderator.post(f"/admin/comments/{comment['id']}/edit",
-                   data={"csrf_token": token, "text": "*fixed*"})
-    moderator.post(f"/admin/comments/{comment['id']}/reply",
-                   data={"csrf_token": token, "text": "Thanks!"})
+    moderator.post(
+        f"/admin/comments/{comment['id']}/edit", data={"csrf_token": token, "text": "*fixed*"}
+    )
+    moderator.post(
+        f"/admin/comments/{comment['id']}/reply", data={"csrf_token": token, "text": "Thanks!"}
+    )
     thread = client.get("/api/threads", query_string={"uri": uri}).get_json()
     top = thread["comments"][0]
     assert top["html"] == "<p><em>fixed</em></p>" and top["edited"]
@@ -324,8 +422,9 @@ def test_edit_rerenders_and_reply_is_public_and_marked(app, client, moderator, m
 def test_empty_edit_is_refused_on_the_page(app, moderator, make_comment):
     comment = make_comment(unique_uri(), "keep")
     token = csrf_token(moderator, f"/admin/comments/{comment['id']}/edit")
-    response = moderator.post(f"/admin/comments/{comment['id']}/edit",
-                              data={"csrf_token": token, "text": ""})
+    response = moderator.post(
+        f"/admin/comments/{comment['id']}/edit", data={"csrf_token": token, "text": ""}
+    )
     assert response.status_code == 400
     assert "This field is required." in response.get_data(as_text=True)
     with app.app_context():
@@ -343,19 +442,32 @@ def test_closed_thread_refuses_comments_and_reopens(app, moderator, make_comment
     moderator.post(f"/admin/threads/{thread_id}/close", data={"csrf_token": token})
     assert post(uri, "late").status_code == 403
     moderator.post(f"/admin/threads/{thread_id}/reopen", data={"csrf_token": token})
-    moderator.post(f"/admin/threads/{thread_id}/rename",
-                   data={"csrf_token": token, "title": "Persistence pays off"})
+    moderator.post(
+        f"/admin/threads/{thread_id}/rename",
+        data={"csrf_token": token, "title": "Persistence pays off"},
+    )
     assert post(uri, "in time").status_code == 201
-    assert moderator.application.test_client().get(
-        "/api/threads", query_string={"uri": uri}).get_json()["title"] == "Persistence pays off"
+    assert (
+        moderator.application.test_client()
+        .get("/api/threads", query_string={"uri": uri})
+        .get_json()["title"]
+        == "Persistence pays off"
+    )
     assert [a for _, a, _ in audit(app)][-3:] == ["close", "reopen", "rename"]
 
 
 @pytest.mark.parametrize("ban_action, expected", [("hold", 201), ("refuse", 403)])
 def test_banned_email_is_held_or_refused(app, admin, post, ban_action, expected):
     token = csrf_token(admin, "/admin/bans")
-    admin.post("/admin/bans", data={"csrf_token": token, "kind": "email",
-                                    "value": "Troll@Example.com", "action": ban_action})
+    admin.post(
+        "/admin/bans",
+        data={
+            "csrf_token": token,
+            "kind": "email",
+            "value": "Troll@Example.com",
+            "action": ban_action,
+        },
+    )
     response = post(unique_uri(), "hi", email="troll@example.com")
     assert response.status_code == expected
     if expected == 201:
@@ -369,8 +481,9 @@ def test_banned_email_is_held_or_refused(app, admin, post, ban_action, expected)
 def test_ban_by_address_from_the_queue(app, moderator, make_comment, post):
     comment = make_comment(unique_uri(), "from this address")
     token = csrf_token(moderator, "/admin/")
-    moderator.post(f"/admin/comments/{comment['id']}/ban", data={"csrf_token": token,
-                                                               "kind": "address"})
+    moderator.post(
+        f"/admin/comments/{comment['id']}/ban", data={"csrf_token": token, "kind": "address"}
+    )
     assert post(unique_uri(), "again").get_json()["status"] == "pending"
     assert "ban" in [a for _, a, _ in audit(app)]
 
@@ -396,13 +509,25 @@ def test_logout_ends_the_session(moderator):
 
 def test_password_change(app, moderator):
     token = csrf_token(moderator, "/admin/password")
-    wrong = moderator.post("/admin/password", data={"csrf_token": token, "current": "nope",
-                                                    "new": "brand new password",
-                                                    "repeat": "brand new password"})
+    wrong = moderator.post(
+        "/admin/password",
+        data={
+            "csrf_token": token,
+            "current": "nope",
+            "new": "brand new password",
+            "repeat": "brand new password",
+        },
+    )
     assert wrong.status_code == 400
-    ok = moderator.post("/admin/password", data={"csrf_token": token, "current": PASSWORD,
-                                                 "new": "brand new password",
-                                                 "repeat": "brand new password"})
+    ok = moderator.post(
+        "/admin/password",
+        data={
+            "csrf_token": token,
+            "current": PASSWORD,
+            "new": "brand new password",
+            "repeat": "brand new password",
+        },
+    )
     assert ok.status_code == 303
     assert login(app.test_client(), "mo", "brand new password").status_code == 303
 
@@ -418,31 +543,40 @@ def test_session_cookie_is_httponly_and_samesite(app):
 
 def test_create_moderator_command_reads_the_password_from_stdin(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-moderator", "Ann", "--email", "ann@example.com",
-                                 "--password-stdin"], input="a long enough password\n")
+    result = runner.invoke(
+        args=["create-moderator", "Ann", "--email", "ann@example.com", "--password-stdin"],
+        input="a long enough password\n",
+    )
     assert result.exit_code == 0, result.output
     assert login(app.test_client(), "Ann", "a long enough password").status_code == 303
-    again = runner.invoke(args=["create-moderator", "ann", "--email", "x@example.com",
-                                "--password-stdin"], input="a long enough password\n")
+    again = runner.invoke(
+        args=["create-moderator", "ann", "--email", "x@example.com", "--password-stdin"],
+        input="a long enough password\n",
+    )
     assert again.exit_code != 0 and "exists" in again.output
-    short = runner.invoke(args=["create-moderator", "Bo", "--email", "bo@example.com",
-                                "--password-stdin"], input="short\n")
+    short = runner.invoke(
+        args=["create-moderator", "Bo", "--email", "bo@example.com", "--password-stdin"],
+        input="short\n",
+    )
     assert short.exit_code != 0
 
 
 def test_session_cookie_is_secure_when_served_over_https(database_url, settings):
     from commentsvc import create_app
 
-    app = create_app({**settings, "DATABASE_URL": database_url,
-                      "PUBLIC_URL": "https://comments.example"})
+    app = create_app(
+        {**settings, "DATABASE_URL": database_url, "PUBLIC_URL": "https://comments.example"}
+    )
     make_moderator(app, "mo")
     client = app.test_client()
     page = client.get("/admin/login", base_url="https://comments.example").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/admin/login", data={"name": "mo", "password": PASSWORD,
-                                                 "csrf_token": token},
-                           base_url="https://comments.example",
-                           headers={"Referer": "https://comments.example/admin/login"})
+    response = client.post(
+        "/admin/login",
+        data={"name": "mo", "password": PASSWORD, "csrf_token": token},
+        base_url="https://comments.example",
+        headers={"Referer": "https://comments.example/admin/login"},
+    )
     assert response.status_code == 303
     session = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
     assert "Secure" in session and "HttpOnly" in session

@@ -44,8 +44,9 @@ def moderator(app, client):
     return client
 
 
-def upload(client, content: bytes, *, button="dry_run", token=True, filename="export.xml",
-           **fields):
+def upload(
+    client, content: bytes, *, button="dry_run", token=True, filename="export.xml", **fields
+):
     """Post the import form with `content` as the file; fields default to a Disqus import."""
     data = {"fmt": "disqus", "site": "default", "status": "approved", button: "y", **fields}
     if content is not None:
@@ -64,7 +65,9 @@ def stored_comments(app) -> list[tuple[str, str, str, str | None, str | None]]:
     with app.app_context():
         rows = db.session.execute(
             sa.select(Thread.site, Thread.uri, Comment.origin, Comment.status, Comment.author)
-            .join(Thread).order_by(Comment.origin)).all()
+            .join(Thread)
+            .order_by(Comment.origin)
+        ).all()
     return [(site, uri, origin, status.value, author) for site, uri, origin, status, author in rows]
 
 
@@ -72,7 +75,9 @@ def imports_logged(app) -> list[tuple[str, str, str, str | None]]:
     with app.app_context():
         rows = db.session.execute(
             sa.select(AuditEntry.actor, AuditEntry.action, AuditEntry.target, AuditEntry.detail)
-            .where(AuditEntry.action == "import").order_by(AuditEntry.id)).all()
+            .where(AuditEntry.action == "import")
+            .order_by(AuditEntry.id)
+        ).all()
     return [tuple(r) for r in rows]
 
 
@@ -117,9 +122,11 @@ def test_import_stores_the_comments_logs_it_and_shows_the_report(app, admin, scr
     assert {uri for _, uri, *_ in rows} == DISQUS_URIS
     assert {site for site, *_ in rows} == {"default"}
     assert Counter(status for *_, status, _ in rows) == {"approved": 4, "deleted": 1}
-    assert [(origin, author) for _, _, origin, _, author in rows if origin in (
-        "disqus:4", "disqus:5", "disqus:8")] == [
-        ("disqus:4", "peter"), ("disqus:5", "user"), ("disqus:8", "Empty")]
+    assert [
+        (origin, author)
+        for _, _, origin, _, author in rows
+        if origin in ("disqus:4", "disqus:5", "disqus:8")
+    ] == [("disqus:4", "peter"), ("disqus:5", "user"), ("disqus:8", "Empty")]
     with app.app_context():
         reply = db.session.scalars(sa.select(Comment).filter_by(origin="disqus:5")).one()
         assert db.session.get(Comment, reply.parent_id).origin == "disqus:4"
@@ -143,8 +150,9 @@ def test_second_import_skips_what_is_already_there(app, admin):
 
 
 def test_site_and_status_are_applied(app, admin):
-    response = upload(admin, corpus(*DISQUS).read_bytes(), button="save", site=" blog2 ",
-                      status="pending")
+    response = upload(
+        admin, corpus(*DISQUS).read_bytes(), button="save", site=" blog2 ", status="pending"
+    )
     assert response.status_code == 200
     rows = stored_comments(app)
     assert {site for site, *_ in rows} == {"blog2"}
@@ -152,11 +160,14 @@ def test_site_and_status_are_applied(app, admin):
     assert imports_logged(app)[0][2] == "site blog2"
 
 
-@pytest.mark.parametrize(("fmt", "parts"), [
-    ("blogger", ("imports", "blogger", "gconverters-blogger-sample2.xml")),
-    ("wordpress", ("imports", "wordpress", "isso-wordpress.xml")),
-    ("isso", ("imports", "isso", "isso-generic.json")),
-])
+@pytest.mark.parametrize(
+    ("fmt", "parts"),
+    [
+        ("blogger", ("imports", "blogger", "gconverters-blogger-sample2.xml")),
+        ("wordpress", ("imports", "wordpress", "isso-wordpress.xml")),
+        ("isso", ("imports", "isso", "isso-generic.json")),
+    ],
+)
 def test_each_format_can_be_chosen(app, admin, fmt, parts):
     response = upload(admin, corpus(*parts).read_bytes(), fmt=fmt)
     page = text(response)
@@ -169,16 +180,25 @@ def test_plain_moderator_is_refused(app, moderator):
     assert moderator.get("/admin/import").status_code == 403
     assert 'href="/admin/import"' not in moderator.get("/admin/").get_data(as_text=True)
     token = csrf_token(moderator, "/admin/")
-    response = moderator.post("/admin/import", content_type="multipart/form-data", data={
-        "csrf_token": token, "fmt": "disqus", "save": "y",
-        "upload": (io.BytesIO(corpus(*DISQUS).read_bytes()), "export.xml")})
+    response = moderator.post(
+        "/admin/import",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "fmt": "disqus",
+            "save": "y",
+            "upload": (io.BytesIO(corpus(*DISQUS).read_bytes()), "export.xml"),
+        },
+    )
     assert response.status_code == 403
     assert count(app, Comment) == 0 and count(app, Thread) == 0
 
 
 def test_without_login_the_page_redirects_to_login(app, client):
-    for response in (client.get("/admin/import"),
-                     client.post("/admin/import", data={"fmt": "disqus", "save": "y"})):
+    for response in (
+        client.get("/admin/import"),
+        client.post("/admin/import", data={"fmt": "disqus", "save": "y"}),
+    ):
         assert response.status_code == 302
         assert "/admin/login" in response.headers["Location"]
 

@@ -92,8 +92,11 @@ def test_unknown_names_answer_like_known_ones(throttled, app, monkeypatch):
     make_moderator(app, "ann")
     checked = []
     real_check = accounts.check_password_hash
-    monkeypatch.setattr(accounts, "check_password_hash",
-                        lambda stored, given: checked.append(stored) or real_check(stored, given))
+    monkeypatch.setattr(
+        accounts,
+        "check_password_hash",
+        lambda stored, given: checked.append(stored) or real_check(stored, given),
+    )
     known = [login(client_at(app, A), "ann", "wrong").status_code for _ in range(6)]
     unknown = [login(client_at(app, B), "nobody", "wrong").status_code for _ in range(6)]
     assert known == unknown == [401] * 5 + [429]

@@ -72,18 +72,19 @@ def test_back_keeps_a_plain_admin_path(app, target):
 
 
 def test_back_falls_back_to_the_given_page(app):
-    with app.test_request_context("/admin/threads", method="POST",
-                                  data={"next": "//evil.example"}):
+    with app.test_request_context("/admin/threads", method="POST", data={"next": "//evil.example"}):
         assert back("admin.threads").headers["Location"] == "/admin/threads"
 
 
-@pytest.mark.parametrize("target", ["/admin/\r\nSet-Cookie:x=1", "//evil.example",
-                                    "/admin/../x", "/\\evil.example"])
+@pytest.mark.parametrize(
+    "target", ["/admin/\r\nSet-Cookie:x=1", "//evil.example", "/admin/../x", "/\\evil.example"]
+)
 def test_login_with_a_crafted_next_goes_to_the_queue(app, client, target):
     make_moderator(app)
-    response = client.post("/admin/login?next=" + quote(target, safe=""),
-                           data={"name": "mo", "password": PASSWORD,
-                                 "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/admin/login?next=" + quote(target, safe=""),
+        data={"name": "mo", "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == QUEUE
     assert all(name.lower() != "x" for name, _ in response.headers)
@@ -96,8 +97,9 @@ def test_login_goes_back_to_the_page_asked_for(app, client):
     page = client.get("/admin/threads")
     assert page.status_code == 302
     login_url = page.headers["Location"]
-    response = client.post(login_url, data={"name": "mo", "password": PASSWORD,
-                                            "csrf_token": csrf_token(client)})
+    response = client.post(
+        login_url, data={"name": "mo", "password": PASSWORD, "csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/threads"
 
@@ -105,10 +107,20 @@ def test_login_goes_back_to_the_page_asked_for(app, client):
 def test_an_action_with_a_crafted_next_goes_back_to_the_queue(app, client):
     make_moderator(app)
     token = csrf_token(client)
-    assert client.post("/admin/login", data={"name": "mo", "password": PASSWORD,
-                                             "csrf_token": token}).status_code == 303
-    response = client.post("/admin/bulk", data={
-        "csrf_token": csrf_token(client, "/admin/"), "action": "approve", "ids": [],
-        "next": "/admin/\r\nSet-Cookie:x=1"})
+    assert (
+        client.post(
+            "/admin/login", data={"name": "mo", "password": PASSWORD, "csrf_token": token}
+        ).status_code
+        == 303
+    )
+    response = client.post(
+        "/admin/bulk",
+        data={
+            "csrf_token": csrf_token(client, "/admin/"),
+            "action": "approve",
+            "ids": [],
+            "next": "/admin/\r\nSet-Cookie:x=1",
+        },
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == QUEUE

@@ -59,9 +59,15 @@ def shift(app, **columns: timedelta) -> None:
 
 
 def change_password(client):
-    return client.post("/admin/password", data={
-        "csrf_token": csrf_token(client, "/admin/password"), "current": PASSWORD,
-        "new": NEW_PASSWORD, "repeat": NEW_PASSWORD})
+    return client.post(
+        "/admin/password",
+        data={
+            "csrf_token": csrf_token(client, "/admin/password"),
+            "current": PASSWORD,
+            "new": NEW_PASSWORD,
+            "repeat": NEW_PASSWORD,
+        },
+    )
 
 
 def test_login_stores_only_a_digest_of_the_cookies_token(app):
@@ -78,8 +84,10 @@ def test_a_cookie_captured_before_logout_is_refused(app):
     make_moderator(app)
     client = logged_in(app)
     captured = cookie(client)
-    assert client.post("/admin/logout",
-                       data={"csrf_token": csrf_token(client, "/admin/")}).status_code == 303
+    assert (
+        client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")}).status_code
+        == 303
+    )
     assert lands_on_login(client)
     assert lands_on_login(replay(app, captured))
     assert rows(app) == []
@@ -104,11 +112,19 @@ def test_deactivation_ends_every_session_for_good(app):
     captured = [cookie(s) for s in sessions]
     admin = logged_in(app, "boss")
     token = csrf_token(admin, "/admin/moderators")
-    assert admin.post(f"/admin/moderators/{moderator_id}/deactivate",
-                      data={"csrf_token": token}).status_code == 303
+    assert (
+        admin.post(
+            f"/admin/moderators/{moderator_id}/deactivate", data={"csrf_token": token}
+        ).status_code
+        == 303
+    )
     assert rows(app, moderator_id) == []
-    assert admin.post(f"/admin/moderators/{moderator_id}/activate",
-                      data={"csrf_token": token}).status_code == 303
+    assert (
+        admin.post(
+            f"/admin/moderators/{moderator_id}/activate", data={"csrf_token": token}
+        ).status_code
+        == 303
+    )
     for client in sessions:
         assert lands_on_login(client)
     for value in captured:
@@ -160,10 +176,16 @@ def test_expired_sessions_are_pruned_at_the_next_login(app):
     logged_in(app, "old")
     logged_in(app, "stale")
     with app.app_context():
-        db.session.execute(sa.update(AdminSession).where(AdminSession.moderator_id == old)
-                           .values(created=utcnow() - timedelta(days=8)))
-        db.session.execute(sa.update(AdminSession).where(AdminSession.moderator_id == stale)
-                           .values(last_seen=utcnow() - timedelta(minutes=61)))
+        db.session.execute(
+            sa.update(AdminSession)
+            .where(AdminSession.moderator_id == old)
+            .values(created=utcnow() - timedelta(days=8))
+        )
+        db.session.execute(
+            sa.update(AdminSession)
+            .where(AdminSession.moderator_id == stale)
+            .values(last_seen=utcnow() - timedelta(minutes=61))
+        )
         db.session.commit()
     logged_in(app)
     assert [row.moderator_id for row in rows(app)] == [current]

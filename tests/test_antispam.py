@@ -19,8 +19,9 @@ from .conftest import unique_uri
 
 def _stored(app, comment_id):
     with app.app_context():
-        row = db.session.execute(sa.select(Comment.status, Comment.held_reason)
-                                 .where(Comment.id == comment_id)).one()
+        row = db.session.execute(
+            sa.select(Comment.status, Comment.held_reason).where(Comment.id == comment_id)
+        ).one()
     return row.status, row.held_reason
 
 
@@ -31,7 +32,9 @@ def test_same_text_again_from_the_same_source_is_spam_quietly(app, post):
     assert first.get_json()["status"] == "approved"
     assert again.get_json()["status"] == "pending"
     assert _stored(app, again.get_json()["id"]) == (
-        Status.spam, "bot signal: same text again from the same source")
+        Status.spam,
+        "bot signal: same text again from the same source",
+    )
 
 
 def test_same_text_from_another_address_is_fine(app, client, form_token):
@@ -47,12 +50,15 @@ def test_duplicate_check_can_be_turned_off(settings, request, database_url):
     settings["DUPLICATE_WINDOW"] = 0
     post = request.getfixturevalue("post")
     assert [post(unique_uri(), "same").get_json()["status"] for _ in range(2)] == [
-        "approved", "approved"]
+        "approved",
+        "approved",
+    ]
 
 
 def test_per_thread_rate_limit_counts_every_address(settings, request, database_url):
-    settings.update(RATELIMIT_ENABLED=True, RATELIMIT_THREAD="2 per minute",
-                    RATELIMIT_POST="100 per minute")
+    settings.update(
+        RATELIMIT_ENABLED=True, RATELIMIT_THREAD="2 per minute", RATELIMIT_POST="100 per minute"
+    )
     app = request.getfixturevalue("app")
     form_token = request.getfixturevalue("form_token")
     uri = unique_uri()
@@ -60,12 +66,18 @@ def test_per_thread_rate_limit_counts_every_address(settings, request, database_
     for n in range(3):
         client = app.test_client()
         client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
-        codes.append(client.post("/api/comments", json={
-            "uri": uri, "text": f"comment {n}", "form_token": form_token(uri)}).status_code)
+        codes.append(
+            client.post(
+                "/api/comments",
+                json={"uri": uri, "text": f"comment {n}", "form_token": form_token(uri)},
+            ).status_code
+        )
     assert codes == [201, 201, 429]
     elsewhere = unique_uri()
-    other = app.test_client().post("/api/comments", json={
-        "uri": elsewhere, "text": "elsewhere", "form_token": form_token(elsewhere)})
+    other = app.test_client().post(
+        "/api/comments",
+        json={"uri": elsewhere, "text": "elsewhere", "form_token": form_token(elsewhere)},
+    )
     assert other.status_code == 201
 
 
@@ -92,8 +104,11 @@ def akismet(settings):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     FakeAkismet.received = []
-    settings.update(AKISMET_KEY="k3y", AKISMET_TIMEOUT=2,
-                    AKISMET_ENDPOINT=f"http://127.0.0.1:{server.server_port}/1.1/comment-check")
+    settings.update(
+        AKISMET_KEY="k3y",
+        AKISMET_TIMEOUT=2,
+        AKISMET_ENDPOINT=f"http://127.0.0.1:{server.server_port}/1.1/comment-check",
+    )
     yield FakeAkismet.received
     server.shutdown()
     server.server_close()
@@ -113,8 +128,11 @@ def test_akismet_compatible_check_marks_spam(akismet, app, post):
 
 
 def test_unreachable_spam_check_lets_comments_through(settings, request, database_url, caplog):
-    settings.update(AKISMET_KEY="k3y", AKISMET_TIMEOUT=1,
-                    AKISMET_ENDPOINT="http://127.0.0.1:9/1.1/comment-check")
+    settings.update(
+        AKISMET_KEY="k3y",
+        AKISMET_TIMEOUT=1,
+        AKISMET_ENDPOINT="http://127.0.0.1:9/1.1/comment-check",
+    )
     post = request.getfixturevalue("post")
     assert post(unique_uri(), "hello there").get_json()["status"] == "approved"
     assert "spam check unavailable" in caplog.text
@@ -125,8 +143,11 @@ def _normalised_by_definition(text: str) -> str:
     import unicodedata
 
     folded = unicodedata.normalize("NFKC", text).casefold()
-    kept = "".join(" " if unicodedata.category(ch)[0] in "PCZ" else ch
-                   for ch in folded if unicodedata.category(ch) != "Cf")
+    kept = "".join(
+        " " if unicodedata.category(ch)[0] in "PCZ" else ch
+        for ch in folded
+        if unicodedata.category(ch) != "Cf"
+    )
     return " ".join(kept.split()) or " ".join(folded.split())
 
 

@@ -21,8 +21,13 @@ def _stored(app, comment_id):
 
 
 def test_post_returns_the_comment_with_an_edit_token(app, post):
-    response = post(unique_uri(), "Persistence *pays* off", author="Ann",
-                    email="Ann@Example.com", website="https://ann.example")
+    response = post(
+        unique_uri(),
+        "Persistence *pays* off",
+        author="Ann",
+        email="Ann@Example.com",
+        website="https://ann.example",
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["status"] == "approved"
@@ -40,8 +45,9 @@ def test_website_without_scheme_gets_https(post):
     assert post(unique_uri(), website="ann.example").get_json()["website"] == "https://ann.example"
 
 
-@pytest.mark.parametrize("policy, expected",
-                         [("all", "pending"), ("none", "approved"), ("first-time", "pending")])
+@pytest.mark.parametrize(
+    "policy, expected", [("all", "pending"), ("none", "approved"), ("first-time", "pending")]
+)
 def test_policy_decides_the_first_comment(request, database_url, settings, policy, expected):
     settings["MODERATION"] = policy
     post = request.getfixturevalue("post")  # the app is built after the policy is set
@@ -74,17 +80,22 @@ def test_pending_comments_are_seen_only_by_their_author(client, post):
     public = client.get("/api/threads", query_string={"uri": uri}).get_json()
     assert public["comments"] == [] and public["count"] == 0
     assert client.get("/api/counts", query_string={"uri": uri}).get_json()["counts"][uri] == 0
-    own = client.get("/api/threads", query_string={"uri": uri},
-                     headers={"X-Edit-Tokens": f"forged, {mine['edit_token']}"}).get_json()
+    own = client.get(
+        "/api/threads",
+        query_string={"uri": uri},
+        headers={"X-Edit-Tokens": f"forged, {mine['edit_token']}"},
+    ).get_json()
     assert [(c["id"], c["status"]) for c in own["comments"]] == [(mine["id"], "pending")]
     assert own["count"] == 0
 
 
 def test_bot_signals_are_held_quietly_as_spam(app, client):
     uri = unique_uri()
-    for body in ({"uri": uri, "text": "no token"},
-                 {"uri": uri, "text": "forged", "form_token": "abc.def.ghi"},
-                 {"uri": uri, "text": "honeypot", "hp": "http://spam.example"}):
+    for body in (
+        {"uri": uri, "text": "no token"},
+        {"uri": uri, "text": "forged", "form_token": "abc.def.ghi"},
+        {"uri": uri, "text": "honeypot", "hp": "http://spam.example"},
+    ):
         response = client.post("/api/comments", json=body)
         assert response.status_code == 201
         assert response.get_json()["status"] == "pending"
@@ -100,8 +111,9 @@ def test_posting_sooner_than_the_minimum_is_spam(app, client):
     app.config["MIN_SUBMIT_SECONDS"] = 30
     uri = unique_uri()
     token = issue_form_token(app.config["SECRET_KEY"], "default", uri)
-    body = client.post("/api/comments",
-                       json={"uri": uri, "text": "fast", "form_token": token}).get_json()
+    body = client.post(
+        "/api/comments", json={"uri": uri, "text": "fast", "form_token": token}
+    ).get_json()
     assert body["status"] == "pending"
     assert _stored(app, body["id"]).held_reason == "bot signal: posted too fast"
 
@@ -140,8 +152,11 @@ def test_closed_thread_refuses_new_comments(app, post, make_comment, stored):
 
 def test_edit_within_the_window_rerenders(app, client, make_comment):
     comment = make_comment(unique_uri(), "old")
-    response = client.patch(f"/api/comments/{comment['id']}", json={"text": "**new**"},
-                            headers={"Authorization": f"Bearer {comment['edit_token']}"})
+    response = client.patch(
+        f"/api/comments/{comment['id']}",
+        json={"text": "**new**"},
+        headers={"Authorization": f"Bearer {comment['edit_token']}"},
+    )
     assert response.status_code == 200
     assert response.get_json()["html"] == "<p><strong>new</strong></p>"
     stored = _stored(app, comment["id"])
@@ -153,18 +168,25 @@ def test_edit_token_cannot_edit_another_comment(client, make_comment, stored):
     mine, theirs = make_comment(uri, "mine"), make_comment(uri, "theirs")
     before = stored()
     for method in (client.patch, client.delete):
-        response = method(f"/api/comments/{theirs['id']}", json={"text": "hijack"},
-                          headers={"Authorization": f"Bearer {mine['edit_token']}"})
+        response = method(
+            f"/api/comments/{theirs['id']}",
+            json={"text": "hijack"},
+            headers={"Authorization": f"Bearer {mine['edit_token']}"},
+        )
         assert response.status_code == 403
     forged = mine["edit_token"][:-2] + ("AA" if not mine["edit_token"].endswith("AA") else "BB")
-    response = client.patch(f"/api/comments/{mine['id']}", json={"text": "x"},
-                            headers={"Authorization": f"Bearer {forged}"})
+    response = client.patch(
+        f"/api/comments/{mine['id']}",
+        json={"text": "x"},
+        headers={"Authorization": f"Bearer {forged}"},
+    )
     assert response.status_code == 403
     assert stored() == before
 
 
-def test_edit_and_delete_are_refused_after_the_window(app, client, make_comment, stored,
-                                                      monkeypatch):
+def test_edit_and_delete_are_refused_after_the_window(
+    app, client, make_comment, stored, monkeypatch
+):
     comment = make_comment(unique_uri(), "mine")
     later = time.time() + app.config["EDIT_WINDOW"] + 5
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
@@ -180,8 +202,9 @@ def test_edit_and_delete_are_refused_after_the_window(app, client, make_comment,
 def test_reply_to_a_deleted_comment_is_refused(client, post, make_comment):
     uri = unique_uri()
     gone = make_comment(uri, "gone")
-    client.delete(f"/api/comments/{gone['id']}",
-                  headers={"Authorization": f"Bearer {gone['edit_token']}"})
+    client.delete(
+        f"/api/comments/{gone['id']}", headers={"Authorization": f"Bearer {gone['edit_token']}"}
+    )
     assert post(uri, "reply", parent_id=gone["id"]).status_code == 400
 
 

@@ -66,8 +66,20 @@ def test_public_comments_never_show_email_or_address(client, make_comment):
     assert "reader@example.com" not in raw
     assert "127.0.0" not in raw
     comment = client.get("/api/threads", query_string={"uri": uri}).get_json()["comments"][0]
-    assert set(comment) == {"id", "parent_id", "author", "website", "avatar", "html", "status",
-                            "created", "edited", "score", "moderator", "replies"}
+    assert set(comment) == {
+        "id",
+        "parent_id",
+        "author",
+        "website",
+        "avatar",
+        "html",
+        "status",
+        "created",
+        "edited",
+        "score",
+        "moderator",
+        "replies",
+    }
 
 
 def test_pages_of_top_level_comments_follow_the_cursor(client, make_comment):
@@ -77,11 +89,13 @@ def test_pages_of_top_level_comments_follow_the_cursor(client, make_comment):
     first = client.get("/api/threads", query_string={"uri": uri, "limit": 2}).get_json()
     assert [c["id"] for c in first["comments"]] == ids[:2]
     assert len(first["comments"][0]["replies"]) == 1
-    second = client.get("/api/threads",
-                        query_string={"uri": uri, "limit": 2, "after": first["next"]}).get_json()
+    second = client.get(
+        "/api/threads", query_string={"uri": uri, "limit": 2, "after": first["next"]}
+    ).get_json()
     assert [c["id"] for c in second["comments"]] == ids[2:4]
-    third = client.get("/api/threads",
-                       query_string={"uri": uri, "limit": 2, "after": second["next"]}).get_json()
+    third = client.get(
+        "/api/threads", query_string={"uri": uri, "limit": 2, "after": second["next"]}
+    ).get_json()
     assert [c["id"] for c in third["comments"]] == ids[4:]
     assert third["next"] is None
     assert first["total"] == 5 and first["count"] == 6
@@ -98,8 +112,9 @@ def test_newest_first_sorts_top_level_only(client, make_comment):
     assert [c["id"] for c in body["comments"][1]["replies"]] == [r1["id"], r2["id"]]
 
 
-def test_reading_a_thread_takes_the_same_queries_whatever_its_size(client, make_comment,
-                                                                      count_queries):
+def test_reading_a_thread_takes_the_same_queries_whatever_its_size(
+    client, make_comment, count_queries
+):
     small, large = unique_uri(), unique_uri()
     make_comment(small, "one")
     parent = make_comment(large, "root")
@@ -132,8 +147,10 @@ def test_deleted_comment_with_replies_stays_as_a_placeholder(client, make_commen
     make_comment(uri, "reply", parent_id=top["id"])
     lone = make_comment(uri, "lone")
     for comment in (top, lone):
-        response = client.delete(f"/api/comments/{comment['id']}",
-                                 headers={"Authorization": f"Bearer {comment['edit_token']}"})
+        response = client.delete(
+            f"/api/comments/{comment['id']}",
+            headers={"Authorization": f"Bearer {comment['edit_token']}"},
+        )
         assert response.status_code == 200
     body = client.get("/api/threads", query_string={"uri": uri}).get_json()
     assert [c["id"] for c in body["comments"]] == [top["id"]]
@@ -198,7 +215,10 @@ def test_a_cached_thread_is_never_served_stale(app, client, make_comment, count_
         assert db.session.get(Comment, first["id"]).status == Status.spam
     assert read()["title"] == "Renamed"
     # An edit of the published comment: its new text, not the cached old one.
-    edited = client.patch(f"/api/comments/{second['id']}", json={"text": "*edited*"},
-                          headers={"Authorization": f"Bearer {second['edit_token']}"})
+    edited = client.patch(
+        f"/api/comments/{second['id']}",
+        json={"text": "*edited*"},
+        headers={"Authorization": f"Bearer {second['edit_token']}"},
+    )
     assert edited.status_code == 200 and edited.get_json()["status"] == "approved"
     assert [c["html"] for c in read()["comments"]] == ["<p><em>edited</em></p>"]

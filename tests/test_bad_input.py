@@ -34,8 +34,7 @@ BAD_COMMENTS = {
     "boolean parent": ({"uri": URI, "text": "hi", "parent_id": True}, "parent_id"),
     "negative parent": ({"uri": URI, "text": "hi", "parent_id": -1}, "parent_id"),
     "huge parent": ({"uri": URI, "text": "hi", "parent_id": 10**30}, "parent_id"),
-    "javascript website": ({"uri": URI, "text": "hi", "website": "javascript:alert(1)"},
-                           "website"),
+    "javascript website": ({"uri": URI, "text": "hi", "website": "javascript:alert(1)"}, "website"),
     "data website": ({"uri": URI, "text": "hi", "website": "data:text/html,x"}, "website"),
     "ftp website": ({"uri": URI, "text": "hi", "website": "ftp://example.com"}, "website"),
     "website without host": ({"uri": URI, "text": "hi", "website": "https://"}, "website"),
@@ -48,8 +47,9 @@ BAD_COMMENTS = {
 
 
 @pytest.mark.parametrize("body, field", BAD_COMMENTS.values(), ids=BAD_COMMENTS.keys())
-def test_bad_comment_is_refused_with_its_field(client, make_comment, stored, form_token,
-                                               body, field):
+def test_bad_comment_is_refused_with_its_field(
+    client, make_comment, stored, form_token, body, field
+):
     make_comment(URI, "already here")
     before = stored()
     error = _error(client.post("/api/comments", json={**body, "form_token": form_token(URI)}), 400)
@@ -77,8 +77,9 @@ RAW_BODIES = {
 
 @pytest.mark.parametrize("path", ["/api/comments", "/api/preview", "/api/counts"])
 @pytest.mark.parametrize("data, content_type, status", RAW_BODIES.values(), ids=RAW_BODIES.keys())
-def test_bodies_that_are_not_a_json_object_are_refused(client, make_comment, stored, path,
-                                                       data, content_type, status):
+def test_bodies_that_are_not_a_json_object_are_refused(
+    client, make_comment, stored, path, data, content_type, status
+):
     make_comment(URI, "already here")
     before = stored()
     _error(client.post(path, data=data, content_type=content_type), status)
@@ -94,18 +95,29 @@ def test_oversized_body_is_413(app, client, make_comment, stored):
     assert stored() == before
 
 
-@pytest.mark.parametrize("query", [
-    {}, {"uri": ""}, {"uri": "/a", "limit": "ten"}, {"uri": "/a", "limit": "0"},
-    {"uri": "/a", "limit": "100000"}, {"uri": "/a", "sort": "best"}, {"uri": "/a", "after": "x.y"},
-    {"uri": "/a", "site": "other"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"uri": ""},
+        {"uri": "/a", "limit": "ten"},
+        {"uri": "/a", "limit": "0"},
+        {"uri": "/a", "limit": "100000"},
+        {"uri": "/a", "sort": "best"},
+        {"uri": "/a", "after": "x.y"},
+        {"uri": "/a", "site": "other"},
+    ],
+)
 def test_bad_thread_queries_are_400(client, query):
     assert _error(client.get("/api/threads", query_string=query), 400)["code"] in (
-        "validation", "bad_request")
+        "validation",
+        "bad_request",
+    )
 
 
-@pytest.mark.parametrize("body", [{"uris": "a"}, {"uris": [1]}, {"uris": [""]},
-                                  {"uris": ["/a"] * 101}, {}])
+@pytest.mark.parametrize(
+    "body", [{"uris": "a"}, {"uris": [1]}, {"uris": [""]}, {"uris": ["/a"] * 101}, {}]
+)
 def test_bad_count_requests_are_400(client, body):
     _error(client.post("/api/counts", json=body), 400)
 
@@ -114,10 +126,15 @@ def test_too_many_count_uris_in_the_query_is_400(client):
     _error(client.get("/api/counts", query_string=[("uri", f"/{i}") for i in range(101)]), 400)
 
 
-@pytest.mark.parametrize("method, path", [
-    ("patch", "/api/comments/999999"), ("delete", "/api/comments/abc"),
-    ("get", "/api/nowhere"), ("put", "/api/comments"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("patch", "/api/comments/999999"),
+        ("delete", "/api/comments/abc"),
+        ("get", "/api/nowhere"),
+        ("put", "/api/comments"),
+    ],
+)
 def test_unknown_routes_and_methods_answer_in_the_error_shape(client, method, path):
     response = getattr(client, method)(path, json={"text": "x"})
     assert 400 <= response.status_code < 500
@@ -127,8 +144,14 @@ def test_unknown_routes_and_methods_answer_in_the_error_shape(client, method, pa
 def test_edit_with_bad_text_changes_nothing(client, make_comment, stored):
     comment = make_comment(unique_uri(), "keep me")
     before = stored()
-    error = _error(client.patch(f"/api/comments/{comment['id']}", json={"text": "  "},
-                                headers={"Authorization": f"Bearer {comment['edit_token']}"}), 400)
+    error = _error(
+        client.patch(
+            f"/api/comments/{comment['id']}",
+            json={"text": "  "},
+            headers={"Authorization": f"Bearer {comment['edit_token']}"},
+        ),
+        400,
+    )
     assert "text" in error["fields"]
     assert stored() == before
 

@@ -16,22 +16,29 @@ from .conftest import REPO
 from .server_helpers import service_env
 
 CASES = {
-    "COMMENTSVC_EDIT_WINDOW=15min":
-        "COMMENTSVC_EDIT_WINDOW: '15min' is not a whole number of seconds",
-    "COMMENTSVC_MODERATION=everything":
-        "COMMENTSVC_MODERATION: 'everything' is not one of all, first-time, none",
-    "COMMENTSVC_RATELIMIT_ENABLED=maybe":
-        "COMMENTSVC_RATELIMIT_ENABLED: 'maybe' is not true or false",
+    "COMMENTSVC_EDIT_WINDOW=15min": (
+        "COMMENTSVC_EDIT_WINDOW: '15min' is not a whole number of seconds"
+    ),
+    "COMMENTSVC_MODERATION=everything": (
+        "COMMENTSVC_MODERATION: 'everything' is not one of all, first-time, none"
+    ),
+    "COMMENTSVC_RATELIMIT_ENABLED=maybe": (
+        "COMMENTSVC_RATELIMIT_ENABLED: 'maybe' is not true or false"
+    ),
     "COMMENTSVC_SMTP_PORT=-1": "COMMENTSVC_SMTP_PORT: '-1' is not a whole number",
-    "COMMENTSVC_ALLOWED_ORIGINS=blog.example":
-        "COMMENTSVC_ALLOWED_ORIGINS: 'blog.example' is not a comma-separated list of origins",
-    "COMMENTSVC_PUBLIC_URL=comments.example": "COMMENTSVC_PUBLIC_URL: 'comments.example' is "
-                                              "not an http:// or https:// URL",
-    "COMMENTSVC_RATELIMIT_POST=5 a minute":
-        "COMMENTSVC_RATELIMIT_POST: '5 a minute' is not rate limits like",
+    "COMMENTSVC_ALLOWED_ORIGINS=blog.example": (
+        "COMMENTSVC_ALLOWED_ORIGINS: 'blog.example' is not a comma-separated list of origins"
+    ),
+    "COMMENTSVC_PUBLIC_URL=comments.example": (
+        "COMMENTSVC_PUBLIC_URL: 'comments.example' is not an http:// or https:// URL"
+    ),
+    "COMMENTSVC_RATELIMIT_POST=5 a minute": (
+        "COMMENTSVC_RATELIMIT_POST: '5 a minute' is not rate limits like"
+    ),
     "COMMENTSVC_REDIS_URL=localhost:6379": "COMMENTSVC_REDIS_URL: the value given is not a URL",
-    "COMMENTSVC_DATABASE_URL=postgres//u:hunter2@db":
-        "COMMENTSVC_DATABASE_URL: the value given is not a database URL",
+    "COMMENTSVC_DATABASE_URL=postgres//u:hunter2@db": (
+        "COMMENTSVC_DATABASE_URL: the value given is not a database URL"
+    ),
 }
 
 
@@ -46,14 +53,26 @@ def test_a_bad_setting_is_named_with_what_is_allowed(case, tmp_path):
 
 def _run(args: list[str], env_change: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**service_env(f"sqlite:///{cwd / 'db.sqlite3'}", cwd), **env_change}
-    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True,  # noqa: S603
-                           timeout=60, check=False)
+    return subprocess.run(
+        args,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,  # noqa: S603
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("entry", ["command", "wsgi"])
-@pytest.mark.parametrize("case", ["COMMENTSVC_EDIT_WINDOW=15min",
-                                  "COMMENTSVC_MODERATION=everything",
-                                  "COMMENTSVC_DATABASE_URL=postgres//u:hunter2@db"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "COMMENTSVC_EDIT_WINDOW=15min",
+        "COMMENTSVC_MODERATION=everything",
+        "COMMENTSVC_DATABASE_URL=postgres//u:hunter2@db",
+    ],
+)
 def test_commands_and_app_start_stop_with_one_line_and_status_2(case, entry, tmp_path):
     name, value = case.split("=", 1)
     if entry == "command":
@@ -68,8 +87,15 @@ def test_commands_and_app_start_stop_with_one_line_and_status_2(case, entry, tmp
 
 
 def test_true_and_false_are_read_in_their_usual_spellings(tmp_path):
-    for word, meant in [("1", True), ("Yes", True), ("on", True), ("0", False),
-                        ("false", False), ("OFF", False)]:
-        loaded = config.load(str(tmp_path), environ={"COMMENTSVC_SMTP_STARTTLS": word,
-                                                     "COMMENTSVC_SECRET_KEY": "k"})
+    for word, meant in [
+        ("1", True),
+        ("Yes", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("OFF", False),
+    ]:
+        loaded = config.load(
+            str(tmp_path), environ={"COMMENTSVC_SMTP_STARTTLS": word, "COMMENTSVC_SECRET_KEY": "k"}
+        )
         assert loaded["SMTP_STARTTLS"] is meant

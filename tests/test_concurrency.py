@@ -55,8 +55,9 @@ class Board:
         return rng.choice(others) if others else None
 
 
-def one_client(number: int, port: int, board: Board, start: threading.Barrier,
-               log: list[Posted]) -> None:
+def one_client(
+    number: int, port: int, board: Board, start: threading.Barrier, log: list[Posted]
+) -> None:
     """Post POSTS_PER_CLIENT comments: new ones, replies to one's own and to others'."""
     rng = random.Random(number)
     mine: list[tuple[str, int]] = []
@@ -70,8 +71,10 @@ def one_client(number: int, port: int, board: Board, start: threading.Barrier,
             elif roll < 0.6:
                 target = board.someone_elses(number, rng)
             uri, parent_id = target if target else (rng.choice(URIS), None)
-            text = (f"Client {number:02d}, comment {n:02d} ({secrets.token_hex(4)}): "
-                    f"*café* and `naïve` code, {rng.randint(0, 10**6)}.")
+            text = (
+                f"Client {number:02d}, comment {n:02d} ({secrets.token_hex(4)}): "
+                f"*café* and `naïve` code, {rng.randint(0, 10**6)}."
+            )
             entry = Posted(uri, text, parent_id)
             log.append(entry)
             fields = {"parent_id": parent_id} if parent_id else {}
@@ -92,8 +95,12 @@ def one_client(number: int, port: int, board: Board, start: threading.Barrier,
 def run_clients(port: int) -> tuple[list[Posted], float]:
     board, start = Board(), threading.Barrier(CLIENTS + 1)
     logs: list[list[Posted]] = [[] for _ in range(CLIENTS)]
-    threads = [threading.Thread(target=one_client, args=(n, port, board, start, logs[n]),
-                                name=f"client-{n}") for n in range(CLIENTS)]
+    threads = [
+        threading.Thread(
+            target=one_client, args=(n, port, board, start, logs[n]), name=f"client-{n}"
+        )
+        for n in range(CLIENTS)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -105,7 +112,8 @@ def run_clients(port: int) -> tuple[list[Posted], float]:
         thread.join(timeout=max(0.0, began + JOIN_TIMEOUT - time.monotonic()))
     elapsed = time.monotonic() - began
     assert not any(t.is_alive() for t in threads), (
-        f"a client was still posting after {JOIN_TIMEOUT} s: the service hangs")
+        f"a client was still posting after {JOIN_TIMEOUT} s: the service hangs"
+    )
     return [entry for log in logs for entry in log], elapsed
 
 
@@ -118,14 +126,17 @@ def test_concurrent_posts_are_each_stored_once(database_url, tmp_path):
             trees = {uri: client.thread(uri, limit=1000) for uri in URIS}
         log = server.log_tail()
     stored = stored_comments(database_url)
-    print(f"\n{database_url.split(':')[0]}: {CLIENTS} clients x {POSTS_PER_CLIENT} posts "
-          f"in {elapsed:.1f} s ({len(posted) / elapsed:.0f} posts/s)")
+    print(
+        f"\n{database_url.split(':')[0]}: {CLIENTS} clients x {POSTS_PER_CLIENT} posts "
+        f"in {elapsed:.1f} s ({len(posted) / elapsed:.0f} posts/s)"
+    )
 
     refused = [e for e in posted if e.status != 201]
     server_errors = [e for e in refused if e.status >= 500 or e.status == 0]
     assert not server_errors, (
         f"{len(server_errors)} of {len(posted)} posts failed with a 5xx or a broken connection "
-        f"under concurrent load, first: {server_errors[0]}\nserver log:\n{log}")
+        f"under concurrent load, first: {server_errors[0]}\nserver log:\n{log}"
+    )
     assert not refused, f"{len(refused)} posts refused, first: {refused[0]}"
     assert len(posted) == CLIENTS * POSTS_PER_CLIENT
     assert "database is locked" not in log, log
@@ -137,9 +148,12 @@ def test_concurrent_posts_are_each_stored_once(database_url, tmp_path):
     assert not missing, f"{len(missing)} posts answered 201 are not stored: {missing[:10]}"
     unexpected = sorted(set(stored) - set(accepted))
     assert not unexpected, f"{len(unexpected)} stored comments nobody got a 201 for"
-    wrong = [(i, accepted[i], stored[i]) for i in accepted
-             if (stored[i].uri, stored[i].text, stored[i].parent_id)
-             != (accepted[i].uri, accepted[i].text, accepted[i].parent_id)]
+    wrong = [
+        (i, accepted[i], stored[i])
+        for i in accepted
+        if (stored[i].uri, stored[i].text, stored[i].parent_id)
+        != (accepted[i].uri, accepted[i].text, accepted[i].parent_id)
+    ]
     assert not wrong, f"{len(wrong)} stored comments differ from what was posted: {wrong[:3]}"
     twice = [t for t, n in Counter(c.text for c in stored.values()).items() if n > 1]
     assert not twice, f"{len(twice)} comments stored twice: {twice[:3]}"
@@ -150,5 +164,6 @@ def test_concurrent_posts_are_each_stored_once(database_url, tmp_path):
     for uri, tree in trees.items():
         assert tree["count"] == approved[uri]
         assert sorted(tree_ids(tree["comments"])) == sorted(
-            c.id for c in stored.values() if c.uri == uri)
+            c.id for c in stored.values() if c.uri == uri
+        )
     assert sum(1 for e in posted if e.parent_id) > CLIENTS * POSTS_PER_CLIENT // 3

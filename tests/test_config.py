@@ -27,12 +27,17 @@ def test_secret_key_is_generated_once_and_kept_private(tmp_path):
 
 
 def test_environment_overrides_defaults(tmp_path):
-    settings = config.load(str(tmp_path), environ={
-        "COMMENTSVC_ALLOWED_ORIGINS": "https://blog.example/, https://www.blog.example",
-        "COMMENTSVC_MODERATION": "ALL", "COMMENTSVC_EDIT_WINDOW": "60",
-        "COMMENTSVC_RATELIMIT_ENABLED": "false", "COMMENTSVC_SECRET_KEY": "s3cret",
-        "COMMENTSVC_PUBLIC_URL": "https://comments.example/",
-    })
+    settings = config.load(
+        str(tmp_path),
+        environ={
+            "COMMENTSVC_ALLOWED_ORIGINS": "https://blog.example/, https://www.blog.example",
+            "COMMENTSVC_MODERATION": "ALL",
+            "COMMENTSVC_EDIT_WINDOW": "60",
+            "COMMENTSVC_RATELIMIT_ENABLED": "false",
+            "COMMENTSVC_SECRET_KEY": "s3cret",
+            "COMMENTSVC_PUBLIC_URL": "https://comments.example/",
+        },
+    )
     assert settings["ALLOWED_ORIGINS"] == ["https://blog.example", "https://www.blog.example"]
     assert settings["MODERATION"] == "all"
     assert settings["EDIT_WINDOW"] == 60
@@ -55,8 +60,9 @@ def test_health_reports_the_database(client):
 def test_health_is_503_when_the_database_is_gone(tmp_path):
     from commentsvc import create_app
 
-    app = create_app({"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
-                      "SECRET_KEY": "x"})
+    app = create_app(
+        {"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none", "SECRET_KEY": "x"}
+    )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"

@@ -19,15 +19,19 @@ def test_allowed_origin_can_read_and_post(client, post):
     response = client.get("/api/threads", query_string={"uri": "/a"}, headers={"Origin": BLOG})
     assert response.headers["Access-Control-Allow-Origin"] == BLOG
     assert "Origin" in response.headers["Vary"]
-    created = client.post("/api/comments", headers={"Origin": BLOG},
-                          json={"uri": unique_uri(), "text": "hi"})
+    created = client.post(
+        "/api/comments", headers={"Origin": BLOG}, json={"uri": unique_uri(), "text": "hi"}
+    )
     assert created.status_code == 201
     assert created.headers["Access-Control-Allow-Origin"] == BLOG
 
 
 def test_preflight_answers_allowed_origins_only(client):
-    headers = {"Origin": BLOG, "Access-Control-Request-Method": "POST",
-               "Access-Control-Request-Headers": "content-type"}
+    headers = {
+        "Origin": BLOG,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
     allowed = client.options("/api/comments", headers=headers)
     assert allowed.status_code == 204
     assert allowed.headers["Access-Control-Allow-Origin"] == BLOG
@@ -39,8 +43,9 @@ def test_preflight_answers_allowed_origins_only(client):
 
 def test_other_origins_cannot_post_or_read_cross_origin(client, stored):
     before = stored()
-    response = client.post("/api/comments", headers={"Origin": EVIL},
-                           json={"uri": unique_uri(), "text": "hi"})
+    response = client.post(
+        "/api/comments", headers={"Origin": EVIL}, json={"uri": unique_uri(), "text": "hi"}
+    )
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "forbidden"
     assert stored() == before
@@ -50,8 +55,9 @@ def test_other_origins_cannot_post_or_read_cross_origin(client, stored):
 
 
 def test_the_services_own_origin_is_always_allowed(client):
-    response = client.post("/api/preview", json={"text": "x"},
-                           headers={"Origin": "http://comments.test"})
+    response = client.post(
+        "/api/preview", json={"text": "x"}, headers={"Origin": "http://comments.test"}
+    )
     assert response.status_code == 200
 
 
@@ -82,8 +88,11 @@ def test_a_real_cross_origin_429_exposes_retry_after(client, form_token):
     uri = unique_uri()
 
     def post(n: int):
-        return client.post("/api/comments", headers={"Origin": BLOG}, json={
-            "uri": uri, "text": f"Comment {n}", "form_token": form_token(uri)})
+        return client.post(
+            "/api/comments",
+            headers={"Origin": BLOG},
+            json={"uri": uri, "text": f"Comment {n}", "form_token": form_token(uri)},
+        )
 
     assert [post(n).status_code for n in range(2)] == [201, 201]
     response = post(2)
@@ -105,13 +114,16 @@ def redis_url():
 
 def test_rate_limit_is_shared_through_redis(app, database_url, limited, redis_url, form_token):
     """Two apps, as in two processes, count one address's posts together in Redis."""
-    apps = [create_app({**limited, "DATABASE_URL": database_url, "REDIS_URL": redis_url})
-            for _ in range(2)]
+    apps = [
+        create_app({**limited, "DATABASE_URL": database_url, "REDIS_URL": redis_url})
+        for _ in range(2)
+    ]
     uri = unique_uri()
     statuses = []
     for app in apps + apps:
         response = app.test_client().post(
-            "/api/comments", json={"uri": uri, "text": "hi", "form_token": form_token(uri)})
+            "/api/comments", json={"uri": uri, "text": "hi", "form_token": form_token(uri)}
+        )
         statuses.append(response.status_code)
     for other in apps:
         with other.app_context():
@@ -129,9 +141,12 @@ def test_a_refused_origin_is_logged_once_naming_the_setting(client, caplog):
         for _ in range(3):
             client.get("/api/threads", query_string={"uri": "/p/"}, headers=headers)
         client.post("/api/comments", json={"uri": "/p/", "text": "hi"}, headers=headers)
-        client.get("/api/threads", query_string={"uri": "/p/"},
-                   headers={"Origin": "http://blog.test"})  # allowed: nothing to say
+        client.get(
+            "/api/threads", query_string={"uri": "/p/"}, headers={"Origin": "http://blog.test"}
+        )  # allowed: nothing to say
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert warnings == ["refused a browser request from origin 'https://new-blog.example': it is "
-                        "not in COMMENTSVC_ALLOWED_ORIGINS; add it there to let that site's "
-                        "pages show and post comments"]
+    assert warnings == [
+        "refused a browser request from origin 'https://new-blog.example': it is "
+        "not in COMMENTSVC_ALLOWED_ORIGINS; add it there to let that site's "
+        "pages show and post comments"
+    ]

@@ -48,8 +48,10 @@ from tests.server_helpers import (
 )
 
 CASINO = "\n".join(f"[win big {n}](https://casino{n}.example/bonus)" for n in range(20))
-_APPROVED = sa.text("SELECT count(*) FROM comments JOIN threads ON threads.id = comments.thread_id"
-                    " WHERE threads.uri = :uri AND comments.status = 'approved'")
+_APPROVED = sa.text(
+    "SELECT count(*) FROM comments JOIN threads ON threads.id = comments.thread_id"
+    " WHERE threads.uri = :uri AND comments.status = 'approved'"
+)
 
 
 def _postgres_base() -> str:
@@ -75,11 +77,20 @@ class Service:
             thread = client.thread(uri)
             own = client.thread(uri, limit=1)  # another page of the same thread
             page = client.request("GET", f"/comments?uri={uri}")
-        label = ("No comments" if expected == 0 else
-                 "1 comment" if expected == 1 else f"{expected} comments")
+        label = (
+            "No comments"
+            if expected == 0
+            else "1 comment"
+            if expected == 1
+            else f"{expected} comments"
+        )
         assert selected == expected, f"{selected} approved comments stored, {expected} expected"
         assert (got, posted.json()["counts"], thread["count"], own["count"]) == (
-            expected, {uri: expected, "/nothing-here/": 0}, expected, expected)
+            expected,
+            {uri: expected, "/nothing-here/": 0},
+            expected,
+            expected,
+        )
         assert page.status == 200 and f">{label}</h2>" in page.body.decode(), label
 
 
@@ -92,19 +103,28 @@ def service(request, tmp_path_factory):
     with migrated_database(request.param, tmp, base) as url:
         engine = sa.create_engine(url)
         try:
-            with Server(service_env(url, tmp, **LOAD_SETTINGS), tmp / "reader.log",
-                        workers=1) as reader:
+            with Server(
+                service_env(url, tmp, **LOAD_SETTINGS), tmp / "reader.log", workers=1
+            ) as reader:
                 yield Service(url, reader, engine)
         finally:
             engine.dispose()
 
 
 def _app(service: Service, **settings):
-    app = create_app({
-        "DATABASE_URL": service.url, "SECRET_KEY": SECRET_KEY, "MIN_SUBMIT_SECONDS": 0,
-        "RATELIMIT_ENABLED": False, "MODERATION": "none", "PUBLIC_URL": "http://comments.test",
-        "ALLOWED_ORIGINS": ["http://blog.test"], "MAIL_BACKGROUND": False, **settings,
-    })
+    app = create_app(
+        {
+            "DATABASE_URL": service.url,
+            "SECRET_KEY": SECRET_KEY,
+            "MIN_SUBMIT_SECONDS": 0,
+            "RATELIMIT_ENABLED": False,
+            "MODERATION": "none",
+            "PUBLIC_URL": "http://comments.test",
+            "ALLOWED_ORIGINS": ["http://blog.test"],
+            "MAIL_BACKGROUND": False,
+            **settings,
+        }
+    )
     app.config["TESTING"] = True
     return app
 
@@ -137,8 +157,12 @@ def uri_of_test() -> str:
 def post(app, uri: str, text: str | None = None, *, held: bool = False, **fields) -> dict:
     """A comment through the writer's API: approved at once, or held (moderation: all)."""
     app.config["MODERATION"] = "all" if held else "none"
-    body = {"uri": uri, "text": text or f"Comment {secrets.token_hex(4)}",
-            "form_token": issue_form_token(SECRET_KEY, "default", uri), **fields}
+    body = {
+        "uri": uri,
+        "text": text or f"Comment {secrets.token_hex(4)}",
+        "form_token": issue_form_token(SECRET_KEY, "default", uri),
+        **fields,
+    }
     response = app.test_client().post("/api/comments", json=body)
     assert response.status_code == 201, response.get_json()
     comment = response.get_json()
@@ -167,8 +191,9 @@ def bulk(moderator, action: str, ids: list[int]) -> None:
 
 def statuses(service: Service, ids: list[int]) -> list[str]:
     with service.engine.connect() as conn:
-        found = dict(conn.execute(sa.select(Comment.id, Comment.status)
-                                  .where(Comment.id.in_(ids))).all())
+        found = dict(
+            conn.execute(sa.select(Comment.id, Comment.status).where(Comment.id.in_(ids))).all()
+        )
     return [found[i].value for i in ids]
 
 
@@ -217,8 +242,10 @@ def test_deletion_by_the_author_leaves_an_uncounted_placeholder(service, writer)
     service.agree(uri, 3)
     client = writer.test_client()
     for comment in (parent, alone):
-        response = client.delete(f"/api/comments/{comment['id']}",
-                                 headers={"Authorization": f"Bearer {comment['edit_token']}"})
+        response = client.delete(
+            f"/api/comments/{comment['id']}",
+            headers={"Authorization": f"Bearer {comment['edit_token']}"},
+        )
         assert response.status_code in (200, 204), response.get_data(as_text=True)
     service.agree(uri, 1)
     with Client(service.reader.port) as reader:
@@ -243,13 +270,17 @@ def test_an_edit_sent_back_to_review_is_uncounted(service, writer):
     post(writer, uri)
     service.agree(uri, 2)
     response = writer.test_client().patch(
-        f"/api/comments/{comment['id']}", json={"text": CASINO},
-        headers={"Authorization": f"Bearer {comment['edit_token']}"})
+        f"/api/comments/{comment['id']}",
+        json={"text": CASINO},
+        headers={"Authorization": f"Bearer {comment['edit_token']}"},
+    )
     assert response.status_code == 200 and response.get_json()["status"] == "pending"
     service.agree(uri, 1)
     response = writer.test_client().patch(  # a harmless edit of a held comment keeps it held
-        f"/api/comments/{comment['id']}", json={"text": "Sorry, just the one link."},
-        headers={"Authorization": f"Bearer {comment['edit_token']}"})
+        f"/api/comments/{comment['id']}",
+        json={"text": "Sorry, just the one link."},
+        headers={"Authorization": f"Bearer {comment['edit_token']}"},
+    )
     assert response.status_code == 200
     service.agree(uri, 1)
 
@@ -282,7 +313,13 @@ def test_bulk_moderation(service, writer, moderator):
     bulk(moderator, "restore", [approved[1], held[0]])  # spam restored is approved too
     service.agree(uri, 3)
     assert statuses(service, [*approved, *held]) == [
-        "deleted", "approved", "approved", "deleted", "approved", "spam"]
+        "deleted",
+        "approved",
+        "approved",
+        "deleted",
+        "approved",
+        "spam",
+    ]
 
 
 def test_a_one_click_link_from_an_alert(service, apps):
@@ -290,8 +327,9 @@ def test_a_one_click_link_from_an_alert(service, apps):
     uri = uri_of_test()
     held = post(writer, uri, held=True)
     service.agree(uri, 0)
-    path = "/mail/moderate/" + issue_action_token(SECRET_KEY, held["id"], "approve",
-                                                  "alerts@example.com")
+    path = "/mail/moderate/" + issue_action_token(
+        SECRET_KEY, held["id"], "approve", "alerts@example.com"
+    )
     client = writer.test_client()
     form = client.get(path).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
@@ -322,13 +360,16 @@ def _disqus(path, thread_url: str, posts: list[tuple[int, str]], start: int = 0)
         f"<createdAt>2015-06-01T10:00:{n % 60:02d}Z</createdAt>"
         f"<isDeleted>{str(kind == 'deleted').lower()}</isDeleted>"
         f"<isSpam>{str(kind == 'spam').lower()}</isSpam>"
-        f"<author><name>Reader {n}</name></author><thread dsq:id=\"1\"/></post>\n"
-        for n, kind in posts)
+        f'<author><name>Reader {n}</name></author><thread dsq:id="1"/></post>\n'
+        for n, kind in posts
+    )
     path.write_text(
         '<?xml version="1.0" encoding="utf-8"?>\n<disqus xmlns="http://disqus.com" '
         'xmlns:dsq="http://disqus.com/disqus-internals">\n'
         f'<thread dsq:id="1"><link>{escape(thread_url)}</link><title>Post</title></thread>\n'
-        f"{body}</disqus>\n", encoding="utf-8")
+        f"{body}</disqus>\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -346,15 +387,27 @@ def test_imports_into_existing_and_new_threads(service, writer, tmp_path):
     service.agree(new, 0)
     start = int(time.time() * 1000)  # Disqus ids of their own: imports skip ids seen before
     kinds = ["approved", "approved", "spam", "deleted", "approved"]
-    report = _import(writer, _disqus(tmp_path / "a.xml", f"https://blog.test{uri}",
-                                     list(enumerate(kinds)), start))
+    report = _import(
+        writer,
+        _disqus(tmp_path / "a.xml", f"https://blog.test{uri}", list(enumerate(kinds)), start),
+    )
     assert report.comments == 5
     service.agree(uri, 4)
-    _import(writer, _disqus(tmp_path / "b.xml", f"https://blog.test{new}",
-                            [(0, "approved"), (1, "approved")], start + 100))
+    _import(
+        writer,
+        _disqus(
+            tmp_path / "b.xml",
+            f"https://blog.test{new}",
+            [(0, "approved"), (1, "approved")],
+            start + 100,
+        ),
+    )
     service.agree(new, 2)
-    held = _import(writer, _disqus(tmp_path / "c.xml", f"https://blog.test{uri}",
-                                   [(0, "approved")], start + 200), status="pending")
+    held = _import(
+        writer,
+        _disqus(tmp_path / "c.xml", f"https://blog.test{uri}", [(0, "approved")], start + 200),
+        status="pending",
+    )
     assert held.imported == {"pending": 1}
     service.agree(uri, 4)
 
@@ -371,8 +424,11 @@ def test_the_counts_are_one_statement_outside_any_transaction(app, client, monke
 
     def record(conn, cursor, statement, *args):
         dbapi = conn.connection.dbapi_connection
-        in_transaction = (dbapi.in_transaction if conn.dialect.name == "sqlite"
-                          else dbapi.info.transaction_status != TransactionStatus.IDLE)
+        in_transaction = (
+            dbapi.in_transaction
+            if conn.dialect.name == "sqlite"
+            else dbapi.info.transaction_status != TransactionStatus.IDLE
+        )
         seen.append((statement, in_transaction))
 
     with app.app_context():
@@ -386,7 +442,9 @@ def test_the_counts_are_one_statement_outside_any_transaction(app, client, monke
     assert two == {"counts": {"/a/": 0, "/b/": 0}}
     assert three == {"counts": {"/a/": 0, "/b/": 0, "/c/": 0}}
     assert [(statement.split()[0], in_transaction) for statement, in_transaction in seen] == [
-        ("SELECT", False), ("SELECT", False)]
+        ("SELECT", False),
+        ("SELECT", False),
+    ]
     if engine.dialect.name == "postgresql":
         assert seen[0][0] == seen[1][0]
 
@@ -396,9 +454,12 @@ def test_the_uri_check_refuses_exactly_controls_surrogates_and_spaces():
     character-by-character checks did (control, surrogate, space), on every code point."""
     from commentsvc.validation import _NOT_IN_URI
 
-    differ = [hex(code) for code in range(sys.maxunicode + 1)
-              if bool(_NOT_IN_URI.search(chr(code))) != (
-                  unicodedata.category(chr(code)) in ("Cc", "Cs") or chr(code).isspace())]
+    differ = [
+        hex(code)
+        for code in range(sys.maxunicode + 1)
+        if bool(_NOT_IN_URI.search(chr(code)))
+        != (unicodedata.category(chr(code)) in ("Cc", "Cs") or chr(code).isspace())
+    ]
     assert differ == []
 
 
@@ -419,8 +480,11 @@ def test_an_approval_waiting_for_another_in_the_same_thread_counts_both(service,
         try:
             with second.app_context():
                 started.set()
-                commit_write(lambda: moderate(db.session, second.config,
-                                              db.session.get(Comment, ids[1]), "approve", "b"))
+                commit_write(
+                    lambda: moderate(
+                        db.session, second.config, db.session.get(Comment, ids[1]), "approve", "b"
+                    )
+                )
                 finished.set()
         except BaseException as exc:
             errors.append(exc)
@@ -454,15 +518,20 @@ def test_many_approvals_from_two_writers_at_once_end_exact(service, apps):
             with app.app_context():
                 start.wait(10)
                 for ident in mine:
-                    commit_write(lambda i=ident: moderate(
-                        db.session, app.config, db.session.get(Comment, i), "approve", "x"))
+                    commit_write(
+                        lambda i=ident: moderate(
+                            db.session, app.config, db.session.get(Comment, i), "approve", "x"
+                        )
+                    )
                     db.session.remove()
         except BaseException as exc:
             errors.append(exc)
             raise
 
-    writers = [threading.Thread(target=approve, args=(first, ids[0::2])),
-               threading.Thread(target=approve, args=(second, ids[1::2]))]
+    writers = [
+        threading.Thread(target=approve, args=(first, ids[0::2])),
+        threading.Thread(target=approve, args=(second, ids[1::2])),
+    ]
     for thread in writers:
         thread.start()
     for thread in writers:
@@ -473,8 +542,9 @@ def test_many_approvals_from_two_writers_at_once_end_exact(service, apps):
 
 def _approve_by_link(port: int, comment_id: int) -> int:
     """A moderator's one-click approval through a server: the link's page, then its button."""
-    path = "/mail/moderate/" + issue_action_token(SECRET_KEY, comment_id, "approve",
-                                                  "alerts@example.com")
+    path = "/mail/moderate/" + issue_action_token(
+        SECRET_KEY, comment_id, "approve", "alerts@example.com"
+    )
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         connection.request("GET", path)
@@ -482,8 +552,12 @@ def _approve_by_link(port: int, comment_id: int) -> int:
         page = response.read().decode()
         cookie = response.getheader("Set-Cookie", "").split(";")[0]
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        connection.request("POST", path, urllib.parse.urlencode({"csrf_token": token}), {
-            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+        connection.request(
+            "POST",
+            path,
+            urllib.parse.urlencode({"csrf_token": token}),
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+        )
         response = connection.getresponse()
         response.read()
         return response.status
@@ -496,8 +570,7 @@ def test_approvals_through_two_processes_at_once_end_exact(service, writer, tmp_
     post(writer, uri)
     ids = [post(writer, uri, held=True)["id"] for _ in range(24)]
     service.agree(uri, 1)
-    env = service_env(service.url, tmp_path, **LOAD_SETTINGS,
-                      MODERATOR_EMAILS="alerts@example.com")
+    env = service_env(service.url, tmp_path, **LOAD_SETTINGS, MODERATOR_EMAILS="alerts@example.com")
     servers = [Server(env, tmp_path / f"{name}.log", workers=1) for name in "ab"]
     with ExitStack() as stack:
         for server in servers:
@@ -512,8 +585,10 @@ def test_approvals_through_two_processes_at_once_end_exact(service, writer, tmp_
             start.wait(30)
             answers.extend(_approve_by_link(port, ident) for ident in mine)
 
-        clients = [threading.Thread(target=approve, args=(servers[n % 2].port, ids[n::4]))
-                   for n in range(4)]
+        clients = [
+            threading.Thread(target=approve, args=(servers[n % 2].port, ids[n::4]))
+            for n in range(4)
+        ]
         for client in clients:
             client.start()
         for client in clients:
@@ -546,24 +621,42 @@ def _thread_counts(app) -> dict[int, int]:
 def test_the_migration_counts_the_comments_already_there(blank_database):
     app = create_app({"DATABASE_URL": blank_database, "SECRET_KEY": SECRET_KEY})
     init_migrations(app)
-    rows = {1: ["approved", "pending", "approved", "spam", "deleted", "approved"],
-            2: ["pending", "deleted"], 3: []}
+    rows = {
+        1: ["approved", "pending", "approved", "spam", "deleted", "approved"],
+        2: ["pending", "deleted"],
+        3: [],
+    }
     with app.app_context():
         upgrade(revision="0008")
         with db.engine.begin() as conn:
             for thread, kinds in rows.items():
-                conn.execute(sa.text(
-                    "INSERT INTO threads (id, site, uri, title, closed, created, version) "
-                    "VALUES (:id, 'default', :uri, NULL, :no, :when, 0)"),
-                    {"id": thread, "uri": f"/post-{thread}/", "no": False,
-                     "when": "2015-06-01 10:00:00"})
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO threads (id, site, uri, title, closed, created, version) "
+                        "VALUES (:id, 'default', :uri, NULL, :no, :when, 0)"
+                    ),
+                    {
+                        "id": thread,
+                        "uri": f"/post-{thread}/",
+                        "no": False,
+                        "when": "2015-06-01 10:00:00",
+                    },
+                )
                 for n, kind in enumerate(kinds):
-                    conn.execute(sa.text(
-                        "INSERT INTO comments (thread_id, author, text, html, status, created, "
-                        "score, notify, avatar) VALUES (:thread, 'Sam', :text, :text, :status, "
-                        ":when, 0, :no, 'abc')"),
-                        {"thread": thread, "text": f"c{n}", "status": kind, "no": False,
-                         "when": "2015-06-01 10:00:00"})
+                    conn.execute(
+                        sa.text(
+                            "INSERT INTO comments (thread_id, author, text, html, status, created, "
+                            "score, notify, avatar) VALUES (:thread, 'Sam', :text, :text, :status, "
+                            ":when, 0, :no, 'abc')"
+                        ),
+                        {
+                            "thread": thread,
+                            "text": f"c{n}",
+                            "status": kind,
+                            "no": False,
+                            "when": "2015-06-01 10:00:00",
+                        },
+                    )
         upgrade()
         db.engine.dispose()
     assert _thread_counts(app) == {1: 3, 2: 0, 3: 0}

@@ -42,8 +42,6 @@ KILL_AFTER_ACCEPTED = 150
 URIS = [f"/blog/2025/crash-{n}/" for n in range(3)]
 
 
-
-
 @dataclass
 class Attempt:
     uri: str
@@ -63,8 +61,10 @@ class Load:
         self.attempts: list[Attempt] = []
         self.accepted = threading.Semaphore(0)
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self._client, args=(n,), name=f"client-{n}")
-                        for n in range(CLIENTS)]
+        self.threads = [
+            threading.Thread(target=self._client, args=(n,), name=f"client-{n}")
+            for n in range(CLIENTS)
+        ]
 
     def __enter__(self) -> Load:
         for thread in self.threads:
@@ -81,7 +81,8 @@ class Load:
         deadline = time.monotonic() + timeout
         for _ in range(n):
             assert self.accepted.acquire(timeout=max(0.0, deadline - time.monotonic())), (
-                f"fewer than {n} posts accepted within {timeout:g} s")
+                f"fewer than {n} posts accepted within {timeout:g} s"
+            )
 
     def _client(self, number: int) -> None:
         parent: int | None = None
@@ -95,8 +96,9 @@ class Load:
                 if self.stop.is_set():
                     return
                 reply_to = parent if n % 2 else None
-                attempt = Attempt(uri, f"crash client {number} post {n} {secrets.token_hex(4)}",
-                                  reply_to)
+                attempt = Attempt(
+                    uri, f"crash client {number} post {n} {secrets.token_hex(4)}", reply_to
+                )
                 with self.lock:
                     self.attempts.append(attempt)
                 fields = {"parent_id": reply_to} if reply_to else {}
@@ -149,21 +151,29 @@ def test_comments_acknowledged_before_sigkill_survive_the_restart(database_url, 
     acknowledged = {a.id: a for a in attempts if a.status == 201}
     in_flight = [a for a in attempts if a.sent and a.status == 0]
     failed = [a for a in attempts if a.status not in (0, 201)]
-    print(f"\n{database_url.split(':')[0]}: {len(acknowledged)} posts acknowledged, "
-          f"{len(in_flight)} in flight at the kill")
+    print(
+        f"\n{database_url.split(':')[0]}: {len(acknowledged)} posts acknowledged, "
+        f"{len(in_flight)} in flight at the kill"
+    )
     assert not failed, f"{len(failed)} posts refused before the kill, e.g. {failed[0]}\n{before}"
-    assert in_flight, ("no post was in flight at the kill (sent, never answered): the kill "
-                       "came between requests and proves nothing about one mid-request")
+    assert in_flight, (
+        "no post was in flight at the kill (sent, never answered): the kill "
+        "came between requests and proves nothing about one mid-request"
+    )
     assert after_restart.status == 201, (after_restart.status, after_restart.body, log)
     assert "database is locked" not in log, log
 
     stored = stored_comments(database_url)
     missing = sorted(set(acknowledged) - set(stored))
-    assert not missing, (f"{len(missing)} of {len(acknowledged)} comments acknowledged with 201 "
-                         f"before the kill are gone after the restart: {missing[:10]}")
-    changed = [i for i, a in acknowledged.items()
-               if (stored[i].uri, stored[i].text, stored[i].parent_id)
-               != (a.uri, a.text, a.parent_id)]
+    assert not missing, (
+        f"{len(missing)} of {len(acknowledged)} comments acknowledged with 201 "
+        f"before the kill are gone after the restart: {missing[:10]}"
+    )
+    changed = [
+        i
+        for i, a in acknowledged.items()
+        if (stored[i].uri, stored[i].text, stored[i].parent_id) != (a.uri, a.text, a.parent_id)
+    ]
     assert not changed, f"stored comments differ from what was acknowledged: {changed[:10]}"
     sent = {a.text for a in attempts} | {"written after the restart"}
     texts = Counter(c.text for c in stored.values())
@@ -186,8 +196,10 @@ def test_no_request_fails_after_postgresql_drops_the_service_connections(tmp_pat
     need(problem is None, problem or "")
     with migrated_database("postgresql", tmp_path, base) as database_url:
         env = service_env(database_url, tmp_path, **LOAD_SETTINGS)
-        with Server(env, tmp_path / "gunicorn.log", workers=2) as server, \
-                Client(server.port) as client:
+        with (
+            Server(env, tmp_path / "gunicorn.log", workers=2) as server,
+            Client(server.port) as client,
+        ):
             client.thread(URIS[0])
             for n in range(6):  # both workers now hold pooled connections
                 assert client.post_comment(URIS[0], f"before {n}").status == 201
@@ -206,7 +218,8 @@ def test_no_request_fails_after_postgresql_drops_the_service_connections(tmp_pat
     assert answers == [200, 201] * 6, (
         f"after PostgreSQL closed the service's connections, GET and POST alternating were "
         f"answered {answers}, not all 200 and 201: dead pooled connections reached requests "
-        f"(reads must retry on a fresh connection, writes roll back and retry)\n{log}")
+        f"(reads must retry on a fresh connection, writes roll back and retry)\n{log}"
+    )
     assert published == ["approved"] * 6
     assert {f"after {n}" for n in range(6)} <= stored
 
@@ -217,8 +230,14 @@ def terminate_connections(base_url: str, database_url: str) -> int:
     admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            return len(conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name}).all())
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                ).all()
+            )
     finally:
         admin.dispose()

@@ -30,9 +30,13 @@ def chain(first: int, length: int) -> list[dict]:
 
 # Branches at every depth, a chain past the nesting depth, and comments after deep ones.
 THREAD = [
-    comment(1, comment(2, comment(3, comment(4, comment(5), comment(6, comment(7))),
-                                  comment(8)), comment(9)),
-            comment(10)),
+    comment(
+        1,
+        comment(
+            2, comment(3, comment(4, comment(5), comment(6, comment(7))), comment(8)), comment(9)
+        ),
+        comment(10),
+    ),
     *chain(20, 9),
     comment(40),
 ]
@@ -48,8 +52,12 @@ def scripts(tmp_path_factory) -> dict:
         (served / name).write_bytes(assets.minified(assets.STATIC_DIR / name))
     done = subprocess.run(
         [node, str(REPO / "tests" / "widget_unit" / "display_rules.mjs")],
-        input=json.dumps({"thread": THREAD, "numbers": NUMBERS}), capture_output=True,
-        text=True, timeout=60, check=False, env={**os.environ, "WIDGET_SCRIPTS": str(served)},
+        input=json.dumps({"thread": THREAD, "numbers": NUMBERS}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "WIDGET_SCRIPTS": str(served)},
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -81,11 +89,16 @@ def test_counts_are_worded_as_the_widget_and_count_js_word_them(scripts, tag):
 
 def test_english_counts():
     assert [count_label(n, "en") for n in (0, 1, 2, 1000)] == [
-        "No comments", "1 comment", "2 comments", "1,000 comments"]
+        "No comments",
+        "1 comment",
+        "2 comments",
+        "1,000 comments",
+    ]
 
 
-@pytest.mark.parametrize(("lang", "heading"), [("es", "No hay comentarios"),
-                                               ("ja", "コメントはありません")])
+@pytest.mark.parametrize(
+    ("lang", "heading"), [("es", "No hay comentarios"), ("ja", "コメントはありません")]
+)
 def test_the_no_js_page_heads_a_thread_with_the_widgets_words(client, lang, heading):
     # (these two used to differ: the page had words of its own)
     page = client.get("/comments", query_string={"uri": "/display-rules.html", "lang": lang})

@@ -17,15 +17,20 @@ CASINO = "\n".join(f"[win big {n}](https://casino{n}.example/bonus)" for n in ra
 
 
 def _edit(client, comment, **fields):
-    return client.patch(f"/api/comments/{comment['id']}", json=fields,
-                        headers={"Authorization": f"Bearer {comment['edit_token']}"})
+    return client.patch(
+        f"/api/comments/{comment['id']}",
+        json=fields,
+        headers={"Authorization": f"Bearer {comment['edit_token']}"},
+    )
 
 
 def _row(app, comment_id):
     with app.app_context():
         row = db.session.execute(
-            sa.select(Comment.status, Comment.text, Comment.author, Comment.website,
-                      Comment.held_reason).where(Comment.id == comment_id)).one()
+            sa.select(
+                Comment.status, Comment.text, Comment.author, Comment.website, Comment.held_reason
+            ).where(Comment.id == comment_id)
+        ).one()
         db.session.remove()
     return row
 
@@ -46,8 +51,9 @@ def test_edit_to_many_links_takes_a_published_comment_back_to_review(app, client
     comment = make_comment(uri, "Nice post")
     assert comment["status"] == "approved"
 
-    response = _edit(client, comment, text=CASINO, author="Casino King",
-                     website="https://casino.example")
+    response = _edit(
+        client, comment, text=CASINO, author="Casino King", website="https://casino.example"
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == "pending"
 
@@ -76,10 +82,16 @@ def test_a_blocklisted_word_in_a_new_name_or_website_holds_the_edit(app, client,
     _add(app, BlockedWord(word="casino", action=RuleAction.hold))
     by_name = make_comment(unique_uri(), "Nice post")
     by_site = make_comment(unique_uri(), "Good point")
-    assert _edit(client, by_name, text="Nice post", author="Casino Bob").get_json()[
-        "status"] == "pending"
-    assert _edit(client, by_site, text="Good point",
-                 website="https://casino.example").get_json()["status"] == "pending"
+    assert (
+        _edit(client, by_name, text="Nice post", author="Casino Bob").get_json()["status"]
+        == "pending"
+    )
+    assert (
+        _edit(client, by_site, text="Good point", website="https://casino.example").get_json()[
+            "status"
+        ]
+        == "pending"
+    )
     assert _row(app, by_name["id"]).held_reason == "edited: blocklisted word: casino"
 
 
@@ -93,8 +105,14 @@ def test_a_spam_word_in_an_edit_marks_it_spam_but_answers_pending(app, client, m
 
 def test_an_edit_from_a_banned_address_is_held(app, client, make_comment):
     comment = make_comment(unique_uri(), "Nice post")
-    _add(app, Ban(kind=BanKind.address, value=keyed_hash(app.config["SECRET_KEY"], "127.0.0.1"),
-                  action=RuleAction.hold))
+    _add(
+        app,
+        Ban(
+            kind=BanKind.address,
+            value=keyed_hash(app.config["SECRET_KEY"], "127.0.0.1"),
+            action=RuleAction.hold,
+        ),
+    )
     assert _edit(client, comment, text="Nice post!").get_json()["status"] == "pending"
     assert _row(app, comment["id"]).held_reason == "edited: banned address"
 
@@ -122,11 +140,11 @@ def review_all(settings):
 
 
 def test_under_review_of_everything_an_approved_comment_edited_is_reviewed_again(
-        review_all, app, client, make_comment):
+    review_all, app, client, make_comment
+):
     comment = make_comment(unique_uri(), "Nice post")
     with app.app_context():
-        moderate(db.session, app.config, db.session.get(Comment, comment["id"]), "approve",
-                 "test")
+        moderate(db.session, app.config, db.session.get(Comment, comment["id"]), "approve", "test")
         db.session.commit()
     assert _edit(client, comment, text="Nice post (typo fixed)").get_json()["status"] == "pending"
     assert _row(app, comment["id"]).status == Status.pending
@@ -139,8 +157,7 @@ def test_an_edit_never_publishes_a_held_comment(review_all, app, client, make_co
     assert _row(app, comment["id"]).status == Status.pending
 
 
-def test_replies_keep_their_place_when_their_parent_goes_back_to_review(
-        app, client, make_comment):
+def test_replies_keep_their_place_when_their_parent_goes_back_to_review(app, client, make_comment):
     uri = unique_uri()
     root = make_comment(uri, "Root")
     reply = make_comment(uri, "A reply", parent_id=root["id"])

@@ -18,7 +18,11 @@ from .conftest import unique_uri
 from .test_mail import MODERATOR, approve, outbox, send, text_of
 
 mail_server, mail_overrides, mail_settings, smtp = (
-    test_mail.mail_server, test_mail.mail_overrides, test_mail.mail_settings, test_mail.smtp)
+    test_mail.mail_server,
+    test_mail.mail_overrides,
+    test_mail.mail_settings,
+    test_mail.smtp,
+)
 
 ERIN = "erin.erased@example.net"
 BOB = "bob.stays@example.net"
@@ -34,8 +38,9 @@ def confirm_all(app, client, smtp, address: str) -> None:
         if match:
             page = client.get(match.group(1))
             token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
-            assert client.post(match.group(1), data={"csrf_token": token.group(1)}).status_code \
-                == 200
+            assert (
+                client.post(match.group(1), data={"csrf_token": token.group(1)}).status_code == 200
+            )
 
 
 def hits(app, needle: str) -> list[str]:
@@ -48,7 +53,8 @@ def hits(app, needle: str) -> list[str]:
                     continue
                 pattern = f"%{needle.lower()}%"
                 count = db.session.execute(
-                    sa.select(sa.func.count()).select_from(table)
+                    sa.select(sa.func.count())
+                    .select_from(table)
                     .where(sa.func.lower(column).like(pattern))
                 ).scalar_one()
                 if count:
@@ -61,8 +67,9 @@ def hits(app, needle: str) -> list[str]:
 def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, make_comment):
     uri = unique_uri()
     # Held, so alerted to the moderators with the whole text and the address; then approved.
-    first = make_comment(uri, f"I say {WORDS[0]}.", email=ERIN, author=NAME, website=SITE,
-                         notify=True)
+    first = make_comment(
+        uri, f"I say {WORDS[0]}.", email=ERIN, author=NAME, website=SITE, notify=True
+    )
     send(app)
     approve(app, first["id"])
     confirm_all(app, client, smtp, ERIN)
@@ -71,8 +78,9 @@ def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, mak
     approve(app, bob["id"])
     confirm_all(app, client, smtp, BOB)
     # Erin, known now, answers Bob at once: Bob is told, with her words; she subscribes again.
-    make_comment(uri, f"Erin again: {WORDS[1]}", email=ERIN, author=NAME, parent_id=bob["id"],
-                 notify=True)
+    make_comment(
+        uri, f"Erin again: {WORDS[1]}", email=ERIN, author=NAME, parent_id=bob["id"], notify=True
+    )
     send(app)
     # A third comment, still held: its alert waits in the outbox, unsent.
     app.config.update(MODERATION="all", SMTP_PORT=1)  # nothing listens there: mail stays queued
@@ -85,8 +93,10 @@ def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, mak
         db.session.commit()
         version = db.session.scalar(sa.select(Thread.version).where(Thread.uri == uri))
 
-    assert client.get("/api/threads", query_string={"uri": uri}).get_data(as_text=True) \
-        .count(WORDS[0]) == 1  # the thread is in this process's page cache now
+    assert (
+        client.get("/api/threads", query_string={"uri": uri}).get_data(as_text=True).count(WORDS[0])
+        == 1
+    )  # the thread is in this process's page cache now
     assert hits(app, ERIN) and hits(app, WORDS[0]) and hits(app, WORDS[1])
     sent_before = len(smtp.received)
 
@@ -101,8 +111,9 @@ def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, mak
     with app.app_context():
         assert db.session.scalar(sa.select(Thread.version).where(Thread.uri == uri)) > version
         assert db.session.get(Comment, bob["id"]).email == BOB
-        kept = db.session.execute(sa.select(AuditEntry.action, AuditEntry.target)
-                                  .where(AuditEntry.actor == "ann")).all()
+        kept = db.session.execute(
+            sa.select(AuditEntry.action, AuditEntry.target).where(AuditEntry.actor == "ann")
+        ).all()
         assert sorted(kept) == [("ban", "address ban"), ("edit", f"comment {first['id']}")]
         db.session.remove()
     assert any(m.recipient == MODERATOR and "Bob again" in m.text_body for m in outbox(app))
@@ -113,8 +124,11 @@ def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, mak
 
 def age(app, mail_id: int, days: int, status: MailStatus) -> None:
     with app.app_context():
-        db.session.execute(sa.update(OutboxMail).where(OutboxMail.id == mail_id)
-                           .values(created=utcnow() - timedelta(days=days), status=status))
+        db.session.execute(
+            sa.update(OutboxMail)
+            .where(OutboxMail.id == mail_id)
+            .values(created=utcnow() - timedelta(days=days), status=status)
+        )
         db.session.commit()
 
 
@@ -153,8 +167,11 @@ def test_the_sender_prunes_now_and_then(app, mail_server, make_comment, monkeypa
     send(app)  # the mail server is down: nothing is sent, old mail is pruned
     assert [m.id for m in outbox(app)] == ids[2:]
     with app.app_context():  # another old one appears, but an hour has not passed
-        db.session.execute(sa.update(OutboxMail).where(OutboxMail.id == ids[3])
-                           .values(created=utcnow() - timedelta(days=40)))
+        db.session.execute(
+            sa.update(OutboxMail)
+            .where(OutboxMail.id == ids[3])
+            .values(created=utcnow() - timedelta(days=40))
+        )
         db.session.commit()
     send(app)
     assert [m.id for m in outbox(app)] == ids[2:]

@@ -55,20 +55,41 @@ def snapshot(app, source: str | None = None) -> list[tuple]:
 
         by_id = {c.id: c for c, _ in rows}
         return sorted(
-            (key(c), t.site, t.uri, t.title, t.closed, t.created, c.status.value,
-             key(by_id[c.parent_id]) if c.parent_id else None, c.created, c.edited, c.author,
-             c.email, c.website, c.text, c.text_format, c.html, c.held_reason, c.score,
-             c.remote_addr, moderators.get(c.moderator_id))
-            for c, t in rows)
+            (
+                key(c),
+                t.site,
+                t.uri,
+                t.title,
+                t.closed,
+                t.created,
+                c.status.value,
+                key(by_id[c.parent_id]) if c.parent_id else None,
+                c.created,
+                c.edited,
+                c.author,
+                c.email,
+                c.website,
+                c.text,
+                c.text_format,
+                c.html,
+                c.held_reason,
+                c.score,
+                c.remote_addr,
+                moderators.get(c.moderator_id),
+            )
+            for c, t in rows
+        )
 
 
 def fill(app, tmp_path) -> None:
     """Comments of every kind: imported from each format, posted here, held, spam, deleted,
     edited, a moderator's reply, a closed thread."""
-    for fmt, path in [("blogger", corpus("imports", "blogger", "gconverters-blogger-sample2.xml")),
-                      ("disqus", corpus("imports", "disqus", "isso-disqus.xml")),
-                      ("wordpress", corpus("imports", "wordpress", "isso-wordpress.xml")),
-                      ("isso", isso_database(tmp_path / "isso.db"))]:
+    for fmt, path in [
+        ("blogger", corpus("imports", "blogger", "gconverters-blogger-sample2.xml")),
+        ("disqus", corpus("imports", "disqus", "isso-disqus.xml")),
+        ("wordpress", corpus("imports", "wordpress", "isso-wordpress.xml")),
+        ("isso", isso_database(tmp_path / "isso.db")),
+    ]:
         run_import(app, fmt, path)
     with app.app_context():
         admin = Moderator(name="jo", email="jo@example.org", password_hash="x", role=Role.admin)
@@ -76,21 +97,53 @@ def fill(app, tmp_path) -> None:
         db.session.add_all([admin, thread])
         db.session.flush()
         now = utcnow().replace(microsecond=123456)
-        root = Comment(thread=thread, author="Ann", email="ann@example.org", text="**Hi**",
-                       html="<p><strong>Hi</strong></p>", status=Status.approved, created=now,
-                       edited=now + timedelta(minutes=3), remote_addr="203.0.113.0", score=4)
+        root = Comment(
+            thread=thread,
+            author="Ann",
+            email="ann@example.org",
+            text="**Hi**",
+            html="<p><strong>Hi</strong></p>",
+            status=Status.approved,
+            created=now,
+            edited=now + timedelta(minutes=3),
+            remote_addr="203.0.113.0",
+            score=4,
+        )
         db.session.add(root)
         db.session.flush()
-        db.session.add_all([
-            Comment(thread=thread, parent_id=root.id, author="Jo", email="jo@example.org",
-                    text="Thanks", html="<p>Thanks</p>", status=Status.approved,
-                    created=now + timedelta(hours=1), moderator_id=admin.id),
-            Comment(thread=thread, parent_id=root.id, author="Bot", text="buy", html="<p>buy</p>",
-                    status=Status.spam, held_reason="honeypot filled",
-                    created=now + timedelta(hours=2)),
-            Comment(thread=thread, text="held", html="<p>held</p>", status=Status.pending,
-                    held_reason="first comment", created=now + timedelta(hours=3)),
-        ])
+        db.session.add_all(
+            [
+                Comment(
+                    thread=thread,
+                    parent_id=root.id,
+                    author="Jo",
+                    email="jo@example.org",
+                    text="Thanks",
+                    html="<p>Thanks</p>",
+                    status=Status.approved,
+                    created=now + timedelta(hours=1),
+                    moderator_id=admin.id,
+                ),
+                Comment(
+                    thread=thread,
+                    parent_id=root.id,
+                    author="Bot",
+                    text="buy",
+                    html="<p>buy</p>",
+                    status=Status.spam,
+                    held_reason="honeypot filled",
+                    created=now + timedelta(hours=2),
+                ),
+                Comment(
+                    thread=thread,
+                    text="held",
+                    html="<p>held</p>",
+                    status=Status.pending,
+                    held_reason="first comment",
+                    created=now + timedelta(hours=3),
+                ),
+            ]
+        )
         db.session.commit()
 
 
@@ -103,8 +156,7 @@ def test_export_then_import_into_an_empty_database_loses_nothing(app, empty_app,
     result = app.test_cli_runner().invoke(args=["export", str(export)])
     assert result.exit_code == 0, result.output
     data = json.loads(export.read_text(encoding="utf-8"))
-    assert (data["format"], data["version"], data["site"]) == ("commentsvc-export", 1,
-                                                                 "default")
+    assert (data["format"], data["version"], data["site"]) == ("commentsvc-export", 1, "default")
     assert SECRET not in export.read_text(encoding="utf-8")
     source = export_source(app.config["SECRET_KEY"])
     original = snapshot(app, source)
@@ -152,5 +204,7 @@ def test_our_export_is_read_in_pieces_of_any_size(app, tmp_path, monkeypatch):
 def test_an_export_that_cannot_be_written_is_one_line(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["export", str(tmp_path / "missing" / "x.json")])
     assert result.exit_code == 1
-    assert result.stderr.strip() == (f"Error: cannot write {tmp_path / 'missing' / 'x.json'}: "
-                                     "No such file or directory; nothing was written")
+    assert result.stderr.strip() == (
+        f"Error: cannot write {tmp_path / 'missing' / 'x.json'}: "
+        "No such file or directory; nothing was written"
+    )

@@ -30,20 +30,24 @@ def parsed(response):
 
 def test_a_threads_feed_holds_its_approved_comments_newest_first(app, client, make_comment):
     uri = unique_uri()
-    first = make_comment(uri, "First **words**", author="Ann", email="ann@example.org",
-                         title="Persistence pays off")
+    first = make_comment(
+        uri, "First **words**", author="Ann", email="ann@example.org", title="Persistence pays off"
+    )
     second = make_comment(uri, "A reply", author="Bob", parent_id=first["id"])
     held = make_comment(uri, "Held back", author="Cy")
     with app.app_context():
-        db.session.execute(update(Comment).where(Comment.id == held["id"])
-                           .values(status=Status.pending))
+        db.session.execute(
+            update(Comment).where(Comment.id == held["id"]).values(status=Status.pending)
+        )
         db.session.commit()
     feed = parsed(client.get("/feed/thread.atom", query_string={"uri": uri}))
     assert feed.feed.title == "Comments on Persistence pays off"
     assert [e.author for e in feed.entries] == ["Bob", "Ann"]
     assert feed.entries[1].content[0].value == "<p>First <strong>words</strong></p>"
-    assert feed.entries[1].link == (f"http://comments.test/comments?uri={uri.replace('/', '%2F')}"
-                                    f"&show={first['id']}#comment-{first['id']}")
+    assert feed.entries[1].link == (
+        f"http://comments.test/comments?uri={uri.replace('/', '%2F')}"
+        f"&show={first['id']}#comment-{first['id']}"
+    )
     body = client.get("/feed/thread.atom", query_string={"uri": uri}).get_data(as_text=True)
     assert "ann@example.org" not in body and "Held back" not in body
     # The same comment keeps its id from one fetch to the next.
@@ -74,8 +78,11 @@ def test_a_bad_uri_is_a_clear_error(client, uri):
 @pytest.mark.backends("sqlite")
 def test_hostile_text_stays_safe_in_the_feed(client, make_comment):
     uri = unique_uri()
-    make_comment(uri, '<script>alert(1)</script> [x](javascript:alert(1)) ]]> &amp; <b>b</b>',
-                 author='"><img src=x onerror=alert(1)>')
+    make_comment(
+        uri,
+        "<script>alert(1)</script> [x](javascript:alert(1)) ]]> &amp; <b>b</b>",
+        author='"><img src=x onerror=alert(1)>',
+    )
     feed = parsed(client.get("/feed/thread.atom", query_string={"uri": uri}))
     (entry,) = feed.entries
     assert html_problems(entry.content[0].value) == []
@@ -86,5 +93,7 @@ def test_the_no_javascript_page_links_its_feed(client, make_comment):
     uri = unique_uri()
     make_comment(uri, "Hello")
     page = client.get("/comments", query_string={"uri": uri}).get_data(as_text=True)
-    assert ('<link rel="alternate" type="application/atom+xml" title="Comments on '
-            f'{uri}" href="/feed/thread.atom?uri={uri}">') in page
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="Comments on '
+        f'{uri}" href="/feed/thread.atom?uri={uri}">'
+    ) in page

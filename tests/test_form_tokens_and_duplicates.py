@@ -21,16 +21,18 @@ def _token(client, uri):
 
 
 def _post(client, uri, text, token, **fields):
-    response = client.post("/api/comments",
-                           json={"uri": uri, "text": text, "form_token": token, **fields})
+    response = client.post(
+        "/api/comments", json={"uri": uri, "text": text, "form_token": token, **fields}
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
 
 def _stored(app, comment_id):
     with app.app_context():
-        row = db.session.execute(sa.select(Comment.status, Comment.held_reason)
-                                 .where(Comment.id == comment_id)).one()
+        row = db.session.execute(
+            sa.select(Comment.status, Comment.held_reason).where(Comment.id == comment_id)
+        ).one()
         db.session.remove()
     return row
 
@@ -50,7 +52,9 @@ def test_a_form_token_is_bound_to_its_thread(app, client):
     moved = _post(client, there, "Token from another thread", _token(client, here))
     assert moved["status"] == "pending"
     assert _stored(app, moved["id"]) == (
-        Status.spam, "bot signal: form token forged or for another thread")
+        Status.spam,
+        "bot signal: form token forged or for another thread",
+    )
 
 
 @pytest.fixture
@@ -98,21 +102,27 @@ def test_the_answer_to_a_post_brings_the_next_token(app, client):
     assert first["form_token"] != reply["form_token"]
 
 
-@pytest.mark.parametrize("again", [
-    "Great post, see my site.",  # a trailing dot
-    "Great post, see my site\u200b",  # a zero-width space
-    "great POST,   see my site",  # case and spacing
-    "Great post! See my site!!",  # other punctuation
-    "\ufeffGreat post, see\u00a0my site",  # a BOM and a no-break space
-], ids=["dot", "zero-width", "case-space", "punctuation", "bom-nbsp"])
+@pytest.mark.parametrize(
+    "again",
+    [
+        "Great post, see my site.",  # a trailing dot
+        "Great post, see my site\u200b",  # a zero-width space
+        "great POST,   see my site",  # case and spacing
+        "Great post! See my site!!",  # other punctuation
+        "\ufeffGreat post, see\u00a0my site",  # a BOM and a no-break space
+    ],
+    ids=["dot", "zero-width", "case-space", "punctuation", "bom-nbsp"],
+)
 def test_duplicates_are_found_on_normalised_text(app, client, again):
     uri = unique_uri()
     one = _post(client, uri, "Great post, see my site", _token(client, uri))
     uri = unique_uri()
     two = _post(client, uri, again, _token(client, uri))
     assert (one["status"], two["status"]) == ("approved", "pending")
-    assert _stored(app, two["id"]) == (Status.spam,
-                                       "bot signal: same text again from the same source")
+    assert _stored(app, two["id"]) == (
+        Status.spam,
+        "bot signal: same text again from the same source",
+    )
 
 
 def test_different_words_are_not_duplicates(client):
@@ -133,13 +143,16 @@ def test_the_no_js_form_token_works_once_too(app, client):
     uri = unique_uri()
     csrf, token = _page_tokens(client.get(f"/comments?uri={uri}").get_data(as_text=True))
     for text in ("From the plain form", "Again with the same page"):
-        response = client.post("/comments", data={"csrf_token": csrf, "form_token": token,
-                                                  "uri": uri, "text": text})
+        response = client.post(
+            "/comments", data={"csrf_token": csrf, "form_token": token, "uri": uri, "text": text}
+        )
         assert response.status_code == 303
     with app.app_context():
-        rows = db.session.execute(sa.select(Comment.text, Comment.status, Comment.held_reason)
-                                  .order_by(Comment.id)).all()
+        rows = db.session.execute(
+            sa.select(Comment.text, Comment.status, Comment.held_reason).order_by(Comment.id)
+        ).all()
         db.session.remove()
-    assert rows == [("From the plain form", Status.approved, None),
-                    ("Again with the same page", Status.spam,
-                     "bot signal: form token used before")]
+    assert rows == [
+        ("From the plain form", Status.approved, None),
+        ("Again with the same page", Status.spam, "bot signal: form token used before"),
+    ]

@@ -31,11 +31,19 @@ RANDOM = os.environ.get("COMMENTSVC_FUZZ") == "random"
 EXAMPLES_PER_OPERATION = int(os.environ.get("COMMENTSVC_FUZZ_EXAMPLES", "40"))
 FINDINGS_DATABASE = Path(__file__).resolve().parent.parent / ".hypothesis" / "fuzz"
 
-WRITES = {"POST /api/comments", "PATCH /api/comments/{id}", "DELETE /api/comments/{id}",
-          "POST /api/comments/{id}/vote"}
+WRITES = {
+    "POST /api/comments",
+    "PATCH /api/comments/{id}",
+    "DELETE /api/comments/{id}",
+    "POST /api/comments/{id}/vote",
+}
 # What each write must have done at least once in a run, or the fuzz never got past its tokens.
-MUST_REACH = {"POST /api/comments": "201 approved", "PATCH /api/comments/{id}": "200",
-              "DELETE /api/comments/{id}": "200", "POST /api/comments/{id}/vote": "200"}
+MUST_REACH = {
+    "POST /api/comments": "201 approved",
+    "PATCH /api/comments/{id}": "200",
+    "DELETE /api/comments/{id}": "200",
+    "POST /api/comments/{id}/vote": "200",
+}
 REAL_TOKENS = "X-Test-Real-Tokens"  # set by the hook below, taken off before the request
 
 schema = schemathesis.openapi.from_dict(openapi_document())
@@ -65,10 +73,16 @@ def _positive(case, location: ParameterLocation) -> bool:
 def _give_real_tokens(case, client, secret: str) -> None:
     """Replace generated tokens and ids by real ones, in the parts generated as valid only (a
     part generated invalid on purpose must reach the server as it is)."""
+
     def own_comment(uri: str) -> dict:
-        response = client.post("/api/comments", json={
-            "uri": uri, "text": f"Fuzzed {secrets.token_hex(4)}",
-            "form_token": issue_form_token(secret, "default", uri)})
+        response = client.post(
+            "/api/comments",
+            json={
+                "uri": uri,
+                "text": f"Fuzzed {secrets.token_hex(4)}",
+                "form_token": issue_form_token(secret, "default", uri),
+            },
+        )
         assert response.status_code == 201, response.get_json()
         return response.get_json()
 
@@ -84,9 +98,12 @@ def _give_real_tokens(case, client, secret: str) -> None:
     comment = own_comment(f"/fuzz/{secrets.token_hex(4)}.html")
     case.path_parameters["id"] = comment["id"]
     if case.operation.label != "POST /api/comments/{id}/vote" and _positive(
-            case, ParameterLocation.HEADER):
-        case.headers = {**(case.headers or {}),
-                        "Authorization": f"Bearer {issue_edit_token(secret, comment['id'])}"}
+        case, ParameterLocation.HEADER
+    ):
+        case.headers = {
+            **(case.headers or {}),
+            "Authorization": f"Bearer {issue_edit_token(secret, comment['id'])}",
+        }
 
 
 def _schema_cannot_say(case) -> bool:
@@ -106,14 +123,19 @@ def reached():
     label = outcomes.pop("operation", None)
     if label in MUST_REACH:
         assert outcomes[MUST_REACH[label]], (
-            f"{label} never answered {MUST_REACH[label]} with real tokens: {dict(outcomes)}")
+            f"{label} never answered {MUST_REACH[label]} with real tokens: {dict(outcomes)}"
+        )
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=not RANDOM,
-          database=DirectoryBasedExampleDatabase(FINDINGS_DATABASE) if RANDOM else None,
-          # One app per test, shared by its examples on purpose: its tables are emptied after.
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    derandomize=not RANDOM,
+    database=DirectoryBasedExampleDatabase(FINDINGS_DATABASE) if RANDOM else None,
+    # One app per test, shared by its examples on purpose: its tables are emptied after.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 def test_api_answers_every_generated_request_as_described(case, app, reached):
     # Bot signals must not hide validation paths (the generator repeats texts, which the
     # duplicate check would take for a bot's); limits would turn the run into 429s.
@@ -150,17 +172,30 @@ FINDINGS = [
     pytest.param("GET", "/api/threads", {"uri": "/0", "after": ""}, None, id="empty-after"),
     # The same disagreement, found in the code that parsed cursors with int(): forms of
     # numbers outside the pattern were taken too. And a cursor the pattern allows is read.
-    *(pytest.param("GET", "/api/threads", {"uri": "/0", "after": after}, None, id=name)
-      for name, after in [("plus-sign", "+1.2"), ("space", " 1.2"), ("underscore", "1_0.2"),
-                          ("arabic-indic-digits", "\u0661.\u0662"), ("21-digits", "1" * 21 + ".2"),
-                          ("a-cursor", "1700000000000000.12")]),
+    *(
+        pytest.param("GET", "/api/threads", {"uri": "/0", "after": after}, None, id=name)
+        for name, after in [
+            ("plus-sign", "+1.2"),
+            ("space", " 1.2"),
+            ("underscore", "1_0.2"),
+            ("arabic-indic-digits", "\u0661.\u0662"),
+            ("21-digits", "1" * 21 + ".2"),
+            ("a-cursor", "1700000000000000.12"),
+        ]
+    ),
     # negative_data_rejection (ST201), once posts reached past their form token: a honeypot or
     # form token that is not a string was taken (as a bot's post) where the description said
     # string; they are never refused, which the description now says.
-    pytest.param("POST", "/api/comments", None, {"uri": "/0", "text": "0", "hp": {}},
-                 id="honeypot-object"),
-    pytest.param("POST", "/api/comments", None, {"uri": "/0", "text": "0", "form_token": 0},
-                 id="form-token-number"),
+    pytest.param(
+        "POST", "/api/comments", None, {"uri": "/0", "text": "0", "hp": {}}, id="honeypot-object"
+    ),
+    pytest.param(
+        "POST",
+        "/api/comments",
+        None,
+        {"uri": "/0", "text": "0", "form_token": 0},
+        id="form-token-number",
+    ),
 ]
 
 
@@ -172,11 +207,21 @@ def spec():
 def _described(spec, response, body: bytes | None):
     """Whether the description calls the request sent valid (and that the answer matches it)."""
     sent = response.request
-    request = MockRequest("http://localhost", sent.method.lower(), sent.path, args=sent.args,
-                          headers=dict(sent.headers), data=body,
-                          content_type=sent.mimetype or "application/json")
-    answer = MockResponse(response.get_data(), status_code=response.status_code,
-                          content_type=response.mimetype, headers=dict(response.headers))
+    request = MockRequest(
+        "http://localhost",
+        sent.method.lower(),
+        sent.path,
+        args=sent.args,
+        headers=dict(sent.headers),
+        data=body,
+        content_type=sent.mimetype or "application/json",
+    )
+    answer = MockResponse(
+        response.get_data(),
+        status_code=response.status_code,
+        content_type=response.mimetype,
+        headers=dict(response.headers),
+    )
     spec.validate_response(request, answer)
     try:
         spec.validate_request(request)
@@ -188,9 +233,15 @@ def _described(spec, response, body: bytes | None):
 @pytest.mark.parametrize(("method", "path", "query", "body"), FINDINGS)
 def test_findings_stay_fixed(client, spec, method, path, query, body):
     data = None if body is None else json.dumps(body).encode()
-    response = client.open(path, method=method, query_string=query, data=data,
-                           content_type="application/json" if data else None)
+    response = client.open(
+        path,
+        method=method,
+        query_string=query,
+        data=data,
+        content_type="application/json" if data else None,
+    )
     expected = "2xx" if _described(spec, response, data) else "4xx"
     assert f"{response.status_code // 100}xx" == expected, (
         f"{method} {path} {query or body}: answered {response.status_code}, the description "
-        f"says {expected}: {response.get_data(as_text=True)[:300]}")
+        f"says {expected}: {response.get_data(as_text=True)[:300]}"
+    )

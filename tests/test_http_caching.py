@@ -49,16 +49,26 @@ def test_any_change_to_the_thread_gives_a_new_etag(app, client, make_comment, ch
     if change == "reply":
         make_comment(uri, "An answer", parent_id=comment["id"])
     elif change == "vote":
-        assert client.post(f"/api/comments/{comment['id']}/vote",
-                           json={"value": 1, "voter": "v" * 24}).status_code == 200
+        assert (
+            client.post(
+                f"/api/comments/{comment['id']}/vote", json={"value": 1, "voter": "v" * 24}
+            ).status_code
+            == 200
+        )
     elif change == "edit":
-        assert client.patch(f"/api/comments/{comment['id']}", json={"text": "Changed my mind"},
-                            headers={"Authorization": f"Bearer {comment['edit_token']}"}
-                            ).status_code == 200
+        assert (
+            client.patch(
+                f"/api/comments/{comment['id']}",
+                json={"text": "Changed my mind"},
+                headers={"Authorization": f"Bearer {comment['edit_token']}"},
+            ).status_code
+            == 200
+        )
     else:
         with app.app_context():
-            moderate(db.session, app.config, db.session.get(Comment, comment["id"]), "delete",
-                     "test")
+            moderate(
+                db.session, app.config, db.session.get(Comment, comment["id"]), "delete", "test"
+            )
             db.session.commit()
     after = thread(client, uri, {"If-None-Match": etag_of(before)})
     assert after.status_code == 200
@@ -67,15 +77,17 @@ def test_any_change_to_the_thread_gives_a_new_etag(app, client, make_comment, ch
 
 
 def test_a_readers_own_held_comment_is_private_and_never_matches_the_public_page(
-        settings, app, client, make_comment):
+    settings, app, client, make_comment
+):
     app.config["MODERATION"] = "all"
     uri = unique_uri()
     held = make_comment(uri, "Please let me in")
     assert held["status"] == "pending"
     public = thread(client, uri)
     assert public.get_json()["comments"] == []
-    mine = thread(client, uri, {"X-Edit-Tokens": held["edit_token"],
-                                "If-None-Match": etag_of(public)})
+    mine = thread(
+        client, uri, {"X-Edit-Tokens": held["edit_token"], "If-None-Match": etag_of(public)}
+    )
     assert mine.status_code == 200  # not the public copy, whatever the client holds
     assert [c["id"] for c in mine.get_json()["comments"]] == [held["id"]]
     assert mine.headers["Cache-Control"] == "private, no-store"
@@ -85,7 +97,8 @@ def test_a_readers_own_held_comment_is_private_and_never_matches_the_public_page
 
 
 def test_gzip_and_plain_bodies_are_the_same_and_either_tag_proves_a_copy_current(
-        client, make_comment):
+    client, make_comment
+):
     uri = unique_uri()
     for n in range(12):
         make_comment(uri, f"Comment number {n}, long enough to be worth compressing. " * 3)
@@ -97,8 +110,10 @@ def test_gzip_and_plain_bodies_are_the_same_and_either_tag_proves_a_copy_current
     assert len(packed.data) < len(plain.data) / 2
     assert etag_of(packed) != etag_of(plain)
     for tag in (etag_of(plain), etag_of(packed)):
-        assert thread(client, uri, {"Accept-Encoding": "gzip",
-                                    "If-None-Match": tag}).status_code == 304
+        assert (
+            thread(client, uri, {"Accept-Encoding": "gzip", "If-None-Match": tag}).status_code
+            == 304
+        )
 
 
 def test_small_bodies_are_not_compressed(client):
@@ -127,7 +142,9 @@ def test_no_public_lifetime_when_the_setting_is_zero(app, client):
     response = thread(client, unique_uri())
     assert response.headers["Cache-Control"] == "no-cache"
     assert thread(client, unique_uri(), {"If-None-Match": etag_of(response)}).status_code in (
-        200, 304)
+        200,
+        304,
+    )
 
 
 def test_counts_by_get_are_public_and_conditional_by_post_never_kept(client, make_comment):
@@ -136,11 +153,16 @@ def test_counts_by_get_are_public_and_conditional_by_post_never_kept(client, mak
     first = client.get("/api/counts", query_string={"uri": uri})
     assert first.get_json() == {"counts": {uri: 1}}
     assert first.headers["Cache-Control"].startswith("public, max-age=")
-    assert client.get("/api/counts", query_string={"uri": uri},
-                      headers={"If-None-Match": etag_of(first)}).status_code == 304
+    assert (
+        client.get(
+            "/api/counts", query_string={"uri": uri}, headers={"If-None-Match": etag_of(first)}
+        ).status_code
+        == 304
+    )
     make_comment(uri)
-    changed = client.get("/api/counts", query_string={"uri": uri},
-                         headers={"If-None-Match": etag_of(first)})
+    changed = client.get(
+        "/api/counts", query_string={"uri": uri}, headers={"If-None-Match": etag_of(first)}
+    )
     assert changed.status_code == 200 and changed.get_json() == {"counts": {uri: 2}}
     posted = client.post("/api/counts", json={"uris": [uri]})
     assert posted.get_json() == {"counts": {uri: 2}}
@@ -152,11 +174,23 @@ def test_feeds_have_validators(client, make_comment):
     make_comment(uri, "Fed to the readers")
     first = client.get("/feed/thread.atom", query_string={"uri": uri})
     assert first.status_code == 200 and first.headers["ETag"]
-    assert client.get("/feed/thread.atom", query_string={"uri": uri},
-                      headers={"If-None-Match": etag_of(first)}).status_code == 304
+    assert (
+        client.get(
+            "/feed/thread.atom",
+            query_string={"uri": uri},
+            headers={"If-None-Match": etag_of(first)},
+        ).status_code
+        == 304
+    )
     make_comment(uri, "Another one for the feed")
-    assert client.get("/feed/thread.atom", query_string={"uri": uri},
-                      headers={"If-None-Match": etag_of(first)}).status_code == 200
+    assert (
+        client.get(
+            "/feed/thread.atom",
+            query_string={"uri": uri},
+            headers={"If-None-Match": etag_of(first)},
+        ).status_code
+        == 200
+    )
 
 
 def test_a_form_token_is_never_cached_and_checks_its_uri(client):

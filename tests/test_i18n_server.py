@@ -92,30 +92,34 @@ def test_every_message_is_translated_with_the_same_placeholders(locale):
         if found is None:
             problems.append(f"missing: {message.id!r}")
             continue
-        if found.fuzzy or not all(found.string if isinstance(found.string, tuple)
-                                  else (found.string,)):
+        if found.fuzzy or not all(
+            found.string if isinstance(found.string, tuple) else (found.string,)
+        ):
             problems.append(f"untranslated or fuzzy: {message.id!r}")
             continue
         if isinstance(message.id, tuple):
             # A form may leave the number out ("one comment" in Arabic), never add a name;
             # the last form (many, other) says everything the English plural says.
             allowed = placeholders(message.id[0]) | placeholders(message.id[1])
-            if any(not placeholders(form) <= allowed for form in found.string) or \
-                    placeholders(found.string[-1]) != placeholders(message.id[1]):
+            if any(not placeholders(form) <= allowed for form in found.string) or placeholders(
+                found.string[-1]
+            ) != placeholders(message.id[1]):
                 problems.append(f"placeholders: {found.string!r}")
         elif placeholders(found.string) != placeholders(message.id):
             problems.append(f"placeholders: {found.string!r}")
     assert problems == []
 
 
-@pytest.mark.parametrize("locale, forms", [("pl", 3), ("ar", 6), ("ja", 1), ("zh_CN", 1),
-                                           ("de", 2), ("fr", 3)])
+@pytest.mark.parametrize(
+    "locale, forms", [("pl", 3), ("ar", 6), ("ja", 1), ("zh_CN", 1), ("de", 2), ("fr", 3)]
+)
 def test_plural_forms_are_the_languages_own(locale, forms):
     translations = catalogue(locale)
     assert translations.num_plurals == forms == get_plural(locale).num_plurals
     assert translations.plural_expr == get_plural(locale).plural_expr
-    counted = translations.get(("%(num)d more comment held for review",
-                                "%(num)d more comments held for review"))
+    counted = translations.get(
+        ("%(num)d more comment held for review", "%(num)d more comments held for review")
+    )
     assert len(counted.string) == forms
 
 
@@ -145,11 +149,16 @@ def test_the_template_holds_every_message_of_the_code_and_the_templates():
 
     def wanted(path: str) -> bool:
         here = Path(path).resolve()
-        return here == REPO or any(here.is_relative_to(s) or s.is_relative_to(here)
-                                   for s in sources)
+        return here == REPO or any(
+            here.is_relative_to(s) or s.is_relative_to(here) for s in sources
+        )
 
-    extracted = {message for _file, _line, message, _comments, _context in extract_from_dir(
-        str(REPO), method_map, options_map, keywords=keywords, directory_filter=wanted)}
+    extracted = {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(REPO), method_map, options_map, keywords=keywords, directory_filter=wanted
+        )
+    }
     listed = {message.id for message in template() if message.id}
     assert extracted - listed == set(), "run pybabel extract and update (README, Languages)"
     assert listed - extracted == set(), "messages no code uses any more"
@@ -159,11 +168,22 @@ def test_the_template_holds_every_message_of_the_code_and_the_templates():
 # --- choosing the language -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header, expected", [
-    ("de-AT,de;q=0.9,en;q=0.5", "de"), ("fr-CH, fr;q=0.9", "fr"), ("PT-br", "pt-BR"),
-    ("pt-PT", "pt-BR"), ("zh_CN", "zh-CN"), ("sv, nl;q=0.8", "nl"), ("*", None),
-    ("de;q=0, ja", "ja"), ("sv", None), ("", None), ("de;q=x;;,", None),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("de-AT,de;q=0.9,en;q=0.5", "de"),
+        ("fr-CH, fr;q=0.9", "fr"),
+        ("PT-br", "pt-BR"),
+        ("pt-PT", "pt-BR"),
+        ("zh_CN", "zh-CN"),
+        ("sv, nl;q=0.8", "nl"),
+        ("*", None),
+        ("de;q=0, ja", "ja"),
+        ("sv", None),
+        ("", None),
+        ("de;q=x;;,", None),
+    ],
+)
 def test_accept_language_picks_the_best_supported_language(header, expected):
     language = best_accepted(header)
     assert (language.tag if language else None) == expected
@@ -172,8 +192,12 @@ def test_accept_language_picks_the_best_supported_language(header, expected):
 def make(client, uri: str, text: str, *, lang: str | None = None, **fields) -> dict:
     """Post a comment through the API, with the widget's Accept-Language."""
     headers = {"Accept-Language": lang} if lang else {}
-    body = {"uri": uri, "text": text, "form_token": issue_form_token(SECRET, "default", uri),
-            **fields}
+    body = {
+        "uri": uri,
+        "text": text,
+        "form_token": issue_form_token(SECRET, "default", uri),
+        **fields,
+    }
     response = client.post("/api/comments", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
@@ -196,8 +220,11 @@ def test_the_thread_page_in_german(app, client, asked):
     if asked == "query":
         response = client.get("/comments", query_string={"uri": uri, "lang": "DE"})
     else:
-        response = client.get("/comments", query_string={"uri": uri},
-                              headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+        response = client.get(
+            "/comments",
+            query_string={"uri": uri},
+            headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"},
+        )
     html = response.get_data(as_text=True)
     text = visible_text(html)
     assert response.status_code == 200
@@ -217,8 +244,9 @@ def test_the_thread_page_in_german(app, client, asked):
 def test_one_comment_is_german_singular_and_english_stays_english(app, client):
     uri = unique_uri()
     make(client, uri, "Allein")
-    german = visible_text(client.get("/comments", query_string={"uri": uri, "lang": "de"})
-                          .get_data(as_text=True))
+    german = visible_text(
+        client.get("/comments", query_string={"uri": uri, "lang": "de"}).get_data(as_text=True)
+    )
     assert "1 Kommentar zu" in german and "1 Kommentare" not in german
     english = client.get("/comments", query_string={"uri": uri}).get_data(as_text=True)
     assert '<html lang="en" dir="ltr">' in english and "1 comment on" in english
@@ -233,17 +261,22 @@ def test_the_thread_page_in_arabic_is_right_to_left(client):
     assert "تعليقان" in visible_text(html)  # the dual: two comments
 
 
-@pytest.mark.parametrize("lang, tag", [("pt_br", "pt-BR"), ("PT-BR", "pt-BR"),
-                                       ("zh_CN", "zh-CN"), ("zh-cn", "zh-CN")])
+@pytest.mark.parametrize(
+    "lang, tag", [("pt_br", "pt-BR"), ("PT-BR", "pt-BR"), ("zh_CN", "zh-CN"), ("zh-cn", "zh-CN")]
+)
 def test_lang_takes_either_spelling(client, lang, tag):
-    html = client.get("/comments", query_string={"uri": "/x.html", "lang": lang}) \
-        .get_data(as_text=True)
+    html = client.get("/comments", query_string={"uri": "/x.html", "lang": lang}).get_data(
+        as_text=True
+    )
     assert f'<html lang="{tag}" dir="ltr">' in html
 
 
 def test_an_unknown_lang_is_ignored_for_the_browsers_language(client):
-    response = client.get("/comments", query_string={"uri": "/x.html", "lang": "tlh"},
-                          headers={"Accept-Language": "fr"})
+    response = client.get(
+        "/comments",
+        query_string={"uri": "/x.html", "lang": "tlh"},
+        headers={"Accept-Language": "fr"},
+    )
     assert response.status_code == 200
     assert '<html lang="fr" dir="ltr">' in response.get_data(as_text=True)
 
@@ -258,9 +291,15 @@ def test_a_posted_form_stays_in_its_language(client):
     uri = unique_uri()
     page = client.get("/comments", query_string={"uri": uri, "lang": "it"}).get_data(as_text=True)
     form_token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
-    response = client.post("/comments?lang=it", data={
-        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
-        "form_token": form_token, "uri": uri, "text": ""})
+    response = client.post(
+        "/comments?lang=it",
+        data={
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+            "form_token": form_token,
+            "uri": uri,
+            "text": "",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Questo campo è obbligatorio." in html and "Correggi i campi evidenziati." in html
@@ -297,16 +336,19 @@ def test_http_errors_of_the_api_are_translated_too(client):
     assert missing.get_json()["error"] == {"code": "not_found", "message": "No encontrado."}
     wrong = client.put("/api/comments", headers={"Accept-Language": "nl"})
     assert wrong.get_json()["error"]["code"] == "method_not_allowed"
-    assert wrong.get_json()["error"]["message"] == \
-        "Deze methode is niet toegestaan voor de gevraagde URL."
+    assert (
+        wrong.get_json()["error"]["message"]
+        == "Deze methode is niet toegestaan voor de gevraagde URL."
+    )
 
 
 def test_the_thread_json_is_the_same_in_every_language(client):
     uri = unique_uri()
     make(client, uri, "Hello")
     plain = client.get("/api/threads", query_string={"uri": uri})
-    german = client.get("/api/threads", query_string={"uri": uri},
-                        headers={"Accept-Language": "de"})
+    german = client.get(
+        "/api/threads", query_string={"uri": uri}, headers={"Accept-Language": "de"}
+    )
     strip = lambda r: {k: v for k, v in r.get_json().items() if k != "form_token"}  # noqa: E731
     assert strip(plain) == strip(german)
     assert "Accept-Language" not in german.headers.get("Vary", "")
@@ -314,8 +356,11 @@ def test_the_thread_json_is_the_same_in_every_language(client):
 
 def test_a_comment_keeps_the_language_it_was_posted_in(app, client):
     uri = unique_uri()
-    ids = [make(client, uri, "a", lang="fr-CA,fr;q=0.9")["id"],
-           make(client, uri, "b", lang="sv")["id"], make(client, uri, "c")["id"]]
+    ids = [
+        make(client, uri, "a", lang="fr-CA,fr;q=0.9")["id"],
+        make(client, uri, "b", lang="sv")["id"],
+        make(client, uri, "c")["id"],
+    ]
     with app.app_context():
         langs = [db.session.get(Comment, i).lang for i in ids]
     assert langs == ["fr", "en", "en"]  # no supported language asked for: COMMENTSVC_LANGUAGE
@@ -327,8 +372,15 @@ def test_a_comment_keeps_the_language_it_was_posted_in(app, client):
 @pytest.mark.parametrize("mail_overrides", [{"MODERATION": "all"}])
 def test_a_reader_who_posted_in_french_gets_french_mails(app, client, smtp):
     uri = unique_uri()
-    parent = make(client, uri, "Bonjour à tous", author="Alice", email=ALICE, notify=True,
-                  lang="fr-FR,fr;q=0.9")
+    parent = make(
+        client,
+        uri,
+        "Bonjour à tous",
+        author="Alice",
+        email=ALICE,
+        notify=True,
+        lang="fr-FR,fr;q=0.9",
+    )
     send(app)
     (alert,) = smtp.to(test_mail.MODERATOR)  # the moderators' language: COMMENTSVC_LANGUAGE
     assert alert["Subject"].startswith("Comment awaiting review")
@@ -342,16 +394,16 @@ def test_a_reader_who_posted_in_french_gets_french_mails(app, client, smtp):
     assert "Quelqu’un (vous, nous l’espérons) a commenté" in text
     assert "appuyez sur « Confirmer » (il reste valable 30 jours) :" in text
     assert '<html lang="fr" dir="ltr">' in html_of(opt_in)
-    confirm = path_of(re.search(r"http://comments\.test/mail/confirm/\S+",
-                                text_of(opt_in)).group())
+    confirm = path_of(re.search(r"http://comments\.test/mail/confirm/\S+", text_of(opt_in)).group())
     page = client.get(confirm)
     assert "Confirmer les notifications de réponse" in page.get_data(as_text=True)
     assert client.get(confirm + "?lang=ja").get_data(as_text=True).count("返信通知の確認") == 2
     done = client.post(confirm, data={"csrf_token": csrf(page)})
     assert "Notifications de réponse confirmées" in done.get_data(as_text=True)
 
-    reply = make(client, uri, "Guten Tag", author="Bob", email=BOB, parent_id=parent["id"],
-                 lang="de")
+    reply = make(
+        client, uri, "Guten Tag", author="Bob", email=BOB, parent_id=parent["id"], lang="de"
+    )
     approve(app, reply["id"])
     send(app)
     (notice,) = [m for m in smtp.to(ALICE) if m is not opt_in]
@@ -359,8 +411,7 @@ def test_a_reader_who_posted_in_french_gets_french_mails(app, client, smtp):
     assert "Bob a répondu à votre commentaire" in text_of(notice)
     assert "Lire la discussion et répondre" in html_of(notice)
     unsubscribe = path_of(re.fullmatch(r"<(\S+)>", notice["List-Unsubscribe"]).group(1))
-    assert "Arrêter les notifications de réponse" in client.get(unsubscribe) \
-        .get_data(as_text=True)
+    assert "Arrêter les notifications de réponse" in client.get(unsubscribe).get_data(as_text=True)
 
 
 @pytest.mark.parametrize("mail_overrides", [{"MODERATION": "all", "LANGUAGE": "de"}])
@@ -384,19 +435,25 @@ def test_moderators_get_their_mails_in_the_configured_language(app, client, smtp
 
 def test_the_language_setting_takes_either_spelling(tmp_path):
     for value, tag in [("pt_br", "pt-BR"), ("ZH-cn", "zh-CN"), ("ar", "ar")]:
-        loaded = config.load(str(tmp_path), environ={"COMMENTSVC_LANGUAGE": value,
-                                                     "COMMENTSVC_SECRET_KEY": "k"})
+        loaded = config.load(
+            str(tmp_path), environ={"COMMENTSVC_LANGUAGE": value, "COMMENTSVC_SECRET_KEY": "k"}
+        )
         assert loaded["LANGUAGE"] == tag
     assert config.load(str(tmp_path), environ={"COMMENTSVC_SECRET_KEY": "k"})["LANGUAGE"] == "en"
 
 
 def test_a_bad_language_setting_is_one_clear_line(tmp_path):
-    expected = ("COMMENTSVC_LANGUAGE: 'klingon' is not one of the supported languages: "
-                "en, de, fr, es, pt-BR, it, nl, pl, ja, zh-CN, ar")
+    expected = (
+        "COMMENTSVC_LANGUAGE: 'klingon' is not one of the supported languages: "
+        "en, de, fr, es, pt-BR, it, nl, pl, ja, zh-CN, ar"
+    )
     with pytest.raises(BadSetting) as caught:
         config.load(str(tmp_path), environ={"COMMENTSVC_LANGUAGE": "klingon"})
     assert str(caught.value) == expected
-    result = _run([str(Path(sys.executable).parent / "commentsvc"), "check"],
-                  {"COMMENTSVC_LANGUAGE": "klingon"}, tmp_path)
+    result = _run(
+        [str(Path(sys.executable).parent / "commentsvc"), "check"],
+        {"COMMENTSVC_LANGUAGE": "klingon"},
+        tmp_path,
+    )
     assert result.returncode == 2
     assert result.stderr == f"Error: {expected}\n"

@@ -31,16 +31,31 @@ def run_import(app, fmt: str, path, **options):
 def stored(app, site: str = "default") -> dict[str, dict]:
     """Every comment of a site by origin, as plain values (parent given by its origin)."""
     with app.app_context():
-        rows = db.session.execute(select(Comment, Thread).join(Thread)
-                                  .where(Thread.site == site)).all()
+        rows = db.session.execute(
+            select(Comment, Thread).join(Thread).where(Thread.site == site)
+        ).all()
         origin_of = {c.id: c.origin for c, _ in rows}
-        return {c.origin: {
-            "uri": t.uri, "title": t.title, "closed": t.closed, "status": c.status,
-            "parent": origin_of.get(c.parent_id), "author": c.author, "email": c.email,
-            "website": c.website, "created": c.created, "edited": c.edited, "text": c.text,
-            "html": c.html, "text_format": c.text_format, "address": c.remote_addr,
-            "score": c.score, "held_reason": c.held_reason,
-        } for c, t in rows}
+        return {
+            c.origin: {
+                "uri": t.uri,
+                "title": t.title,
+                "closed": t.closed,
+                "status": c.status,
+                "parent": origin_of.get(c.parent_id),
+                "author": c.author,
+                "email": c.email,
+                "website": c.website,
+                "created": c.created,
+                "edited": c.edited,
+                "text": c.text,
+                "html": c.html,
+                "text_format": c.text_format,
+                "address": c.remote_addr,
+                "score": c.score,
+                "held_reason": c.held_reason,
+            }
+            for c, t in rows
+        }
 
 
 def utc(*parts: int) -> datetime:
@@ -48,13 +63,17 @@ def utc(*parts: int) -> datetime:
 
 
 def test_blogger_classic_export(app):
-    report = run_import(app, "blogger", corpus("imports", "blogger",
-                                               "gconverters-blogger-sample2.xml"))
+    report = run_import(
+        app, "blogger", corpus("imports", "blogger", "gconverters-blogger-sample2.xml")
+    )
     assert (report.threads_created, report.comments, report.refused) == (2, 3, [])
     tag = "blogger:tag:blogger.com,1999:blog-3113891067179933828.post-"
     comments = stored(app)
-    assert set(comments) == {tag + "1066271041639903470", tag + "8841580313327712653",
-                             tag + "7939092188512366396"}
+    assert set(comments) == {
+        tag + "1066271041639903470",
+        tag + "8841580313327712653",
+        tag + "7939092188512366396",
+    }
     life = "/blogspot/jjsfavoritethings/2008/04/this-about-sums-up-my-life.html"
     fixed = comments[tag + "1066271041639903470"]
     assert fixed["uri"] == life and fixed["title"] == "This about sums up my life."
@@ -75,32 +94,50 @@ def test_blogger_classic_export(app):
     assert (video["uri"], video["created"]) == (life, utc(2008, 11, 12, 0, 8))
 
 
-ATOM_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
-             'xmlns:thr="http://purl.org/syndication/thread/1.0" '
-             'xmlns:gd="http://schemas.google.com/g/2005">\n')
-KIND = ('<category scheme="http://schemas.google.com/g/2005#kind" '
-        'term="http://schemas.google.com/blogger/2008/kind#{}"/>')
+ATOM_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
+    'xmlns:thr="http://purl.org/syndication/thread/1.0" '
+    'xmlns:gd="http://schemas.google.com/g/2005">\n'
+)
+KIND = (
+    '<category scheme="http://schemas.google.com/g/2005#kind" '
+    'term="http://schemas.google.com/blogger/2008/kind#{}"/>'
+)
 POST_URL = "https://example.blogspot.com/2008/01/persistence-pays-off.html"
 
 
-def blogger_comment(ident: str, text: str, published: str, *, parent: str | None = None,
-                    removed: bool = False, name: str = "Reader") -> str:
-    related = (f'<link rel="related" href="https://www.blogger.com/feeds/1/posts/default/9/'
-               f'comments/default/{parent}"/>' if parent else "")
-    gone = ('<gd:extendedProperty name="blogger.contentRemoved" value="true"/>'
-            if removed else "")
-    return (f"<entry><id>tag:blogger.com,1999:blog-1.post-{ident}</id>"
-            f"<published>{published}</published>{KIND.format('comment')}"
-            f"<content type=\"html\">{text}</content>"
-            f"<author><name>{name}</name><email>noreply@blogger.com</email></author>"
-            f'<thr:in-reply-to href="{POST_URL}" ref="tag:blogger.com,1999:blog-1.post-9" '
-            f'type="text/html"/>{related}{gone}</entry>\n')
+def blogger_comment(
+    ident: str,
+    text: str,
+    published: str,
+    *,
+    parent: str | None = None,
+    removed: bool = False,
+    name: str = "Reader",
+) -> str:
+    related = (
+        f'<link rel="related" href="https://www.blogger.com/feeds/1/posts/default/9/'
+        f'comments/default/{parent}"/>'
+        if parent
+        else ""
+    )
+    gone = '<gd:extendedProperty name="blogger.contentRemoved" value="true"/>' if removed else ""
+    return (
+        f"<entry><id>tag:blogger.com,1999:blog-1.post-{ident}</id>"
+        f"<published>{published}</published>{KIND.format('comment')}"
+        f'<content type="html">{text}</content>'
+        f"<author><name>{name}</name><email>noreply@blogger.com</email></author>"
+        f'<thr:in-reply-to href="{POST_URL}" ref="tag:blogger.com,1999:blog-1.post-9" '
+        f'type="text/html"/>{related}{gone}</entry>\n'
+    )
 
 
 def blogger_file(tmp_path: Path, *comments: str) -> Path:
-    post = (f"<entry><id>tag:blogger.com,1999:blog-1.post-9</id>{KIND.format('post')}"
-            f'<title type="text">Persistence pays off</title>'
-            f'<link rel="alternate" type="text/html" href="{POST_URL}"/></entry>\n')
+    post = (
+        f"<entry><id>tag:blogger.com,1999:blog-1.post-9</id>{KIND.format('post')}"
+        f'<title type="text">Persistence pays off</title>'
+        f'<link rel="alternate" type="text/html" href="{POST_URL}"/></entry>\n'
+    )
     path = tmp_path / "blog.xml"
     path.write_text(ATOM_HEAD + post + "".join(comments) + "</feed>\n", encoding="utf-8")
     return path
@@ -109,26 +146,36 @@ def blogger_file(tmp_path: Path, *comments: str) -> Path:
 def test_blogger_replies_and_removed_comments_keep_their_place(app, tmp_path):
     path = blogger_file(
         tmp_path,
-        blogger_comment("101", "Have you had a really difficult sale?",
-                        "2008-01-10T09:00:00-05:00"),
-        blogger_comment("102", "Yes, &lt;I&gt;once&lt;/I&gt;.", "2008-01-10T10:00:00-05:00",
-                        parent="101", name="Sam"),
+        blogger_comment(
+            "101", "Have you had a really difficult sale?", "2008-01-10T09:00:00-05:00"
+        ),
+        blogger_comment(
+            "102",
+            "Yes, &lt;I&gt;once&lt;/I&gt;.",
+            "2008-01-10T10:00:00-05:00",
+            parent="101",
+            name="Sam",
+        ),
         blogger_comment("103", "", "2008-01-11T10:00:00-05:00", removed=True),
-        blogger_comment("104", "Why was that removed?", "2008-01-11T11:00:00-05:00",
-                        parent="103"),
-        blogger_comment("105", "Reply to a comment not in this file", "2008-01-12T11:00:00Z",
-                        parent="999"),
+        blogger_comment("104", "Why was that removed?", "2008-01-11T11:00:00-05:00", parent="103"),
+        blogger_comment(
+            "105", "Reply to a comment not in this file", "2008-01-12T11:00:00Z", parent="999"
+        ),
     )
     report = run_import(app, "blogger", path)
     assert report.comments == 5 and report.imported == {"approved": 4, "deleted": 1}
-    assert report.reattached == [("<entry> tag:blogger.com,1999:blog-1.post-105",
-                                  "its parent blogger:tag:blogger.com,1999:blog-1.post-999 is "
-                                  "not in the file")]
+    assert report.reattached == [
+        (
+            "<entry> tag:blogger.com,1999:blog-1.post-105",
+            "its parent blogger:tag:blogger.com,1999:blog-1.post-999 is not in the file",
+        )
+    ]
     origin = "blogger:tag:blogger.com,1999:blog-1.post-"
     comments = stored(app)
-    assert {k.removeprefix(origin): (v["parent"] or "").removeprefix(origin)
-            for k, v in comments.items()} == {"101": "", "102": "101", "103": "", "104": "103",
-                                              "105": ""}
+    assert {
+        k.removeprefix(origin): (v["parent"] or "").removeprefix(origin)
+        for k, v in comments.items()
+    } == {"101": "", "102": "101", "103": "", "104": "103", "105": ""}
     assert comments[origin + "101"]["uri"] == "/2008/01/persistence-pays-off.html"
     assert comments[origin + "101"]["title"] == "Persistence pays off"
     assert comments[origin + "101"]["created"] == utc(2008, 1, 10, 14)
@@ -138,28 +185,53 @@ def test_blogger_replies_and_removed_comments_keep_their_place(app, tmp_path):
 
 
 def test_blogger_takeout_feed(app, tmp_path):
-    head = ('<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
-            'xmlns:blogger="http://schemas.google.com/blogger/2018">')
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        'xmlns:blogger="http://schemas.google.com/blogger/2018">'
+    )
 
     def entry(ident, kind, extra):
-        return (f"<entry><id>tag:blogger.com,1999:blog-7.post-{ident}</id>"
-                f"<blogger:type>{kind}</blogger:type>{extra}</entry>")
+        return (
+            f"<entry><id>tag:blogger.com,1999:blog-7.post-{ident}</id>"
+            f"<blogger:type>{kind}</blogger:type>{extra}</entry>"
+        )
 
-    comment = ("<published>2019-03-01T10:00:00.000Z</published><content type=\"html\">{}"
-               "</content><author><name>{}</name></author><blogger:parent>tag:blogger.com,1999:"
-               "blog-7.post-5</blogger:parent><blogger:status>{}</blogger:status>{}")
+    comment = (
+        '<published>2019-03-01T10:00:00.000Z</published><content type="html">{}'
+        "</content><author><name>{}</name></author><blogger:parent>tag:blogger.com,1999:"
+        "blog-7.post-5</blogger:parent><blogger:status>{}</blogger:status>{}"
+    )
     path = tmp_path / "feed.atom"
-    path.write_text(head + "".join([
-        # A comment before its post: placed once the post is known.
-        entry("61", "COMMENT", comment.format("Great read", "Ann", "LIVE", "")),
-        entry("5", "POST", "<title>Moving house</title><blogger:filename>/2019/03/moving.html"
-                           "</blogger:filename><blogger:status>LIVE</blogger:status>"),
-        entry("62", "COMMENT", comment.format("Thanks Ann", "Bob", "LIVE",
-                                              "<blogger:inReplyTo>61</blogger:inReplyTo>")),
-        entry("63", "COMMENT", comment.format("buy pills", "Spammer", "SPAM", "")),
-        entry("64", "COMMENT", comment.format("", "Ann", "LIVE",
-                                              "<blogger:trashed>true</blogger:trashed>")),
-    ]) + "</feed>", encoding="utf-8")
+    path.write_text(
+        head
+        + "".join(
+            [
+                # A comment before its post: placed once the post is known.
+                entry("61", "COMMENT", comment.format("Great read", "Ann", "LIVE", "")),
+                entry(
+                    "5",
+                    "POST",
+                    "<title>Moving house</title><blogger:filename>/2019/03/moving.html"
+                    "</blogger:filename><blogger:status>LIVE</blogger:status>",
+                ),
+                entry(
+                    "62",
+                    "COMMENT",
+                    comment.format(
+                        "Thanks Ann", "Bob", "LIVE", "<blogger:inReplyTo>61</blogger:inReplyTo>"
+                    ),
+                ),
+                entry("63", "COMMENT", comment.format("buy pills", "Spammer", "SPAM", "")),
+                entry(
+                    "64",
+                    "COMMENT",
+                    comment.format("", "Ann", "LIVE", "<blogger:trashed>true</blogger:trashed>"),
+                ),
+            ]
+        )
+        + "</feed>",
+        encoding="utf-8",
+    )
     report = run_import(app, "blogger", path)
     assert report.imported == {"approved": 2, "spam": 1, "deleted": 1} and not report.refused
     origin = "blogger:tag:blogger.com,1999:blog-7.post-"
@@ -175,13 +247,18 @@ def test_disqus_export(app):
     assert report.threads_created == 2
     assert report.imported == {"approved": 4, "deleted": 1}
     # <post dsq:id="6"> names a thread the file does not have.
-    assert report.refused == [('<post dsq:id="6">', 'its thread (dsq:id "1337") is not in the '
-                                                    'file')]
+    assert report.refused == [
+        ('<post dsq:id="6">', 'its thread (dsq:id "1337") is not in the file')
+    ]
     comments = stored(app)
     assert set(comments) == {"disqus:4", "disqus:5", "disqus:8", "disqus:9", "disqus:11"}
     first = comments["disqus:4"]
     assert (first["uri"], first["title"], first["author"], first["email"]) == (
-        "/", "Hello, World!", "peter", "foo@bar.com")
+        "/",
+        "Hello, World!",
+        "peter",
+        "foo@bar.com",
+    )
     assert first["created"] == utc(2013, 10, 10, 19, 20, 29)
     assert first["address"] == "127.0.0.0"  # only the anonymised form is kept
     assert comments["disqus:5"]["parent"] == "disqus:4"
@@ -197,40 +274,67 @@ def remark42_file(tmp_path: Path, name: str) -> Path:
     not XML (a character before the declaration, an unquoted attribute) corrected."""
     text = corpus("imports", "disqus", name).read_text(encoding="utf-8")
     path = tmp_path / name
-    path.write_text(text.lstrip("`").replace("dsq:id=247937687/", 'dsq:id="247937687"/'),
-                    encoding="utf-8")
+    path.write_text(
+        text.lstrip("`").replace("dsq:id=247937687/", 'dsq:id="247937687"/'), encoding="utf-8"
+    )
     return path
 
 
-@pytest.mark.parametrize(("name", "statuses"), [
-    ("remark42-disqus.xml", {"299619020": Status.approved, "299744309": Status.approved,
-                             "299986072": Status.approved, "299986073": Status.spam}),
-    ("remark42-disqus-deleted-post.xml", {"299619020": Status.deleted,
-                                          "299744309": Status.approved,
-                                          "299986072": Status.approved,
-                                          "299986073": Status.spam}),
-    # A thread Disqus marks deleted keeps its comments, as deleted (spam stays spam).
-    ("remark42-disqus-deleted-thread.xml", {"299619020": Status.deleted,
-                                            "299744309": Status.deleted,
-                                            "299986072": Status.approved,
-                                            "299986073": Status.spam}),
-])
+@pytest.mark.parametrize(
+    ("name", "statuses"),
+    [
+        (
+            "remark42-disqus.xml",
+            {
+                "299619020": Status.approved,
+                "299744309": Status.approved,
+                "299986072": Status.approved,
+                "299986073": Status.spam,
+            },
+        ),
+        (
+            "remark42-disqus-deleted-post.xml",
+            {
+                "299619020": Status.deleted,
+                "299744309": Status.approved,
+                "299986072": Status.approved,
+                "299986073": Status.spam,
+            },
+        ),
+        # A thread Disqus marks deleted keeps its comments, as deleted (spam stays spam).
+        (
+            "remark42-disqus-deleted-thread.xml",
+            {
+                "299619020": Status.deleted,
+                "299744309": Status.deleted,
+                "299986072": Status.approved,
+                "299986073": Status.spam,
+            },
+        ),
+    ],
+)
 def test_disqus_statuses_closed_threads_and_posts_without_ids(app, tmp_path, name, statuses):
     report = run_import(app, "disqus", remark42_file(tmp_path, name))
-    assert report.refused == [('<post dsq:id="x299986073">',
-                               "<createdAt>: not a date: '2011-x09-30T22:48:43Z'")]
+    assert report.refused == [
+        ('<post dsq:id="x299986073">', "<createdAt>: not a date: '2011-x09-30T22:48:43Z'")
+    ]
     comments = stored(app)
-    assert {k.removeprefix("disqus:"): v["status"] for k, v in comments.items()
-            if k.startswith("disqus:")} == statuses
+    assert {
+        k.removeprefix("disqus:"): v["status"]
+        for k, v in comments.items()
+        if k.startswith("disqus:")
+    } == statuses
     no_id = [c for k, c in comments.items() if k.startswith("sha256:")]
     assert len(no_id) == 1 and no_id[0]["author"] == "Blah Noname"
     podcast = comments["disqus:299619020"]
     assert (podcast["uri"], podcast["closed"]) == ("/p/2011/03/05/podcast-229/", True)
     assert podcast["title"] == "Радио-Т: Радио-Т 229"
     assert podcast["email"] is None and podcast["address"] == "178.178.178.0"
-    assert podcast["html"] == ('<p>The quick brown fox jumps over the lazy dog.</p><p><a href='
-                               '"https://https://radio-t.com" rel="nofollow ugc noopener" '
-                               'title="radio-t">some link</a></p>')
+    assert podcast["html"] == (
+        "<p>The quick brown fox jumps over the lazy dog.</p><p><a href="
+        '"https://https://radio-t.com" rel="nofollow ugc noopener" '
+        'title="radio-t">some link</a></p>'
+    )
     assert comments["disqus:299986072"]["uri"] == "/2011/03/229_8880.html"
     assert comments["disqus:299986072"]["closed"] is False
 
@@ -240,51 +344,75 @@ def test_wordpress_export_with_nesting(app):
     assert (report.threads_created, report.comments, report.refused) == (2, 8, [])
     comments = stored(app)
     post = "wordpress:http://example.tld/2014/test/#"
-    parents = {k.removeprefix(post): (v["parent"] or "").removeprefix(post)
-               for k, v in comments.items() if k.startswith(post)}
+    parents = {
+        k.removeprefix(post): (v["parent"] or "").removeprefix(post)
+        for k, v in comments.items()
+        if k.startswith(post)
+    }
     assert parents == {"2": "", "6": "", "7": "6", "8": "7", "9": "7", "10": "", "11": ""}
     first = comments[post + "2"]
-    assert (first["uri"], first["title"], first["author"], first["email"], first["website"]) \
-        == ("/2014/test/", "Hello, World…", "Ohai", "test@example.org", "http://example.tld/")
+    assert (first["uri"], first["title"], first["author"], first["email"], first["website"]) == (
+        "/2014/test/",
+        "Hello, World…",
+        "Ohai",
+        "test@example.org",
+        "http://example.tld/",
+    )
     assert first["address"] == "82.119.20.0"  # "::ffff:82.119.20.0" is an IPv4 address
     assert first["created"] == utc(2014, 1, 14, 17, 32, 12)
     # comment_date_gmt, not the blog's local comment_date, gives the time.
     assert comments[post + "10"]["created"] == utc(2022, 6, 6, 2, 13, 14)
-    assert comments[post + "10"]["html"] == ("<p>When you have a comment with multiple lines:"
-                                             "<br>WordPress exports it like this.</p>")
+    assert comments[post + "10"]["html"] == (
+        "<p>When you have a comment with multiple lines:<br>WordPress exports it like this.</p>"
+    )
     assert comments[post + "7"]["created"] == utc(2014, 4, 29, 15, 21, 35)  # only the GMT date
     other = comments["wordpress:http://example.tld/?p=4#11"]
     assert other["uri"] == "/?p=4" and other["created"] == utc(2014, 4, 29, 15, 21, 57)
 
 
 def test_wordpress_statuses_and_pingbacks(app):
-    report = run_import(app, "wordpress", corpus("imports", "wordpress",
-                                                 "gconverters-wordpress-sample2.wxr"))
+    report = run_import(
+        app, "wordpress", corpus("imports", "wordpress", "gconverters-wordpress-sample2.wxr")
+    )
     assert (report.threads_created, report.comments, report.refused) == (2, 3, [])
     comments = stored(app)
-    life = comments["wordpress:http://jlueck.wordpress.com/2008/04/15/this-about-sums-up-my-life/"
-                    "#460"]
+    life = comments[
+        "wordpress:http://jlueck.wordpress.com/2008/04/15/this-about-sums-up-my-life/#460"
+    ]
     assert (life["uri"], life["author"], life["email"], life["address"]) == (
-        "/2008/04/15/this-about-sums-up-my-life/", "JJ", "noreply@blogger.com", None)
-    assert life["website"] == ("http://neatpoop.chi.corp.google.com:8080/profile/"
-                               "03729555694632144017")
+        "/2008/04/15/this-about-sums-up-my-life/",
+        "JJ",
+        "noreply@blogger.com",
+        None,
+    )
+    assert life["website"] == (
+        "http://neatpoop.chi.corp.google.com:8080/profile/03729555694632144017"
+    )
     assert life["created"] == utc(2008, 11, 11, 16, 10)
 
 
 def test_wordpress_approval_flags(app, tmp_path):
     def comment(ident, approved, kind=""):
-        return (f"<wp:comment><wp:comment_id>{ident}</wp:comment_id><wp:comment_author>A"
-                f"</wp:comment_author><wp:comment_date_gmt>2020-01-0{ident} 10:00:00"
-                f"</wp:comment_date_gmt><wp:comment_content>Text {ident}</wp:comment_content>"
-                f"<wp:comment_approved>{approved}</wp:comment_approved><wp:comment_type>{kind}"
-                f"</wp:comment_type><wp:comment_parent>0</wp:comment_parent></wp:comment>")
+        return (
+            f"<wp:comment><wp:comment_id>{ident}</wp:comment_id><wp:comment_author>A"
+            f"</wp:comment_author><wp:comment_date_gmt>2020-01-0{ident} 10:00:00"
+            f"</wp:comment_date_gmt><wp:comment_content>Text {ident}</wp:comment_content>"
+            f"<wp:comment_approved>{approved}</wp:comment_approved><wp:comment_type>{kind}"
+            f"</wp:comment_type><wp:comment_parent>0</wp:comment_parent></wp:comment>"
+        )
 
     path = tmp_path / "wp.xml"
-    path.write_text('<?xml version="1.0"?><rss xmlns:wp="http://wordpress.org/export/1.2/">'
-                    "<channel><item><title>T</title><link>https://wp.example/t/</link>"
-                    + comment(1, "1") + comment(2, "0") + comment(3, "spam")
-                    + comment(4, "trash") + comment(5, "1", "pingback")
-                    + "</item></channel></rss>", encoding="utf-8")
+    path.write_text(
+        '<?xml version="1.0"?><rss xmlns:wp="http://wordpress.org/export/1.2/">'
+        "<channel><item><title>T</title><link>https://wp.example/t/</link>"
+        + comment(1, "1")
+        + comment(2, "0")
+        + comment(3, "spam")
+        + comment(4, "trash")
+        + comment(5, "1", "pingback")
+        + "</item></channel></rss>",
+        encoding="utf-8",
+    )
     report = run_import(app, "wordpress", path)
     assert report.imported == {"approved": 1, "pending": 1, "spam": 1, "deleted": 1}
     assert report.refused == [("<wp:comment> 5", "a pingback, not a comment")]
@@ -296,7 +424,11 @@ def test_isso_generic_json(app):
     by_uri = {c["uri"]: c for c in stored(app).values()}
     poker = by_uri["/posts/0001/"]
     assert (poker["author"], poker["website"], poker["email"], poker["address"]) == (
-        "texas holdem", "http://www.tigerspice.com", None, None)  # 0.0.0.0 means unknown
+        "texas holdem",
+        "http://www.tigerspice.com",
+        None,
+        None,
+    )  # 0.0.0.0 means unknown
     assert poker["created"] == utc(2005, 2, 24, 4, 3, 37)
     assert poker["text_format"] == "markdown"
     assert poker["html"] == "<p>Great men can't be ruled. by free online poker</p>"
@@ -334,8 +466,13 @@ def test_isso_database(app, tmp_path):
     assert report.imported == {"approved": 2, "pending": 1, "deleted": 1} and not report.refused
     comments = stored(app)
     first = comments["isso:/posts/hello/#1"]
-    assert (first["uri"], first["title"], first["author"], first["email"], first["website"]) \
-        == ("/posts/hello/", "Hello", "Ann", "ann@example.org", "https://ann.example")
+    assert (first["uri"], first["title"], first["author"], first["email"], first["website"]) == (
+        "/posts/hello/",
+        "Hello",
+        "Ann",
+        "ann@example.org",
+        "https://ann.example",
+    )
     assert first["html"] == "<p>First <em>markdown</em></p>" and first["score"] == 2
     assert first["created"] == datetime.fromtimestamp(1600000000.5, UTC)
     reply = comments["isso:/posts/hello/#2"]
@@ -346,8 +483,9 @@ def test_isso_database(app, tmp_path):
 
 def test_nothing_is_mailed_on_import(app):
     app.config.update(MODERATOR_EMAILS=["mod@example.org"])
-    run_import(app, "wordpress", corpus("imports", "wordpress", "isso-wordpress.xml"),
-               status="pending")
+    run_import(
+        app, "wordpress", corpus("imports", "wordpress", "isso-wordpress.xml"), status="pending"
+    )
     with app.app_context():
         from commentsvc.models import OutboxMail
 

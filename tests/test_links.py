@@ -24,7 +24,11 @@ from .test_mail import MODERATOR, add_moderator, comment_status, html_of, outbox
 
 # The SMTP server and mail settings of test_mail, for this module's tests too.
 mail_server, mail_overrides, mail_settings, smtp = (
-    test_mail.mail_server, test_mail.mail_overrides, test_mail.mail_settings, test_mail.smtp)
+    test_mail.mail_server,
+    test_mail.mail_overrides,
+    test_mail.mail_settings,
+    test_mail.smtp,
+)
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
 MAX_AGE = 7 * 86400
@@ -59,22 +63,24 @@ def submit(client, path: str):
 
 def audit(app) -> list[tuple[str, str, str]]:
     with app.app_context():
-        rows = db.session.execute(sa.select(AuditEntry.actor, AuditEntry.action,
-                                            AuditEntry.target)).all()
+        rows = db.session.execute(
+            sa.select(AuditEntry.actor, AuditEntry.action, AuditEntry.target)
+        ).all()
     return [tuple(row) for row in rows]
 
 
 def used_tokens(app) -> int:
     with app.app_context():
         return db.session.execute(
-            sa.select(sa.func.count()).select_from(UsedToken)
-            .where(UsedToken.id.not_like("form:%"))).scalar_one()  # mailed links only
+            sa.select(sa.func.count()).select_from(UsedToken).where(UsedToken.id.not_like("form:%"))
+        ).scalar_one()  # mailed links only
 
 
 def subscription_of(app, email: str) -> Subscription:
     with app.app_context():
         subscription = db.session.execute(
-            sa.select(Subscription).where(Subscription.email == email)).scalar_one()
+            sa.select(Subscription).where(Subscription.email == email)
+        ).scalar_one()
         db.session.expunge(subscription)
     return subscription
 
@@ -110,8 +116,7 @@ def unsubscribe_header_path(message) -> str:
 # --- one-click moderation --------------------------------------------------------------------
 
 
-def test_approve_link_get_changes_nothing_and_post_approves_once(app, client, smtp,
-                                                                  make_comment):
+def test_approve_link_get_changes_nothing_and_post_approves_once(app, client, smtp, make_comment):
     comment = make_comment(unique_uri(), "Approve me", author="Ann")
     path = link(alert_for(app, smtp), "Approve")
 
@@ -132,8 +137,9 @@ def test_approve_link_get_changes_nothing_and_post_approves_once(app, client, sm
     assert len(audit(app)) == 1
 
 
-@pytest.mark.parametrize(("label", "status"), [("Mark as spam", Status.spam),
-                                               ("Delete", Status.deleted)])
+@pytest.mark.parametrize(
+    ("label", "status"), [("Mark as spam", Status.spam), ("Delete", Status.deleted)]
+)
 def test_spam_and_delete_links_act_on_post(app, client, smtp, make_comment, label, status):
     comment = make_comment(unique_uri(), "Buy pills")
     path = link(alert_for(app, smtp), label)
@@ -143,8 +149,7 @@ def test_spam_and_delete_links_act_on_post(app, client, smtp, make_comment, labe
 
 # CSRF tokens are timed by itsdangerous too; untimed ones let the clock move for the link alone.
 @pytest.mark.parametrize("mail_overrides", [{"WTF_CSRF_TIME_LIMIT": None}])
-def test_expired_link_is_refused_and_changes_nothing(app, client, smtp, make_comment,
-                                                     monkeypatch):
+def test_expired_link_is_refused_and_changes_nothing(app, client, smtp, make_comment, monkeypatch):
     comment = make_comment(unique_uri(), "Too late")
     path = link(alert_for(app, smtp), "Approve")
     token = csrf(client.get(path))
@@ -162,8 +167,12 @@ def test_forged_truncated_or_foreign_tokens_are_refused(app, client, smtp, make_
     comment = make_comment(unique_uri(), "Target")
     path = link(alert_for(app, smtp), "Approve")
     token = csrf(client.get(path))
-    for bad in (path[:-3], path[:-3] + "abc", "/mail/moderate/nonsense",
-                "/mail/moderate/" + issue_edit_token(SECRET, comment["id"])):
+    for bad in (
+        path[:-3],
+        path[:-3] + "abc",
+        "/mail/moderate/nonsense",
+        "/mail/moderate/" + issue_edit_token(SECRET, comment["id"]),
+    ):
         assert client.get(bad).status_code == 400, bad
         assert client.post(bad, data={"csrf_token": token}).status_code == 400, bad
     assert comment_status(app, comment["id"]) == Status.pending
@@ -197,8 +206,9 @@ def test_link_of_a_deactivated_moderator_is_refused(app, client, smtp, make_comm
 @pytest.mark.parametrize("mail_overrides", [{"MODERATION": "none"}])
 def test_reply_is_notified_only_after_the_opt_in_is_confirmed(app, client, smtp, make_comment):
     uri = unique_uri()
-    parent = make_comment(uri, "What worked for you?", email=ALICE, notify=True,
-                          title="Persistence pays off")
+    parent = make_comment(
+        uri, "What worked for you?", email=ALICE, notify=True, title="Persistence pays off"
+    )
     make_comment(uri, "Patience.", parent_id=parent["id"], email=BOB, author="Bob")
     assert mails_to(app, smtp, ALICE, "New reply") == []  # not confirmed yet
 
@@ -209,8 +219,7 @@ def test_reply_is_notified_only_after_the_opt_in_is_confirmed(app, client, smtp,
     assert client.post(path, data={"csrf_token": csrf(page)}).status_code == 200
     assert subscription_of(app, ALICE).confirmed is not None
 
-    reply = make_comment(uri, "Asking *twice*.", parent_id=parent["id"], email=BOB,
-                         author="Bob")
+    reply = make_comment(uri, "Asking *twice*.", parent_id=parent["id"], email=BOB, author="Bob")
     make_comment(uri, "Answering myself", parent_id=parent["id"], email=ALICE)
     (notice,) = mails_to(app, smtp, ALICE, "New reply")
     # Named by its address: the title came from the first poster, unchecked.
@@ -268,8 +277,11 @@ def test_one_click_unsubscribe_post_stops_notifications(app, client, smtp, make_
     mail_client = app.test_client()  # RFC 8058: no cookie, no page, no CSRF token
     path = unsubscribe_header_path(notice)
     for _ in range(2):  # a repeated POST is still a success
-        response = mail_client.post(path, data="List-Unsubscribe=One-Click",
-                                    content_type="application/x-www-form-urlencoded")
+        response = mail_client.post(
+            path,
+            data="List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
         assert response.status_code == 200
     assert subscription_of(app, ALICE).unsubscribed is not None
 
@@ -299,14 +311,16 @@ def test_link_pages_are_plain_accessible_html(app, client, smtp, make_comment):
     comment = make_comment(unique_uri(), "Page check", email=ALICE, notify=True)
     alert = alert_for(app, smtp)
     with app.app_context():  # approved from the queue: the opt-in is mailed now
-        moderate(db.session, app.config, db.session.get(Comment, comment["id"]), "approve",
-                 "queue")
+        moderate(db.session, app.config, db.session.get(Comment, comment["id"]), "approve", "queue")
         db.session.commit()
     (opt_in,) = mails_to(app, smtp, ALICE, "Please confirm")
-    confirm = path_of(re.search(r"http://comments\.test/mail/confirm/\S+",
-                                text_of(opt_in)).group())
-    pages = [link(alert, "Approve"), confirm, link(opt_in, "Unsubscribe"),
-             "/mail/moderate/not-a-token"]
+    confirm = path_of(re.search(r"http://comments\.test/mail/confirm/\S+", text_of(opt_in)).group())
+    pages = [
+        link(alert, "Approve"),
+        confirm,
+        link(opt_in, "Unsubscribe"),
+        "/mail/moderate/not-a-token",
+    ]
     for path in pages:
         response = client.get(path)
         html = response.get_data(as_text=True)

@@ -100,9 +100,14 @@ def mail_settings(settings, mail_server, mail_overrides):
     # Apps built without TESTING by earlier tests may have started senders on this database.
     worker.stop_background_senders()
     settings.update(
-        SMTP_HOST="127.0.0.1", SMTP_PORT=mail_server.port, SMTP_STARTTLS=False, SMTP_TIMEOUT=2,
-        MAIL_FROM="Blog comments <comments@blog.test>", MODERATOR_EMAILS=[MODERATOR],
-        MAIL_BACKGROUND=False, MODERATION="all",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=mail_server.port,
+        SMTP_STARTTLS=False,
+        SMTP_TIMEOUT=2,
+        MAIL_FROM="Blog comments <comments@blog.test>",
+        MODERATOR_EMAILS=[MODERATOR],
+        MAIL_BACKGROUND=False,
+        MODERATION="all",
     )
     settings.update(mail_overrides)
     return settings
@@ -163,8 +168,14 @@ def html_of(message: EmailMessage) -> str:
 
 def add_moderator(app, name: str, email: str, active: bool = True) -> None:
     with app.app_context():
-        db.session.add(Moderator(name=name, email=email, active=active,
-                                 password_hash=generate_password_hash("x" * 12, "pbkdf2:sha256:1")))
+        db.session.add(
+            Moderator(
+                name=name,
+                email=email,
+                active=active,
+                password_hash=generate_password_hash("x" * 12, "pbkdf2:sha256:1"),
+            )
+        )
         db.session.commit()
 
 
@@ -190,7 +201,10 @@ def test_held_comment_alerts_each_moderator_address_exactly_once(app, smtp, make
     report = send(app)
     assert (report.sent, report.retrying, report.failed) == (3, 0, 0)
     assert sorted(r for got in smtp.received for r in got.recipients) == [
-        "boss@example.com", MODERATOR, "third@example.com"]
+        "boss@example.com",
+        MODERATOR,
+        "third@example.com",
+    ]
     assert send(app).sent == 0 and len(smtp.received) == 3
 
 
@@ -208,6 +222,7 @@ def test_spam_alerts_nobody(app, post):
 
 def test_mail_is_written_in_the_comments_transaction(app, post, monkeypatch):
     """A post that fails after the events ran leaves neither the comment nor its mail."""
+
     def broken(*args, **kwargs):
         raise RuntimeError("failure after the receivers ran")
 
@@ -221,8 +236,14 @@ def test_mail_is_written_in_the_comments_transaction(app, post, monkeypatch):
 
 def test_alert_has_text_and_html_parts_and_escapes_the_comment(app, smtp, make_comment):
     uri = unique_uri()
-    make_comment(uri, "<script>alert(1)</script> & **bold**", author="<b>Eve</b>",
-                 email="eve@example.org", website="https://eve.example/", title="A post")
+    make_comment(
+        uri,
+        "<script>alert(1)</script> & **bold**",
+        author="<b>Eve</b>",
+        email="eve@example.org",
+        website="https://eve.example/",
+        title="A post",
+    )
     send(app)
     (message,) = smtp.to(MODERATOR)
 
@@ -247,7 +268,8 @@ def test_alert_has_text_and_html_parts_and_escapes_the_comment(app, smtp, make_c
 
 
 def test_server_down_delays_the_mail_but_loses_neither_mail_nor_comment(
-        app, mail_server, make_comment):
+    app, mail_server, make_comment
+):
     comment = make_comment(unique_uri(), "Held while the mail server sleeps")
     before = utcnow()
 
@@ -327,10 +349,12 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)  # unhandled: aiosmtpd answers 535 itself
 
 
-@pytest.mark.parametrize("mail_overrides", [{"SMTP_USERNAME": "blog",
-                                             "SMTP_PASSWORD": SMTP_PASSWORD}])
+@pytest.mark.parametrize(
+    "mail_overrides", [{"SMTP_USERNAME": "blog", "SMTP_PASSWORD": SMTP_PASSWORD}]
+)
 def test_login_works_and_no_secret_reaches_the_mail_or_the_log(
-        app, mail_server, make_comment, caplog):
+    app, mail_server, make_comment, caplog
+):
     caplog.set_level(logging.DEBUG)
     mail_server.start(authenticator=_authenticator, auth_require_tls=False)
     make_comment(unique_uri(), "Secret-free", email="reader@example.org", notify=True)
@@ -340,10 +364,12 @@ def test_login_works_and_no_secret_reaches_the_mail_or_the_log(
     assert SMTP_PASSWORD not in caplog.text and SECRET not in caplog.text
 
 
-@pytest.mark.parametrize("mail_overrides", [{"SMTP_USERNAME": "blog",
-                                             "SMTP_PASSWORD": SMTP_PASSWORD + "-wrong"}])
+@pytest.mark.parametrize(
+    "mail_overrides", [{"SMTP_USERNAME": "blog", "SMTP_PASSWORD": SMTP_PASSWORD + "-wrong"}]
+)
 def test_refused_login_is_retried_and_the_password_never_stored_or_logged(
-        app, mail_server, make_comment, caplog):
+    app, mail_server, make_comment, caplog
+):
     caplog.set_level(logging.DEBUG)
     mail_server.start(authenticator=_authenticator, auth_require_tls=False)
     make_comment(unique_uri(), "Wrong password")

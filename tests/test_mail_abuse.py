@@ -23,7 +23,11 @@ from .test_mail import MODERATOR, approve, html_of, send, send_from_two_threads,
 
 # The SMTP server and mail settings of test_mail (MODERATION "all" unless a test says).
 mail_server, mail_overrides, mail_settings, smtp = (
-    test_mail.mail_server, test_mail.mail_overrides, test_mail.mail_settings, test_mail.smtp)
+    test_mail.mail_server,
+    test_mail.mail_overrides,
+    test_mail.mail_settings,
+    test_mail.smtp,
+)
 
 VICTIM = "victim@example.org"
 READER = "reader@example.org"
@@ -99,8 +103,9 @@ def test_comment_approved_when_posted_gets_its_opt_in_at_once(app, smtp, make_co
     send(app)
     (mail,) = smtp.to(READER)
     assert mail["Subject"].startswith("Please confirm")
-    assert mail["List-Unsubscribe"] and "Unsubscribe: http://comments.test/mail/unsubscribe/" \
-        in text_of(mail)
+    assert mail[
+        "List-Unsubscribe"
+    ] and "Unsubscribe: http://comments.test/mail/unsubscribe/" in text_of(mail)
 
 
 @pytest.mark.parametrize("mail_overrides", [{"MODERATION": "first-time"}])
@@ -128,8 +133,10 @@ def test_three_subscriptions_in_a_day_bring_one_opt_in_mail(app, client, smtp, m
     send(app, now=start + timedelta(days=1, minutes=5))
     assert len(confirmations(smtp, VICTIM)) == 2
     second = confirmations(smtp, VICTIM)[1]
-    assert len(re.findall(r"^- http://comments\.test/comments\?uri=", text_of(second),
-                          re.MULTILINE)) == 2
+    assert (
+        len(re.findall(r"^- http://comments\.test/comments\?uri=", text_of(second), re.MULTILINE))
+        == 2
+    )
     assert press(client, confirm_link(second)).status_code == 200
     with app.app_context():
         confirmed = db.session.execute(sa.select(Subscription.confirmed)).scalars().all()
@@ -163,8 +170,7 @@ def test_two_approvals_at_once_still_bring_one_opt_in_mail(app, smtp, make_comme
 
 
 @pytest.mark.parametrize("mail_overrides", [{"MODERATION": "none"}])
-def test_unsubscribing_from_an_opt_in_mail_declines_all_it_offered(app, client, smtp,
-                                                                    make_comment):
+def test_unsubscribing_from_an_opt_in_mail_declines_all_it_offered(app, client, smtp, make_comment):
     start = utcnow()
     make_comment(unique_uri(), "One", email=VICTIM, notify=True)
     make_comment(unique_uri(), "Two", email=VICTIM, notify=True)
@@ -176,7 +182,8 @@ def test_unsubscribing_from_an_opt_in_mail_declines_all_it_offered(app, client, 
     with app.app_context():
         ended = db.session.execute(
             sa.select(Comment.text, Subscription.unsubscribed.is_not(None))
-            .join(Comment, Comment.id == Subscription.comment_id).order_by(Comment.id)
+            .join(Comment, Comment.id == Subscription.comment_id)
+            .order_by(Comment.id)
         ).all()
         db.session.remove()
     assert [tuple(row) for row in ended] == [("One", False), ("Two", True), ("Three", True)]

@@ -20,19 +20,45 @@ from .conftest import REPO, corpus
 from .server_helpers import BIN, free_port, migrated_database, service_env
 
 # Never needed by an app on SQLite without Redis while it serves readers and moderators.
-UNUSED_ON_SQLITE = ["psycopg", "sqlalchemy.dialects.postgresql", "redis", "alembic",
-                    "flask_migrate", "commentsvc.importers", "defusedxml", "tqdm", "yaml",
-                    "commentsvc.backup"]
+UNUSED_ON_SQLITE = [
+    "psycopg",
+    "sqlalchemy.dialects.postgresql",
+    "redis",
+    "alembic",
+    "flask_migrate",
+    "commentsvc.importers",
+    "defusedxml",
+    "tqdm",
+    "yaml",
+    "commentsvc.backup",
+]
 DISQUS = ("imports", "disqus", "isso-disqus.xml")
 
 
 def probe(database_url: str, instance: Path, *args: str, **settings) -> dict:
-    settings = {"mail_background": False, "min_submit_seconds": 0, "ratelimit_enabled": False,
-                "moderation": "none", **settings}
+    settings = {
+        "mail_background": False,
+        "min_submit_seconds": 0,
+        "ratelimit_enabled": False,
+        "moderation": "none",
+        **settings,
+    }
     env = service_env(database_url, instance, **settings)
-    done = subprocess.run([sys.executable, "-m", "tests.memory_probe",  # noqa: S603
-                           json.dumps(UNUSED_ON_SQLITE), *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.memory_probe",  # noqa: S603
+            json.dumps(UNUSED_ON_SQLITE),
+            *args,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -52,12 +78,16 @@ def test_an_app_on_sqlite_without_redis_loads_no_unused_package(sqlite_url, tmp_
 def test_pages_that_load_their_modules_late_still_work(sqlite_url, tmp_path):
     report = probe(sqlite_url, tmp_path, str(corpus(*DISQUS)))
     statuses = report.pop("statuses")
-    assert {request: status for request, status in statuses.items()
-            if status not in (200, 201)} == {"POST /admin/login": 303}
+    assert {
+        request: status for request, status in statuses.items() if status not in (200, 201)
+    } == {"POST /admin/login": 303}
     # What an import and the API description need arrives with them, and nothing else.
     assert set(report["served moderators"]) == {"commentsvc.importers", "defusedxml"}
-    assert set(report["served the API description"]) == {"commentsvc.importers", "defusedxml",
-                                                          "yaml"}
+    assert set(report["served the API description"]) == {
+        "commentsvc.importers",
+        "defusedxml",
+        "yaml",
+    }
 
 
 def test_an_app_on_postgresql_and_redis_loads_their_clients(tmp_path):
@@ -66,8 +96,9 @@ def test_an_app_on_postgresql_and_redis_loads_their_clients(tmp_path):
     loaded = probe(url, tmp_path)["created"]
     assert {"psycopg", "sqlalchemy.dialects.postgresql"} <= set(loaded)
     assert "redis" not in loaded
-    with_redis = probe(url, tmp_path, redis_url="redis://127.0.0.1:9/0",
-                       ratelimit_enabled=True)["created"]
+    with_redis = probe(url, tmp_path, redis_url="redis://127.0.0.1:9/0", ratelimit_enabled=True)[
+        "created"
+    ]
     assert "redis" in with_redis
 
 
@@ -79,9 +110,20 @@ def _maps(pid: int) -> str:
 def test_the_run_command_leaves_a_master_without_the_app(sqlite_url, tmp_path):
     port = free_port()
     env = service_env(sqlite_url, tmp_path, mail_background=False)
-    server = subprocess.Popen([str(BIN / "commentsvc"), "run", "--port", str(port),  # noqa: S603
-                               "--workers", "1"], cwd=tmp_path, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            str(BIN / "commentsvc"),
+            "run",
+            "--port",
+            str(port),  # noqa: S603
+            "--workers",
+            "1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -94,8 +136,9 @@ def test_the_run_command_leaves_a_master_without_the_app(sqlite_url, tmp_path):
         # The command's own process became the gunicorn master: same pid, a fresh interpreter.
         command = Path(f"/proc/{server.pid}/cmdline").read_text().rstrip("\0").split("\0")
         assert command[-5:-3] == ["-m", "commentsvc.serve"]
-        (worker,) = map(int, Path(f"/proc/{server.pid}/task/{server.pid}/children")
-                        .read_text().split())
+        (worker,) = map(
+            int, Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        )
         # SQLAlchemy's compiled modules and SQLite's are mapped only where the app was loaded.
         assert "sqlalchemy" in _maps(worker) and "_sqlite3" in _maps(worker)
         assert "sqlalchemy" not in _maps(server.pid) and "_sqlite3" not in _maps(server.pid)

@@ -36,9 +36,12 @@ def test_migrations_downgrade_and_upgrade_again(tmp_path):
     assert _schema_drift(app) == []
 
 
-@pytest.mark.parametrize("index, columns", [
-    ("ix_comments_thread_status_created", ["thread_id", "status", "created"]),
-])
+@pytest.mark.parametrize(
+    "index, columns",
+    [
+        ("ix_comments_thread_status_created", ["thread_id", "status", "created"]),
+    ],
+)
 def test_the_hot_reads_have_their_index(app, index, columns):
     with app.app_context():
         inspector = sa.inspect(db.engine)
@@ -51,8 +54,10 @@ def test_the_hot_reads_have_their_index(app, index, columns):
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite3'}", "SECRET_KEY": SECRET})
     with app.app_context():
-        pragmas = {name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
-                   for name in ("journal_mode", "foreign_keys", "busy_timeout")}
+        pragmas = {
+            name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+        }
         db.session.remove()
         db.engine.dispose()
     assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000}
@@ -72,29 +77,48 @@ def previous_release_database(database_url, tmp_path):
         import uuid
 
         name = f"commentsvc_previous_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(sa.engine.make_url(database_url).set(database="postgres"),
-                                 isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(
+            sa.engine.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = sa.engine.make_url(database_url).set(database=name).render_as_string(
-            hide_password=False)
+        url = (
+            sa.engine.make_url(database_url)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET})
     init_migrations(app)
     with app.app_context():
         upgrade(revision=PREVIOUS_RELEASE)
         with db.engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO threads (id, site, uri, title, closed, created, version) VALUES "
-                "(1, 'default', '/2008/01/persistence-pays-off.html', 'Persistence pays off', "
-                ":no, :when, 3)"), {"no": False, "when": "2008-01-18 09:14:00"})
-            for ident, parent, text in [(1, None, "Have you had a difficult sale?"),
-                                        (2, 1, "Yes, *once*.")]:
-                conn.execute(sa.text(
-                    "INSERT INTO comments (id, thread_id, parent_id, author, text, html, "
-                    "status, created, score, notify, avatar) VALUES (:id, 1, :parent, 'Sam', "
-                    ":text, :html, 'approved', :when, 0, :no, 'abc')"),
-                    {"id": ident, "parent": parent, "text": text, "html": f"<p>{text}</p>",
-                     "when": "2008-01-19 10:00:00", "no": False})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO threads (id, site, uri, title, closed, created, version) VALUES "
+                    "(1, 'default', '/2008/01/persistence-pays-off.html', 'Persistence pays off', "
+                    ":no, :when, 3)"
+                ),
+                {"no": False, "when": "2008-01-18 09:14:00"},
+            )
+            for ident, parent, text in [
+                (1, None, "Have you had a difficult sale?"),
+                (2, 1, "Yes, *once*."),
+            ]:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO comments (id, thread_id, parent_id, author, text, html, "
+                        "status, created, score, notify, avatar) VALUES (:id, 1, :parent, 'Sam', "
+                        ":text, :html, 'approved', :when, 0, :no, 'abc')"
+                    ),
+                    {
+                        "id": ident,
+                        "parent": parent,
+                        "text": text,
+                        "html": f"<p>{text}</p>",
+                        "when": "2008-01-19 10:00:00",
+                        "no": False,
+                    },
+                )
         db.engine.dispose()
     yield app
     with app.app_context():
@@ -109,18 +133,28 @@ def test_the_previous_release_upgrades_with_its_data_intact(previous_release_dat
     app = previous_release_database
     with app.app_context():
         upgrade()
-        rows = db.session.execute(sa.text(
-            "SELECT id, parent_id, text, html, status, text_format, origin FROM comments "
-            "ORDER BY id")).all()
+        rows = db.session.execute(
+            sa.text(
+                "SELECT id, parent_id, text, html, status, text_format, origin FROM comments "
+                "ORDER BY id"
+            )
+        ).all()
         db.session.remove()
         db.engine.dispose()
     assert [tuple(r) for r in rows] == [
-        (1, None, "Have you had a difficult sale?", "<p>Have you had a difficult sale?</p>",
-         "approved", "markdown", None),
-        (2, 1, "Yes, *once*.", "<p>Yes, *once*.</p>", "approved", "markdown", None)]
+        (
+            1,
+            None,
+            "Have you had a difficult sale?",
+            "<p>Have you had a difficult sale?</p>",
+            "approved",
+            "markdown",
+            None,
+        ),
+        (2, 1, "Yes, *once*.", "<p>Yes, *once*.</p>", "approved", "markdown", None),
+    ]
     app.config["TESTING"] = True
-    thread = app.test_client().get(
-        "/api/threads?uri=/2008/01/persistence-pays-off.html").get_json()
+    thread = app.test_client().get("/api/threads?uri=/2008/01/persistence-pays-off.html").get_json()
     assert thread["title"] == "Persistence pays off" and thread["count"] == 2
     assert thread["comments"][0]["replies"][0]["html"] == "<p>Yes, *once*.</p>"
     assert _schema_drift(app) == []

@@ -82,9 +82,11 @@ def signed(salt: str, payload) -> str:
 @pytest.fixture
 def later(monkeypatch):
     """Move itsdangerous' clock `seconds` ahead (tokens carry the time they were signed)."""
+
     def shift(seconds: float) -> None:
         now = time.time() + seconds
         monkeypatch.setattr("itsdangerous.timed.time.time", lambda: now)
+
     return shift
 
 
@@ -118,31 +120,48 @@ def test_an_unknown_mail_action_is_a_programming_error_that_names_it():
 
 def test_an_action_token_id_fits_where_used_tokens_are_kept():
     grant = tokens.action_token_grant(
-        SECRET, tokens.issue_action_token(SECRET, 7, "approve", "mo@example.com"), 60)
+        SECRET, tokens.issue_action_token(SECRET, 7, "approve", "mo@example.com"), 60
+    )
     assert 0 < len(grant.token_id) <= UsedToken.__table__.c.id.type.length
 
 
 GOOD_ACTION = {"c": 7, "a": "spam", "r": "mo@example.com", "n": "n" * 32}
 
 
-@pytest.mark.parametrize("change", [
-    {"c": 0}, {"c": -7}, {"c": True}, {"c": "7"},
-    {"a": "publish"}, {"a": None},
-    {"r": None}, {"r": ["mo@example.com"]},
-    {"n": ""}, {"n": "n" * 65}, {"n": 12345},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"c": 0},
+        {"c": -7},
+        {"c": True},
+        {"c": "7"},
+        {"a": "publish"},
+        {"a": None},
+        {"r": None},
+        {"r": ["mo@example.com"]},
+        {"n": ""},
+        {"n": "n" * 65},
+        {"n": 12345},
+    ],
+)
 def test_a_genuine_action_token_with_a_bad_field_grants_nothing(change):
     with pytest.raises(tokens.InvalidToken):
         tokens.action_token_grant(
-            SECRET, signed(tokens.MAIL_ACTION_SALT, {**GOOD_ACTION, **change}), 60)
+            SECRET, signed(tokens.MAIL_ACTION_SALT, {**GOOD_ACTION, **change}), 60
+        )
 
 
 @pytest.mark.parametrize("token_id", ["n", "n" * 64])
 def test_action_token_ids_of_one_to_sixty_four_characters_are_accepted(token_id):
     grant = tokens.action_token_grant(
-        SECRET, signed(tokens.MAIL_ACTION_SALT, {**GOOD_ACTION, "n": token_id}), 60)
+        SECRET, signed(tokens.MAIL_ACTION_SALT, {**GOOD_ACTION, "n": token_id}), 60
+    )
     assert (grant.comment_id, grant.action, grant.recipient, grant.token_id) == (
-        7, "spam", "mo@example.com", token_id)
+        7,
+        "spam",
+        "mo@example.com",
+        token_id,
+    )
 
 
 def test_an_action_token_that_is_not_an_object_grants_nothing():
@@ -151,10 +170,13 @@ def test_an_action_token_that_is_not_an_object_grants_nothing():
 
 
 @pytest.mark.parametrize("payload", [[3], {"s": 0}, {"s": -3}, {"s": True}, {"s": "3"}, {}])
-@pytest.mark.parametrize("salt, read", [
-    (tokens.CONFIRM_SALT, tokens.confirm_token_subscription),
-    (tokens.UNSUBSCRIBE_SALT, tokens.unsubscribe_token_subscription),
-])
+@pytest.mark.parametrize(
+    "salt, read",
+    [
+        (tokens.CONFIRM_SALT, tokens.confirm_token_subscription),
+        (tokens.UNSUBSCRIBE_SALT, tokens.unsubscribe_token_subscription),
+    ],
+)
 def test_subscription_links_must_name_one_subscription_by_number(payload, salt, read):
     with pytest.raises(tokens.InvalidToken):
         read(SECRET, signed(salt, payload))
@@ -193,7 +215,8 @@ def test_each_form_token_problem_is_named_for_the_moderators(clock):
     token = tokens.issue_form_token(SECRET, "default", "/post.html")
     other_thread = tokens.issue_form_token(SECRET, "default", "/other.html")
     assert tokens.form_token_problem(SECRET, other_thread, **FORM) == (
-        "form token forged or for another thread")
+        "form token forged or for another thread"
+    )
     assert tokens.form_token_problem(SECRET, token, **FORM) == "posted too fast"
     clock.value += FORM["min_age"]  # exactly the shortest time a person takes: a person
     assert tokens.form_token_problem(SECRET, token, **FORM) is None
@@ -212,23 +235,31 @@ def test_keyed_hash_takes_any_string_a_json_body_can_carry():
 # --- render.py: comments imported as HTML ----------------------------------------------------
 
 
-@pytest.mark.parametrize("source, stored", [
-    # Blogger's <B> and <I>, in any case and with attributes, become the allowed equivalents.
-    ("<B>bold</B> and <i>it</i>", "<p><strong>bold</strong> and <em>it</em></p>"),
-    ("<b class=x>b</b><I>i</I>", "<p><strong>b</strong><em>i</em></p>"),
-    ("<bold>no</bold> <bx>", "<p>no </p>"),  # only the tags themselves
-    # Without paragraphs of its own, blank lines make paragraphs and newlines line breaks.
-    ("  first line\nsecond\n\n  next para  \n\n\n", "<p>first line<br>second</p><p>next para</p>"),
-    ("text\n", "<p>text</p>"),
-    # With its own paragraphs or breaks, the HTML keeps its shape.
-    ("<p>own</p>\n\n<p>kept</p>", "<p>own</p>\n\n<p>kept</p>"),
-    ("a <br> b", "a <br> b"),
-    ("<div>d</div>", "d"),
-    # And it goes through the one sanitiser.
-    ('<script>x</script><a href="javascript:x">y</a> <img src=x onerror=y> '
-     '<a href="https://e.org/" target=_blank>e</a>',
-     '<p>xy  <a href="https://e.org/" rel="nofollow ugc noopener">e</a></p>'),
-])
+@pytest.mark.parametrize(
+    "source, stored",
+    [
+        # Blogger's <B> and <I>, in any case and with attributes, become the allowed equivalents.
+        ("<B>bold</B> and <i>it</i>", "<p><strong>bold</strong> and <em>it</em></p>"),
+        ("<b class=x>b</b><I>i</I>", "<p><strong>b</strong><em>i</em></p>"),
+        ("<bold>no</bold> <bx>", "<p>no </p>"),  # only the tags themselves
+        # Without paragraphs of its own, blank lines make paragraphs and newlines line breaks.
+        (
+            "  first line\nsecond\n\n  next para  \n\n\n",
+            "<p>first line<br>second</p><p>next para</p>",
+        ),
+        ("text\n", "<p>text</p>"),
+        # With its own paragraphs or breaks, the HTML keeps its shape.
+        ("<p>own</p>\n\n<p>kept</p>", "<p>own</p>\n\n<p>kept</p>"),
+        ("a <br> b", "a <br> b"),
+        ("<div>d</div>", "d"),
+        # And it goes through the one sanitiser.
+        (
+            '<script>x</script><a href="javascript:x">y</a> <img src=x onerror=y> '
+            '<a href="https://e.org/" target=_blank>e</a>',
+            '<p>xy  <a href="https://e.org/" rel="nofollow ugc noopener">e</a></p>',
+        ),
+    ],
+)
 def test_imported_html_is_stored_in_the_allowed_shape(source, stored):
     assert render_html(source) == stored
     assert render_source(source, "html") == stored
@@ -256,17 +287,23 @@ def test_responses_tell_other_sites_only_our_origin_and_our_pages_say_more(clien
 def test_the_origin_the_service_is_reached_at_may_write_though_not_configured(client):
     # Reached at its own address (not PUBLIC_URL, not an allowed origin): its own pages post.
     own = "http://127.0.0.1:8080"
-    response = client.post("/api/preview", json={"text": "x"}, base_url=own,
-                           headers={"Origin": own})
+    response = client.post(
+        "/api/preview", json={"text": "x"}, base_url=own, headers={"Origin": own}
+    )
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == own
-    other = client.post("/api/preview", json={"text": "x"}, base_url=own,
-                        headers={"Origin": "http://127.0.0.1:8081"})
+    other = client.post(
+        "/api/preview",
+        json={"text": "x"},
+        base_url=own,
+        headers={"Origin": "http://127.0.0.1:8081"},
+    )
     assert other.status_code == 403
 
 
-def test_a_refused_origin_is_logged_once_and_at_most_a_thousand_of_them(client, monkeypatch,
-                                                                        caplog):
+def test_a_refused_origin_is_logged_once_and_at_most_a_thousand_of_them(
+    client, monkeypatch, caplog
+):
     monkeypatch.setattr(cors, "_warned", set())
     caplog.set_level(logging.WARNING, logger="commentsvc")
     long_origin = "http://" + "x" * 300 + ".test"
@@ -285,7 +322,8 @@ def test_a_refused_origin_is_logged_once_and_at_most_a_thousand_of_them(client, 
 # take the paths where the two could part: entities in text, link text, dropped links, titles
 # and URLs, invisible characters, code.
 _REFERENCE = MarkdownIt("commonmark", {"html": False}).disable(
-    ["image", "heading", "lheading", "hr", "html_block", "html_inline"])
+    ["image", "heading", "lheading", "hr", "html_block", "html_inline"]
+)
 
 
 def reference_html(text: str) -> str:
@@ -295,43 +333,69 @@ def reference_html(text: str) -> str:
     return html.strip()
 
 
-@pytest.mark.parametrize("text", [
-    '[x](https://e.org/?a=1&b=2 "t\\"it<le&amp;")',
-    '[x](<https://e.org/a"b<c>)',
-    "<https://e.org/?q=&lt;&amp;&quot;>",
-    "a & b &amp; c &amp;amp;lt; &copy; &#169; &notanentity; &",
-    "[link &amp; text &copy; &amp;amp;lt; &](https://e.org/)",
-    "[dropped &amp;amp; &copy; &lt; text &](javascript:alert(1))",
-    "tab\x0bvertical and \x0c form feed, bell\x07 mixed & here &amp;\x07",
-    "`code & <b> \x07 &amp; &copy;`",
-    "    indented & code \x07\n",
-    "https://a.com and https://b.org/x?y=1&z=2",
-    "&amp &ampx &#x6A; &#106 & lone &&amp;",
-    "\x0b&amp;\x0b", "\x07", "&", "&&", "&#", "a &b", "&amp;copy;",
-    "[&](https://e.org/)", "[&a](https://e.org/)",
-    '[a](https://e.org/ "title with \\"quotes\\" & <angle> &amp; &copy; &bogus;")',
-    '[a](mailto:a@example.com "&")', "x <a@example.com> y",
-    "[a]( https://e.org/?&copy=1&amp=2 )",
-    "[\x07 bell](https://e.org/) and [\x07](ftp://x)",
-    # Links markdown-it makes and the allowlist drops, keeping their text.
-    "[a &amp; b &copy; &amp;amp; &lt; &#169; &bogus; & c](/relative)",
-    "[x &amp;amp;lt;](ftp://e.org/)", "[&](/r)", "[&amp;](/r)", "[a&b](/r)", "[&copy;x](/r)",
-    "[`a & b`](https://e.org/)", "[`x & y`](/rel)", "[*em* &amp; **b**](/rel)",
-    "```\nhttps://a.com &amp; <x>\n```", "- [x](/r) https://b.org\n- > https://c.net",
-    "0.A[L]()", "[https://e.org](/rel)", "[e.org](/rel) x", "[a](/r)[b](/s)",
-    "[see https://a.com &amp; more](/rel) and https://b.org",
-    "[\x07&amp;\x07](/rel)", "[ < > ](/rel)", "[&lt;&gt;](/rel)",
-    # Text after code and pre is linked again; text inside them never.
-    "`https://a.com` then https://b.org", "```\nhttps://a.com\n```\n\nhttps://b.org",
-    "[`https://a.com`](/rel) https://b.org",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[x](https://e.org/?a=1&b=2 "t\\"it<le&amp;")',
+        '[x](<https://e.org/a"b<c>)',
+        "<https://e.org/?q=&lt;&amp;&quot;>",
+        "a & b &amp; c &amp;amp;lt; &copy; &#169; &notanentity; &",
+        "[link &amp; text &copy; &amp;amp;lt; &](https://e.org/)",
+        "[dropped &amp;amp; &copy; &lt; text &](javascript:alert(1))",
+        "tab\x0bvertical and \x0c form feed, bell\x07 mixed & here &amp;\x07",
+        "`code & <b> \x07 &amp; &copy;`",
+        "    indented & code \x07\n",
+        "https://a.com and https://b.org/x?y=1&z=2",
+        "&amp &ampx &#x6A; &#106 & lone &&amp;",
+        "\x0b&amp;\x0b",
+        "\x07",
+        "&",
+        "&&",
+        "&#",
+        "a &b",
+        "&amp;copy;",
+        "[&](https://e.org/)",
+        "[&a](https://e.org/)",
+        '[a](https://e.org/ "title with \\"quotes\\" & <angle> &amp; &copy; &bogus;")',
+        '[a](mailto:a@example.com "&")',
+        "x <a@example.com> y",
+        "[a]( https://e.org/?&copy=1&amp=2 )",
+        "[\x07 bell](https://e.org/) and [\x07](ftp://x)",
+        # Links markdown-it makes and the allowlist drops, keeping their text.
+        "[a &amp; b &copy; &amp;amp; &lt; &#169; &bogus; & c](/relative)",
+        "[x &amp;amp;lt;](ftp://e.org/)",
+        "[&](/r)",
+        "[&amp;](/r)",
+        "[a&b](/r)",
+        "[&copy;x](/r)",
+        "[`a & b`](https://e.org/)",
+        "[`x & y`](/rel)",
+        "[*em* &amp; **b**](/rel)",
+        "```\nhttps://a.com &amp; <x>\n```",
+        "- [x](/r) https://b.org\n- > https://c.net",
+        "0.A[L]()",
+        "[https://e.org](/rel)",
+        "[e.org](/rel) x",
+        "[a](/r)[b](/s)",
+        "[see https://a.com &amp; more](/rel) and https://b.org",
+        "[\x07&amp;\x07](/rel)",
+        "[ < > ](/rel)",
+        "[&lt;&gt;](/rel)",
+        # Text after code and pre is linked again; text inside them never.
+        "`https://a.com` then https://b.org",
+        "```\nhttps://a.com\n```\n\nhttps://b.org",
+        "[`https://a.com`](/rel) https://b.org",
+    ],
+)
 def test_the_fast_renderer_writes_what_the_reference_pipeline_writes(text):
     assert render_comment(text) == reference_html(text)
 
 
 def test_links_are_counted_in_the_stored_html():
-    html = render_comment("[one](https://a.com), https://b.org and <mailto:c@example.com> "
-                          "but not [this](javascript:x) nor `https://d.net`")
+    html = render_comment(
+        "[one](https://a.com), https://b.org and <mailto:c@example.com> "
+        "but not [this](javascript:x) nor `https://d.net`"
+    )
     assert count_links(html) == 3
     assert count_links(render_html('<A HREF="https://a.com">x</A> <a>y</a>')) == 1
 
@@ -339,6 +403,7 @@ def test_links_are_counted_in_the_stored_html():
 def test_a_flood_of_brackets_is_read_as_text_from_the_thousandth_on():
     def rendered(brackets: int) -> str:
         return render_comment("[x](https://e.org/) " + "[" * (brackets - 1))
+
     linked = '<a href="https://e.org/" rel="nofollow ugc noopener">'
     assert rendered(LINK_BRACKETS - 1).startswith(f"<p>{linked}x</a> [[")
     assert rendered(LINK_BRACKETS).startswith(f"<p>[x]({linked}https://e.org/</a>) [[")

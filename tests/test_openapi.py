@@ -23,10 +23,19 @@ def check(spec):
 
     def _check(response):
         sent = response.request
-        request = MockRequest("http://localhost", sent.method.lower(), sent.path,
-                              args=sent.args, headers=dict(sent.headers))
-        answer = MockResponse(response.get_data(), status_code=response.status_code,
-                              content_type=response.mimetype, headers=dict(response.headers))
+        request = MockRequest(
+            "http://localhost",
+            sent.method.lower(),
+            sent.path,
+            args=sent.args,
+            headers=dict(sent.headers),
+        )
+        answer = MockResponse(
+            response.get_data(),
+            status_code=response.status_code,
+            content_type=response.mimetype,
+            headers=dict(response.headers),
+        )
         spec.validate_response(request, answer)
         return response
 
@@ -46,8 +55,10 @@ def test_thread_reads_match_the_spec(client, make_comment, check):
     make_comment(uri, "reply", parent_id=top["id"])
     deleted = make_comment(uri, "gone", parent_id=top["id"])
     make_comment(uri, "under gone", parent_id=deleted["id"])
-    client.delete(f"/api/comments/{deleted['id']}",
-                  headers={"Authorization": f"Bearer {deleted['edit_token']}"})
+    client.delete(
+        f"/api/comments/{deleted['id']}",
+        headers={"Authorization": f"Bearer {deleted['edit_token']}"},
+    )
     body = check(client.get("/api/threads", query_string={"uri": uri, "limit": 1})).get_json()
     assert body["count"] == 3
     check(client.get("/api/threads", query_string={"uri": uri, "after": "x"}))
@@ -60,17 +71,26 @@ def test_writes_and_their_errors_match_the_spec(client, post, check):
     token = created.get_json()["edit_token"]
     auth = {"Authorization": f"Bearer {token}"}
     comment_id = created.get_json()["id"]
-    assert check(client.patch(f"/api/comments/{comment_id}", json={"text": "edited"},
-                              headers=auth)).status_code == 200
-    assert check(client.patch(f"/api/comments/{comment_id}", json={"text": ""},
-                              headers=auth)).status_code == 400
+    assert (
+        check(
+            client.patch(f"/api/comments/{comment_id}", json={"text": "edited"}, headers=auth)
+        ).status_code
+        == 200
+    )
+    assert (
+        check(
+            client.patch(f"/api/comments/{comment_id}", json={"text": ""}, headers=auth)
+        ).status_code
+        == 400
+    )
     assert check(client.delete(f"/api/comments/{comment_id}")).status_code == 403
     assert check(client.delete(f"/api/comments/{comment_id}", headers=auth)).status_code == 200
     assert check(client.delete(f"/api/comments/{comment_id}", headers=auth)).status_code == 404
     assert check(post(uri, "")).status_code == 400
     assert check(client.post("/api/comments", data="text=hi")).status_code == 415
     assert check(client.post("/api/preview", json={"text": "*hi*"})).get_json() == {
-        "html": "<p><em>hi</em></p>"}
+        "html": "<p><em>hi</em></p>"
+    }
 
 
 def test_counts_and_health_match_the_spec(client, make_comment, check):

@@ -19,8 +19,15 @@ SCRIPTS = Path(sys.executable).parent
 
 
 def _command(script: Path, *args: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(script), *args], env=env, cwd=cwd, capture_output=True,  # noqa: S603
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(script), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,  # noqa: S603
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -34,23 +41,30 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_run_refuses_an_empty_database_and_says_how_to_create_it(tmp_path):
-    result = _command(SCRIPTS / "commentsvc", "run", "--port", str(free_port()),
-                      env=_env(tmp_path), cwd=tmp_path)
+    result = _command(
+        SCRIPTS / "commentsvc", "run", "--port", str(free_port()), env=_env(tmp_path), cwd=tmp_path
+    )
     assert result.returncode == 1
-    assert result.stderr.strip() == ("Error: the database is empty: create its tables with "
-                                     "`commentsvc db upgrade`")
+    assert result.stderr.strip() == (
+        "Error: the database is empty: create its tables with `commentsvc db upgrade`"
+    )
 
 
 def test_run_refuses_a_database_behind_the_release(tmp_path):
     env = _env(tmp_path)
-    assert _command(SCRIPTS / "commentsvc", "db", "upgrade", "0005", env=env,
-                    cwd=tmp_path).returncode == 0
-    result = _command(SCRIPTS / "commentsvc", "run", "--port", str(free_port()), env=env,
-                      cwd=tmp_path)
+    assert (
+        _command(SCRIPTS / "commentsvc", "db", "upgrade", "0005", env=env, cwd=tmp_path).returncode
+        == 0
+    )
+    result = _command(
+        SCRIPTS / "commentsvc", "run", "--port", str(free_port()), env=env, cwd=tmp_path
+    )
     assert result.returncode == 1
     latest = max(p.name[:4] for p in (REPO / "migrations" / "versions").glob("0*.py"))
-    assert (f"at revision 0005, this release needs {latest}: run `commentsvc db upgrade`"
-            in result.stderr)
+    assert (
+        f"at revision 0005, this release needs {latest}: run `commentsvc db upgrade`"
+        in result.stderr
+    )
 
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
@@ -76,32 +90,76 @@ def installed(tmp_path_factory) -> Path:
     dependencies come from the test environment (a path file), commentsvc from the wheel."""
     root = tmp_path_factory.mktemp("installed")
     wheels = root / "wheels"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",  # noqa: S603
-                            "-w", str(wheels), str(REPO)], capture_output=True, text=True,
-                           timeout=300, check=False)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",  # noqa: S603
+            "-w",
+            str(wheels),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert built.returncode == 0, built.stderr
     venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)],  # noqa: S603
-                   check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)],  # noqa: S603
+        check=True,
+        timeout=120,
+    )
     python = venv / "bin" / "python"
-    site = Path(subprocess.check_output(  # noqa: S603
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        text=True).strip())
+    site = Path(
+        subprocess.check_output(  # noqa: S603
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            text=True,
+        ).strip()
+    )
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     (wheel,) = wheels.glob("commentsvc-*.whl")
-    added = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",  # noqa: S603
-                            "-q", "--no-deps", "--no-index", str(wheel)], capture_output=True,
-                           text=True, timeout=300, check=False)
+    added = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",  # noqa: S603
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert added.returncode == 0, added.stderr
     return venv
 
 
 def test_the_installed_wheel_reads_nothing_from_the_checkout(installed, tmp_path):
-    where = subprocess.check_output([str(installed / "bin" / "python"), "-c", (  # noqa: S603
-        "import commentsvc; app = commentsvc.create_app({'SECRET_KEY': 'k'});"
-        "print(commentsvc.__file__); print(app.template_folder);"
-        "print(app.config['MIGRATIONS_DIRECTORY']); print(app.instance_path)")],
-        cwd=tmp_path, text=True, env=_env(tmp_path)).split()
+    where = subprocess.check_output(
+        [
+            str(installed / "bin" / "python"),
+            "-c",
+            (  # noqa: S603
+                "import commentsvc; app = commentsvc.create_app({'SECRET_KEY': 'k'});"
+                "print(commentsvc.__file__); print(app.template_folder);"
+                "print(app.config['MIGRATIONS_DIRECTORY']); print(app.instance_path)"
+            ),
+        ],
+        cwd=tmp_path,
+        text=True,
+        env=_env(tmp_path),
+    ).split()
     assert all(path.startswith(str(installed)) for path in where), where
     assert not any(path.startswith(str(REPO)) for path in where), where
 
@@ -111,9 +169,14 @@ def test_the_installed_wheel_migrates_and_serves(installed, tmp_path):
     upgraded = _command(script, "db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
     port = free_port()
-    server = subprocess.Popen([str(script), "run", "--port", str(port), "--workers", "1"],  # noqa: S603
-                              env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [str(script), "run", "--port", str(port), "--workers", "1"],  # noqa: S603
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for(base + "/healthz", server)

@@ -31,20 +31,29 @@ def test_export_writes_a_commenters_data_as_json(app, make_comment):
     data = json.loads(result.stdout)
     assert data["email"] == "ann@example.com"
     assert [(c["text"], c["thread"], c["author"], c["address"]) for c in data["comments"]] == [
-        ("mine", uri, "Ann", "127.0.0.0")]
+        ("mine", uri, "Ann", "127.0.0.0")
+    ]
 
 
 def test_erase_removes_personal_data_and_keeps_the_thread_whole(app, client, make_comment):
     uri = unique_uri()
-    mine = make_comment(uri, "my words", email="ann@example.com", author="Ann",
-                        website="https://ann.example")
+    mine = make_comment(
+        uri, "my words", email="ann@example.com", author="Ann", website="https://ann.example"
+    )
     reply = make_comment(uri, "a reply", parent_id=mine["id"], email="bob@example.com")
     result = app.test_cli_runner().invoke(args=["erase", "--email", "ANN@example.com", "--yes"])
     assert result.exit_code == 0 and "1 comment(s) erased" in result.output
     with app.app_context():
         erased = db.session.get(Comment, mine["id"])
-        assert (erased.text, erased.html, erased.author, erased.email, erased.website,
-                erased.remote_addr, erased.remote_hash) == ("", "", None, None, None, None, None)
+        assert (
+            erased.text,
+            erased.html,
+            erased.author,
+            erased.email,
+            erased.website,
+            erased.remote_addr,
+            erased.remote_hash,
+        ) == ("", "", None, None, None, None, None)
         assert db.session.get(Comment, reply["id"]).email == "bob@example.com"
         detail = db.session.scalar(sa.select(AuditEntry.detail).where(AuditEntry.action == "erase"))
         assert "ann" not in detail
@@ -66,8 +75,11 @@ def test_old_addresses_are_dropped_after_the_retention_period(app, make_comment)
     old = make_comment(unique_uri(), "old")
     new = make_comment(unique_uri(), "new")
     with app.app_context():
-        db.session.execute(sa.update(Comment).where(Comment.id == old["id"])
-                           .values(created=utcnow() - timedelta(days=31)))
+        db.session.execute(
+            sa.update(Comment)
+            .where(Comment.id == old["id"])
+            .values(created=utcnow() - timedelta(days=31))
+        )
         assert drop_old_addresses(db.session, 30) == 1
         db.session.commit()
         addresses = dict(db.session.execute(sa.select(Comment.id, Comment.remote_addr)).all())

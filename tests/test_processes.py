@@ -45,9 +45,15 @@ def servers(shared_redis, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("processes")
     with migrated_database("postgresql", tmp, base) as database_url, ExitStack() as stack:
         shared_redis.flushdb()
-        env = service_env(database_url, tmp, REDIS_URL=REDIS_URL, RATELIMIT_ENABLED=True,
-                          RATELIMIT_POST="3 per minute", MIN_SUBMIT_SECONDS=0,
-                          MODERATION="none")
+        env = service_env(
+            database_url,
+            tmp,
+            REDIS_URL=REDIS_URL,
+            RATELIMIT_ENABLED=True,
+            RATELIMIT_POST="3 per minute",
+            MIN_SUBMIT_SECONDS=0,
+            MODERATION="none",
+        )
         a, b = Server(env, tmp / "a.log", workers=1), Server(env, tmp / "b.log", workers=1)
         for server in (a, b):
             stack.callback(server.stop)
@@ -67,7 +73,8 @@ def a_and_b(servers, shared_redis):
 
 
 def test_a_comment_posted_through_one_process_is_read_and_edited_through_the_other(
-        a_and_b, shared_redis):
+    a_and_b, shared_redis
+):
     a, b = a_and_b
     first = a.post_comment(URI, "Posted through A.", b.form_token(URI))
     assert first.status == 201, first.body
@@ -80,13 +87,19 @@ def test_a_comment_posted_through_one_process_is_read_and_edited_through_the_oth
     seen_by_b = b.thread(URI)
     assert tree_ids(seen_by_b["comments"]) == [first["id"]]
     assert seen_by_b["count"] == 1
-    own = b.request("GET", f"/api/threads?uri={URI}",
-                    headers={"X-Edit-Tokens": held["edit_token"]}).json()
+    own = b.request(
+        "GET", f"/api/threads?uri={URI}", headers={"X-Edit-Tokens": held["edit_token"]}
+    ).json()
     assert sorted(tree_ids(own["comments"])) == [first["id"], held["id"]], (
-        "B does not honour an edit token issued by A")
+        "B does not honour an edit token issued by A"
+    )
 
-    edited = b.request("PATCH", f"/api/comments/{first['id']}", {"text": "Edited through B."},
-                       headers={"Authorization": f"Bearer {first['edit_token']}"})
+    edited = b.request(
+        "PATCH",
+        f"/api/comments/{first['id']}",
+        {"text": "Edited through B."},
+        headers={"Authorization": f"Bearer {first['edit_token']}"},
+    )
     assert edited.status == 200, edited.body
     assert "Edited through B." in a.thread(URI)["comments"][0]["html"]
     assert a.counts([URI]) == b.counts([URI]) == {URI: 1}
@@ -95,8 +108,7 @@ def test_a_comment_posted_through_one_process_is_read_and_edited_through_the_oth
 
 def test_the_post_rate_limit_is_counted_across_both_processes(a_and_b):
     a, b = a_and_b
-    answers = [a.post_comment(URI, f"Rate limited post {n} through A.").status
-               for n in range(2)]
+    answers = [a.post_comment(URI, f"Rate limited post {n} through A.").status for n in range(2)]
     answers.append(b.post_comment(URI, "Rate limited post 2 through B.").status)
     assert answers == [201, 201, 201]
 
@@ -104,7 +116,8 @@ def test_the_post_rate_limit_is_counted_across_both_processes(a_and_b):
     over_b = b.post_comment(URI, "One too many, through B.")
     assert (over_a.status, over_b.status) == (429, 429), (
         "the limit of 3 posts per minute was not shared: "
-        f"A answered {over_a.status}, B answered {over_b.status}")
+        f"A answered {over_a.status}, B answered {over_b.status}"
+    )
     for response in (over_a, over_b):
         assert response.json()["error"]["code"] == "rate_limited"
         # the window is a minute; Flask-Limiter rounds its end up to the next whole second

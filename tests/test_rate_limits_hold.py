@@ -15,15 +15,18 @@ from .conftest import unique_uri
 
 @pytest.fixture
 def limited_app(settings, request, database_url):
-    settings.update(RATELIMIT_ENABLED=True, RATELIMIT_POST="2 per minute",
-                    RATELIMIT_THREAD="100 per minute")
+    settings.update(
+        RATELIMIT_ENABLED=True, RATELIMIT_POST="2 per minute", RATELIMIT_THREAD="100 per minute"
+    )
     return request.getfixturevalue("app")
 
 
 def _page_tokens(client, uri):
     html = client.get(f"/comments?uri={uri}").get_data(as_text=True)
-    return {name: re.search(rf'name="{name}" value="([^"]+)"', html).group(1)
-            for name in ("csrf_token", "form_token")}
+    return {
+        name: re.search(rf'name="{name}" value="([^"]+)"', html).group(1)
+        for name in ("csrf_token", "form_token")
+    }
 
 
 def _form_post(client, uri, text):
@@ -47,8 +50,9 @@ def test_the_api_and_the_no_js_form_share_one_budget(limited_app):
 
 
 def test_the_per_thread_limit_holds_for_the_no_js_form(settings, request, database_url):
-    settings.update(RATELIMIT_ENABLED=True, RATELIMIT_POST="100 per minute",
-                    RATELIMIT_THREAD="2 per minute")
+    settings.update(
+        RATELIMIT_ENABLED=True, RATELIMIT_POST="100 per minute", RATELIMIT_THREAD="2 per minute"
+    )
     app = request.getfixturevalue("app")
     uri = unique_uri()
     codes = []

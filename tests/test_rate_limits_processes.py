@@ -40,4 +40,5 @@ def test_two_processes_on_one_database_share_the_limit(database_url, tmp_path):
         b = stack.enter_context(Server(env, tmp_path / "b.log", workers=1))
         statuses = [_post(server.port, uri, n) for n, server in enumerate([a, b, a, b])]
     assert statuses == [201, 201, 429, 429], (
-        f"two processes did not share one budget of 2 posts a minute: {statuses}")
+        f"two processes did not share one budget of 2 posts a minute: {statuses}"
+    )

@@ -18,44 +18,73 @@ ALLOWED = [
     pytest.param("a  \nb", "<p>a<br>\nb</p>", id="br-two-spaces"),
     pytest.param("a\\\nb", "<p>a<br>\nb</p>", id="br-backslash"),
     pytest.param("*em* and _em_", "<p><em>em</em> and <em>em</em></p>", id="em"),
-    pytest.param("**st** and __st__", "<p><strong>st</strong> and <strong>st</strong></p>",
-                 id="strong"),
+    pytest.param(
+        "**st** and __st__", "<p><strong>st</strong> and <strong>st</strong></p>", id="strong"
+    ),
     pytest.param("`x <b>`", "<p><code>x &lt;b&gt;</code></p>", id="code"),
     pytest.param("```\nx <b>\n```", "<pre><code>x &lt;b&gt;\n</code></pre>", id="pre-fenced"),
-    pytest.param("```python\nx = 1\n```", "<pre><code>x = 1\n</code></pre>",
-                 id="pre-fenced-language-class-dropped"),
+    pytest.param(
+        "```python\nx = 1\n```",
+        "<pre><code>x = 1\n</code></pre>",
+        id="pre-fenced-language-class-dropped",
+    ),
     pytest.param("    indented", "<pre><code>indented\n</code></pre>", id="pre-indented"),
     pytest.param("> quoted", "<blockquote>\n<p>quoted</p>\n</blockquote>", id="blockquote"),
     pytest.param("- a\n- b", "<ul>\n<li>a</li>\n<li>b</li>\n</ul>", id="ul-li"),
     pytest.param("1. a\n2. b", "<ol>\n<li>a</li>\n<li>b</li>\n</ol>", id="ol-li"),
-    pytest.param('[x](https://example.com "T")',
-                 f'<p><a href="https://example.com" title="T" {REL}>x</a></p>', id="a-href-title"),
-    pytest.param("[x](http://example.com)", f'<p><a href="http://example.com" {REL}>x</a></p>',
-                 id="a-http"),
-    pytest.param("[x](HTTPS://EXAMPLE.COM)", f'<p><a href="HTTPS://EXAMPLE.COM" {REL}>x</a></p>',
-                 id="a-scheme-in-capitals"),
-    pytest.param("[x](https://example.com/a?b=1&c=2#d)",
-                 f'<p><a href="https://example.com/a?b=1&amp;c=2#d" {REL}>x</a></p>',
-                 id="a-query-and-fragment"),
-    pytest.param("[x](mailto:a@example.com)", f'<p><a href="mailto:a@example.com" {REL}>x</a></p>',
-                 id="a-mailto"),
-    pytest.param("<https://example.com>",
-                 f'<p><a href="https://example.com" {REL}>https://example.com</a></p>',
-                 id="a-autolink"),
-    pytest.param("<a@example.com>",
-                 f'<p><a href="mailto:a@example.com" {REL}>a@example.com</a></p>',
-                 id="a-email-autolink"),
-    pytest.param("see https://example.com now",
-                 f'<p>see <a href="https://example.com" {REL}>https://example.com</a> now</p>',
-                 id="a-bare-url-linkified"),
-    pytest.param("www.example.com",
-                 f'<p><a href="http://www.example.com" {REL}>www.example.com</a></p>',
-                 id="a-bare-www-linkified"),
-    pytest.param("[x][r]\n\n[r]: https://example.com",
-                 f'<p><a href="https://example.com" {REL}>x</a></p>', id="a-reference"),
-    pytest.param('[x](https://example.com \'say "hi"\')',
-                 f'<p><a href="https://example.com" title="say &quot;hi&quot;" {REL}>x</a></p>',
-                 id="a-title-quotes-escaped"),
+    pytest.param(
+        '[x](https://example.com "T")',
+        f'<p><a href="https://example.com" title="T" {REL}>x</a></p>',
+        id="a-href-title",
+    ),
+    pytest.param(
+        "[x](http://example.com)", f'<p><a href="http://example.com" {REL}>x</a></p>', id="a-http"
+    ),
+    pytest.param(
+        "[x](HTTPS://EXAMPLE.COM)",
+        f'<p><a href="HTTPS://EXAMPLE.COM" {REL}>x</a></p>',
+        id="a-scheme-in-capitals",
+    ),
+    pytest.param(
+        "[x](https://example.com/a?b=1&c=2#d)",
+        f'<p><a href="https://example.com/a?b=1&amp;c=2#d" {REL}>x</a></p>',
+        id="a-query-and-fragment",
+    ),
+    pytest.param(
+        "[x](mailto:a@example.com)",
+        f'<p><a href="mailto:a@example.com" {REL}>x</a></p>',
+        id="a-mailto",
+    ),
+    pytest.param(
+        "<https://example.com>",
+        f'<p><a href="https://example.com" {REL}>https://example.com</a></p>',
+        id="a-autolink",
+    ),
+    pytest.param(
+        "<a@example.com>",
+        f'<p><a href="mailto:a@example.com" {REL}>a@example.com</a></p>',
+        id="a-email-autolink",
+    ),
+    pytest.param(
+        "see https://example.com now",
+        f'<p>see <a href="https://example.com" {REL}>https://example.com</a> now</p>',
+        id="a-bare-url-linkified",
+    ),
+    pytest.param(
+        "www.example.com",
+        f'<p><a href="http://www.example.com" {REL}>www.example.com</a></p>',
+        id="a-bare-www-linkified",
+    ),
+    pytest.param(
+        "[x][r]\n\n[r]: https://example.com",
+        f'<p><a href="https://example.com" {REL}>x</a></p>',
+        id="a-reference",
+    ),
+    pytest.param(
+        "[x](https://example.com 'say \"hi\"')",
+        f'<p><a href="https://example.com" title="say &quot;hi&quot;" {REL}>x</a></p>',
+        id="a-title-quotes-escaped",
+    ),
 ]
 
 # Markdown refuses some schemes itself and then shows the whole source as text; links it makes
@@ -63,32 +92,49 @@ ALLOWED = [
 FORBIDDEN_LINKS = [
     pytest.param("[x](javascript:alert(1))", "<p>[x](javascript:alert(1))</p>", id="javascript"),
     pytest.param("[x](JaVaScRiPt:alert(1))", "<p>[x](JaVaScRiPt:alert(1))</p>", id="mixed-case"),
-    pytest.param("[x](&#106;avascript:alert(1))", "<p>[x](javascript:alert(1))</p>",
-                 id="decimal-entity"),
-    pytest.param("[x](&#x6A;avascript:alert(1))", "<p>[x](javascript:alert(1))</p>",
-                 id="hex-entity"),
+    pytest.param(
+        "[x](&#106;avascript:alert(1))", "<p>[x](javascript:alert(1))</p>", id="decimal-entity"
+    ),
+    pytest.param(
+        "[x](&#x6A;avascript:alert(1))", "<p>[x](javascript:alert(1))</p>", id="hex-entity"
+    ),
     pytest.param("[x](java&Tab;script:alert(1))", "<p>x</p>", id="tab-entity"),
     pytest.param("[x](java&#09;script:alert(1))", "<p>x</p>", id="tab-numeric-entity"),
     pytest.param("[x](java&NewLine;script:alert(1))", "<p>x</p>", id="newline-entity"),
-    pytest.param("[x](javascript&colon;alert(1))", "<p>[x](javascript:alert(1))</p>",
-                 id="colon-entity"),
+    pytest.param(
+        "[x](javascript&colon;alert(1))", "<p>[x](javascript:alert(1))</p>", id="colon-entity"
+    ),
     pytest.param("[x](java\tscript:alert(1))", "<p>[x](java\tscript:alert(1))</p>", id="tab-split"),
     pytest.param("[x](<java\tscript:alert(1)>)", "<p>x</p>", id="tab-split-in-brackets"),
-    pytest.param("[x](java\nscript:alert(1))", "<p>[x](java\nscript:alert(1))</p>",
-                 id="newline-split"),
-    pytest.param("[x](  javascript:alert(1))", "<p>[x](  javascript:alert(1))</p>",
-                 id="leading-spaces"),
-    pytest.param("[x](&#32;javascript:alert(1))", "<p>[x]( javascript:alert(1))</p>",
-                 id="leading-space-entity"),
-    pytest.param("[x](<javascript:alert(1)>)", "<p>[x](&lt;javascript:alert(1)&gt;)</p>",
-                 id="javascript-in-brackets"),
-    pytest.param("<javascript:alert(1)>", "<p>&lt;javascript:alert(1)&gt;</p>",
-                 id="javascript-autolink"),
-    pytest.param("[x][r]\n\n[r]: javascript:alert(1)",
-                 "<p>[x][r]</p>\n<p>[r]: javascript:alert(1)</p>", id="javascript-reference"),
-    pytest.param("[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
-                 "<p>[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)</p>",
-                 id="data"),
+    pytest.param(
+        "[x](java\nscript:alert(1))", "<p>[x](java\nscript:alert(1))</p>", id="newline-split"
+    ),
+    pytest.param(
+        "[x](  javascript:alert(1))", "<p>[x](  javascript:alert(1))</p>", id="leading-spaces"
+    ),
+    pytest.param(
+        "[x](&#32;javascript:alert(1))",
+        "<p>[x]( javascript:alert(1))</p>",
+        id="leading-space-entity",
+    ),
+    pytest.param(
+        "[x](<javascript:alert(1)>)",
+        "<p>[x](&lt;javascript:alert(1)&gt;)</p>",
+        id="javascript-in-brackets",
+    ),
+    pytest.param(
+        "<javascript:alert(1)>", "<p>&lt;javascript:alert(1)&gt;</p>", id="javascript-autolink"
+    ),
+    pytest.param(
+        "[x][r]\n\n[r]: javascript:alert(1)",
+        "<p>[x][r]</p>\n<p>[r]: javascript:alert(1)</p>",
+        id="javascript-reference",
+    ),
+    pytest.param(
+        "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        "<p>[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)</p>",
+        id="data",
+    ),
     pytest.param("<data:text/html,x>", "<p>&lt;data:text/html,x&gt;</p>", id="data-autolink"),
     pytest.param("[x](vbscript:msgbox(1))", "<p>[x](vbscript:msgbox(1))</p>", id="vbscript"),
     pytest.param("[x](ftp://example.com/f)", "<p>x</p>", id="ftp"),
@@ -105,22 +151,34 @@ FORBIDDEN_LINKS = [
 
 RAW_HTML = [
     pytest.param("<b>bold</b>", "<p>&lt;b&gt;bold&lt;/b&gt;</p>", id="b"),
-    pytest.param("<script>alert(1)</script>", "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>",
-                 id="script"),
-    pytest.param('<a href="javascript:alert(1)">x</a>',
-                 "<p>&lt;a href=&quot;javascript:alert(1)&quot;&gt;x&lt;/a&gt;</p>", id="a"),
-    pytest.param('<a href="https://example.com">x</a>',
-                 f'<p>&lt;a href=&quot;<a href="https://example.com" {REL}>https://example.com</a>'
-                 "&quot;&gt;x&lt;/a&gt;</p>", id="a-whose-url-is-linkified-as-text"),
-    pytest.param('<img src=x onerror="alert(1)">',
-                 "<p>&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</p>", id="img-onerror"),
-    pytest.param('<p style="color:red" onclick="alert(1)">x</p>',
-                 "<p>&lt;p style=&quot;color:red&quot; onclick=&quot;alert(1)&quot;&gt;"
-                 "x&lt;/p&gt;</p>",
-                 id="style-and-onclick"),
+    pytest.param(
+        "<script>alert(1)</script>", "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>", id="script"
+    ),
+    pytest.param(
+        '<a href="javascript:alert(1)">x</a>',
+        "<p>&lt;a href=&quot;javascript:alert(1)&quot;&gt;x&lt;/a&gt;</p>",
+        id="a",
+    ),
+    pytest.param(
+        '<a href="https://example.com">x</a>',
+        f'<p>&lt;a href=&quot;<a href="https://example.com" {REL}>https://example.com</a>'
+        "&quot;&gt;x&lt;/a&gt;</p>",
+        id="a-whose-url-is-linkified-as-text",
+    ),
+    pytest.param(
+        '<img src=x onerror="alert(1)">',
+        "<p>&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</p>",
+        id="img-onerror",
+    ),
+    pytest.param(
+        '<p style="color:red" onclick="alert(1)">x</p>',
+        "<p>&lt;p style=&quot;color:red&quot; onclick=&quot;alert(1)&quot;&gt;x&lt;/p&gt;</p>",
+        id="style-and-onclick",
+    ),
     pytest.param("<!-- hidden -->", "<p>&lt;!-- hidden --&gt;</p>", id="comment"),
-    pytest.param("<div>\n*md*\n</div>", "<p>&lt;div&gt;\n<em>md</em>\n&lt;/div&gt;</p>",
-                 id="html-block"),
+    pytest.param(
+        "<div>\n*md*\n</div>", "<p>&lt;div&gt;\n<em>md</em>\n&lt;/div&gt;</p>", id="html-block"
+    ),
     pytest.param("&lt;b&gt; &amp; &copy;", "<p>&lt;b&gt; &amp; ©</p>", id="entities"),
 ]
 
@@ -128,9 +186,11 @@ DISABLED_MARKDOWN = [
     pytest.param("# Heading", "<p># Heading</p>", id="heading"),
     pytest.param("Heading\n===", "<p>Heading\n===</p>", id="setext-heading"),
     pytest.param("---", "<p>---</p>", id="rule"),
-    pytest.param("![alt](https://example.com/a.png)",
-                 f'<p>!<a href="https://example.com/a.png" {REL}>alt</a></p>',
-                 id="image-is-a-link-never-an-img"),
+    pytest.param(
+        "![alt](https://example.com/a.png)",
+        f'<p>!<a href="https://example.com/a.png" {REL}>alt</a></p>',
+        id="image-is-a-link-never-an-img",
+    ),
 ]
 
 

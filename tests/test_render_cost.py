@@ -99,7 +99,8 @@ CASES: dict[str, Callable[[int], str]] = {
     "found-bracket-lines": lambda n: repeat("[\n", n, prefix="www.)<"),
     # Below LINK_BRACKETS brackets are still looked at as links: the most of them, at the worst.
     "brackets-under-the-link-limit": lambda n: repeat(
-        "_a ", n, prefix="[[[_[[[[" * ((LINK_BRACKETS - 1) // 7)),
+        "_a ", n, prefix="[[[_[[[[" * ((LINK_BRACKETS - 1) // 7)
+    ),
 }
 
 
@@ -154,16 +155,60 @@ def test_every_case_is_near_the_longest_text():
 def test_worst_case_renders_in_linear_time_within_the_bound(name):
     whole, quarter = growth(name)
     assert whole <= LINEAR_FACTOR * quarter + NOISE, (
-        f"{whole * 1000:.1f} ms, a quarter of it {quarter * 1000:.1f} ms")
+        f"{whole * 1000:.1f} ms, a quarter of it {quarter * 1000:.1f} ms"
+    )
     best = cpu_time(CASES[name](MAX_TEXT_LENGTH), enough=BOUND)
     assert best < BOUND, f"{best * 1000:.1f} ms"
 
 
 FRAGMENTS = [
-    "[", "]", "(", ")", "](", "](/r)", "[x](/r)", "[x](https://e.com)", "*", "_", "**", "`",
-    "```\n", "> ", ">", "- ", "1. ", "\n", "\n\n", "  \n", "\\", "&amp;", "&#123;", "&lt;", "&",
-    "<", "a", "a.com", "http://", "www.", "@", ".", "-", ":", "/", " ", "    ", "!", "#", "=",
-    "~", "<https://e.com>", "0.A", "é", "\x01", "\x0c", '"',
+    "[",
+    "]",
+    "(",
+    ")",
+    "](",
+    "](/r)",
+    "[x](/r)",
+    "[x](https://e.com)",
+    "*",
+    "_",
+    "**",
+    "`",
+    "```\n",
+    "> ",
+    ">",
+    "- ",
+    "1. ",
+    "\n",
+    "\n\n",
+    "  \n",
+    "\\",
+    "&amp;",
+    "&#123;",
+    "&lt;",
+    "&",
+    "<",
+    "a",
+    "a.com",
+    "http://",
+    "www.",
+    "@",
+    ".",
+    "-",
+    ":",
+    "/",
+    " ",
+    "    ",
+    "!",
+    "#",
+    "=",
+    "~",
+    "<https://e.com>",
+    "0.A",
+    "é",
+    "\x01",
+    "\x0c",
+    '"',
 ]
 # A unit of Markdown fragments repeated up to the longest text: slow inputs are built that way.
 texts = st.builds(
@@ -182,9 +227,41 @@ def test_text_of_repeated_fragments_renders_within_the_bound(text):
 # --- the linear-time URL scan finds what bleach's would ----------------------------------------
 
 URL_PARTS = [
-    "a", "x", "1", "_", "é", "\u0663", "-", ".", ":", "/", "//", "@", "(", ")", " ", ",", "?",
-    "#", "&", ";", "<", "'", "com", "co", "org", "ae", "aero", "http", "https", "HTTP", "ftp",
-    "mailto", "www", "ed2k", "xn",
+    "a",
+    "x",
+    "1",
+    "_",
+    "é",
+    "\u0663",
+    "-",
+    ".",
+    ":",
+    "/",
+    "//",
+    "@",
+    "(",
+    ")",
+    " ",
+    ",",
+    "?",
+    "#",
+    "&",
+    ";",
+    "<",
+    "'",
+    "com",
+    "co",
+    "org",
+    "ae",
+    "aero",
+    "http",
+    "https",
+    "HTTP",
+    "ftp",
+    "mailto",
+    "www",
+    "ed2k",
+    "xn",
 ]
 
 
@@ -224,11 +301,11 @@ def test_url_stripping_keeps_what_bleach_keeps(text):
     assert render._strip_non_url_bits(text) == strip_non_url_bits(text)
 
 
-
 def test_a_flood_of_brackets_keeps_bare_links_and_code_but_not_bracket_links():
     flood = "[" * LINK_BRACKETS
-    html = render_comment(f"See https://example.com and [a](https://b.example)\n\n"
-                          f"`[x](https://c.example)`\n\n{flood}")
+    html = render_comment(
+        f"See https://example.com and [a](https://b.example)\n\n`[x](https://c.example)`\n\n{flood}"
+    )
     assert '<a href="https://example.com" rel="nofollow ugc noopener">' in html
     assert "[a](" in html  # read as text, its URL linked bare
     assert "<code>[x](https://c.example)</code>" in html

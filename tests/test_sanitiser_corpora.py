@@ -167,15 +167,23 @@ class Corpus:
 
 # name: (accepted, vectors). The few refused are blank or hold control characters.
 PAYLOADS_ALL_THE_THINGS = {
-    "0xcela_event_handlers": (105, 105), "BRUTELOGIC-XSS-STRINGS": (110, 110),
-    "IntrudersXSS": (178, 179), "JHADDIX_XSS": (110, 110), "MarioXSSVectors": (274, 274),
-    "RSNAKE_XSS": (73, 73), "XSSDetection": (202, 202), "XSS_Polyglots": (16, 16),
-    "port_swigger_xss_cheatsheet_event_handlers": (114, 114), "xss_payloads_quick": (39, 39),
+    "0xcela_event_handlers": (105, 105),
+    "BRUTELOGIC-XSS-STRINGS": (110, 110),
+    "IntrudersXSS": (178, 179),
+    "JHADDIX_XSS": (110, 110),
+    "MarioXSSVectors": (274, 274),
+    "RSNAKE_XSS": (73, 73),
+    "XSSDetection": (202, 202),
+    "XSS_Polyglots": (16, 16),
+    "port_swigger_xss_cheatsheet_event_handlers": (114, 114),
+    "xss_payloads_quick": (39, 39),
 }
 CORPORA = [
     Corpus("xss/payloadbox-xss-payload-list.txt", _lines, 6613, 6613),
-    *(Corpus(f"xss/payloadsallthethings/{name}.txt", _lines, *counts)
-      for name, counts in PAYLOADS_ALL_THE_THINGS.items()),
+    *(
+        Corpus(f"xss/payloadsallthethings/{name}.txt", _lines, *counts)
+        for name, counts in PAYLOADS_ALL_THE_THINGS.items()
+    ),
     *(Corpus(f"xss/bleach-tests-data/{n}.test", _bleach_input, 1, 1) for n in range(1, 21)),
     Corpus("xss/html5lib/sanitizer-tests1.json", _json_field("input"), 70, 72),
     Corpus("xss/dompurify/expect.json", _json_field("payload"), 214, 223),
@@ -186,6 +194,8 @@ CORPORA = [
 def test_the_floors_add_up_to_what_the_corpora_hold():
     xss = [c for c in CORPORA if c.path.startswith("xss/")]
     assert (sum(c.accepted for c in xss), sum(c.vectors for c in xss)) == (8138, 8150)
+
+
 VECTOR_FILES = ("*.txt", "*.test", "*.json")
 
 
@@ -276,4 +286,5 @@ def _post_corpus(source, app, client, form_token):
     )
     assert (checked, len(vectors)) == (source.accepted, source.vectors), (
         f"{source.path}: {checked} of {len(vectors)} vectors accepted and their HTML checked, "
-        f"where {source.accepted} of {source.vectors} were; a refusal now is a lost check")
+        f"where {source.accepted} of {source.vectors} were; a refusal now is a lost check"
+    )

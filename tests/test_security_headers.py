@@ -6,8 +6,12 @@ import pytest
 
 from .conftest import unique_uri
 
-HTML_PAGES = ["/demo", "/demo/posts", "/admin/login",
-              "/comments?uri=/2008/01/persistence-pays-off.html"]
+HTML_PAGES = [
+    "/demo",
+    "/demo/posts",
+    "/admin/login",
+    "/comments?uri=/2008/01/persistence-pays-off.html",
+]
 
 
 @pytest.mark.parametrize("path", HTML_PAGES)

@@ -37,8 +37,7 @@ BLOG, DOCS = "http://blog.test", "http://docs.test"
 def docs(app):
     """A second site: its own origin, every comment reviewed, its own alert address."""
     with app.app_context():
-        site = sites.add(db.session, "docs", origins=[DOCS], title="The docs",
-                         moderation="all")
+        site = sites.add(db.session, "docs", origins=[DOCS], title="The docs", moderation="all")
         sites.set_value(db.session, site, "alert-emails", "docs-team@example.com")
         sites.set_value(db.session, site, "sender-name", "Docs comments")
         db.session.commit()
@@ -49,9 +48,11 @@ def post(client, uri, text=None, *, site="default", origin=BLOG, **fields):
     text = text or f"Hello {uuid.uuid4().hex[:6]}"  # never a repeat of an earlier text
     token = issue_form_token(SECRET, site, uri)
     query = "" if site == "default" else f"?site={site}"
-    return client.post(f"/api/comments{query}", json={"uri": uri, "text": text,
-                                                      "form_token": token, **fields},
-                       headers={"Origin": origin})
+    return client.post(
+        f"/api/comments{query}",
+        json={"uri": uri, "text": text, "form_token": token, **fields},
+        headers={"Origin": origin},
+    )
 
 
 def test_each_site_takes_comments_from_its_own_origins_under_its_own_policy(app, client, docs):
@@ -72,11 +73,13 @@ def test_each_site_takes_comments_from_its_own_origins_under_its_own_policy(app,
 
 def test_cors_answers_each_site_for_its_own_origins_only(client, docs):
     uri = unique_uri()
-    read = client.get("/api/threads", query_string={"uri": uri, "site": "docs"},
-                      headers={"Origin": DOCS})
+    read = client.get(
+        "/api/threads", query_string={"uri": uri, "site": "docs"}, headers={"Origin": DOCS}
+    )
     assert read.headers.get("Access-Control-Allow-Origin") == DOCS
-    other = client.get("/api/threads", query_string={"uri": uri, "site": "docs"},
-                       headers={"Origin": BLOG})
+    other = client.get(
+        "/api/threads", query_string={"uri": uri, "site": "docs"}, headers={"Origin": BLOG}
+    )
     assert "Access-Control-Allow-Origin" not in other.headers
     own = client.get("/api/threads", query_string={"uri": uri}, headers={"Origin": BLOG})
     assert own.headers.get("Access-Control-Allow-Origin") == BLOG
@@ -92,7 +95,8 @@ def test_an_unknown_site_is_refused_with_the_usual_error_shape(client):
 
 
 def test_a_site_known_to_one_database_is_unknown_to_another_in_the_same_process(
-        app, client, docs, tmp_path, settings):
+    app, client, docs, tmp_path, settings
+):
     """Readers' requests keep each site's settings a few seconds; what one database knows
     must not answer for another served by the same process."""
     assert client.get("/api/counts", query_string={"uri": "/a/", "site": "docs"}).status_code == 200
@@ -116,10 +120,14 @@ def test_counts_feeds_and_pages_are_per_site(app, client, docs):
         db.session.commit()
     counts = client.get("/api/counts", query_string={"uri": [uri, unique_uri()], "site": "docs"})
     assert counts.get_json()["counts"][uri] == 1
-    both = [client.get("/api/threads", query_string={"uri": uri, **query}).get_json()
-            for query in ({}, {"site": "docs"})]
-    assert [[c["html"] for c in t["comments"]] for t in both] == [["<p>On the blog</p>"],
-                                                                 ["<p>On the docs</p>"]]
+    both = [
+        client.get("/api/threads", query_string={"uri": uri, **query}).get_json()
+        for query in ({}, {"site": "docs"})
+    ]
+    assert [[c["html"] for c in t["comments"]] for t in both] == [
+        ["<p>On the blog</p>"],
+        ["<p>On the docs</p>"],
+    ]
     feed = client.get("/feed/recent.atom", query_string={"site": "docs"}).get_data(as_text=True)
     assert "On the docs" in feed and "On the blog" not in feed and "site=docs" in feed
     page = client.get("/comments", query_string={"uri": uri, "site": "docs"})
@@ -132,26 +140,42 @@ def test_counts_feeds_and_pages_are_per_site(app, client, docs):
 def test_a_reader_cannot_reach_another_sites_comment_through_this_site(client, docs):
     mine = post(client, unique_uri(), site="docs", origin=DOCS).get_json()
     auth = {"Authorization": f"Bearer {mine['edit_token']}", "Origin": BLOG}
-    assert client.patch(f"/api/comments/{mine['id']}", json={"text": "changed"},
-                        headers=auth).status_code == 404
+    assert (
+        client.patch(
+            f"/api/comments/{mine['id']}", json={"text": "changed"}, headers=auth
+        ).status_code
+        == 404
+    )
     assert client.delete(f"/api/comments/{mine['id']}", headers=auth).status_code == 404
     auth["Origin"] = DOCS
-    assert client.patch(f"/api/comments/{mine['id']}?site=docs", json={"text": "changed"},
-                        headers=auth).status_code == 200
+    assert (
+        client.patch(
+            f"/api/comments/{mine['id']}?site=docs", json={"text": "changed"}, headers=auth
+        ).status_code
+        == 200
+    )
 
 
 def test_rules_apply_on_their_own_site_only(app, client, docs):
     with app.app_context():
         block_word(db.session, "casino", RuleAction.refuse, "test", site="docs")
-        add_ban(db.session, BanKind.email, "banned@example.com", RuleAction.spam, None,
-                "test", site="docs")
+        add_ban(
+            db.session,
+            BanKind.email,
+            "banned@example.com",
+            RuleAction.spam,
+            None,
+            "test",
+            site="docs",
+        )
         db.session.commit()
     assert post(client, unique_uri(), "casino night", site="docs", origin=DOCS).status_code == 403
     assert post(client, unique_uri(), "casino night").status_code == 201
     banned = post(client, unique_uri(), "hello", email="banned@example.com")
     assert banned.get_json()["status"] == "approved"  # the docs ban is not the blog's
-    on_docs = post(client, unique_uri(), "hello", site="docs", origin=DOCS,
-                   email="banned@example.com").get_json()
+    on_docs = post(
+        client, unique_uri(), "hello", site="docs", origin=DOCS, email="banned@example.com"
+    ).get_json()
     with app.app_context():
         assert db.session.get(Comment, on_docs["id"]).status.value == "spam"
 
@@ -164,19 +188,25 @@ def two_sites(app, client, docs):
     """A held comment, a thread and a ban on each site, and a moderator of the blog only."""
     app.config["MODERATION"] = "all"
     blog_comment = post(client, unique_uri(), "Blog question", site="default").get_json()
-    docs_comment = post(client, unique_uri(), "Docs question", site="docs",
-                        origin=DOCS).get_json()
+    docs_comment = post(client, unique_uri(), "Docs question", site="docs", origin=DOCS).get_json()
     with app.app_context():
         docs_thread = db.session.get(Comment, docs_comment["id"]).thread_id
-        docs_ban = add_ban(db.session, BanKind.email, "x@example.com", RuleAction.hold,
-                           None, "test", site="docs").id
+        docs_ban = add_ban(
+            db.session, BanKind.email, "x@example.com", RuleAction.hold, None, "test", site="docs"
+        ).id
         docs_word = block_word(db.session, "spammy", RuleAction.hold, "test", site="docs").id
         db.session.commit()
     make_moderator(app, "blogmod", sites=("default",))
     moderator = app.test_client()
     assert login(moderator, "blogmod").status_code == 303
-    return {"blog": blog_comment["id"], "docs": docs_comment["id"], "thread": docs_thread,
-            "ban": docs_ban, "word": docs_word, "client": moderator}
+    return {
+        "blog": blog_comment["id"],
+        "docs": docs_comment["id"],
+        "thread": docs_thread,
+        "ban": docs_ban,
+        "word": docs_word,
+        "client": moderator,
+    }
 
 
 def statuses(app) -> dict[int, str]:
@@ -197,8 +227,7 @@ def test_a_moderator_sees_only_their_sites(two_sites):
     assert "x@example.com" not in bans
 
 
-def test_every_admin_route_on_another_sites_object_is_refused_and_changes_nothing(
-        app, two_sites):
+def test_every_admin_route_on_another_sites_object_is_refused_and_changes_nothing(app, two_sites):
     moderator = two_sites["client"]
     token = csrf_token(moderator, "/admin/")
     before = statuses(app)
@@ -207,13 +236,18 @@ def test_every_admin_route_on_another_sites_object_is_refused_and_changes_nothin
     tried = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin/") or not rule.arguments & {
-                "comment_id", "thread_id", "ban_id"}:
+            "comment_id",
+            "thread_id",
+            "ban_id",
+        }:
             continue
         values = {"comment_id": docs_id, "thread_id": thread, "ban_id": ban}
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if "action" in rule.arguments or "change" in rule.arguments:
-                choices = {"action": ["approve", "spam", "delete", "restore"],
-                           "change": ["close", "reopen"]}
+                choices = {
+                    "action": ["approve", "spam", "delete", "restore"],
+                    "change": ["close", "reopen"],
+                }
                 key = "action" if "action" in rule.arguments else "change"
                 urls = [rule.build({**values, key: choice})[1] for choice in choices[key]]
             else:
@@ -223,8 +257,10 @@ def test_every_admin_route_on_another_sites_object_is_refused_and_changes_nothin
                 tried.append((method, url, answer.status_code))
     assert len(tried) >= 10
     assert all(status == 403 for _, _, status in tried), tried
-    bulk = moderator.post("/admin/bulk", data={"csrf_token": token, "action": "spam",
-                                               "ids": [str(two_sites["blog"]), str(docs_id)]})
+    bulk = moderator.post(
+        "/admin/bulk",
+        data={"csrf_token": token, "action": "spam", "ids": [str(two_sites["blog"]), str(docs_id)]},
+    )
     assert bulk.status_code == 403
     assert statuses(app) == before
     with app.app_context():
@@ -242,8 +278,12 @@ def test_an_admin_sees_every_site_and_switches_between_them(app, client, two_sit
     only_docs = client.get("/admin/?site=docs").get_data(as_text=True)
     assert "Docs question" in only_docs and "Blog question" not in only_docs
     token = csrf_token(client, "/admin/")
-    assert client.post(f"/admin/comments/{two_sites['docs']}/approve",
-                       data={"csrf_token": token}).status_code == 303
+    assert (
+        client.post(
+            f"/admin/comments/{two_sites['docs']}/approve", data={"csrf_token": token}
+        ).status_code
+        == 303
+    )
 
 
 def test_held_comments_alert_that_sites_moderators_under_its_sender_name(app, client, docs):
@@ -265,8 +305,19 @@ def test_held_comments_alert_that_sites_moderators_under_its_sender_name(app, cl
 
 def test_site_commands_add_list_and_set(app):
     runner = app.test_cli_runner()
-    added = runner.invoke(args=["site", "add", "shop", "--origin", "https://shop.example",
-                                "--title", "The shop", "--policy", "none"])
+    added = runner.invoke(
+        args=[
+            "site",
+            "add",
+            "shop",
+            "--origin",
+            "https://shop.example",
+            "--title",
+            "The shop",
+            "--policy",
+            "none",
+        ]
+    )
     assert added.exit_code == 0, added.output
     assert 'data-site="shop"' in added.output
     again = runner.invoke(args=["site", "add", "shop", "--origin", "https://shop.example"])
@@ -283,20 +334,46 @@ def test_site_commands_add_list_and_set(app):
     assert runner.invoke(args=["site", "set", "nowhere", "title", "x"]).exit_code == 2
     listed = runner.invoke(args=["site", "list"]).output
     assert re.search(r"^default\t\tinstall settings$", listed, re.M)
-    assert re.search(r"^shop\tThe shop\t.*allowed_origins=\['https://shop.example'\].*"
-                     r"max_links=5.*moderation=none", listed, re.M)
+    assert re.search(
+        r"^shop\tThe shop\t.*allowed_origins=\['https://shop.example'\].*"
+        r"max_links=5.*moderation=none",
+        listed,
+        re.M,
+    )
     assert runner.invoke(args=["site", "set", "shop", "max-links", ""]).exit_code == 0
     assert "max_links" not in runner.invoke(args=["site", "list"]).output
-    made = runner.invoke(args=["create-moderator", "shopmod", "--email", "s@example.com",
-                               "--role", "moderator", "--site", "shop", "--password-stdin"],
-                         input="a long enough password\n")
+    made = runner.invoke(
+        args=[
+            "create-moderator",
+            "shopmod",
+            "--email",
+            "s@example.com",
+            "--role",
+            "moderator",
+            "--site",
+            "shop",
+            "--password-stdin",
+        ],
+        input="a long enough password\n",
+    )
     assert made.exit_code == 0, made.output
     with app.app_context():
         rows = db.session.execute(sa.select(ModeratorSite.site)).scalars().all()
     assert rows == ["shop"]
-    missing = runner.invoke(args=["create-moderator", "m2", "--email", "m2@example.com",
-                                  "--role", "moderator", "--site", "nowhere",
-                                  "--password-stdin"], input="a long enough password\n")
+    missing = runner.invoke(
+        args=[
+            "create-moderator",
+            "m2",
+            "--email",
+            "m2@example.com",
+            "--role",
+            "moderator",
+            "--site",
+            "nowhere",
+            "--password-stdin",
+        ],
+        input="a long enough password\n",
+    )
     assert missing.exit_code == 2 and "nowhere" in missing.output
 
 
@@ -311,15 +388,27 @@ def before_sites(database_url, tmp_path):
         url, admin, name = f"sqlite:///{tmp_path / 'before.sqlite3'}", None, None
     else:
         name = f"commentsvc_before_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(sa.engine.make_url(database_url).set(database="postgres"),
-                                 isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(
+            sa.engine.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = sa.engine.make_url(database_url).set(database=name).render_as_string(
-            hide_password=False)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "MODERATION": "none",
-                      "MIN_SUBMIT_SECONDS": 0, "RATELIMIT_ENABLED": False,
-                      "ALLOWED_ORIGINS": [BLOG], "MAIL_BACKGROUND": False})
+        url = (
+            sa.engine.make_url(database_url)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": SECRET,
+            "MODERATION": "none",
+            "MIN_SUBMIT_SECONDS": 0,
+            "RATELIMIT_ENABLED": False,
+            "ALLOWED_ORIGINS": [BLOG],
+            "MAIL_BACKGROUND": False,
+        }
+    )
     init_migrations(app)
     with app.app_context():
         upgrade(revision="0010")
@@ -339,8 +428,9 @@ def before_sites(database_url, tmp_path):
                 "INSERT INTO moderators (id, name, email, password_hash, role, active, created) "
                 "VALUES (1, 'mo', 'mo@example.com', 'x', 'moderator', :yes, :when)",
             ):
-                conn.execute(sa.text(statement), {"no": False, "yes": True,
-                                                  "when": "2008-01-19 10:00:00"})
+                conn.execute(
+                    sa.text(statement), {"no": False, "yes": True, "when": "2008-01-19 10:00:00"}
+                )
         upgrade()
         db.engine.dispose()
     yield app
@@ -357,16 +447,21 @@ def test_an_install_from_before_sites_upgrades_with_nothing_lost_or_changed(befo
     with app.app_context():
         assert sites.names(db.session) == ["default"]
         assert sites.overrides(sites.require(db.session, "default")) == {
-            "SITE": "default", "SITE_TITLE": None}  # the install's settings decide, as before
+            "SITE": "default",
+            "SITE_TITLE": None,
+        }  # the install's settings decide, as before
         assert [(b.site, b.value) for b in db.session.execute(sa.select(Ban)).scalars()] == [
-            ("default", "spam@example.com")]
-        assert [(w.site, w.word) for w in
-                db.session.execute(sa.select(BlockedWord)).scalars()] == [("default", "casino")]
+            ("default", "spam@example.com")
+        ]
+        assert [(w.site, w.word) for w in db.session.execute(sa.select(BlockedWord)).scalars()] == [
+            ("default", "casino")
+        ]
         assert db.session.execute(sa.select(ModeratorSite.site)).scalars().all() == ["default"]
         db.session.remove()
     client = app.test_client()
-    thread = client.get("/api/threads", query_string={
-        "uri": "/2008/01/persistence-pays-off.html"}).get_json()
+    thread = client.get(
+        "/api/threads", query_string={"uri": "/2008/01/persistence-pays-off.html"}
+    ).get_json()
     assert [c["html"] for c in thread["comments"]] == ["<p>Have you had a difficult sale?</p>"]
     assert post(client, unique_uri(), "hi", email="spam@example.com").status_code == 403
     held = post(client, unique_uri(), "casino tonight").get_json()

@@ -24,10 +24,14 @@ from .server_helpers import BIN, service_env
 
 BLOG_COMMENTS = REPO / "tests" / "data" / "blog_comments.csv"
 
-SUPPORT_SPAM = ("Great post! For printer support call our toll free number +1-888-555-0142, "
-                "we fix any printer fast. Call the support number today.")
-REAL = ("I tried the follow-up approach you describe with a difficult client last spring. "
-        "It took four calls, but she signed in the end. Thanks for writing this up!")
+SUPPORT_SPAM = (
+    "Great post! For printer support call our toll free number +1-888-555-0142, "
+    "we fix any printer fast. Call the support number today."
+)
+REAL = (
+    "I tried the follow-up approach you describe with a difficult client last spring. "
+    "It took four calls, but she signed in the end. Thanks for writing this up!"
+)
 
 
 def train_from(app, path) -> str:
@@ -45,8 +49,11 @@ def comment_row(app, comment_id: int) -> Comment:
 
 def lessons(app) -> dict[int | None, str]:
     with app.app_context():
-        rows = db.session.execute(sa.select(SpamLesson.comment_id, SpamLesson.label)
-                                  .where(SpamLesson.comment_id.is_not(None)))
+        rows = db.session.execute(
+            sa.select(SpamLesson.comment_id, SpamLesson.label).where(
+                SpamLesson.comment_id.is_not(None)
+            )
+        )
         return {comment_id: label for comment_id, label in rows}
 
 
@@ -57,10 +64,14 @@ def total(app) -> tuple[int, int]:
 
 def teach_examples(app, spam: int, ham: int) -> None:
     """Lessons from a file, as `spam-filter train` gives them, `spam` and `ham` of each."""
-    examples = [(f"cheap pills casino loans {n} https://pills-{n}.example", "spam", "Pills")
-                for n in range(spam)]
-    examples += [(f"I enjoyed reading about your garden, tomato number {n} grew well.", "ham",
-                  "Reader") for n in range(ham)]
+    examples = [
+        (f"cheap pills casino loans {n} https://pills-{n}.example", "spam", "Pills")
+        for n in range(spam)
+    ]
+    examples += [
+        (f"I enjoyed reading about your garden, tomato number {n} grew well.", "ham", "Reader")
+        for n in range(ham)
+    ]
     with app.app_context():
         spamfilter.train(db.session, examples)
         db.session.commit()
@@ -72,15 +83,26 @@ def teach_examples(app, spam: int, ham: int) -> None:
 def test_features_name_links_phone_numbers_word_pairs_and_the_website():
     feats = spamfilter.features(
         "Call the SUPPORT number +1 (888) 555-0142 or see https://www.printer-support.example/x",
-        author="Printer Help", website="https://fix-it.example")
-    for expected in ("link:printer-support.example", "phone", "w:call", "p:support number",
-                     "site:fix-it.example", "name:printer", "links:1", "website"):
+        author="Printer Help",
+        website="https://fix-it.example",
+    )
+    for expected in (
+        "link:printer-support.example",
+        "phone",
+        "w:call",
+        "p:support number",
+        "site:fix-it.example",
+        "name:printer",
+        "links:1",
+        "website",
+    ):
         assert expected in feats
     assert "phone" not in spamfilter.features("We met in 2019 and again in 2021.")
     assert "capitals" in spamfilter.features("BUY NOW THE BEST WATCHES CHEAP")
     assert "capitals" not in spamfilter.features("Buy now, the best watches are cheap")
-    assert len(spamfilter.features(" ".join(f"w{n}" for n in range(5000)))) == \
-        spamfilter.MAX_FEATURES
+    assert (
+        len(spamfilter.features(" ".join(f"w{n}" for n in range(5000)))) == spamfilter.MAX_FEATURES
+    )
 
 
 def test_a_feature_seen_only_in_spam_pushes_the_score_up_and_is_named_first():
@@ -91,20 +113,29 @@ def test_a_feature_seen_only_in_spam_pushes_the_score_up_and_is_named_first():
     assert clues == ("w:casino",)
     assert spamfilter.score(counts, 30, 30, ["w:unseen"]) == (0.5, ())
     assert spamfilter.score({}, 0, 0, ["w:casino"]) == (0.5, ())
-    verdict = spamfilter.Verdict(score=0.873, clues=("link:printer-support.example", "w:call",
-                                                     "p:support number", "phone"), active=True)
-    assert verdict.reason() == ("spam filter: 0.87 (link to printer-support.example, 'call', "
-                                "'support number')")
+    verdict = spamfilter.Verdict(
+        score=0.873,
+        clues=("link:printer-support.example", "w:call", "p:support number", "phone"),
+        active=True,
+    )
+    assert verdict.reason() == (
+        "spam filter: 0.87 (link to printer-support.example, 'call', 'support number')"
+    )
 
 
 def test_thresholds_and_mode_are_settings_checked_when_read():
     config = load("/tmp", environ={})
-    assert (config["SPAM_FILTER"], config["SPAM_FILTER_HOLD"], config["SPAM_FILTER_SPAM"]) == \
-        ("on", 0.9, 0.999)
-    for bad in ({"COMMENTSVC_SPAM_FILTER": "sometimes"},
-                {"COMMENTSVC_SPAM_FILTER_HOLD": "high"},
-                {"COMMENTSVC_SPAM_FILTER_HOLD": "1.5"},
-                {"COMMENTSVC_SPAM_FILTER_HOLD": "0.99", "COMMENTSVC_SPAM_FILTER_SPAM": "0.95"}):
+    assert (config["SPAM_FILTER"], config["SPAM_FILTER_HOLD"], config["SPAM_FILTER_SPAM"]) == (
+        "on",
+        0.9,
+        0.999,
+    )
+    for bad in (
+        {"COMMENTSVC_SPAM_FILTER": "sometimes"},
+        {"COMMENTSVC_SPAM_FILTER_HOLD": "high"},
+        {"COMMENTSVC_SPAM_FILTER_HOLD": "1.5"},
+        {"COMMENTSVC_SPAM_FILTER_HOLD": "0.99", "COMMENTSVC_SPAM_FILTER_SPAM": "0.95"},
+    ):
         with pytest.raises(BadSetting, match="COMMENTSVC_SPAM_FILTER"):
             load("/tmp", environ=bad)
 
@@ -114,8 +145,9 @@ def test_thresholds_and_mode_are_settings_checked_when_read():
 
 def test_a_fresh_install_records_scores_but_holds_and_marks_nothing(app, make_comment):
     teach_examples(app, spam=19, ham=40)  # one spam lesson short
-    posted = make_comment(unique_uri(), "cheap pills casino loans https://pills-1.example",
-                          author="Pills")
+    posted = make_comment(
+        unique_uri(), "cheap pills casino loans https://pills-1.example", author="Pills"
+    )
     assert posted["status"] == "approved"  # moderation none: the policy decides
     row = comment_row(app, posted["id"])
     assert row.spam_score is not None and row.spam_score > 0.9
@@ -123,13 +155,18 @@ def test_a_fresh_install_records_scores_but_holds_and_marks_nothing(app, make_co
 
 
 def test_after_training_from_a_file_spam_is_held_with_its_reason_and_real_comments_pass(
-        app, make_comment, settings):
+    app, make_comment, settings
+):
     output = train_from(app, BLOG_COMMENTS)
     with BLOG_COMMENTS.open(encoding="utf-8", newline="") as lines:
         labels = [row["label"] for row in csv.DictReader(lines)]
     assert f"learned {labels.count('spam')} spam and {labels.count('ham')} ham" in output
-    spam = make_comment(unique_uri(), SUPPORT_SPAM, author="Printer Help Desk",
-                        website="https://printer-support.example")
+    spam = make_comment(
+        unique_uri(),
+        SUPPORT_SPAM,
+        author="Printer Help Desk",
+        website="https://printer-support.example",
+    )
     real = make_comment(unique_uri(), REAL, author="Maria")
     assert spam["status"] == "pending" and real["status"] == "approved"
     row = comment_row(app, spam["id"])
@@ -151,11 +188,13 @@ def test_the_thresholds_decide_between_holding_and_marking_spam_quietly(app, mak
         """Post text the filter scores at s, with the thresholds set at hold*s and spam*s."""
         text = f"cheap pills casino loans https://pills-{n}.example and a garden"
         with app.app_context():
-            score = spamfilter.classify(db.session, app.config, text=text, author="Pills",
-                                        website=None).score
+            score = spamfilter.classify(
+                db.session, app.config, text=text, author="Pills", website=None
+            ).score
         assert 0.5 < score < 1.0
-        app.config.update(SPAM_FILTER_HOLD=min(1.0, score * hold),
-                          SPAM_FILTER_SPAM=min(1.0, score * spam))
+        app.config.update(
+            SPAM_FILTER_HOLD=min(1.0, score * hold), SPAM_FILTER_SPAM=min(1.0, score * spam)
+        )
         posted = make_comment(unique_uri(), text, author="Pills")
         assert posted["status"] in ("pending", "approved")  # never "spam", to the poster
         return comment_row(app, posted["id"])
@@ -170,7 +209,8 @@ def test_the_thresholds_decide_between_holding_and_marking_spam_quietly(app, mak
 
 
 def test_learn_mode_scores_without_acting_and_off_neither_scores_nor_learns(
-        app, make_comment, moderator):
+    app, make_comment, moderator
+):
     teach_examples(app, spam=40, ham=40)
     app.config.update(SPAM_FILTER="learn")
     posted = make_comment(unique_uri(), "cheap pills casino loans https://pills-9.example")
@@ -181,8 +221,12 @@ def test_learn_mode_scores_without_acting_and_off_neither_scores_nor_learns(
     assert quiet["status"] == "approved" and comment_row(app, quiet["id"]).spam_score is None
     before = total(app)
     token = csrf_token(moderator, "/admin/")
-    assert moderator.post(f"/admin/comments/{quiet['id']}/spam",
-                          data={"csrf_token": token}).status_code == 303
+    assert (
+        moderator.post(
+            f"/admin/comments/{quiet['id']}/spam", data={"csrf_token": token}
+        ).status_code
+        == 303
+    )
     assert total(app) == before and lessons(app) == {}
 
 
@@ -190,9 +234,11 @@ def test_an_edit_into_spam_is_held_by_the_filter(app, client, make_comment):
     teach_examples(app, spam=40, ham=40)
     posted = make_comment(unique_uri(), "Lovely tomatoes this year, thanks for the tips.")
     assert posted["status"] == "approved"
-    changed = client.patch(f"/api/comments/{posted['id']}",
-                           json={"text": "cheap pills casino loans https://pills-3.example"},
-                           headers={"Authorization": f"Bearer {posted['edit_token']}"})
+    changed = client.patch(
+        f"/api/comments/{posted['id']}",
+        json={"text": "cheap pills casino loans https://pills-3.example"},
+        headers={"Authorization": f"Bearer {posted['edit_token']}"},
+    )
     assert changed.status_code == 200
     row = comment_row(app, posted["id"])
     assert row.status != Status.approved and row.filter_action in ("held", "spam")
@@ -216,13 +262,15 @@ def moderator(app, client):
 
 @pytest.mark.usefixtures("held")
 def test_queue_decisions_teach_it_and_a_restore_takes_the_spam_lesson_back(
-        app, moderator, make_comment):
+    app, moderator, make_comment
+):
     uri = unique_uri()
     ham = make_comment(uri, "A real question about pricing?")
     spam = make_comment(uri, "Buy followers at https://followers.example")
     token = csrf_token(moderator, "/admin/")
     act = lambda cid, action: moderator.post(  # noqa: E731
-        f"/admin/comments/{cid}/{action}", data={"csrf_token": token})
+        f"/admin/comments/{cid}/{action}", data={"csrf_token": token}
+    )
     assert act(ham["id"], "approve").status_code == 303
     assert act(spam["id"], "spam").status_code == 303
     assert lessons(app) == {ham["id"]: "ham", spam["id"]: "spam"}
@@ -259,15 +307,18 @@ def test_bulk_actions_and_mail_links_teach_it(app, client, moderator, make_comme
 
 @pytest.mark.usefixtures("held")
 def test_a_comment_the_filter_held_and_a_moderator_approved_counts_as_overturned(
-        app, client, make_comment):
+    app, client, make_comment
+):
     teach_examples(app, spam=40, ham=40)
     held = make_comment(unique_uri(), "cheap pills casino loans https://pills-2.example")
     kept = make_comment(unique_uri(), "cheap pills casino loans https://pills-4.example")
     make_moderator(app, "boss", role=Role.admin)
     assert login(client, "boss").status_code == 303
     token = csrf_token(client, "/admin/")
-    assert client.post(f"/admin/comments/{held['id']}/approve",
-                       data={"csrf_token": token}).status_code == 303
+    assert (
+        client.post(f"/admin/comments/{held['id']}/approve", data={"csrf_token": token}).status_code
+        == 303
+    )
     page = client.get("/admin/spam-filter")
     assert page.status_code == 200
     text = re.sub(r"\s+", " ", page.get_data(as_text=True))
@@ -289,19 +340,27 @@ def test_the_spam_filter_page_is_for_admins_only(app, moderator):
 
 def test_erasing_a_commenter_takes_back_what_their_comments_taught(app, moderator, make_comment):
     email = f"ann-{secrets.token_hex(3)}@example.com"
-    posted = make_comment(unique_uri(), "Rare words: zymurgy quokka", email=email,
-                          author="Ann Quokka")
+    posted = make_comment(
+        unique_uri(), "Rare words: zymurgy quokka", email=email, author="Ann Quokka"
+    )
     token = csrf_token(moderator, "/admin/")
-    assert moderator.post(f"/admin/comments/{posted['id']}/spam",
-                          data={"csrf_token": token}).status_code == 303
+    assert (
+        moderator.post(
+            f"/admin/comments/{posted['id']}/spam", data={"csrf_token": token}
+        ).status_code
+        == 303
+    )
     assert total(app) == (1, 0)
     result = app.test_cli_runner().invoke(args=["erase", "--email", email, "--yes"])
     assert result.exit_code == 0, result.output
     assert total(app) == (0, 0) and lessons(app) == {}
     with app.app_context():
-        kept = db.session.execute(sa.select(SpamFeature.feature).where(
-            SpamFeature.feature.in_(["w:zymurgy", "name:quokka"]),
-            (SpamFeature.spam + SpamFeature.ham) > 0)).all()
+        kept = db.session.execute(
+            sa.select(SpamFeature.feature).where(
+                SpamFeature.feature.in_(["w:zymurgy", "name:quokka"]),
+                (SpamFeature.spam + SpamFeature.ham) > 0,
+            )
+        ).all()
     assert kept == []
 
 
@@ -341,24 +400,42 @@ def test_stats_reports_lessons_and_held_back_accuracy_and_reset_asks_first(app):
         assert db.session.execute(sa.select(sa.func.count()).select_from(SpamFeature)).scalar() == 0
 
 
-def test_a_second_process_reads_the_model_the_first_one_taught(app, database_url, tmp_path,
-                                                                 make_comment):
+def test_a_second_process_reads_the_model_the_first_one_taught(
+    app, database_url, tmp_path, make_comment
+):
     teach_examples(app, spam=25, ham=30)
     env = service_env(database_url, tmp_path)
-    shown = subprocess.run([str(BIN / "commentsvc"), "spam-filter", "stats"], env=env,
-                           cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+    shown = subprocess.run(
+        [str(BIN / "commentsvc"), "spam-filter", "stats"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert "from files:    25 spam, 30 not spam" in shown.stdout
     assert "filter:        acting" in shown.stdout
     # And the other way: a lesson taught by another process changes what this one decides.
     uri = unique_uri()
     token = issue_form_token(SECRET, "default", uri)
     examples = tmp_path / "more.csv"
-    examples.write_text("text,label\n" + "".join(
-        f"zymurgy quokka offer {n},spam\n" for n in range(30)))
-    subprocess.run([str(BIN / "commentsvc"), "spam-filter", "train", str(examples)], env=env,
-                   cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
-    response = app.test_client().post("/api/comments", json={
-        "uri": uri, "text": "zymurgy quokka offer today", "form_token": token})
+    examples.write_text(
+        "text,label\n" + "".join(f"zymurgy quokka offer {n},spam\n" for n in range(30))
+    )
+    subprocess.run(
+        [str(BIN / "commentsvc"), "spam-filter", "train", str(examples)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    response = app.test_client().post(
+        "/api/comments",
+        json={"uri": uri, "text": "zymurgy quokka offer today", "form_token": token},
+    )
     assert response.status_code == 201
     assert comment_row(app, response.get_json()["id"]).filter_action in ("held", "spam")
 
@@ -370,8 +447,11 @@ def test_the_model_drops_features_seen_once_when_it_grows_too_large(app):
         assert spamfilter.prune(db.session) == 0  # far below the limit: nothing goes
         dropped = spamfilter.prune(db.session, limit=rows - 1)
         db.session.commit()
-        kept = dict(db.session.execute(sa.select(SpamFeature.feature,
-                                                 SpamFeature.spam + SpamFeature.ham)).all())
+        kept = dict(
+            db.session.execute(
+                sa.select(SpamFeature.feature, SpamFeature.spam + SpamFeature.ham)
+            ).all()
+        )
     assert dropped > 0 and len(kept) == rows - dropped
     assert min(count for feature, count in kept.items() if feature != spamfilter.TOTAL) >= 2
     assert "w:casino" in kept and "link:pills-3.example" not in kept

@@ -19,7 +19,8 @@ def review_all(settings):
 def _status(app, comment_id):
     with app.app_context():
         status = db.session.execute(
-            sa.select(Comment.status).where(Comment.id == comment_id)).scalar_one()
+            sa.select(Comment.status).where(Comment.id == comment_id)
+        ).scalar_one()
         db.session.remove()
     return status
 
@@ -43,15 +44,19 @@ def test_posting_spam_answers_like_a_held_comment(held_and_spam):
 def test_editing_ones_spam_comment_answers_pending(app, client, held_and_spam):
     answers = []
     for comment in held_and_spam:
-        response = client.patch(f"/api/comments/{comment['id']}", json={"text": "Edited"},
-                                headers={"Authorization": f"Bearer {comment['edit_token']}"})
+        response = client.patch(
+            f"/api/comments/{comment['id']}",
+            json={"text": "Edited"},
+            headers={"Authorization": f"Bearer {comment['edit_token']}"},
+        )
         answers.append((response.status_code, response.get_json()["status"]))
     assert answers == [(200, "pending"), (200, "pending")]
     assert _status(app, held_and_spam[1]["id"]) == Status.spam
 
 
 def test_replying_to_ones_spam_comment_answers_like_replying_to_a_held_one(
-        app, post, held_and_spam):
+    app, post, held_and_spam
+):
     answers = []
     for comment in held_and_spam:
         thread = _uri_of(app, comment["id"])
@@ -60,7 +65,8 @@ def test_replying_to_ones_spam_comment_answers_like_replying_to_a_held_one(
     assert answers == [(201, "pending"), (201, "pending")]
     with app.app_context():
         [reply_to_spam] = db.session.execute(
-            sa.select(Comment).where(Comment.parent_id == held_and_spam[1]["id"])).scalars()
+            sa.select(Comment).where(Comment.parent_id == held_and_spam[1]["id"])
+        ).scalars()
         assert reply_to_spam.status == Status.spam
         db.session.remove()
 
@@ -77,7 +83,8 @@ def test_ones_own_spam_comment_is_shown_to_its_author_as_held(app, client, held_
         uri = _uri_of(app, comment["id"])
         anyone = client.get(f"/api/threads?uri={uri}").get_json()
         assert anyone["comments"] == []
-        author = client.get(f"/api/threads?uri={uri}",
-                            headers={"X-Edit-Tokens": comment["edit_token"]}).get_json()
+        author = client.get(
+            f"/api/threads?uri={uri}", headers={"X-Edit-Tokens": comment["edit_token"]}
+        ).get_json()
         [shown] = author["comments"]
         assert (shown["id"], shown["status"]) == (comment["id"], "pending")

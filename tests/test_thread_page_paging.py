@@ -23,15 +23,28 @@ def big_thread(app):
     start = utcnow() - timedelta(hours=1)
     with app.app_context():
         thread = Thread(uri=uri, title="A busy post")
-        root = Comment(thread=thread, author="Ann", text="Root", html="<p>Root</p>",
-                       status=Status.approved, created=start)
+        root = Comment(
+            thread=thread,
+            author="Ann",
+            text="Root",
+            html="<p>Root</p>",
+            status=Status.approved,
+            created=start,
+        )
         db.session.add_all([thread, root])
         db.session.flush()
         db.session.add_all(
-            Comment(thread=thread, parent_id=root.id, author=f"Reader {n}", text=f"Reply {n}",
-                    html=f"<p>Reply {n}</p>", status=Status.approved,
-                    created=start + timedelta(seconds=n + 1))
-            for n in range(250))
+            Comment(
+                thread=thread,
+                parent_id=root.id,
+                author=f"Reader {n}",
+                text=f"Reply {n}",
+                html=f"<p>Reply {n}</p>",
+                status=Status.approved,
+                created=start + timedelta(seconds=n + 1),
+            )
+            for n in range(250)
+        )
         db.session.commit()
         root_id = root.id
         db.session.remove()
@@ -92,8 +105,9 @@ def test_reply_link_opens_the_form_on_that_comments_page(client, big_thread):
 
 
 @pytest.mark.parametrize("query", ["page=99", "page=0", "show={last}", "show=999999"])
-def test_any_page_address_is_served_from_the_cache_once_seen(client, big_thread, count_queries,
-                                                            query):
+def test_any_page_address_is_served_from_the_cache_once_seen(
+    client, big_thread, count_queries, query
+):
     """A page past the end, or the page of a comment, must not be a way around the cache."""
     uri, root_id = big_thread
     last = _ids(client.get(f"/comments?uri={uri}&page=3").get_data(as_text=True))[-1]

@@ -26,14 +26,19 @@ def test_a_form_token_is_good_for_its_own_thread_only_and_only_in_its_time():
     token = tokens.issue_form_token(SECRET, "default", "/a.html")
     check = dict(site="default", uri="/a.html", min_age=0, max_age=60)
     assert tokens.form_token_problem(SECRET, token, **check) is None
-    assert tokens.form_token_problem(SECRET, token, **{**check, "uri": "/b.html"}) == \
-        "form token forged or for another thread"
-    assert tokens.form_token_problem(SECRET, token, **{**check, "site": "docs"}) == \
-        "form token forged or for another thread"
-    assert tokens.form_token_problem("another-secret-" + "y" * 32, token, **check) == \
-        "form token forged or for another thread"
-    assert tokens.form_token_problem(SECRET, token, **{**check, "min_age": 30}) == \
-        "posted too fast"
+    assert (
+        tokens.form_token_problem(SECRET, token, **{**check, "uri": "/b.html"})
+        == "form token forged or for another thread"
+    )
+    assert (
+        tokens.form_token_problem(SECRET, token, **{**check, "site": "docs"})
+        == "form token forged or for another thread"
+    )
+    assert (
+        tokens.form_token_problem("another-secret-" + "y" * 32, token, **check)
+        == "form token forged or for another thread"
+    )
+    assert tokens.form_token_problem(SECRET, token, **{**check, "min_age": 30}) == "posted too fast"
     issued, nonce, _ = token.split(".")
     old = int(time.time()) - 120
     aged = f"{old}.{nonce}.{tokens._form_mac(SECRET, old, nonce, 'default', '/a.html')}"
@@ -49,8 +54,10 @@ def test_an_edit_token_names_its_comment_and_nothing_else():
         tokens.edit_token_comment(SECRET, token[:-2] + "xx", 60)
     with pytest.raises(tokens.InvalidToken):
         tokens.edit_token_comment("another-secret-" + "y" * 32, token, 60)
-    assert tokens.own_comment_ids(SECRET, [token, "junk", tokens.issue_edit_token(SECRET, 7)]) \
-        == {42, 7}
+    assert tokens.own_comment_ids(SECRET, [token, "junk", tokens.issue_edit_token(SECRET, 7)]) == {
+        42,
+        7,
+    }
 
 
 def test_a_mail_action_token_grants_one_action_on_one_comment_to_one_recipient():
@@ -67,17 +74,43 @@ def test_a_mail_action_token_grants_one_action_on_one_comment_to_one_recipient()
 
 def test_validation_cleans_what_it_keeps_and_names_every_field_it_refuses(app):
     with app.test_request_context():
-        entry = validate_comment({"uri": "/a.html", "text": "Hi", "author": "A\u200bnn",
-                                  "email": "Ann@Example.COM", "website": "https://ann.example",
-                                  "notify": True}, max_text=100)
+        entry = validate_comment(
+            {
+                "uri": "/a.html",
+                "text": "Hi",
+                "author": "A\u200bnn",
+                "email": "Ann@Example.COM",
+                "website": "https://ann.example",
+                "notify": True,
+            },
+            max_text=100,
+        )
         assert (entry.author, entry.email, entry.website, entry.notify) == (
-            "Ann", "ann@example.com", "https://ann.example", True)
+            "Ann",
+            "ann@example.com",
+            "https://ann.example",
+            True,
+        )
         with pytest.raises(ValidationFailed) as refused:
-            validate_comment({"uri": "javascript:alert(1)", "text": "x" * 101,
-                              "email": "not-mail", "website": "ftp://x.example",
-                              "parent_id": True, "notify": "yes"}, max_text=100)
-        assert set(refused.value.fields) == {"uri", "text", "email", "website", "parent_id",
-                                             "notify"}
+            validate_comment(
+                {
+                    "uri": "javascript:alert(1)",
+                    "text": "x" * 101,
+                    "email": "not-mail",
+                    "website": "ftp://x.example",
+                    "parent_id": True,
+                    "notify": "yes",
+                },
+                max_text=100,
+            )
+        assert set(refused.value.fields) == {
+            "uri",
+            "text",
+            "email",
+            "website",
+            "parent_id",
+            "notify",
+        }
         edit = validate_comment({"text": "changed"}, max_text=100, partial=True)
         assert (edit.uri, edit.text) == ("", "changed")
 
@@ -86,8 +119,14 @@ def test_a_thread_uri_is_a_path_or_an_address_on_an_allowed_origin(app):
     with app.test_request_context():
         assert uri_problem("/2008/01/persistence-pays-off.html") is None
         assert uri_problem("https://blog.example/a.html", ["https://blog.example"]) is None
-        for bad in ("https://elsewhere.example/a.html", "a.html", "//evil.example/x", "",
-                    "/a\nb", 42):
+        for bad in (
+            "https://elsewhere.example/a.html",
+            "a.html",
+            "//evil.example/x",
+            "",
+            "/a\nb",
+            42,
+        ):
             assert uri_problem(bad, ["https://blog.example"]) is not None, bad
 
 
@@ -97,8 +136,16 @@ def test_a_thread_uri_is_a_path_or_an_address_on_an_allowed_origin(app):
 def decide(app, text="Hello", *, policy="none", email=None, verdict=None, html=None, **extra):
     config = {**app.config, "MODERATION": policy, **extra}
     with app.app_context():
-        return decide_status(db.session, config, text=text, html=html or f"<p>{text}</p>",
-                             email=email, remote_hash="hash", bot_signal=None, verdict=verdict)
+        return decide_status(
+            db.session,
+            config,
+            text=text,
+            html=html or f"<p>{text}</p>",
+            email=email,
+            remote_hash="hash",
+            bot_signal=None,
+            verdict=verdict,
+        )
 
 
 def test_the_policy_decides_when_no_rule_does(app, make_comment):
@@ -111,22 +158,25 @@ def test_the_policy_decides_when_no_rule_does(app, make_comment):
 
 def test_rules_come_before_the_policy_in_their_order(app):
     two_links = '<p><a href="https://a.example">a</a> <a href="https://b.example">b</a></p>'
-    assert decide(app, html=two_links, MAX_LINKS=1) == (Status.pending,
-                                                        "2 links (more than 1)")
+    assert decide(app, html=two_links, MAX_LINKS=1) == (Status.pending, "2 links (more than 1)")
     active = Verdict(score=0.95, clues=("w:casino",), active=True)
     assert decide(app, verdict=active)[0] == Status.pending
     assert decide(app, verdict=Verdict(score=0.9999, clues=(), active=True))[0] == Status.spam
     assert decide(app, verdict=Verdict(score=0.9999, clues=(), active=False)) == (
-        Status.approved, None)
+        Status.approved,
+        None,
+    )
     with app.app_context():
-        db.session.add_all([BlockedWord(word="casino", action=RuleAction.refuse),
-                            Ban(kind=BanKind.email, value="spam@example.com",
-                                action=RuleAction.spam)])
+        db.session.add_all(
+            [
+                BlockedWord(word="casino", action=RuleAction.refuse),
+                Ban(kind=BanKind.email, value="spam@example.com", action=RuleAction.spam),
+            ]
+        )
         db.session.commit()
     with pytest.raises(Refused):
         decide(app, "casino night")
-    assert decide(app, email="spam@example.com", verdict=active) == (Status.spam,
-                                                                     "banned email")
+    assert decide(app, email="spam@example.com", verdict=active) == (Status.spam, "banned email")
 
 
 # --- the thread tree -----------------------------------------------------------------------------
@@ -136,25 +186,47 @@ def test_the_tree_nests_replies_and_keeps_a_placeholder_for_a_withdrawn_parent(a
     start = utcnow() - timedelta(hours=1)
     with app.app_context():
         thread = Thread(uri="/tree.html")
-        root = Comment(thread=thread, text="root", html="<p>root</p>", status=Status.approved,
-                       created=start)
-        gone = Comment(thread=thread, text="gone", html="<p>gone</p>", status=Status.deleted,
-                       created=start + timedelta(minutes=1))
-        held = Comment(thread=thread, text="held", html="<p>held</p>", status=Status.pending,
-                       created=start + timedelta(minutes=2))
+        root = Comment(
+            thread=thread, text="root", html="<p>root</p>", status=Status.approved, created=start
+        )
+        gone = Comment(
+            thread=thread,
+            text="gone",
+            html="<p>gone</p>",
+            status=Status.deleted,
+            created=start + timedelta(minutes=1),
+        )
+        held = Comment(
+            thread=thread,
+            text="held",
+            html="<p>held</p>",
+            status=Status.pending,
+            created=start + timedelta(minutes=2),
+        )
         db.session.add_all([root, gone, held])
         db.session.flush()
         chain, parent = [], root.id
         for depth in range(MAX_DEPTH + 2):
-            reply = Comment(thread=thread, parent_id=parent, text=f"d{depth}",
-                            html=f"<p>d{depth}</p>", status=Status.approved,
-                            created=start + timedelta(minutes=3 + depth))
+            reply = Comment(
+                thread=thread,
+                parent_id=parent,
+                text=f"d{depth}",
+                html=f"<p>d{depth}</p>",
+                status=Status.approved,
+                created=start + timedelta(minutes=3 + depth),
+            )
             db.session.add(reply)
             db.session.flush()
             chain.append(reply.id)
             parent = reply.id
-        orphan = Comment(thread=thread, parent_id=gone.id, text="answer", html="<p>answer</p>",
-                         status=Status.approved, created=start + timedelta(minutes=30))
+        orphan = Comment(
+            thread=thread,
+            parent_id=gone.id,
+            text="answer",
+            html="<p>answer</p>",
+            status=Status.approved,
+            created=start + timedelta(minutes=30),
+        )
         db.session.add(orphan)
         db.session.commit()
         tree = thread_tree(db.session, site="default", uri="/tree.html")
@@ -167,7 +239,7 @@ def test_the_tree_nests_replies_and_keeps_a_placeholder_for_a_withdrawn_parent(a
     depth, node = 1, roots[0]
     while node["replies"] and depth < MAX_DEPTH:
         node, depth = node["replies"][0], depth + 1
-    assert [c["id"] for c in node["replies"]] == chain[MAX_DEPTH - 1:]  # deeper ones flattened
+    assert [c["id"] for c in node["replies"]] == chain[MAX_DEPTH - 1 :]  # deeper ones flattened
     assert ids[2] in [c["id"] for c in mine["comments"]]  # its author sees their own
 
 

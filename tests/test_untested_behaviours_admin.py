@@ -83,8 +83,10 @@ def table_rows(html: str) -> list[list[str]]:
 
 def test_lifting_a_ban_lets_the_author_post_again(app, admin, moderator, post):
     token = csrf_token(admin, "/admin/bans")
-    admin.post("/admin/bans", data={"csrf_token": token, "kind": "email", "value": TROLL,
-                                    "action": "refuse"})
+    admin.post(
+        "/admin/bans",
+        data={"csrf_token": token, "kind": "email", "value": TROLL, "action": "refuse"},
+    )
     assert post(unique_uri(), "Banned", email=TROLL).status_code == 403
     (ban_id,) = ids(app, Ban)
 
@@ -104,8 +106,10 @@ def test_lifting_a_ban_lets_the_author_post_again(app, admin, moderator, post):
 
 def test_lifting_a_ban_needs_the_csrf_token(app, admin, post):
     token = csrf_token(admin, "/admin/bans")
-    admin.post("/admin/bans", data={"csrf_token": token, "kind": "email", "value": TROLL,
-                                    "action": "refuse"})
+    admin.post(
+        "/admin/bans",
+        data={"csrf_token": token, "kind": "email", "value": TROLL, "action": "refuse"},
+    )
     (ban_id,) = ids(app, Ban)
     app.config["WTF_CSRF_ENABLED"] = True
     assert admin.post(f"/admin/bans/{ban_id}/delete", data={}).status_code == 400
@@ -124,8 +128,10 @@ def test_taking_a_word_off_the_blocklist_lets_it_through(app, admin, moderator, 
 
     # Only admins keep the blocklist.
     other = csrf_token(moderator, "/admin/")
-    assert moderator.post(f"/admin/words/{word_id}/delete",
-                          data={"csrf_token": other}).status_code == 403
+    assert (
+        moderator.post(f"/admin/words/{word_id}/delete", data={"csrf_token": other}).status_code
+        == 403
+    )
     assert ids(app, BlockedWord) == [word_id]
 
     response = admin.post(f"/admin/words/{word_id}/delete", data={"csrf_token": token})
@@ -138,7 +144,11 @@ def test_taking_a_word_off_the_blocklist_lets_it_through(app, admin, moderator, 
     with app.app_context():
         entry = db.session.execute(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).scalar()
         assert (entry.actor, entry.action, entry.target, entry.detail) == (
-            "boss", "unblocklist", "word", "casino")
+            "boss",
+            "unblocklist",
+            "word",
+            "casino",
+        )
 
 
 # --- the audit page --------------------------------------------------------------------------
@@ -148,8 +158,16 @@ def test_the_audit_page_lists_every_action_newest_first(app, admin, make_comment
     comment = make_comment(unique_uri(), "To be deleted")
     token = csrf_token(admin, "/admin/")
     admin.post(f"/admin/comments/{comment['id']}/delete", data={"csrf_token": token})
-    admin.post("/admin/bans", data={"csrf_token": token, "kind": "email", "value": TROLL,
-                                    "action": "hold", "reason": "<b>rude</b> & loud"})
+    admin.post(
+        "/admin/bans",
+        data={
+            "csrf_token": token,
+            "kind": "email",
+            "value": TROLL,
+            "action": "hold",
+            "reason": "<b>rude</b> & loud",
+        },
+    )
 
     response = admin.get("/admin/audit")
 
@@ -170,8 +188,14 @@ def test_the_audit_page_is_paged_and_for_admins_only(app, admin, moderator):
     with app.app_context():
         start = utcnow() - timedelta(days=1)
         for n in range(AUDIT_PER_PAGE + 1):
-            db.session.add(AuditEntry(actor="script", action="test", target=f"item {n}",
-                                      created=start + timedelta(seconds=n)))
+            db.session.add(
+                AuditEntry(
+                    actor="script",
+                    action="test",
+                    target=f"item {n}",
+                    created=start + timedelta(seconds=n),
+                )
+            )
         db.session.commit()
         total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
         db.session.remove()
@@ -184,4 +208,3 @@ def test_the_audit_page_is_paged_and_for_admins_only(app, admin, moderator):
     assert [cells[1:4] for cells in last][-1] == ["script", "test", "item 0"]  # the oldest
     assert [cells[3] for cells in first if cells[1] == "script"][0] == f"item {AUDIT_PER_PAGE}"
     assert moderator.get("/admin/audit").status_code == 403
-

@@ -39,8 +39,11 @@ def comment_row(app, comment_id: int) -> Comment:
 def age(app, comment_id: int, days: int) -> None:
     """Move a comment's creation `days` into the past."""
     with app.app_context():
-        db.session.execute(sa.update(Comment).where(Comment.id == comment_id)
-                           .values(created=utcnow() - timedelta(days=days)))
+        db.session.execute(
+            sa.update(Comment)
+            .where(Comment.id == comment_id)
+            .values(created=utcnow() - timedelta(days=days))
+        )
         db.session.commit()
         db.session.remove()
 
@@ -53,8 +56,11 @@ def test_rerender_rebuilds_stale_html_from_the_stored_text_and_only_that(app, ma
     current = make_comment(unique_uri(), "Plain and current")
     with app.app_context():
         # What an older, laxer renderer might have left behind.
-        db.session.execute(sa.update(Comment).where(Comment.id == stale["id"]).values(
-            html='<p>Some <b onclick="steal()">bold</b> words</p><script>steal()</script>'))
+        db.session.execute(
+            sa.update(Comment)
+            .where(Comment.id == stale["id"])
+            .values(html='<p>Some <b onclick="steal()">bold</b> words</p><script>steal()</script>')
+        )
         db.session.commit()
         db.session.remove()
 
@@ -64,8 +70,11 @@ def test_rerender_rebuilds_stale_html_from_the_stored_text_and_only_that(app, ma
     assert "1 comment(s) re-rendered" in result.output
     assert comment_row(app, stale["id"]).html == "<p>Some <strong>bold</strong> words</p>"
     assert comment_row(app, current["id"]).html == current["html"]
-    assert app.test_cli_runner().invoke(args=["rerender"]).output.startswith(
-        "0 comment(s) re-rendered")
+    assert (
+        app.test_cli_runner()
+        .invoke(args=["rerender"])
+        .output.startswith("0 comment(s) re-rendered")
+    )
 
 
 # --- send-mail as a worker -------------------------------------------------------------------
@@ -96,8 +105,11 @@ def wait_until(condition, worker_process: subprocess.Popen, what: str, timeout: 
 
 def sent_mails(app) -> int:
     with app.app_context():
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
-                                  .where(OutboxMail.status == MailStatus.sent))
+        count = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMail)
+            .where(OutboxMail.status == MailStatus.sent)
+        )
         db.session.remove()
     return count
 
@@ -112,17 +124,31 @@ def inbox():
 
 @pytest.mark.backends("sqlite")  # the claim is shared with the tested senders; one backend here
 def test_send_mail_keeps_sending_as_mail_is_queued_until_interrupted(
-        app, database_url, inbox, make_comment, tmp_path):
+    app, database_url, inbox, make_comment, tmp_path
+):
     worker.stop_background_senders()
     app.config.update(MODERATION="all", MODERATOR_EMAILS=[MODERATOR])
-    env = service_env(database_url, tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=inbox.port,
-                      SMTP_STARTTLS=False, SMTP_TIMEOUT=5, MAIL_BACKGROUND=False,
-                      MAIL_FROM="comments@blog.test")
+    env = service_env(
+        database_url,
+        tmp_path,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=inbox.port,
+        SMTP_STARTTLS=False,
+        SMTP_TIMEOUT=5,
+        MAIL_BACKGROUND=False,
+        MAIL_FROM="comments@blog.test",
+    )
     log = tmp_path / "send-mail.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([str(BIN / "commentsvc"), "send-mail", "--interval", "0.2"],
-                                   cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [str(BIN / "commentsvc"), "send-mail", "--interval", "0.2"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         make_comment(unique_uri(), "Held for review, first")
         wait_until(lambda: sent_mails(app) == 1, process, "the first mail sent")

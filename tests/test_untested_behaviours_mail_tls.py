@@ -38,10 +38,28 @@ def make_certificate(folder: Path, name: str) -> tuple[Path, Path]:
     need(shutil.which("openssl") is not None, "openssl is missing (apt-get install -y openssl)")
     cert, key = folder / f"{name}.crt", folder / f"{name}.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert, key
 
 
@@ -100,9 +118,14 @@ def certificates(tmp_path, monkeypatch):
 def mail_settings(settings, mail_server):
     worker.stop_background_senders()
     # SMTP_STARTTLS is left out on purpose: its default is what is under test.
-    settings.update(SMTP_HOST="127.0.0.1", SMTP_PORT=mail_server.port, SMTP_TIMEOUT=5,
-                    MAIL_FROM="Blog comments <comments@blog.test>", MODERATOR_EMAILS=[MODERATOR],
-                    MODERATION="all")
+    settings.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=mail_server.port,
+        SMTP_TIMEOUT=5,
+        MAIL_FROM="Blog comments <comments@blog.test>",
+        MODERATOR_EMAILS=[MODERATOR],
+        MODERATION="all",
+    )
     return settings
 
 
@@ -132,8 +155,7 @@ def test_mail_is_delivered_over_starttls_by_default(app, mail_server, certificat
     assert [m.status for m in outbox(app)] == [MailStatus.sent]
 
 
-def test_a_server_without_starttls_never_gets_the_mail_in_the_clear(app, mail_server,
-                                                                    make_comment):
+def test_a_server_without_starttls_never_gets_the_mail_in_the_clear(app, mail_server, make_comment):
     mail_server.start()  # plain SMTP, no STARTTLS offered
     make_comment(unique_uri(), "Secret moderation alert")
 
@@ -147,7 +169,8 @@ def test_a_server_without_starttls_never_gets_the_mail_in_the_clear(app, mail_se
 
 
 def test_a_certificate_the_sender_does_not_trust_is_refused_and_retried(
-        app, mail_server, certificates, make_comment):
+    app, mail_server, certificates, make_comment
+):
     mail_server.start(*certificates["stranger"])
     make_comment(unique_uri(), "Not for an impostor")
 

@@ -25,40 +25,81 @@ from .test_migrations import PREVIOUS_RELEASE, _schema_drift
 WHEN = "2008-01-19 10:00:00"
 # Rows written the way the previous release wrote them, one or more in every table it had.
 PREVIOUS_RELEASE_ROWS = [
-    ("INSERT INTO threads (id, site, uri, title, closed, created, version) VALUES "
-     "(1, 'default', '/2008/01/persistence.html', 'Persistence', :no, :when, 3)", {}),
-    *[("INSERT INTO comments (id, thread_id, parent_id, author, email, text, html, status, "
-       "created, score, notify, remote_addr, remote_hash, avatar, text_hash) VALUES "
-       "(:id, 1, :parent, 'Sam', 'sam@example.com', :text, :html, :status, :when, 0, :yes, "
-       "'192.0.2.0', 'abcd', 'av', 'th')",
-       {"id": ident, "parent": parent, "text": text, "html": f"<p>{text}</p>", "status": status})
-      for ident, parent, text, status in [(1, None, "First", "approved"),
-                                          (2, 1, "A reply", "approved"),
-                                          (3, None, "Held", "pending")]],
-    ("INSERT INTO moderators (id, name, email, password_hash, role, active, created, "
-     "display_name) VALUES (1, 'mo', 'mo@example.com', 'hash', 'admin', :yes, :when, 'Mo')", {}),
-    ("INSERT INTO admin_sessions (id, moderator_id, created, last_seen) VALUES "
-     "('s1', 1, :when, :when)", {}),
-    ("INSERT INTO audit_log (id, moderator_id, actor, action, target, created) VALUES "
-     "(1, 1, 'mo', 'approve', 'comment 1', :when)", {}),
-    ("INSERT INTO subscriptions (id, comment_id, email, confirmed, created, confirm_mailed) "
-     "VALUES (1, 1, 'sam@example.com', :when, :when, :when)", {}),
-    ("INSERT INTO outbox (id, recipient, subject, text_body, status, attempts, next_attempt, "
-     "created, comment_id) VALUES (1, 'mo@example.com', 'Held', 'Held: Held', 'queued', 0, "
-     ":when, :when, 3)", {}),
-    ("INSERT INTO bans (id, kind, value, action, created) VALUES "
-     "(1, 'email', 'troll@example.com', 'refuse', :when)", {}),
-    ("INSERT INTO blocked_words (id, word, action, created) VALUES (1, 'casino', 'spam', :when)",
-     {}),
+    (
+        "INSERT INTO threads (id, site, uri, title, closed, created, version) VALUES "
+        "(1, 'default', '/2008/01/persistence.html', 'Persistence', :no, :when, 3)",
+        {},
+    ),
+    *[
+        (
+            "INSERT INTO comments (id, thread_id, parent_id, author, email, text, html, status, "
+            "created, score, notify, remote_addr, remote_hash, avatar, text_hash) VALUES "
+            "(:id, 1, :parent, 'Sam', 'sam@example.com', :text, :html, :status, :when, 0, :yes, "
+            "'192.0.2.0', 'abcd', 'av', 'th')",
+            {
+                "id": ident,
+                "parent": parent,
+                "text": text,
+                "html": f"<p>{text}</p>",
+                "status": status,
+            },
+        )
+        for ident, parent, text, status in [
+            (1, None, "First", "approved"),
+            (2, 1, "A reply", "approved"),
+            (3, None, "Held", "pending"),
+        ]
+    ],
+    (
+        "INSERT INTO moderators (id, name, email, password_hash, role, active, created, "
+        "display_name) VALUES (1, 'mo', 'mo@example.com', 'hash', 'admin', :yes, :when, 'Mo')",
+        {},
+    ),
+    (
+        "INSERT INTO admin_sessions (id, moderator_id, created, last_seen) VALUES "
+        "('s1', 1, :when, :when)",
+        {},
+    ),
+    (
+        "INSERT INTO audit_log (id, moderator_id, actor, action, target, created) VALUES "
+        "(1, 1, 'mo', 'approve', 'comment 1', :when)",
+        {},
+    ),
+    (
+        "INSERT INTO subscriptions (id, comment_id, email, confirmed, created, confirm_mailed) "
+        "VALUES (1, 1, 'sam@example.com', :when, :when, :when)",
+        {},
+    ),
+    (
+        "INSERT INTO outbox (id, recipient, subject, text_body, status, attempts, next_attempt, "
+        "created, comment_id) VALUES (1, 'mo@example.com', 'Held', 'Held: Held', 'queued', 0, "
+        ":when, :when, 3)",
+        {},
+    ),
+    (
+        "INSERT INTO bans (id, kind, value, action, created) VALUES "
+        "(1, 'email', 'troll@example.com', 'refuse', :when)",
+        {},
+    ),
+    (
+        "INSERT INTO blocked_words (id, word, action, created) VALUES (1, 'casino', 'spam', :when)",
+        {},
+    ),
     ("INSERT INTO used_tokens (id, used) VALUES ('t1', :when)", {}),
     ("INSERT INTO mail_limits (key, window_start, sent, held) VALUES ('k', :when, 1, 0)", {}),
 ]
 KEPT = {  # table: what identifies its rows, and where a row hangs off another
-    "threads": "id, uri", "comments": "id, parent_id, text, status",
-    "moderators": "id, name", "admin_sessions": "id, moderator_id",
-    "audit_log": "id, moderator_id", "subscriptions": "id, comment_id",
-    "outbox": "id, comment_id", "bans": "id, value", "blocked_words": "id, word",
-    "used_tokens": "id", "mail_limits": "key",
+    "threads": "id, uri",
+    "comments": "id, parent_id, text, status",
+    "moderators": "id, name",
+    "admin_sessions": "id, moderator_id",
+    "audit_log": "id, moderator_id",
+    "subscriptions": "id, comment_id",
+    "outbox": "id, comment_id",
+    "bans": "id, value",
+    "blocked_words": "id, word",
+    "used_tokens": "id",
+    "mail_limits": "key",
 }
 
 
@@ -90,9 +131,15 @@ def migrating(url: str):
 
 def rows(app) -> dict[str, list[tuple]]:
     with db.engine.connect() as conn:
-        return {table: [tuple(r) for r in conn.execute(sa.text(
-            f"SELECT {columns} FROM {table} ORDER BY {columns.split(',')[0]}"))]
-                for table, columns in KEPT.items()}
+        return {
+            table: [
+                tuple(r)
+                for r in conn.execute(
+                    sa.text(f"SELECT {columns} FROM {table} ORDER BY {columns.split(',')[0]}")
+                )
+            ]
+            for table, columns in KEPT.items()
+        }
 
 
 def previous_release_with_data(app) -> dict[str, list[tuple]]:
@@ -124,8 +171,14 @@ def test_a_downgrade_to_the_previous_release_and_back_keeps_every_row(empty_data
         # dropping the old one with foreign keys on (the app turns them on for every
         # connection) deletes its subscriptions and mail and unlinks every reply. Strict: once
         # migrations/env.py turns foreign keys off for SQLite migrations, this must pass.
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "SQLite downgrades below 0008 lose subscriptions, comment mail and reply links")))
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "SQLite downgrades below 0008 lose subscriptions, comment mail and reply links"
+                ),
+            )
+        )
     with migrating(empty_database) as app:
         before = previous_release_with_data(app)
         upgrade()
@@ -146,13 +199,20 @@ def test_postgresql_downgrades_to_nothing_and_upgrades_again():
         inspector = sa.inspect(db.engine)
         assert inspector.get_table_names() == ["alembic_version"]
         with db.engine.connect() as conn:  # nothing else left behind: no types, no sequences
-            leftovers = conn.execute(sa.text(
-                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = 'public' AND c.relkind IN ('S', 'i') "
-                "AND c.relname NOT LIKE 'alembic_version%' "
-                "UNION ALL SELECT t.typname FROM pg_type t JOIN pg_namespace n "
-                "ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype = 'e'"
-            )).scalars().all()
+            leftovers = (
+                conn.execute(
+                    sa.text(
+                        "SELECT c.relname FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = 'public' AND c.relkind IN ('S', 'i') "
+                        "AND c.relname NOT LIKE 'alembic_version%' "
+                        "UNION ALL SELECT t.typname FROM pg_type t JOIN pg_namespace n "
+                        "ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype = 'e'"
+                    )
+                )
+                .scalars()
+                .all()
+            )
         assert leftovers == []
         upgrade()
         assert _schema_drift(app) == []

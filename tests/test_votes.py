@@ -17,8 +17,11 @@ READER = "reader-token-0123456789abcdef"
 
 
 def vote(client, comment_id, value, voter=READER, address="198.51.100.7"):
-    return client.post(f"/api/comments/{comment_id}/vote", json={"value": value, "voter": voter},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        f"/api/comments/{comment_id}/vote",
+        json={"value": value, "voter": voter},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def set_status(app, comment_id, status):
@@ -30,13 +33,16 @@ def set_status(app, comment_id, status):
 def test_one_vote_per_reader_changeable_and_shown_in_the_thread(client, make_comment):
     uri = unique_uri()
     comment = make_comment(uri, "Vote on me")
-    assert client.get("/api/threads", query_string={"uri": uri}).get_json()[
-        "comments"][0]["score"] == 0  # now cached
+    assert (
+        client.get("/api/threads", query_string={"uri": uri}).get_json()["comments"][0]["score"]
+        == 0
+    )  # now cached
     assert vote(client, comment["id"], 1).get_json() == {"id": comment["id"], "score": 1}
     assert vote(client, comment["id"], 1).get_json()["score"] == 1  # not twice
     assert vote(client, comment["id"], -1).get_json()["score"] == -1  # changed
-    assert vote(client, comment["id"], 1, voter="another-reader-token-xyz0").get_json()[
-        "score"] == 0
+    assert (
+        vote(client, comment["id"], 1, voter="another-reader-token-xyz0").get_json()["score"] == 0
+    )
     assert vote(client, comment["id"], 0).get_json()["score"] == 1  # taken back
     thread = client.get("/api/threads", query_string={"uri": uri}).get_json()
     assert thread["comments"][0]["score"] == 1
@@ -59,11 +65,17 @@ def test_votes_are_for_published_comments_only(app, client, make_comment):
         assert db.session.execute(select(func.count()).select_from(Vote)).scalar_one() == 0
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"value": 2, "voter": READER}, "value"), ({"value": True, "voter": READER}, "value"),
-    ({"value": "1", "voter": READER}, "value"), ({"value": 1}, "voter"),
-    ({"value": 1, "voter": "short"}, "voter"), ({"value": 1, "voter": "a b" * 10}, "voter"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"value": 2, "voter": READER}, "value"),
+        ({"value": True, "voter": READER}, "value"),
+        ({"value": "1", "voter": READER}, "value"),
+        ({"value": 1}, "voter"),
+        ({"value": 1, "voter": "short"}, "voter"),
+        ({"value": 1, "voter": "a b" * 10}, "voter"),
+    ],
+)
 def test_a_bad_vote_is_a_clear_error(client, make_comment, body, field):
     comment = make_comment(unique_uri(), "Hello")
     response = client.post(f"/api/comments/{comment['id']}/vote", json=body)
@@ -72,11 +84,17 @@ def test_a_bad_vote_is_a_clear_error(client, make_comment, body, field):
 
 def test_new_tokens_from_one_address_buy_only_a_few_votes(client, make_comment):
     comment = make_comment(unique_uri(), "Stuff the ballot?")
-    answers = [vote(client, comment["id"], 1, voter=f"rotating-token-{n:08d}").status_code
-               for n in range(7)]
+    answers = [
+        vote(client, comment["id"], 1, voter=f"rotating-token-{n:08d}").status_code
+        for n in range(7)
+    ]
     assert answers == [200] * 5 + [403, 403]
-    assert vote(client, comment["id"], 1, voter="elsewhere-token-0001",
-                address="203.0.113.9").get_json()["score"] == 6
+    assert (
+        vote(
+            client, comment["id"], 1, voter="elsewhere-token-0001", address="203.0.113.9"
+        ).get_json()["score"]
+        == 6
+    )
 
 
 def test_two_tabs_of_one_reader_vote_once(app, make_comment):
@@ -96,8 +114,12 @@ def test_two_tabs_of_one_reader_vote_once(app, make_comment):
         t.join()
     assert answers == [200, 200]
     with app.app_context():
-        assert db.session.execute(select(Comment.score).where(
-            Comment.id == comment["id"])).scalar_one() == 1
+        assert (
+            db.session.execute(
+                select(Comment.score).where(Comment.id == comment["id"])
+            ).scalar_one()
+            == 1
+        )
         assert db.session.execute(select(func.count()).select_from(Vote)).scalar_one() == 1
 
 
@@ -118,8 +140,9 @@ def test_top_sorts_by_score_then_age_across_pages(client, make_comment):
             break
     assert ids == [new, middle, old]
     oldest = client.get("/api/threads", query_string={"uri": uri, "limit": 1}).get_json()
-    response = client.get("/api/threads", query_string={"uri": uri, "sort": "top",
-                                                        "after": oldest["next"]})
+    response = client.get(
+        "/api/threads", query_string={"uri": uri, "sort": "top", "after": oldest["next"]}
+    )
     assert response.status_code == 400 and "after" in response.get_json()["error"]["fields"]
 
 
@@ -130,6 +153,8 @@ def limited(settings):
 
 def test_votes_are_rate_limited(limited, app, client, make_comment):
     comment = make_comment(unique_uri(), "Popular")
-    codes = [vote(client, comment["id"], 1, voter=f"fast-voter-token-{n:04d}").status_code
-             for n in range(3)]
+    codes = [
+        vote(client, comment["id"], 1, voter=f"fast-voter-token-{n:04d}").status_code
+        for n in range(3)
+    ]
     assert codes == [200, 200, 429]

@@ -14,8 +14,9 @@ hashes = st.text(alphabet="0123456789abcdef", min_size=16, max_size=16)
 
 def cells(svg: str) -> set[tuple[int, int]]:
     path = ET.fromstring(svg).find(f"{SVG}path").get("d")
-    return {(int(x), int(y)) for x, y in
-            (part.split("h")[0].split() for part in path.split("M")[1:])}
+    return {
+        (int(x), int(y)) for x, y in (part.split("h")[0].split() for part in path.split("M")[1:])
+    }
 
 
 @given(hashes)
@@ -38,8 +39,10 @@ def test_different_hashes_give_different_pictures():
     assert len(pictures) > 1000
 
 
-@pytest.mark.parametrize("bad", ["", "0123", "0123456789ABCDEF", "0123456789abcdeg",
-                                 "0123456789abcdef0", "../../etc/passwd"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "0123", "0123456789ABCDEF", "0123456789abcdeg", "0123456789abcdef0", "../../etc/passwd"],
+)
 def test_identicon_refuses_anything_but_16_hex_digits(bad):
     with pytest.raises(ValueError):
         identicon_svg(bad)
@@ -53,8 +56,9 @@ def test_avatar_route_serves_the_identicon_cacheable_forever(client):
     assert "immutable" in response.headers["Cache-Control"]
     assert "max-age=31536000" in response.headers["Cache-Control"]
     assert response.headers["Content-Security-Policy"] == "default-src 'none'"
-    again = client.get("/avatars/0123456789abcdef.svg",
-                       headers={"If-None-Match": response.headers["ETag"]})
+    again = client.get(
+        "/avatars/0123456789abcdef.svg", headers={"If-None-Match": response.headers["ETag"]}
+    )
     assert again.status_code == 304
 
 

@@ -29,13 +29,52 @@ class Token:
 
 
 PUNCTUATORS = sorted(
-    ["===", "!==", "...", "**=", "&&=", "||=", "??=", "=>", "==", "!=", "<=", ">=", "&&", "||",
-     "??", "?.", "++", "--", "+=", "-=", "*=", "/=", "%=", "**"],
-    key=len, reverse=True,
+    [
+        "===",
+        "!==",
+        "...",
+        "**=",
+        "&&=",
+        "||=",
+        "??=",
+        "=>",
+        "==",
+        "!=",
+        "<=",
+        ">=",
+        "&&",
+        "||",
+        "??",
+        "?.",
+        "++",
+        "--",
+        "+=",
+        "-=",
+        "*=",
+        "/=",
+        "%=",
+        "**",
+    ],
+    key=len,
+    reverse=True,
 )
 # After these words, or after any punctuator but ) and ], a slash starts a regular expression.
-KEYWORDS_BEFORE_EXPRESSION = {"return", "typeof", "case", "do", "else", "in", "of", "new",
-                              "delete", "void", "throw", "instanceof", "yield", "await"}
+KEYWORDS_BEFORE_EXPRESSION = {
+    "return",
+    "typeof",
+    "case",
+    "do",
+    "else",
+    "in",
+    "of",
+    "new",
+    "delete",
+    "void",
+    "throw",
+    "instanceof",
+    "yield",
+    "await",
+}
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
@@ -72,7 +111,7 @@ class JSScanner:
                 self._add("template", self._template(), start)
             elif c == "/" and self._regex_allowed():
                 self._regex()
-                self._add("regex", src[start:self.pos], start)
+                self._add("regex", src[start : self.pos], start)
             elif c.isalpha() or c in "_$":
                 match = re.compile(r"[\w$]+").match(src, start)
                 self.pos = match.end()
@@ -106,11 +145,11 @@ class JSScanner:
         self.pos += 2
         if c == "u" and self.src[self.pos] == "{":
             end = self.src.index("}", self.pos)
-            code, self.pos = self.src[self.pos + 1:end], end + 1
+            code, self.pos = self.src[self.pos + 1 : end], end + 1
             return chr(int(code, 16))
         if c in "ux":
             size = 4 if c == "u" else 2
-            code = self.src[self.pos:self.pos + size]
+            code = self.src[self.pos : self.pos + size]
             self.pos += size
             return chr(int(code, 16))
         if c == "\n":
@@ -211,8 +250,12 @@ def literal_value(tokens: list[Token], i: int):
 def declaration(tokens: list[Token], name: str):
     """The literal assigned to `const|let name = ...`: its value and its span in the source."""
     for i, tok in enumerate(tokens[:-2]):
-        if (tok.kind == "name" and tok.text == name and tokens[i - 1].text in ("const", "let")
-                and tokens[i + 1].text == "="):
+        if (
+            tok.kind == "name"
+            and tok.text == name
+            and tokens[i - 1].text in ("const", "let")
+            and tokens[i + 1].text == "="
+        ):
             value, end = literal_value(tokens, i + 2)
             return value, (tokens[i + 2].start, tokens[end - 1].end)
     raise AssertionError(f"no `const {name} = ...` found")
@@ -229,19 +272,28 @@ def looks_like_text(value: str) -> bool:
     value = value.strip()
     if not re.search(LETTER, value):
         return False
-    return bool(re.search(f"{LETTER}\\s+{LETTER}", value) or re.match(r"[A-Z][a-z]", value)
-                or value.endswith((".", "…", "!", "?"))
-                or any(ord(ch) > 127 and ch.isalpha() for ch in value))
+    return bool(
+        re.search(f"{LETTER}\\s+{LETTER}", value)
+        or re.match(r"[A-Z][a-z]", value)
+        or value.endswith((".", "…", "!", "?"))
+        or any(ord(ch) > 127 and ch.isalpha() for ch in value)
+    )
 
 
 # Strings in these places are for the program, the browser or the site's owner, not the reader.
 NOT_FOR_READERS_CALLS = {
-    "querySelector", "querySelectorAll", "matchMedia",  # CSS selectors and media queries
-    "warn", "error", "log", "info",  # console messages, for the site's owner (count.js)
+    "querySelector",
+    "querySelectorAll",
+    "matchMedia",  # CSS selectors and media queries
+    "warn",
+    "error",
+    "log",
+    "info",  # console messages, for the site's owner (count.js)
     "get",  # response header names, storage keys
 }
 NOT_FOR_READERS_KEYS = {
-    "class", "rel",  # space-separated token lists ("csvc-button csvc-secondary", "nofollow ugc")
+    "class",
+    "rel",  # space-separated token lists ("csvc-button csvc-secondary", "nofollow ugc")
     "Authorization",  # a credential ("Bearer " + token)
 }
 NOT_FOR_READERS_TEXT = {"use strict"}  # the directive
@@ -286,10 +338,13 @@ def words_outside_catalogues(source: str, catalogues: tuple[str, ...] = ()) -> l
     tokens = scanner.scan()
     spans = [declaration(tokens, name)[1] for name in catalogues]
     return [
-        tok.text for part in (tokens, *scanner.expressions) for i, tok in enumerate(part)
+        tok.text
+        for part in (tokens, *scanner.expressions)
+        for i, tok in enumerate(part)
         if tok.kind in ("string", "template")
         and not any(start <= tok.start < end for start, end in spans)
-        and looks_like_text(tok.text) and for_readers(part, i)
+        and looks_like_text(tok.text)
+        and for_readers(part, i)
     ]
 
 
@@ -316,8 +371,9 @@ def catalogue(tag: str) -> dict:
         assert len(keys) == len(set(keys)), f"{tag}.json repeats a key"
         return dict(pairs)
 
-    return json.loads((I18N_DIR / f"{tag}.json").read_text(encoding="utf-8"),
-                      object_pairs_hook=no_duplicates)
+    return json.loads(
+        (I18N_DIR / f"{tag}.json").read_text(encoding="utf-8"), object_pairs_hook=no_duplicates
+    )
 
 
 def plural_categories(tag: str) -> set[str]:
@@ -338,8 +394,11 @@ def placeholders(text: str) -> set[str]:
 
 def test_the_scanner_reads_the_english_catalogue(english):
     assert english["comments"] == "Comments"
-    assert english["count"] == {"none": "No comments", "one": "{n} comment",
-                                "other": "{n} comments"}
+    assert english["count"] == {
+        "none": "No comments",
+        "one": "{n} comment",
+        "other": "{n} comments",
+    }
     assert english["origin"].startswith("This site is not allowed")  # joined with +
     assert english["origin"].endswith("to COMMENTSVC_ALLOWED_ORIGINS.")
 
@@ -355,8 +414,9 @@ def test_languages_are_the_files_and_the_scripts_lists(embed_tokens):
 
 def test_right_to_left_languages_are_those_cldr_writes_right_to_left(embed_tokens):
     rtl = declaration(embed_tokens, "RTL")[0]
-    assert rtl == [tag for tag in LANGUAGES
-                   if Locale.parse(tag, sep="-").character_order == "right-to-left"]
+    assert rtl == [
+        tag for tag in LANGUAGES if Locale.parse(tag, sep="-").character_order == "right-to-left"
+    ]
 
 
 @pytest.mark.parametrize("tag", LANGUAGES)
@@ -437,14 +497,19 @@ def test_count_js_english_forms_are_the_widgets():
 
 def test_every_message_asked_for_exists_and_every_message_is_asked_for(embed_tokens, english):
     _, (start, end) = declaration(embed_tokens, "EN")
-    asked = {embed_tokens[i + 2].text for i, tok in enumerate(embed_tokens[:-2])
-             if tok.text == "t" and embed_tokens[i + 1].text == "("
-             and embed_tokens[i + 2].kind == "string"}
+    asked = {
+        embed_tokens[i + 2].text
+        for i, tok in enumerate(embed_tokens[:-2])
+        if tok.text == "t"
+        and embed_tokens[i + 1].text == "("
+        and embed_tokens[i + 2].kind == "string"
+    }
     assert asked - set(english) == set(), "t() asks for messages EN lacks"
     # A message may be asked for by a variable (the sort options' keys are their values), so
     # every key must at least appear as a string outside the catalogue.
-    strings = {tok.text for tok in embed_tokens
-               if tok.kind == "string" and not start <= tok.start < end}
+    strings = {
+        tok.text for tok in embed_tokens if tok.kind == "string" and not start <= tok.start < end
+    }
     assert set(english) - strings == set(), "messages nothing asks for"
 
 
@@ -460,36 +525,41 @@ def test_a_paragraph_written_into_embed_js_would_be_found():
     assert words_outside_catalogues(changed, ("EN",)) == ["Hello there"]
 
 
-@pytest.mark.parametrize("line", [
-    'root.append(h("p", null, "Hello there"));',
-    'button.textContent = "Send";',
-    'note.textContent = `Posted ${when}.`;',
-    "h('span', { title: 'click to vote' }, score);",
-    'el.setAttribute("aria-label", "close the form");',
-    'status.textContent = "Kommentare";',
-    'status.textContent = "评论";',
-    'note.textContent = `${ok ? "Thanks a lot" : ""}`;',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        'root.append(h("p", null, "Hello there"));',
+        'button.textContent = "Send";',
+        "note.textContent = `Posted ${when}.`;",
+        "h('span', { title: 'click to vote' }, score);",
+        'el.setAttribute("aria-label", "close the form");',
+        'status.textContent = "Kommentare";',
+        'status.textContent = "评论";',
+        'note.textContent = `${ok ? "Thanks a lot" : ""}`;',
+    ],
+)
 def test_the_scan_finds_words_written_into_the_script(line):
     source = 'const EN = { hello: "Hello there" };\n' + line
     assert len(words_outside_catalogues(source, ("EN",))) == 1
 
 
-@pytest.mark.parametrize("line", [
-    'const EN = { hello: "Hello there", more: "One " + "two." };',
-    'const el = h("a", { class: "csvc-link csvc-author", rel: "nofollow ugc noopener" });',
-    'init.headers["Content-Type"] = "application/json";',
-    'const headers = { "Accept-Language": lang, Authorization: "Bearer " + token };',
-    'if (ev.key === "Escape") cancel();',
-    'const raw = res.headers.get("Retry-After");',
-    'console.warn(`commentsvc: counts could not be loaded (${why}). Check the origin.`);',
-    'document.querySelector(\'script[src$="/embed.js"]\');',
-    'const re = /"Hello there"/g; const half = total / 2; // a "Quoted remark."',
-    '/* The comment says "Hello there". */ const x = 1;',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        'const EN = { hello: "Hello there", more: "One " + "two." };',
+        'const el = h("a", { class: "csvc-link csvc-author", rel: "nofollow ugc noopener" });',
+        'init.headers["Content-Type"] = "application/json";',
+        'const headers = { "Accept-Language": lang, Authorization: "Bearer " + token };',
+        'if (ev.key === "Escape") cancel();',
+        'const raw = res.headers.get("Retry-After");',
+        "console.warn(`commentsvc: counts could not be loaded (${why}). Check the origin.`);",
+        "document.querySelector('script[src$=\"/embed.js\"]');",
+        'const re = /"Hello there"/g; const half = total / 2; // a "Quoted remark."',
+        '/* The comment says "Hello there". */ const x = 1;',
+    ],
+)
 def test_the_scan_passes_what_readers_never_see(line):
     assert words_outside_catalogues(line, ("EN",) if "const EN" in line else ()) == []
-
 
 
 @pytest.mark.parametrize("tag", ["en", *LANGUAGES])

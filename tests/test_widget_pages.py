@@ -45,8 +45,11 @@ class Page(HTMLParser):
             self.text.append(" ".join(data.split()))
 
     def find(self, tag, **attrs):
-        return [a for t, a in self.elements
-                if t == tag and all(a.get(k.replace("_", "-")) == v for k, v in attrs.items())]
+        return [
+            a
+            for t, a in self.elements
+            if t == tag and all(a.get(k.replace("_", "-")) == v for k, v in attrs.items())
+        ]
 
 
 def assert_no_inline_code(page: Page):
@@ -77,8 +80,17 @@ def submit(client, thread_page):
 
     def _submit(uri: str, **fields):
         html = thread_page(uri).get_data(as_text=True)
-        data = {"csrf_token": csrf_token(html), "form_token": form_token(html), "uri": uri,
-                "author": "", "email": "", "website": "", "text": "", "hp": "", **fields}
+        data = {
+            "csrf_token": csrf_token(html),
+            "form_token": form_token(html),
+            "uri": uri,
+            "author": "",
+            "email": "",
+            "website": "",
+            "text": "",
+            "hp": "",
+            **fields,
+        }
         return client.post("/comments", data=data)
 
     return _submit
@@ -92,13 +104,13 @@ def test_demo_is_the_2008_post_with_the_widget_under_it(client):
     text = " ".join(page.text)
     assert "Persistence pays off" in text
     assert "Friday, January 18, 2008" in text
-    body = text[text.index("Persistence pays off"):text.index("Posted by")]
+    body = text[text.index("Persistence pays off") : text.index("Posted by")]
     assert body.rstrip().endswith("Have you had a really difficult sale? What worked for you?")
     [widget] = page.find("div", id="comments")
     assert widget["data-uri"] == DEMO_URI
     assert html.index('id="comments"') > html.index("What worked for you?")
     assert page.find("a", href=f"/comments?uri={DEMO_URI}")
-    assert "Read and post comments" in html[html.index("<noscript>"):html.index("</noscript>")]
+    assert "Read and post comments" in html[html.index("<noscript>") : html.index("</noscript>")]
     assert page.find("a", data_comment_count=DEMO_URI)
     assert [src for src, _ in page.scripts] == ["/count.js", "/embed.js"]
     assert page.find("link", rel="stylesheet", href="/assets/demo.css")
@@ -147,13 +159,14 @@ def test_empty_thread_page_says_no_comments_and_has_a_protected_form(thread_page
 
 def test_thread_page_shows_the_tree_escaped(thread_page, make_comment):
     uri = "/posts/tree.html"
-    first = make_comment(uri, "First *one*", author="<script>alert(1)</script>",
-                         website="https://first.example")
+    first = make_comment(
+        uri, "First *one*", author="<script>alert(1)</script>", website="https://first.example"
+    )
     reply = make_comment(uri, "A reply", parent_id=first["id"])
     html = thread_page(uri).get_data(as_text=True)
     assert "2 comments" in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
-    assert '<p>First <em>one</em></p>' in html
+    assert "<p>First <em>one</em></p>" in html
     assert 'href="https://first.example" rel="nofollow ugc noopener"' in html
     # The reply sits in the replies list that follows its parent's article.
     parent_at = html.index(f'id="comment-{first["id"]}"')
@@ -197,12 +210,15 @@ def test_posting_a_reply_from_the_reply_link(client, submit, thread_page, make_c
     assert tree["comments"][0]["replies"][0]["html"] == "<p>Answered</p>"
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"website": "javascript:alert(1)", "text": "Hi"}, "website"),
-    ({"email": "not an address", "text": "Hi"}, "email"),
-    ({"text": "   "}, "text"),
-    ({"author": "x" * 81, "text": "Hi"}, "author"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"website": "javascript:alert(1)", "text": "Hi"}, "website"),
+        ({"email": "not an address", "text": "Hi"}, "email"),
+        ({"text": "   "}, "text"),
+        ({"author": "x" * 81, "text": "Hi"}, "author"),
+    ],
+)
 def test_field_errors_show_next_to_their_field(submit, stored, fields, field):
     before = stored()
     response = submit("/posts/errors.html", **fields)
@@ -229,12 +245,15 @@ def test_post_without_csrf_token_is_refused(client, thread_page, stored):
     uri = "/posts/csrf.html"
     html = thread_page(uri).get_data(as_text=True)
     before = stored()
-    response = client.post("/comments", data={"uri": uri, "text": "Forged",
-                                               "form_token": form_token(html)})
+    response = client.post(
+        "/comments", data={"uri": uri, "text": "Forged", "form_token": form_token(html)}
+    )
     assert response.status_code == 400
     assert "was not posted" in response.get_data(as_text=True)
-    forged = client.post("/comments", data={"uri": uri, "text": "Forged", "csrf_token": "x" * 40,
-                                            "form_token": form_token(html)})
+    forged = client.post(
+        "/comments",
+        data={"uri": uri, "text": "Forged", "csrf_token": "x" * 40, "form_token": form_token(html)},
+    )
     assert forged.status_code == 400
     assert stored() == before
 
@@ -248,9 +267,15 @@ def test_closed_thread_refuses_the_form(app, client, thread_page, make_comment, 
         db.session.commit()
     assert "Comments are closed." in thread_page(uri).get_data(as_text=True)
     before = stored()
-    response = client.post("/comments", data={
-        "csrf_token": csrf_token(html), "form_token": form_token(html), "uri": uri,
-        "text": "Too late"})
+    response = client.post(
+        "/comments",
+        data={
+            "csrf_token": csrf_token(html),
+            "form_token": form_token(html),
+            "uri": uri,
+            "text": "Too late",
+        },
+    )
     assert response.status_code == 403
     assert "closed" in response.get_data(as_text=True)
     assert stored() == before
@@ -286,8 +311,7 @@ def one_post_a_minute(settings):
     settings["RATELIMIT_POST"] = "1 per minute"
 
 
-def test_posting_too_often_gets_a_page_that_says_when_to_retry(one_post_a_minute, client,
-                                                               submit):
+def test_posting_too_often_gets_a_page_that_says_when_to_retry(one_post_a_minute, client, submit):
     assert submit("/posts/limited.html", text="First").status_code == 303
     response = submit("/posts/limited.html", text="Second")
     assert response.status_code == 429

@@ -135,8 +135,9 @@ def admin_required(view: Callable[P, R]) -> Callable[P, R]:
 
 # A path of our own pages: "/admin", then "/segment"s and a query of URL characters only
 # (no spaces, controls, backslashes, fragments or anything outside ASCII).
-_ADMIN_PATH = re.compile(r"/admin(?:/[\w\-.~!$&'()*+,;=:@%]*)*(?:\?[\w\-.~!$&'()*+,;=:@%/?]*)?",
-                         re.ASCII)
+_ADMIN_PATH = re.compile(
+    r"/admin(?:/[\w\-.~!$&'()*+,;=:@%]*)*(?:\?[\w\-.~!$&'()*+,;=:@%/?]*)?", re.ASCII
+)
 
 
 def is_admin_path(target: str) -> bool:
@@ -160,20 +161,25 @@ def back(default: str = "admin.queue") -> ResponseReturnValue:
 
 @bp.errorhandler(403)
 def forbidden(_exc: Exception) -> ResponseReturnValue:
-    return render_template("admin/error.html", title="Not allowed",
-                           message="Your role does not allow this."), 403
+    return render_template(
+        "admin/error.html", title="Not allowed", message="Your role does not allow this."
+    ), 403
 
 
 @bp.errorhandler(404)
 def not_found(_exc: Exception) -> ResponseReturnValue:
-    return render_template("admin/error.html", title="Not found",
-                           message="There is nothing here."), 404
+    return render_template(
+        "admin/error.html", title="Not found", message="There is nothing here."
+    ), 404
 
 
 @bp.errorhandler(429)
 def too_many(exc: Exception) -> ResponseReturnValue:
-    return render_template("admin/error.html", title="Too many attempts",
-                           message="Too many attempts. Please wait a minute and try again."), 429
+    return render_template(
+        "admin/error.html",
+        title="Too many attempts",
+        message="Too many attempts. Please wait a minute and try again.",
+    ), 429
 
 
 @bp.errorhandler(400)

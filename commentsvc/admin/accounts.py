@@ -27,10 +27,15 @@ def moderators() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             moderator = create_moderator(
-                db.session(), current_user._get_current_object(), name=cast(str, form.name.data),
-                email=cast(str, form.email.data), password=cast(str, form.password.data),
+                db.session(),
+                current_user._get_current_object(),
+                name=cast(str, form.name.data),
+                email=cast(str, form.email.data),
+                password=cast(str, form.password.data),
                 role=Role(form.role.data),
-                active=form.active.data, display_name=form.display_name.data)
+                active=form.active.data,
+                display_name=form.display_name.data,
+            )
         except ValidationFailed as exc:
             for field, reasons in exc.fields.items():
                 target = getattr(form, field, form.name)
@@ -41,8 +46,9 @@ def moderators() -> ResponseReturnValue:
             return redirect(url_for("admin.moderators"), 303)
     rows = db.session.execute(select(Moderator).order_by(Moderator.name)).scalars().all()
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/moderators.html", moderators=rows, form=form,
-                           action_form=ActionForm()), status
+    return render_template(
+        "admin/moderators.html", moderators=rows, form=form, action_form=ActionForm()
+    ), status
 
 
 @bp.post("/moderators/<int:moderator_id>/<any(activate, deactivate):change>")
@@ -53,8 +59,9 @@ def activate(moderator_id: int, change: str) -> ResponseReturnValue:
     if moderator.id == current_user.id:
         flash("You cannot deactivate yourself.")
     else:
-        set_active(db.session(), current_user._get_current_object(), moderator,
-                            change == "activate")
+        set_active(
+            db.session(), current_user._get_current_object(), moderator, change == "activate"
+        )
         db.session.commit()
         flash(f"{moderator.name} is {'active' if moderator.active else 'deactivated'}.")
     return redirect(url_for("admin.moderators"), 303)
@@ -64,6 +71,9 @@ def activate(moderator_id: int, change: str) -> ResponseReturnValue:
 @admin_required
 def audit() -> ResponseReturnValue:
     """Every moderator action, newest first."""
-    page = db.paginate(select(AuditEntry).order_by(AuditEntry.created.desc(), AuditEntry.id.desc()),
-                       per_page=AUDIT_PER_PAGE, error_out=False)
+    page = db.paginate(
+        select(AuditEntry).order_by(AuditEntry.created.desc(), AuditEntry.id.desc()),
+        per_page=AUDIT_PER_PAGE,
+        error_out=False,
+    )
     return render_template("admin/audit.html", page=page)

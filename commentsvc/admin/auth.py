@@ -39,10 +39,14 @@ def _counters(subject: str) -> list[Counter]:
     config = current_app.config
     prefix = config.get("RATELIMIT_KEY_PREFIX", "commentsvc")
     address = _address_key(get_remote_address() or "?")
-    counters: list[Counter] = [(item, (prefix, "admin-login", address))
-                for item in parse_many(config["RATELIMIT_LOGIN_ADDRESS"])]
-    counters += [(item, (prefix, "admin-login", subject, address))
-                 for item in parse_many(config["RATELIMIT_LOGIN"])]
+    counters: list[Counter] = [
+        (item, (prefix, "admin-login", address))
+        for item in parse_many(config["RATELIMIT_LOGIN_ADDRESS"])
+    ]
+    counters += [
+        (item, (prefix, "admin-login", subject, address))
+        for item in parse_many(config["RATELIMIT_LOGIN"])
+    ]
     return counters
 
 
@@ -67,8 +71,10 @@ def _count_failure(counters: list[Counter]) -> None:
 def _too_many(wait: int) -> ResponseReturnValue:
     minutes = math.ceil(wait / 60)
     when = f"{wait} seconds" if wait < 60 else f"{minutes} minute{'s' if minutes > 1 else ''}"
-    message = (f"Too many attempts with a wrong password. Please try again in {when}; "
-               "logging in from elsewhere still works.")
+    message = (
+        f"Too many attempts with a wrong password. Please try again in {when}; "
+        "logging in from elsewhere still works."
+    )
     body = render_template("admin/error.html", title="Too many attempts", message=message)
     return body, 429, {"Retry-After": str(wait)}
 
@@ -88,8 +94,9 @@ def login() -> ResponseReturnValue:
     if wait := _seconds_to_wait(counters):
         return _too_many(wait)
     if accounts.password_matches(moderator, cast(str, form.password.data)) and moderator.active:
-        token = accounts.log_in(db.session(), moderator,
-                                accounts.SessionPolicy.from_config(current_app.config))
+        token = accounts.log_in(
+            db.session(), moderator, accounts.SessionPolicy.from_config(current_app.config)
+        )
         db.session.commit()
         session.clear()  # nothing from before the login carries over
         login_user(moderator)
@@ -111,16 +118,20 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("admin.login"), 303)
 
 
-def _account_page(password_form: PasswordForm | None = None,
-                  name_form: DisplayNameForm | None = None,
-                  status: int = 200) -> ResponseReturnValue:
+def _account_page(
+    password_form: PasswordForm | None = None,
+    name_form: DisplayNameForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
     """The page where moderators change their password and the name on their replies."""
     me = current_user._get_current_object()
     password_form = password_form or PasswordForm(formdata=None)
-    name_form = name_form or DisplayNameForm(formdata=None,
-                                             data={"display_name": me.display_name or ""})
-    return render_template("admin/password.html", form=password_form, name_form=name_form,
-                           title="Your account"), status
+    name_form = name_form or DisplayNameForm(
+        formdata=None, data={"display_name": me.display_name or ""}
+    )
+    return render_template(
+        "admin/password.html", form=password_form, name_form=name_form, title="Your account"
+    ), status
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -155,8 +166,10 @@ def display_name() -> ResponseReturnValue:
         try:
             name = accounts.set_display_name(db.session(), me, form.display_name.data)
         except ValidationFailed as exc:
-            form.display_name.errors = [*form.display_name.errors,
-                                        *exc.fields.get("display_name", [exc.message])]
+            form.display_name.errors = [
+                *form.display_name.errors,
+                *exc.fields.get("display_name", [exc.message]),
+            ]
         else:
             db.session.commit()
             flash(f"Your replies are signed {name or me.name}.")

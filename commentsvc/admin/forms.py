@@ -22,9 +22,11 @@ from ..models import BanKind, Role, RuleAction
 from ..validation import EMAIL
 
 email_address = Regexp(EMAIL, message="Enter a valid e-mail address.")
-RULE_ACTIONS = [SelectChoice(RuleAction.hold.value, "hold for review"),
-                SelectChoice(RuleAction.spam.value, "mark as spam"),
-                SelectChoice(RuleAction.refuse.value, "refuse")]
+RULE_ACTIONS = [
+    SelectChoice(RuleAction.hold.value, "hold for review"),
+    SelectChoice(RuleAction.spam.value, "mark as spam"),
+    SelectChoice(RuleAction.refuse.value, "refuse"),
+]
 
 
 class LoginForm(FlaskForm):
@@ -35,14 +37,15 @@ class LoginForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired()])
     new = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=200)])
-    repeat = PasswordField("Repeat the new password",
-                           validators=[DataRequired(), EqualTo("new", "The passwords differ.")])
+    repeat = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new", "The passwords differ.")],
+    )
 
 
 class DisplayNameForm(FlaskForm):
     # Checked again once invisible characters are dropped (accounts.clean_display_name).
-    display_name = StringField("Name on your replies",
-                               validators=[Optional(), Length(max=200)])
+    display_name = StringField("Name on your replies", validators=[Optional(), Length(max=200)])
 
 
 class ActionForm(FlaskForm):
@@ -91,23 +94,32 @@ FORMAT_HINTS = {
     "isso": "its database file (comments.db) or its JSON import file",
     "commentsvc": "a file written by the commentsvc export command",
 }
-IMPORT_STATUS_CHOICES = {"approved": "approved: shown at once",
-                         "pending": "pending: held in the queue for review"}
+IMPORT_STATUS_CHOICES = {
+    "approved": "approved: shown at once",
+    "pending": "pending: held in the queue for review",
+}
 
 
 class ImportForm(FlaskForm):
     upload = FileField("Export file", validators=[FileRequired("Choose the file to import.")])
     # Checked against the list with a message of our own, not WTForms' "Not a valid choice".
-    fmt = SelectField("Format", choices=[SelectChoice(*item) for item in IMPORT_FORMATS.items()],
-                      validate_choice=False,
-                      validators=[AnyOf(list(IMPORT_FORMATS),
-                                        "Choose one of the formats listed.")])
-    site = StringField("Site", default=DEFAULT_SITE, filters=[lambda s: s.strip() if s else s],
-                       validators=[Optional(), Length(max=64)])
-    status = SelectField("Comments the old blog showed are",
-                         choices=[SelectChoice(s, IMPORT_STATUS_CHOICES[s])
-                                  for s in IMPORT_STATUSES],
-                         validate_choice=False,
-                         validators=[AnyOf(IMPORT_STATUSES, "Choose approved or pending.")])
+    fmt = SelectField(
+        "Format",
+        choices=[SelectChoice(*item) for item in IMPORT_FORMATS.items()],
+        validate_choice=False,
+        validators=[AnyOf(list(IMPORT_FORMATS), "Choose one of the formats listed.")],
+    )
+    site = StringField(
+        "Site",
+        default=DEFAULT_SITE,
+        filters=[lambda s: s.strip() if s else s],
+        validators=[Optional(), Length(max=64)],
+    )
+    status = SelectField(
+        "Comments the old blog showed are",
+        choices=[SelectChoice(s, IMPORT_STATUS_CHOICES[s]) for s in IMPORT_STATUSES],
+        validate_choice=False,
+        validators=[AnyOf(IMPORT_STATUSES, "Choose approved or pending.")],
+    )
     dry_run = SubmitField("Dry run")
     save = SubmitField("Import")

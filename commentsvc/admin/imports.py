@@ -34,9 +34,11 @@ def imports() -> ResponseReturnValue:
     """A form to upload an export; a dry run reports what it would do, an import does it."""
     if not _admitted():
         form = ImportForm(formdata=None)
-        form.upload.errors = [f"The file is larger than the {_size(_limit())} this page "
-                              "accepts. Import it with the command line instead: "
-                              "commentsvc import FORMAT FILE."]
+        form.upload.errors = [
+            f"The file is larger than the {_size(_limit())} this page "
+            "accepts. Import it with the command line instead: "
+            "commentsvc import FORMAT FILE."
+        ]
         return _page(form, 413)
     form = ImportForm()
     if not form.validate_on_submit():
@@ -76,13 +78,25 @@ def _run(form: ImportForm) -> Report:
     site = form.site.data or DEFAULT_SITE
     dry_run = not form.save.data  # pressing Enter, or no button at all, only tries
     with _saved(form.upload.data) as path:
-        report = import_file(db.session(), current_app.config, form.fmt.data, path, site=site,
-                             status=form.status.data, dry_run=dry_run)
+        report = import_file(
+            db.session(),
+            current_app.config,
+            form.fmt.data,
+            path,
+            site=site,
+            status=form.status.data,
+            dry_run=dry_run,
+        )
     if dry_run:
         db.session.rollback()
     else:
-        record(db.session(), current_user._get_current_object(), "import", f"site {site}",
-               _summary(report))
+        record(
+            db.session(),
+            current_user._get_current_object(),
+            "import",
+            f"site {site}",
+            _summary(report),
+        )
         db.session.commit()
     return report
 
@@ -98,10 +112,12 @@ def _saved(upload: FileStorage) -> Iterator[str]:
 
 def _summary(report: Report) -> str:
     statuses = report.by_status()
-    return (f"{report.format}: {report.threads_created} threads created, "
-            f"{report.threads_reused} reused; {report.comments} comments imported"
-            + (f" ({statuses})" if statuses else "")
-            + f", {report.skipped} skipped, {len(report.refused)} refused")
+    return (
+        f"{report.format}: {report.threads_created} threads created, "
+        f"{report.threads_reused} reused; {report.comments} comments imported"
+        + (f" ({statuses})" if statuses else "")
+        + f", {report.skipped} skipped, {len(report.refused)} refused"
+    )
 
 
 def _outline(lines: list[str]) -> list[tuple[str, list[str]]]:
@@ -129,6 +145,13 @@ def _size(n: int) -> str:
 
 def _page(form: ImportForm, status: int, report: Report | None = None) -> ResponseReturnValue:
     lines = _outline(report.lines()) if report else []
-    return render_template("admin/import.html", form=form, report=report,
-                           heading=lines[0][0] if lines else None, items=lines[1:],
-                           hints=FORMAT_HINTS, limit=_size(_limit()), listed=LISTED), status
+    return render_template(
+        "admin/import.html",
+        form=form,
+        report=report,
+        heading=lines[0][0] if lines else None,
+        items=lines[1:],
+        hints=FORMAT_HINTS,
+        limit=_size(_limit()),
+        listed=LISTED,
+    ), status

@@ -41,8 +41,9 @@ def _filtered(status: str, args: Mapping[str, str]) -> Select[Comment]:
 
 
 def status_counts() -> dict[str, int]:
-    rows = db.session.execute(only_my_sites(
-        select(Comment.status, func.count()).join(Thread)).group_by(Comment.status)).all()
+    rows = db.session.execute(
+        only_my_sites(select(Comment.status, func.count()).join(Thread)).group_by(Comment.status)
+    ).all()
     counts = {s.value: 0 for s in Status}
     counts.update({status.value: n for status, n in rows})
     return counts
@@ -56,9 +57,12 @@ def queue() -> ResponseReturnValue:
         status = "pending"
     page = db.paginate(_filtered(status, request.args), per_page=PER_PAGE, error_out=False)
     return render_template(
-        "admin/queue.html", page=page, status=status, counts=status_counts(),
-        form=ActionForm(), filters={k: request.args.get(k, "") for k in
-                                    ("thread", "author", "email", "q", "site")},
+        "admin/queue.html",
+        page=page,
+        status=status,
+        counts=status_counts(),
+        form=ActionForm(),
+        filters={k: request.args.get(k, "") for k in ("thread", "author", "email", "q", "site")},
         actions=list(ACTIONS),
     )
 
@@ -75,11 +79,19 @@ def act(comment_id: int, action: str) -> ResponseReturnValue:
     """Approve, mark as spam, delete or restore one comment."""
     form = ActionForm()
     if form.validate_on_submit():
-        changed = moderate(db.session(), current_app.config, _comment(comment_id), action,
-                           current_user._get_current_object())
+        changed = moderate(
+            db.session(),
+            current_app.config,
+            _comment(comment_id),
+            action,
+            current_user._get_current_object(),
+        )
         db.session.commit()
-        flash(f"Comment {comment_id}: {action} done." if changed
-              else f"Comment {comment_id} was already so.")
+        flash(
+            f"Comment {comment_id}: {action} done."
+            if changed
+            else f"Comment {comment_id} was already so."
+        )
     return back()
 
 
@@ -96,8 +108,9 @@ def bulk() -> ResponseReturnValue:
     comments = db.session.execute(select(Comment).where(Comment.id.in_(ids))).scalars().all()
     for comment in comments:
         require_site(comment.thread.site)  # nothing changes if one is another site's
-    changed = sum(moderate(db.session(), current_app.config, c, action, moderator)
-                  for c in comments)
+    changed = sum(
+        moderate(db.session(), current_app.config, c, action, moderator) for c in comments
+    )
     db.session.commit()
     flash(f"{action}: {changed} of {len(ids)} selected comment(s) changed.")
     return back()
@@ -109,14 +122,16 @@ def edit(comment_id: int) -> ResponseReturnValue:
     comment = _comment(comment_id)
     form = TextForm(data={"text": comment.text} if request.method == "GET" else None)
     if form.validate_on_submit():
-        domain.edit_as_moderator(db.session(), comment, cast(str, form.text.data),
-                                 current_user._get_current_object())
+        domain.edit_as_moderator(
+            db.session(), comment, cast(str, form.text.data), current_user._get_current_object()
+        )
         db.session.commit()
         flash(f"Comment {comment_id} is changed.")
         return back()
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/edit.html", comment=comment, form=form,
-                           title="Edit comment", submit="Save"), status
+    return render_template(
+        "admin/edit.html", comment=comment, form=form, title="Edit comment", submit="Save"
+    ), status
 
 
 @bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
@@ -126,9 +141,13 @@ def reply(comment_id: int) -> ResponseReturnValue:
     form = TextForm()
     if form.validate_on_submit():
         try:
-            domain.reply_as_moderator(db.session(), current_app.config, comment,
-                                      current_user._get_current_object(),
-                                      cast(str, form.text.data))
+            domain.reply_as_moderator(
+                db.session(),
+                current_app.config,
+                comment,
+                current_user._get_current_object(),
+                cast(str, form.text.data),
+            )
         except ValidationFailed as exc:
             form.text.errors = [*form.text.errors, *exc.fields.get("text", [])]
         else:
@@ -136,5 +155,10 @@ def reply(comment_id: int) -> ResponseReturnValue:
             flash(f"Your reply to comment {comment_id} is published.")
             return back()
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/edit.html", comment=comment, form=form,
-                           title="Reply as moderator", submit="Publish reply"), status
+    return render_template(
+        "admin/edit.html",
+        comment=comment,
+        form=form,
+        title="Reply as moderator",
+        submit="Publish reply",
+    ), status

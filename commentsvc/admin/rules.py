@@ -31,17 +31,27 @@ def bans() -> ResponseReturnValue:
     """The bans, and a form to add one."""
     form = _with_sites(BanForm())
     if form.validate_on_submit():
-        add_ban(db.session(), BanKind(form.kind.data), form.value.data,
-                RuleAction(form.action.data), form.reason.data or None,
-                current_user._get_current_object(), site=form.site.data)
+        add_ban(
+            db.session(),
+            BanKind(form.kind.data),
+            form.value.data,
+            RuleAction(form.action.data),
+            form.reason.data or None,
+            current_user._get_current_object(),
+            site=form.site.data,
+        )
         db.session.commit()
         flash("The ban is in place.")
         return redirect(url_for("admin.bans"), 303)
-    rows = db.session.execute(only_my_sites(select(Ban), Ban.site)
-                              .order_by(Ban.created.desc())).scalars().all()
+    rows = (
+        db.session.execute(only_my_sites(select(Ban), Ban.site).order_by(Ban.created.desc()))
+        .scalars()
+        .all()
+    )
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/bans.html", bans=rows, form=form,
-                           action_form=ActionForm()), status
+    return render_template(
+        "admin/bans.html", bans=rows, form=form, action_form=ActionForm()
+    ), status
 
 
 @bp.post("/comments/<int:comment_id>/ban")
@@ -55,10 +65,15 @@ def ban_author(comment_id: int) -> ResponseReturnValue:
         flash("This comment has no " + ("e-mail" if kind == "email" else "address") + " to ban.")
         return back()
     action = request.form.get("action", RuleAction.hold.value)
-    add_ban(db.session(), BanKind(kind), value,
-            RuleAction(action) if action in RuleAction._value2member_map_ else RuleAction.hold,
-            f"from comment {comment_id}", current_user._get_current_object(),
-            site=comment.thread.site)
+    add_ban(
+        db.session(),
+        BanKind(kind),
+        value,
+        RuleAction(action) if action in RuleAction._value2member_map_ else RuleAction.hold,
+        f"from comment {comment_id}",
+        current_user._get_current_object(),
+        site=comment.thread.site,
+    )
     db.session.commit()
     flash(f"The author of comment {comment_id} is banned by {kind}.")
     return back()
@@ -81,16 +96,29 @@ def words() -> ResponseReturnValue:
     """Blocklisted words: comments containing one are held, marked as spam or refused."""
     form = _with_sites(WordForm())
     if form.validate_on_submit():
-        entry = block_word(db.session(), cast(str, form.word.data), RuleAction(form.action.data),
-                           current_user._get_current_object(), site=form.site.data)
+        entry = block_word(
+            db.session(),
+            cast(str, form.word.data),
+            RuleAction(form.action.data),
+            current_user._get_current_object(),
+            site=form.site.data,
+        )
         db.session.commit()
         flash(f"“{entry.word}” is on the blocklist.")
         return redirect(url_for("admin.words"), 303)
-    rows = db.session.execute(only_my_sites(select(BlockedWord), BlockedWord.site)
-                              .order_by(BlockedWord.site, BlockedWord.word)).scalars().all()
+    rows = (
+        db.session.execute(
+            only_my_sites(select(BlockedWord), BlockedWord.site).order_by(
+                BlockedWord.site, BlockedWord.word
+            )
+        )
+        .scalars()
+        .all()
+    )
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/words.html", words=rows, form=form,
-                           action_form=ActionForm()), status
+    return render_template(
+        "admin/words.html", words=rows, form=form, action_form=ActionForm()
+    ), status
 
 
 @bp.post("/words/<int:word_id>/delete")

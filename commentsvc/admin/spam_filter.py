@@ -21,7 +21,13 @@ def spam_filter() -> ResponseReturnValue:
     spam = learned.spam_decisions + learned.spam_from_files
     ham = learned.ham_decisions + learned.ham_from_files
     return render_template(
-        "admin/spam_filter.html", config=config, learned=learned, recent=recent,
+        "admin/spam_filter.html",
+        config=config,
+        learned=learned,
+        recent=recent,
         acting=config["SPAM_FILTER"] == "on" and min(spam, ham) >= spamfilter.MIN_LESSONS,
-        needed=spamfilter.MIN_LESSONS, spam=spam, ham=ham,
-        tallest=max([day.held + day.marked for day in recent.days] + [1]))
+        needed=spamfilter.MIN_LESSONS,
+        spam=spam,
+        ham=ham,
+        tallest=max([day.held + day.marked for day in recent.days] + [1]),
+    )

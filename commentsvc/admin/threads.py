@@ -19,20 +19,24 @@ PER_PAGE = 50
 @bp.get("/threads")
 def threads() -> ResponseReturnValue:
     """Every thread with its comments counted per status, newest thread first."""
-    page = db.paginate(only_my_sites(select(Thread)).order_by(Thread.created.desc(),
-                                                              Thread.id.desc()),
-                       per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        only_my_sites(select(Thread)).order_by(Thread.created.desc(), Thread.id.desc()),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
     ids = [t.id for t in page.items]
     counts: dict[int, dict[str, int]] = {i: {s.value: 0 for s in Status} for i in ids}
     if ids:
         rows = db.session.execute(
             select(Comment.thread_id, Comment.status, func.count())
-            .where(Comment.thread_id.in_(ids)).group_by(Comment.thread_id, Comment.status)
+            .where(Comment.thread_id.in_(ids))
+            .group_by(Comment.thread_id, Comment.status)
         ).all()
         for thread_id, status, n in rows:
             counts[thread_id][status.value] = n
-    return render_template("admin/threads.html", page=page, counts=counts, form=ActionForm(),
-                           rename=RenameForm())
+    return render_template(
+        "admin/threads.html", page=page, counts=counts, form=ActionForm(), rename=RenameForm()
+    )
 
 
 def _thread(thread_id: int) -> Thread:
@@ -57,8 +61,12 @@ def rename(thread_id: int) -> ResponseReturnValue:
     thread = _thread(thread_id)
     form = RenameForm()
     if form.validate_on_submit():
-        rename_thread(db.session(), thread, (form.title.data or "").strip() or None,
-                      current_user._get_current_object())
+        rename_thread(
+            db.session(),
+            thread,
+            (form.title.data or "").strip() or None,
+            current_user._get_current_object(),
+        )
         db.session.commit()
         flash(f"Thread {thread.uri} is renamed.")
     else:

@@ -40,7 +40,11 @@ def post_comment() -> Response:
 
     def work() -> dict[str, Any]:
         result = domain.post_comment(
-            db.session(), config, data=data, remote_addr=request.remote_addr, site=thread_site,
+            db.session(),
+            config,
+            data=data,
+            remote_addr=request.remote_addr,
+            site=thread_site,
             lang=lang,
         )
         body = public_comment(result.comment)
@@ -79,8 +83,9 @@ def vote(comment_id: int) -> Response:
 
     data = json_object()
     config = site_config()
-    score = commit_write(lambda: cast_vote(db.session(), config, comment_id, data,
-                                           request.remote_addr))
+    score = commit_write(
+        lambda: cast_vote(db.session(), config, comment_id, data, request.remote_addr)
+    )
     return jsonify({"id": comment_id, "score": score})
 
 
@@ -90,8 +95,11 @@ def edit_comment(comment_id: int) -> Response:
     """Change one's own comment inside the edit window (Authorization: Bearer <edit token>)."""
     data, token = json_object(), bearer_token()
     config = site_config()
-    comment = commit_write(lambda: domain.edit_comment(
-        db.session(), config, comment_id, token, data, remote_addr=request.remote_addr))
+    comment = commit_write(
+        lambda: domain.edit_comment(
+            db.session(), config, comment_id, token, data, remote_addr=request.remote_addr
+        )
+    )
     return jsonify(public_comment(comment))
 
 
@@ -118,5 +126,6 @@ def preview() -> Response:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationFailed(
-            {"text": [gettext("Contains characters that are not allowed.")]}) from None
+            {"text": [gettext("Contains characters that are not allowed.")]}
+        ) from None
     return jsonify({"html": render_comment(text)})

@@ -36,7 +36,9 @@ def _warn_once(origin: str) -> None:
     _warned.add(origin)
     current_app.logger.warning(
         "refused a browser request from origin %r: it is not in COMMENTSVC_ALLOWED_ORIGINS; "
-        "add it there to let that site's pages show and post comments", origin[:200])
+        "add it there to let that site's pages show and post comments",
+        origin[:200],
+    )
 
 
 @bp.before_request

@@ -22,8 +22,13 @@ from ..errors import ServiceError
 from ..extensions import limiter
 
 HTTP_CODES = {
-    400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    413: "too_large", 415: "unsupported_media_type", 429: "rate_limited",
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
 }
 # Lazy, here and below: each is put in the reader's language when an error is answered.
 HTTP_MESSAGES = {
@@ -35,23 +40,31 @@ HTTP_MESSAGES = {
 # view gave itself is kept as it is).
 WERKZEUG_MESSAGES: dict[str | None, Any] = {
     BadRequest.description: lazy_gettext(
-        "The browser (or proxy) sent a request that this server could not understand."),
-    MethodNotAllowed.description: lazy_gettext(
-        "The method is not allowed for the requested URL."),
+        "The browser (or proxy) sent a request that this server could not understand."
+    ),
+    MethodNotAllowed.description: lazy_gettext("The method is not allowed for the requested URL."),
     UnsupportedMediaType.description: lazy_gettext(
-        "The server does not support the media type transmitted in the request."),
+        "The server does not support the media type transmitted in the request."
+    ),
     InternalServerError.description: lazy_gettext(
         "The server encountered an internal error and was unable to complete your request. "
-        "Either the server is overloaded or there is an error in the application."),
+        "Either the server is overloaded or there is an error in the application."
+    ),
 }
 
 
-def error_response(status: int, code: str, message: str,
-                   fields: Mapping[str, Iterable[object]] | None = None, **extra: Any) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: Mapping[str, Iterable[object]] | None = None,
+    **extra: Any,
+) -> Response:
     error = {"code": code, "message": str(message), **extra}
     if fields:
-        error["fields"] = {name: [str(reason) for reason in reasons]
-                           for name, reasons in fields.items()}
+        error["fields"] = {
+            name: [str(reason) for reason in reasons] for name, reasons in fields.items()
+        }
     response = jsonify({"error": error})
     response.status_code = status
     return response
@@ -72,8 +85,12 @@ def register_error_handlers(app: Flask) -> None:
             return exc
         status = exc.code or 500
         code = HTTP_CODES.get(status, "error")
-        message = (HTTP_MESSAGES.get(status) or WERKZEUG_MESSAGES.get(exc.description)
-                   or exc.description or exc.name)
+        message = (
+            HTTP_MESSAGES.get(status)
+            or WERKZEUG_MESSAGES.get(exc.description)
+            or exc.description
+            or exc.name
+        )
         if status == 429:
             wait = _seconds_until_reset()
             response = error_response(status, code, message, retry_after=wait)

@@ -23,7 +23,8 @@ def json_object() -> dict[str, Any]:
     """The request body as a JSON object, or a clear 415/400."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType(
-            gettext("Send the body as JSON (Content-Type: application/json)."))
+            gettext("Send the body as JSON (Content-Type: application/json).")
+        )
     body = request.get_json(silent=True)
     if body is None:
         raise ServiceError(gettext("The body is not valid JSON."))

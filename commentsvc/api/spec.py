@@ -17,7 +17,8 @@ def openapi_document() -> dict[str, Any]:
     import yaml
 
     document: dict[str, Any] = yaml.safe_load(
-        resources.files("commentsvc").joinpath("openapi.yaml").read_text())
+        resources.files("commentsvc").joinpath("openapi.yaml").read_text()
+    )
     return document
 
 

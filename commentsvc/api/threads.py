@@ -30,8 +30,9 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     except ValueError:
         raise ValidationFailed({name: [gettext("Must be a whole number.")]}) from None
     if not low <= value <= high:
-        raise ValidationFailed({name: [gettext("Must be between %(low)d and %(high)d.",
-                                                low=low, high=high)]})
+        raise ValidationFailed(
+            {name: [gettext("Must be between %(low)d and %(high)d.", low=low, high=high)]}
+        )
     return value
 
 
@@ -44,22 +45,33 @@ def get_thread() -> Response:
         raise ValidationFailed({"uri": [problem]})
     sort = request.args.get("sort", "oldest")
     if sort not in SORTS:
-        raise ValidationFailed({"sort": [gettext("Must be one of: %(choices)s.",
-                                                 choices=", ".join(SORTS))]})
+        raise ValidationFailed(
+            {"sort": [gettext("Must be one of: %(choices)s.", choices=", ".join(SORTS))]}
+        )
     thread_site = site()
     options: dict[str, Any]
-    options = {"site": thread_site, "uri": uri, "own_ids": reader_own_ids(), "sort": sort,
-               "limit": _int_arg("limit", 50, 1, MAX_LIMIT),
-               "after": request.args.get("after")}
-    options["extra"] = {"edit_window": config["EDIT_WINDOW"],
-                        "min_submit_seconds": config["MIN_SUBMIT_SECONDS"]}
+    options = {
+        "site": thread_site,
+        "uri": uri,
+        "own_ids": reader_own_ids(),
+        "sort": sort,
+        "limit": _int_arg("limit", 50, 1, MAX_LIMIT),
+        "after": request.args.get("after"),
+    }
+    options["extra"] = {
+        "edit_window": config["EDIT_WINDOW"],
+        "min_submit_seconds": config["MIN_SUBMIT_SECONDS"],
+    }
     # A plain read on a connection: no ORM session to set up and tear down.
     body, public = read_with_retry(lambda conn: thread_json(conn, **options))
     # The reader's own held comments are for them alone, kept by no one; and since a request
     # with edit tokens may see more than the public page, caches must tell the two apart.
-    return conditional(body, "application/json",
-                       public_cache_control() if public else "private, no-store",
-                       vary=("X-Edit-Tokens",))
+    return conditional(
+        body,
+        "application/json",
+        public_cache_control() if public else "private, no-store",
+        vary=("X-Edit-Tokens",),
+    )
 
 
 @bp.get("/form-token")
@@ -70,17 +82,22 @@ def get_form_token() -> Response:
     config = site_config()
     if problem := uri_problem(uri, config["ALLOWED_ORIGINS"]):
         raise ValidationFailed({"uri": [problem]})
-    response = jsonify({"uri": uri,
-                        "form_token": issue_form_token(config["SECRET_KEY"], site(), uri),
-                        "min_submit_seconds": config["MIN_SUBMIT_SECONDS"]})
+    response = jsonify(
+        {
+            "uri": uri,
+            "form_token": issue_form_token(config["SECRET_KEY"], site(), uri),
+            "min_submit_seconds": config["MIN_SUBMIT_SECONDS"],
+        }
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _counts_response(uris: list[Any], cache_control: str) -> Response:
     if len(uris) > MAX_COUNT_URIS:
-        raise ValidationFailed({"uris": [gettext("At most %(max)d uris per request.",
-                                                 max=MAX_COUNT_URIS)]})
+        raise ValidationFailed(
+            {"uris": [gettext("At most %(max)d uris per request.", max=MAX_COUNT_URIS)]}
+        )
     origins = site_config()["ALLOWED_ORIGINS"]
     problems = {problem for u in uris if (problem := uri_problem(u, origins))}
     if problems:

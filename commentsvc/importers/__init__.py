@@ -20,17 +20,29 @@ from .records import Progress, Reader
 from .store import Loader, Report, read_uri_map
 
 READERS: dict[str, Reader] = {
-    "blogger": blogger.read, "disqus": disqus.read, "wordpress": wordpress.read,
-    "isso": isso.read, "commentsvc": native.read,
+    "blogger": blogger.read,
+    "disqus": disqus.read,
+    "wordpress": wordpress.read,
+    "isso": isso.read,
+    "commentsvc": native.read,
 }
 
 __all__ = ["IMPORT_STATUSES", "NAMES", "READERS", "Report", "import_file", "read_uri_map"]
 
 
-def import_file(session: Session, config: Mapping[str, Any], fmt: str, path: str, *,
-                site: str = "default", uri_map: Mapping[str, str] | None = None,
-                status: str | None = None, progress: Progress | None = None,
-                dry_run: bool = False, workers: int = 0) -> Report:
+def import_file(
+    session: Session,
+    config: Mapping[str, Any],
+    fmt: str,
+    path: str,
+    *,
+    site: str = "default",
+    uri_map: Mapping[str, str] | None = None,
+    status: str | None = None,
+    progress: Progress | None = None,
+    dry_run: bool = False,
+    workers: int = 0,
+) -> Report:
     """Import `path` into `site`, inside the caller's transaction (which it neither commits nor
     rolls back); raises errors.BadImportFile, with a one-line message, for a file it cannot
     read as `fmt`. Nothing is mailed. With `workers`, that many processes sanitise the texts
@@ -40,14 +52,22 @@ def import_file(session: Session, config: Mapping[str, Any], fmt: str, path: str
     report = Report(format=NAMES[fmt], dry_run=dry_run)
     if sites.get(session, site) is None:
         if not sites.NAME.fullmatch(site):
-            raise BadImportFile(f"{site!r} is not a site name (lowercase letters, digits and "
-                                "hyphens)")
+            raise BadImportFile(
+                f"{site!r} is not a site name (lowercase letters, digits and hyphens)"
+            )
         # A new site, with the install's settings until `commentsvc site set` gives it its own.
         sites.add(session, site, origins=[], actor="import")
         report.site_created = site
     with _quiet_collector(), _unprepared(session), _pool(workers) as pool:
-        loader = Loader(session, config, site=site, report=report, uri_map=uri_map,
-                        status=Status(status) if status else None, pool=pool)
+        loader = Loader(
+            session,
+            config,
+            site=site,
+            report=report,
+            uri_map=uri_map,
+            status=Status(status) if status else None,
+            pool=pool,
+        )
         for record in READERS[fmt](path, progress):
             loader.add(record)
         return loader.finish()

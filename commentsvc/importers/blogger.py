@@ -15,14 +15,23 @@ from .records import Progress, Record, Refused, SourceComment, SourceThread, par
 from .xmlstream import flag, records, text_of
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-NS = {"a": "http://www.w3.org/2005/Atom", "thr": "http://purl.org/syndication/thread/1.0",
-      "gd": "http://schemas.google.com/g/2005", "app": "http://www.w3.org/2007/app",
-      "b": "http://schemas.google.com/blogger/2018"}
+NS = {
+    "a": "http://www.w3.org/2005/Atom",
+    "thr": "http://purl.org/syndication/thread/1.0",
+    "gd": "http://schemas.google.com/g/2005",
+    "app": "http://www.w3.org/2007/app",
+    "b": "http://schemas.google.com/blogger/2018",
+}
 KIND_SCHEME = "http://schemas.google.com/g/2005#kind"
 KIND_PREFIX = "http://schemas.google.com/blogger/2008/kind#"
 NO_EMAIL = "noreply@blogger.com"  # what Blogger writes for every commenter
-TAKEOUT_STATUSES = {"LIVE": Status.approved, "PENDING": Status.pending, "SPAM": Status.spam,
-                    "DELETED": Status.deleted, "TRASHED": Status.deleted}
+TAKEOUT_STATUSES = {
+    "LIVE": Status.approved,
+    "PENDING": Status.pending,
+    "SPAM": Status.spam,
+    "DELETED": Status.deleted,
+    "TRASHED": Status.deleted,
+}
 
 
 def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
@@ -58,7 +67,7 @@ def _kind(entry: Element) -> str:
 
 
 def _short_id(ident: str) -> str:
-    """"tag:blogger.com,1999:blog-1.post-42" -> "42" (Takeout writes the bare number too)."""
+    """ "tag:blogger.com,1999:blog-1.post-42" -> "42" (Takeout writes the bare number too)."""
     return ident.rsplit(".post-", 1)[-1].rsplit("-", 1)[-1]
 
 
@@ -86,8 +95,9 @@ def _comment(entry: Element, posts: dict[str, SourceThread]) -> Record | None:
     if not ident:
         return Refused(where, "it has no <id>")
     reply_to = entry.find("thr:in-reply-to", NS)
-    post_id = _short_id(text_of(entry, "b:parent", NS) or (
-        reply_to.get("ref", "") if reply_to is not None else ""))
+    post_id = _short_id(
+        text_of(entry, "b:parent", NS) or (reply_to.get("ref", "") if reply_to is not None else "")
+    )
     thread = posts.get(post_id)
     if thread is None:
         if reply_to is None or not reply_to.get("href"):
@@ -102,9 +112,14 @@ def _comment(entry: Element, posts: dict[str, SourceThread]) -> Record | None:
     prefix = ident.rsplit(".post-", 1)[0] if ".post-" in ident else ident
     parent = _parent_comment(entry)
     return SourceComment(
-        origin="blogger:" + ident, thread_url=thread.url, thread_title=thread.title,
-        where=where, text=text_of(entry, "a:content", NS), text_format="html",
-        created=created, status=_status(entry),
+        origin="blogger:" + ident,
+        thread_url=thread.url,
+        thread_title=thread.title,
+        where=where,
+        text=text_of(entry, "a:content", NS),
+        text_format="html",
+        created=created,
+        status=_status(entry),
         parent_origin=f"blogger:{prefix}.post-{parent}" if parent else None,
         author=text_of(author, "a:name", NS) or None,
         email=None if email.lower() == NO_EMAIL else email or None,

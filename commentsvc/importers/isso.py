@@ -44,16 +44,32 @@ def _database(path: str, progress: Progress | None) -> Iterator[Record]:
         try:
             total = db.execute("SELECT count(*) FROM comments").fetchone()[0]
             columns = {row[1] for row in db.execute("PRAGMA table_info(comments)")}
-            threads = {tid: SourceThread(url=uri, title=title or None)
-                       for tid, uri, title in db.execute("SELECT id, uri, title FROM threads")}
+            threads = {
+                tid: SourceThread(url=uri, title=title or None)
+                for tid, uri, title in db.execute("SELECT id, uri, title FROM threads")
+            }
         except sqlite3.DatabaseError as exc:
             raise BadImportFile(f"this is not an Isso database ({exc})") from None
         if not {"tid", "id", "parent", "created", "mode", "text"} <= columns:
-            raise BadImportFile("this is not an Isso database (its comments table lacks "
-                                "Isso's columns)")
+            raise BadImportFile(
+                "this is not an Isso database (its comments table lacks Isso's columns)"
+            )
         yield from threads.values()
-        wanted = ["tid", "id", "parent", "created", "modified", "mode", "remote_addr", "text",
-                  "author", "email", "website", "likes", "dislikes"]
+        wanted = [
+            "tid",
+            "id",
+            "parent",
+            "created",
+            "modified",
+            "mode",
+            "remote_addr",
+            "text",
+            "author",
+            "email",
+            "website",
+            "likes",
+            "dislikes",
+        ]
         select = ", ".join(c if c in columns else f"NULL AS {c}" for c in wanted)
         for done, row in enumerate(db.execute(f"SELECT {select} FROM comments ORDER BY id"), 1):  # noqa: S608 - names from the list above
             if progress is not None:
@@ -78,22 +94,31 @@ def _row(row: dict[str, Any], threads: dict[int, SourceThread]) -> Record:
     # Isso's ids are its database's; the thread keeps two databases' ids apart.
     origin = f"isso:{thread.url}#"
     return SourceComment(
-        origin=f"{origin}{row['id']}", thread_url=thread.url, thread_title=thread.title,
-        where=where, text=row["text"] or "", text_format="markdown", created=created,
-        edited=edited, status=MODES[row["mode"]],
+        origin=f"{origin}{row['id']}",
+        thread_url=thread.url,
+        thread_title=thread.title,
+        where=where,
+        text=row["text"] or "",
+        text_format="markdown",
+        created=created,
+        edited=edited,
+        status=MODES[row["mode"]],
         parent_origin=f"{origin}{row['parent']}" if row["parent"] is not None else None,
-        author=row["author"] or None, email=row["email"] or None,
-        website=row["website"] or None, address=row["remote_addr"] or None,
+        author=row["author"] or None,
+        email=row["email"] or None,
+        website=row["website"] or None,
+        address=row["remote_addr"] or None,
         score=int(row["likes"] or 0) - int(row["dislikes"] or 0),
     )
 
 
 def _generic(path: str, progress: Progress | None) -> Iterator[Record]:
     data = load_json(path, "Isso")
-    if not isinstance(data, list) or not all(isinstance(t, dict) and "comments" in t
-                                             for t in data):
-        raise BadImportFile("this is neither an Isso database nor Isso's JSON import file "
-                            "(a list of threads, each with its comments)")
+    if not isinstance(data, list) or not all(isinstance(t, dict) and "comments" in t for t in data):
+        raise BadImportFile(
+            "this is neither an Isso database nor Isso's JSON import file "
+            "(a list of threads, each with its comments)"
+        )
     for number, item in enumerate(data):
         uri, title = str(item.get("id") or ""), item.get("title")
         if not isinstance(item["comments"], list):
@@ -122,10 +147,15 @@ def _generic_comment(comment: Any, thread: SourceThread, number: int) -> Record:
     text = str(comment.get("text") or "")
     return SourceComment(
         # The file's ids count from 0 in each thread: no id of the comment's own.
-        origin=content_origin("isso", thread.url, created.isoformat(), comment.get("author"),
-                              text),
-        thread_url=thread.url, thread_title=thread.title, where=where, text=text,
-        text_format="markdown", created=created, author=optional_text(comment.get("author")),
-        email=optional_text(comment.get("email")), website=optional_text(comment.get("website")),
+        origin=content_origin("isso", thread.url, created.isoformat(), comment.get("author"), text),
+        thread_url=thread.url,
+        thread_title=thread.title,
+        where=where,
+        text=text,
+        text_format="markdown",
+        created=created,
+        author=optional_text(comment.get("author")),
+        email=optional_text(comment.get("email")),
+        website=optional_text(comment.get("website")),
         address=optional_text(comment.get("remote_addr")),
     )

@@ -29,10 +29,12 @@ class _Buffer:
             return False
         data = self.reader.read(CHUNK)
         try:
-            self.text = self.text[self.pos:] + self.decode(data, final=not data)
+            self.text = self.text[self.pos :] + self.decode(data, final=not data)
         except UnicodeDecodeError as exc:
-            raise BadImportFile(f"this is not {self.name} export: not UTF-8 text "
-                                f"(byte {self.reader.done - len(data) + exc.start})") from None
+            raise BadImportFile(
+                f"this is not {self.name} export: not UTF-8 text "
+                f"(byte {self.reader.done - len(data) + exc.start})"
+            ) from None
         self.pos = 0
         self.ended = not data
         return True
@@ -43,13 +45,15 @@ class _Buffer:
             while self.pos < len(self.text) and self.text[self.pos] in _SPACE:
                 self.pos += 1
             if self.pos < len(self.text) or not self.more():
-                return self.text[self.pos:self.pos + 1]
+                return self.text[self.pos : self.pos + 1]
 
     def expect(self, char: str) -> None:
         if self.peek() != char:
             found = self.peek() or "the end of the file"
-            raise BadImportFile(f"this is not {self.name} export: not JSON, or cut short "
-                                f"({char!r} expected, {found!r} found)")
+            raise BadImportFile(
+                f"this is not {self.name} export: not JSON, or cut short "
+                f"({char!r} expected, {found!r} found)"
+            )
         self.pos += 1
 
     def value(self) -> Any:
@@ -63,11 +67,13 @@ class _Buffer:
                 # stays bad at the end of the file.
                 if self.more():
                     continue
-                raise BadImportFile(f"this is not {self.name} export: not JSON, or cut short "
-                                    f"({exc.msg})") from None
+                raise BadImportFile(
+                    f"this is not {self.name} export: not JSON, or cut short ({exc.msg})"
+                ) from None
             except RecursionError:
-                raise BadImportFile(f"this is not {self.name} export: JSON nested too "
-                                    "deeply") from None
+                raise BadImportFile(
+                    f"this is not {self.name} export: JSON nested too deeply"
+                ) from None
             if end == len(self.text) and not self.ended and isinstance(value, int | float):
                 self.more()  # a number at the chunk's end may go on in the next chunk
                 continue

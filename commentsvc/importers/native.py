@@ -42,21 +42,35 @@ def own_prefix(source: str) -> str:
     return f"commentsvc:{source}:"
 
 
-def export_site(session: Session, site: str, out: IO[str], source: str,
-                progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+def export_site(
+    session: Session,
+    site: str,
+    out: IO[str],
+    source: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
     """Write every thread and comment of `site` as JSON, a thread at a time; (threads,
     comments) written."""
-    total = session.execute(select(func.count()).select_from(Comment).join(Thread)
-                            .where(Thread.site == site)).scalar_one()
-    header = {"format": FORMAT, "version": VERSION, "site": site,
-              "exported": iso_time(datetime.now(UTC)), "source": source}
+    total = session.execute(
+        select(func.count()).select_from(Comment).join(Thread).where(Thread.site == site)
+    ).scalar_one()
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "site": site,
+        "exported": iso_time(datetime.now(UTC)),
+        "source": source,
+    }
     out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "threads": [')
     moderators = dict(session.execute(select(Moderator.id, Moderator.email)).all())
     threads = comments = 0
     rows = session.execute(
-        select(Thread, Comment).join(Comment, Comment.thread_id == Thread.id)
-        .where(Thread.site == site).order_by(Thread.id, Comment.id)
-        .execution_options(yield_per=1000))
+        select(Thread, Comment)
+        .join(Comment, Comment.thread_id == Thread.id)
+        .where(Thread.site == site)
+        .order_by(Thread.id, Comment.id)
+        .execution_options(yield_per=1000)
+    )
     current, batch = None, []
     for thread, comment in rows:
         if current is not None and thread.id != current.id:
@@ -75,20 +89,33 @@ def export_site(session: Session, site: str, out: IO[str], source: str,
     return threads, comments
 
 
-def _write_thread(out: IO[str], thread: Thread, comments: list[dict[str, Any]], *,
-                  first: bool) -> None:
-    item = {"uri": thread.uri, "title": thread.title, "closed": thread.closed,
-            "created": iso_time(thread.created), "comments": comments}
+def _write_thread(
+    out: IO[str], thread: Thread, comments: list[dict[str, Any]], *, first: bool
+) -> None:
+    item = {
+        "uri": thread.uri,
+        "title": thread.title,
+        "closed": thread.closed,
+        "created": iso_time(thread.created),
+        "comments": comments,
+    }
     out.write(("" if first else ",") + "\n" + json.dumps(item, ensure_ascii=False))
 
 
 def _comment(comment: Comment, moderators: dict[int, str], source: str) -> dict[str, Any]:
     return {
-        "id": comment.id, "parent": comment.parent_id, "status": comment.status.value,
-        "created": iso_time(comment.created), "edited": iso_time(comment.edited),
-        "author": comment.author, "email": comment.email, "website": comment.website,
-        "text": comment.text, "text_format": comment.text_format,
-        "held_reason": comment.held_reason, "score": comment.score,
+        "id": comment.id,
+        "parent": comment.parent_id,
+        "status": comment.status.value,
+        "created": iso_time(comment.created),
+        "edited": iso_time(comment.edited),
+        "author": comment.author,
+        "email": comment.email,
+        "website": comment.website,
+        "text": comment.text,
+        "text_format": comment.text_format,
+        "held_reason": comment.held_reason,
+        "score": comment.score,
         "address": comment.remote_addr,
         "moderator": moderators.get(comment.moderator_id) if comment.moderator_id else None,
         "origin": comment.origin or f"{own_prefix(source)}{comment.id}",
@@ -114,11 +141,12 @@ def _check(header: dict[str, Any], *, complete: bool) -> None:
     """Refuse a file that is not our export, or of a version this one cannot read; a file whose
     threads come before its version is judged at its end (the import is then rolled back)."""
     if ("format" in header or complete) and header.get("format") != FORMAT:
-        raise BadImportFile("this is not a commentsvc export (no \"format\": "
-                            f"\"{FORMAT}\" at its top)")
+        raise BadImportFile(f'this is not a commentsvc export (no "format": "{FORMAT}" at its top)')
     if ("version" in header or complete) and header.get("version") != VERSION:
-        raise BadImportFile(f"this export is of version {header.get('version')!r}; this "
-                            f"commentsvc reads version {VERSION}: upgrade it to import the file")
+        raise BadImportFile(
+            f"this export is of version {header.get('version')!r}; this "
+            f"commentsvc reads version {VERSION}: upgrade it to import the file"
+        )
 
 
 def _thread(item: Any, number: int) -> Iterator[Record]:
@@ -129,18 +157,27 @@ def _thread(item: Any, number: int) -> Iterator[Record]:
         created = parse_time(item.get("created"))
     except ValueError:
         created = None
-    thread = SourceThread(url=item["uri"], title=optional_text(item.get("title")),
-                          closed=item.get("closed") is True, created=created)
+    thread = SourceThread(
+        url=item["uri"],
+        title=optional_text(item.get("title")),
+        closed=item.get("closed") is True,
+        created=created,
+    )
     yield thread
     comments = found if isinstance(found := item.get("comments"), list) else []
-    origins = {c["id"]: c.get("origin") for c in comments
-               if isinstance(c, dict) and isinstance(c.get("id"), int)}
+    origins = {
+        c["id"]: c.get("origin")
+        for c in comments
+        if isinstance(c, dict) and isinstance(c.get("id"), int)
+    }
     for comment in comments:
         try:
             yield _read_comment(comment, thread, origins)
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
-            yield Refused(f"thread {thread.url}, comment id {str(comment.get('id'))[:20]}",
-                          f"a field of the wrong kind ({exc})")
+            yield Refused(
+                f"thread {thread.url}, comment id {str(comment.get('id'))[:20]}",
+                f"a field of the wrong kind ({exc})",
+            )
 
 
 def _read_comment(item: Any, thread: SourceThread, origins: dict[int, Any]) -> Record:
@@ -163,12 +200,22 @@ def _read_comment(item: Any, thread: SourceThread, origins: dict[int, Any]) -> R
     if not isinstance(score, int) or abs(score) > MAX_SCORE:
         score = 0
     return SourceComment(
-        origin=item["origin"], thread_url=thread.url, thread_title=thread.title,
-        thread_closed=thread.closed, where=where, text=str(item.get("text") or ""),
-        text_format=text_format, created=created, edited=edited, status=status,
+        origin=item["origin"],
+        thread_url=thread.url,
+        thread_title=thread.title,
+        thread_closed=thread.closed,
+        where=where,
+        text=str(item.get("text") or ""),
+        text_format=text_format,
+        created=created,
+        edited=edited,
+        status=status,
         parent_origin=origins.get(parent, f"missing:{parent}") if parent is not None else None,
-        author=optional_text(item.get("author")), email=optional_text(item.get("email")),
-        website=optional_text(item.get("website")), address=optional_text(item.get("address")),
+        author=optional_text(item.get("author")),
+        email=optional_text(item.get("email")),
+        website=optional_text(item.get("website")),
+        address=optional_text(item.get("address")),
         held_reason=optional_text(item.get("held_reason")),
-        score=score, moderator_email=optional_text(item.get("moderator")),
+        score=score,
+        moderator_email=optional_text(item.get("moderator")),
     )

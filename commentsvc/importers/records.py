@@ -127,10 +127,13 @@ def load_json(path: str, name: str) -> Any:
         with open(path, "rb") as fh:
             return json.loads(fh.read().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise BadImportFile(f"this is not {name} export: not UTF-8 text "
-                            f"(byte {exc.start})") from None
+        raise BadImportFile(
+            f"this is not {name} export: not UTF-8 text (byte {exc.start})"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise BadImportFile(f"this is not {name} export: not JSON, or cut short "
-                            f"({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        raise BadImportFile(
+            f"this is not {name} export: not JSON, or cut short "
+            f"({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise BadImportFile(f"this is not {name} export: JSON nested too deeply") from None

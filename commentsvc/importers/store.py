@@ -36,8 +36,11 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no database keeps
 _COMMENTS, _THREADS = cast(Table, Comment.__table__), cast(Table, Thread.__table__)
 _INSERT_COMMENTS = insert(_COMMENTS).returning(_COMMENTS.c.id, sort_by_parameter_order=True)
 _INSERT_THREAD = insert(_THREADS).returning(_THREADS.c.id)
-_SET_PARENT = (update(_COMMENTS).where(_COMMENTS.c.id == bindparam("child"))
-               .values(parent_id=bindparam("parent")))
+_SET_PARENT = (
+    update(_COMMENTS)
+    .where(_COMMENTS.c.id == bindparam("child"))
+    .values(parent_id=bindparam("parent"))
+)
 
 
 @dataclass
@@ -74,31 +77,40 @@ class Report:
             + f", {self.skipped} skipped as already imported",
         ]
         if self.site_created:
-            lines.append(f"Site {self.site_created} {'would be' if self.dry_run else 'was'} "
-                         "created, with the install's settings (change them with "
-                         "`commentsvc site set`)")
+            lines.append(
+                f"Site {self.site_created} {'would be' if self.dry_run else 'was'} "
+                "created, with the install's settings (change them with "
+                "`commentsvc site set`)"
+            )
         if self.skipped and not self.comments:
             lines.append("Nothing new: every comment of this file was imported before.")
         for what, count in sorted(self.changed.items()):
             lines.append(f"{what}: {count}")
         if self.reattached:
-            lines.append(f"Replies placed at the top level, their parent missing: "
-                         f"{len(self.reattached)}")
+            lines.append(
+                f"Replies placed at the top level, their parent missing: {len(self.reattached)}"
+            )
             lines += [f"  {where}: {why}" for where, why in self.reattached]
         lines.append(f"Refused: {len(self.refused)}")
         lines += [f"  {where}: {why}" for where, why in self.refused]
         return lines
 
     def as_dict(self) -> dict[str, Any]:
-        return {"format": self.format, "dry_run": self.dry_run,
-                "threads_created": self.threads_created, "threads_reused": self.threads_reused,
-                "imported": dict(self.imported), "skipped": self.skipped,
-                "changed": dict(self.changed), "reattached": self.reattached,
-                "refused": self.refused}
+        return {
+            "format": self.format,
+            "dry_run": self.dry_run,
+            "threads_created": self.threads_created,
+            "threads_reused": self.threads_reused,
+            "imported": dict(self.imported),
+            "skipped": self.skipped,
+            "changed": dict(self.changed),
+            "reattached": self.reattached,
+            "refused": self.refused,
+        }
 
 
 def _short(where: str, limit: int = 200) -> str:
-    return where if len(where) <= limit else where[:limit - 1] + "…"
+    return where if len(where) <= limit else where[: limit - 1] + "…"
 
 
 def read_uri_map(rows: Iterable[list[str]]) -> dict[str, str]:
@@ -134,15 +146,24 @@ def derive(source: tuple[str, str]) -> tuple[str, str]:
 class Loader:
     """One import into one site; `add` each record, then `finish`."""
 
-    def __init__(self, session: Session, config: Mapping[str, Any], *, site: str,
-                 report: Report, uri_map: Mapping[str, str] | None = None,
-                 status: Status | None = None, pool: Pool | None = None):
+    def __init__(
+        self,
+        session: Session,
+        config: Mapping[str, Any],
+        *,
+        site: str,
+        report: Report,
+        uri_map: Mapping[str, str] | None = None,
+        status: Status | None = None,
+        pool: Pool | None = None,
+    ):
         self.pool = pool  # worker processes for derive(), or None to derive here
         self.session, self.secret, self.site = session, config["SECRET_KEY"], site
         self.report, self.uri_map, self.status = report, uri_map or {}, status
         self.titles: dict[str, SourceThread] = {}
         self.threads: dict[str, int] = dict(  # uri -> id, of the site's threads
-            session.execute(select(Thread.uri, Thread.id).where(Thread.site == site)).all())
+            session.execute(select(Thread.uri, Thread.id).where(Thread.site == site)).all()
+        )
         self.preexisting = set(self.threads.values())
         self.addresses: dict[str, tuple[str | None, str | None]] = {}
         self.touched: set[int] = set()
@@ -151,24 +172,33 @@ class Loader:
         self.waiting: list[tuple[int, int, str, str]] = []  # child, thread, parent origin, where
         self.own_prefix = own_prefix(export_source(self.secret))
         self.own_ids: dict[int, int] | None = None
-        self.moderators = {e.lower(): i for i, e in session.execute(
-            select(Moderator.id, Moderator.email))}
+        self.moderators = {
+            e.lower(): i for i, e in session.execute(select(Moderator.id, Moderator.email))
+        }
         # Every imported comment of the site: origin -> (id, thread id).
         self.origins: dict[str, tuple[int, int]] = {
-            cast(str, origin): (ident, thread) for origin, ident, thread in session.execute(
-                select(Comment.origin, Comment.id, Comment.thread_id).join(Thread)
-                .where(Thread.site == site, Comment.origin.is_not(None)))}
+            cast(str, origin): (ident, thread)
+            for origin, ident, thread in session.execute(
+                select(Comment.origin, Comment.id, Comment.thread_id)
+                .join(Thread)
+                .where(Thread.site == site, Comment.origin.is_not(None))
+            )
+        }
 
     def _own(self, origin: str) -> tuple[int, int] | None:
         """A comment of this site named by this instance's own export ("commentsvc:<this
         instance>:<id>"): it never left, so importing it again adds nothing."""
-        if not origin.startswith(self.own_prefix) or not origin[len(self.own_prefix):].isdigit():
+        if not origin.startswith(self.own_prefix) or not origin[len(self.own_prefix) :].isdigit():
             return None
         if self.own_ids is None:
-            self.own_ids = dict(self.session.execute(
-                select(Comment.id, Comment.thread_id).join(Thread).where(Thread.site == self.site)
-            ).all())
-        ident = int(origin[len(self.own_prefix):])
+            self.own_ids = dict(
+                self.session.execute(
+                    select(Comment.id, Comment.thread_id)
+                    .join(Thread)
+                    .where(Thread.site == self.site)
+                ).all()
+            )
+        ident = int(origin[len(self.own_prefix) :])
         return (ident, self.own_ids[ident]) if ident in self.own_ids else None
 
     def _refuse(self, where: str, why: str) -> None:
@@ -197,11 +227,17 @@ class Loader:
         if ident is None:
             source = self.titles.get(item.thread_url)
             title = item.thread_title or (source.title if source else None)
-            ident = self.session.execute(_INSERT_THREAD, {
-                "site": self.site, "uri": uri, "title": (title or "")[:MAX_TITLE] or None,
-                "closed": item.thread_closed or bool(source and source.closed),
-                "created": source.created if source and source.created else utcnow(),
-                "version": 0}).scalar_one()
+            ident = self.session.execute(
+                _INSERT_THREAD,
+                {
+                    "site": self.site,
+                    "uri": uri,
+                    "title": (title or "")[:MAX_TITLE] or None,
+                    "closed": item.thread_closed or bool(source and source.closed),
+                    "created": source.created if source and source.created else utcnow(),
+                    "version": 0,
+                },
+            ).scalar_one()
             self.report.threads_created += 1
             self.threads[uri] = ident
         self.named.add(ident)
@@ -217,8 +253,11 @@ class Loader:
             return
         uri, problem = self._uri(item.thread_url)
         if problem:
-            self._refuse(item.where, f"its post's address {item.thread_url[:200]!r} gives no "
-                                     f"thread uri: {problem} (a URI map can place it)")
+            self._refuse(
+                item.where,
+                f"its post's address {item.thread_url[:200]!r} gives no "
+                f"thread uri: {problem} (a URI map can place it)",
+            )
             return
         text = _CONTROLS.sub("", item.text).strip()
         if not text and item.status != Status.deleted:
@@ -242,12 +281,21 @@ class Loader:
         if status == Status.approved and self.status is not None:
             status = self.status
         return {
-            "parent_id": None, "author": author[:MAX_AUTHOR] if author else None,
-            "email": email, "website": website, "text": text, "text_format": item.text_format,
-            "html": "", "status": status,
-            "held_reason": (item.held_reason or "")[:200] or None, "created": item.created,
-            "edited": item.edited, "score": item.score, "notify": False,
-            "remote_addr": address, "remote_hash": remote_hash,
+            "parent_id": None,
+            "author": author[:MAX_AUTHOR] if author else None,
+            "email": email,
+            "website": website,
+            "text": text,
+            "text_format": item.text_format,
+            "html": "",
+            "status": status,
+            "held_reason": (item.held_reason or "")[:200] or None,
+            "created": item.created,
+            "edited": item.edited,
+            "score": item.score,
+            "notify": False,
+            "remote_addr": address,
+            "remote_hash": remote_hash,
             "text_hash": "",  # with html, derived for the whole batch in _flush
             "avatar": avatar_seed(self.secret, email, author, remote_hash or ""),
             "moderator_id": self.moderators.get((item.moderator_email or "").lower()),
@@ -272,15 +320,15 @@ class Loader:
         if not self.batch:
             return
         sources = [(row["text"], row["text_format"]) for row, _ in self.batch]
-        derived = (self.pool.map(derive, sources, chunksize=50) if self.pool
-                   else map(derive, sources))
+        derived = (
+            self.pool.map(derive, sources, chunksize=50) if self.pool else map(derive, sources)
+        )
         for (row, item), (html, digest) in zip(self.batch, derived, strict=True):
             row["html"], row["text_hash"] = html, digest
             parent = self.origins.get(item.parent_origin) if item.parent_origin else None
             if parent is not None and parent[0] and parent[1] == row["thread_id"]:
                 row["parent_id"] = parent[0]
-        ids = self.session.execute(_INSERT_COMMENTS, [row for row, _ in self.batch]
-                                   ).scalars().all()
+        ids = self.session.execute(_INSERT_COMMENTS, [row for row, _ in self.batch]).scalars().all()
         for ident, (row, item) in zip(ids, self.batch, strict=True):
             self.origins[row["origin"]] = (ident, row["thread_id"])
             self.touched.add(row["thread_id"])
@@ -302,7 +350,7 @@ class Loader:
                 why = "is in another thread" if parent is not None else "is not in the file"
                 self.report.reattached.append((_short(where), f"its parent {parent_origin} {why}"))
         for start in range(0, len(links), BATCH):
-            self.session.connection().execute(_SET_PARENT, links[start:start + BATCH])
+            self.session.connection().execute(_SET_PARENT, links[start : start + BATCH])
         connection = self.session.connection()
         bump_thread_versions(connection, self.touched)
         recount_approved(connection, self.touched)  # the inserts above bypass the flush hook

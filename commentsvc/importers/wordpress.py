@@ -12,17 +12,25 @@ from .records import Progress, Record, Refused, SourceComment, SourceThread, utc
 from .xmlstream import records, text_of
 
 WP_NAMESPACE = "http://wordpress.org/export/"
-STATUSES = {"1": Status.approved, "approve": Status.approved, "0": Status.pending,
-            "hold": Status.pending, "spam": Status.spam, "trash": Status.deleted,
-            "post-trashed": Status.deleted}
+STATUSES = {
+    "1": Status.approved,
+    "approve": Status.approved,
+    "0": Status.pending,
+    "hold": Status.pending,
+    "spam": Status.spam,
+    "trash": Status.deleted,
+    "post-trashed": Status.deleted,
+}
 SKIPPED_TYPES = ("pingback", "trackback")
 
 
 # Prefixes WordPress writes; its exports of 2008 used "excerpt:" without declaring it.
-PREFIXES = {b"excerpt": b"http://wordpress.org/export/1.0/excerpt/",
-            b"content": b"http://purl.org/rss/1.0/modules/content/",
-            b"wfw": b"http://wellformedweb.org/CommentAPI/",
-            b"dc": b"http://purl.org/dc/elements/1.1/"}
+PREFIXES = {
+    b"excerpt": b"http://wordpress.org/export/1.0/excerpt/",
+    b"content": b"http://purl.org/rss/1.0/modules/content/",
+    b"wfw": b"http://wellformedweb.org/CommentAPI/",
+    b"dc": b"http://purl.org/dc/elements/1.1/",
+}
 _WP = re.compile(r"\{(http://wordpress\.org/export/[0-9.]+/)\}")
 _RSS_TAG = re.compile(rb"<rss\b[^>]*>")
 
@@ -32,20 +40,32 @@ def _declare_prefixes(head: bytes) -> bytes:
     match = _RSS_TAG.search(head)
     if match is None:
         return head
-    missing = b"".join(b' xmlns:%s="%s"' % (prefix, uri) for prefix, uri in PREFIXES.items()
-                       if b"xmlns:" + prefix + b"=" not in match[0])
-    return head[:match.end() - 1] + missing + head[match.end() - 1:]
+    missing = b"".join(
+        b' xmlns:%s="%s"' % (prefix, uri)
+        for prefix, uri in PREFIXES.items()
+        if b"xmlns:" + prefix + b"=" not in match[0]
+    )
+    return head[: match.end() - 1] + missing + head[match.end() - 1 :]
 
 
 def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
     wp: dict[str, str] = {}
-    for item in records(path, progress, depth=2, name="WordPress", root="rss",
-                        namespace=WP_NAMESPACE, mend=_declare_prefixes):
+    for item in records(
+        path,
+        progress,
+        depth=2,
+        name="WordPress",
+        root="rss",
+        namespace=WP_NAMESPACE,
+        mend=_declare_prefixes,
+    ):
         if item.tag != "item":
             continue
         if not wp:  # the namespace's version ("1.0", "1.2") differs between WordPress releases
-            wp["wp"] = next((found[1] for el in item.iter() if (found := _WP.match(el.tag))),
-                            WP_NAMESPACE + "1.0/")
+            wp["wp"] = next(
+                (found[1] for el in item.iter() if (found := _WP.match(el.tag))),
+                WP_NAMESPACE + "1.0/",
+            )
         link = text_of(item, "link")
         comments = item.findall("wp:comment", wp)
         if not comments:
@@ -54,8 +74,11 @@ def read(path: str, progress: Progress | None = None) -> Iterator[Record]:
             for comment in comments:
                 yield Refused(_where(comment, wp), "its post has no <link>")
             continue
-        thread = SourceThread(url=link, title=text_of(item, "title") or None,
-                              closed=text_of(item, "wp:comment_status", wp) == "closed")
+        thread = SourceThread(
+            url=link,
+            title=text_of(item, "title") or None,
+            closed=text_of(item, "wp:comment_status", wp) == "closed",
+        )
         yield thread
         for comment in comments:
             yield _comment(comment, thread, wp)
@@ -77,8 +100,9 @@ def _comment(element: Element, thread: SourceThread, wp: dict[str, str]) -> Reco
     if approved not in STATUSES:
         return Refused(where, f"unknown <wp:comment_approved> {approved!r}")
     try:
-        created = _date(text_of(element, "wp:comment_date_gmt", wp),
-                        text_of(element, "wp:comment_date", wp))
+        created = _date(
+            text_of(element, "wp:comment_date_gmt", wp), text_of(element, "wp:comment_date", wp)
+        )
     except ValueError as exc:
         return Refused(where, str(exc))
     parent = text_of(element, "wp:comment_parent", wp)
@@ -86,9 +110,14 @@ def _comment(element: Element, thread: SourceThread, wp: dict[str, str]) -> Reco
     # of one comment that some exports put under two posts) stay apart.
     base = f"wordpress:{thread.url}#"
     return SourceComment(
-        origin=f"{base}{ident}", thread_url=thread.url, thread_title=thread.title,
-        thread_closed=thread.closed, where=where,
-        text=text_of(element, "wp:comment_content", wp), text_format="html", created=created,
+        origin=f"{base}{ident}",
+        thread_url=thread.url,
+        thread_title=thread.title,
+        thread_closed=thread.closed,
+        where=where,
+        text=text_of(element, "wp:comment_content", wp),
+        text_format="html",
+        created=created,
         status=STATUSES[approved],
         parent_origin=f"{base}{parent}" if parent not in ("", "0") else None,
         author=text_of(element, "wp:comment_author", wp) or None,

@@ -30,9 +30,16 @@ class _MendedHead:
         return self.source.read(size)
 
 
-def records(path: str, progress: Progress | None, *, depth: int, name: str,
-            root: str, namespace: str | None = None,
-            mend: Callable[[bytes], bytes] | None = None) -> Iterator[Element]:
+def records(
+    path: str,
+    progress: Progress | None,
+    *,
+    depth: int,
+    name: str,
+    root: str,
+    namespace: str | None = None,
+    mend: Callable[[bytes], bytes] | None = None,
+) -> Iterator[Element]:
     """The complete elements `depth` levels below the root, each freed once the caller has it.
 
     The file must have the root element `root` (and declare `namespace`, when given), or it is
@@ -45,18 +52,27 @@ def records(path: str, progress: Progress | None, *, depth: int, name: str,
         try:
             # Entity declarations are refused outright, which also stops expansion bombs at
             # their first declaration, in constant time and memory.
-            events = iterparse(source, events=("start", "end", "start-ns"),
-                               forbid_dtd=False, forbid_entities=True, forbid_external=True)
+            events = iterparse(
+                source,
+                events=("start", "end", "start-ns"),
+                forbid_dtd=False,
+                forbid_entities=True,
+                forbid_external=True,
+            )
             declared: set[str] = set()
             for event, item in events:
                 if event == "start-ns":
                     declared.add(item[1])
                     continue
                 if event == "start":
-                    if not stack and (item.tag != root or (namespace and not any(
-                            uri.startswith(namespace) for uri in declared))):
-                        raise BadImportFile(f"this is not a {name} export "
-                                            f"(its root element is <{_local(item.tag)}>)")
+                    if not stack and (
+                        item.tag != root
+                        or (namespace and not any(uri.startswith(namespace) for uri in declared))
+                    ):
+                        raise BadImportFile(
+                            f"this is not a {name} export "
+                            f"(its root element is <{_local(item.tag)}>)"
+                        )
                     stack.append(item)
                     continue
                 stack.pop()
@@ -70,20 +86,29 @@ def records(path: str, progress: Progress | None, *, depth: int, name: str,
                 raise BadImportFile("the file is empty") from None
             if reader.done == reader.total and reason in _CUT_SHORT and (line, column) != (1, 0):
                 # expat names where the unfinished part began, not where the file ends.
-                where = "" if reason == "no element found" else (
-                    f", inside what begins at line {line}, column {column}")
-                raise BadImportFile(f"the file ends too early{where}: it is cut short; "
-                                    "export it again") from None
+                where = (
+                    ""
+                    if reason == "no element found"
+                    else (f", inside what begins at line {line}, column {column}")
+                )
+                raise BadImportFile(
+                    f"the file ends too early{where}: it is cut short; export it again"
+                ) from None
             if line == 1 and column == 0 or "no element found" in reason and not stack:
-                raise BadImportFile(f"this is not a {name} export: not an XML file "
-                                    f"({reason} at line {line}, column {column})") from None
-            raise BadImportFile(f"not well-formed XML at line {line}, column {column}: {reason}"
-                                " (a wrong encoding or a damaged file)") from None
+                raise BadImportFile(
+                    f"this is not a {name} export: not an XML file "
+                    f"({reason} at line {line}, column {column})"
+                ) from None
+            raise BadImportFile(
+                f"not well-formed XML at line {line}, column {column}: {reason}"
+                " (a wrong encoding or a damaged file)"
+            ) from None
         except LookupError as exc:  # the XML declaration names an encoding nobody knows
             raise BadImportFile(f"the file declares an unknown encoding ({exc})") from None
         except DefusedXmlException as exc:
-            raise BadImportFile(f"the file declares XML entities or a DTD, which are refused: "
-                                f"{type(exc).__name__}") from None
+            raise BadImportFile(
+                f"the file declares XML entities or a DTD, which are refused: {type(exc).__name__}"
+            ) from None
 
 
 # What expat says when the file ends inside the document.
@@ -94,8 +119,9 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def text_of(element: Element | None, path: str | None = None,
-            ns: dict[str, str] | None = None) -> str:
+def text_of(
+    element: Element | None, path: str | None = None, ns: dict[str, str] | None = None
+) -> str:
     """The stripped text of an element, or of its child at `path`; "" when absent."""
     if element is not None and path is not None:
         element = element.find(path, ns)

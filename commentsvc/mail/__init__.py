@@ -30,15 +30,17 @@ from .worker import (
 __all__ = ["SendReport", "init_app", "send_due"]
 
 
-def on_comment_posted(session: Session, *, config: Mapping[str, Any], comment: Comment,
-                      **_: Any) -> None:
+def on_comment_posted(
+    session: Session, *, config: Mapping[str, Any], comment: Comment, **_: Any
+) -> None:
     """Alert the moderators of a held comment (its address hears nothing until approval)."""
     if comment.status == Status.pending:  # spam is quiet: no alert
         queue_moderator_alerts(session, config, comment)
 
 
-def on_comment_approved(session: Session, *, config: Mapping[str, Any], comment: Comment,
-                        **_: Any) -> None:
+def on_comment_approved(
+    session: Session, *, config: Mapping[str, Any], comment: Comment, **_: Any
+) -> None:
     """Offer the opt-in to a reader who asked; tell the parent's subscribers of the reply."""
     subscribe(session, config, comment)  # approved on posting, by a moderator, or from spam
     queue_reply_notifications(session, config, comment)

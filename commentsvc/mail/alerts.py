@@ -34,8 +34,9 @@ class LinkRefused(ServiceError):
         self.status = status
 
 
-def alert_recipients(session: Session, config: Mapping[str, Any],
-                     site: str | None = None) -> list[str]:
+def alert_recipients(
+    session: Session, config: Mapping[str, Any], site: str | None = None
+) -> list[str]:
     """MODERATOR_EMAILS (the site's own, when it sets them) and the address of every active
     moderator of the site (admins moderate every site), each once. Without a site: everyone's."""
     query = select(Moderator.email).where(Moderator.active.is_(True)).order_by(Moderator.id)
@@ -50,8 +51,9 @@ def alert_recipients(session: Session, config: Mapping[str, Any],
     return list(recipients.values())
 
 
-def queue_moderator_alerts(session: Session, config: Mapping[str, Any], comment: Comment,
-                           now: datetime | None = None) -> int:
+def queue_moderator_alerts(
+    session: Session, config: Mapping[str, Any], comment: Comment, now: datetime | None = None
+) -> int:
     """One alert per moderator address for a comment held for review, for the first
     ALERTS_PER_HOUR held comments of an hour; later ones wait for the digest. Returns how
     many mails were queued."""
@@ -67,19 +69,29 @@ def queue_moderator_alerts(session: Session, config: Mapping[str, Any], comment:
     thread = comment.thread
     for recipient in recipients:
         links = {
-            action: public_url(config, "links.moderate", token=tokens.issue_action_token(
-                config["SECRET_KEY"], comment.id, action, recipient))
+            action: public_url(
+                config,
+                "links.moderate",
+                token=tokens.issue_action_token(
+                    config["SECRET_KEY"], comment.id, action, recipient
+                ),
+            )
             for action in tokens.MAIL_ACTIONS
         }
         with force_locale(site_language(config).locale):  # the moderators' language
             queue_mail(
-                session, recipient=recipient, template="moderator_alert",
-                subject=gettext("Comment awaiting review: %(thread)s",
-                                thread=thread_name(thread)),
-                comment=comment, thread=thread, thread_name=thread_name(thread),
-                thread_url=thread_url(config, thread), links=links,
+                session,
+                recipient=recipient,
+                template="moderator_alert",
+                subject=gettext("Comment awaiting review: %(thread)s", thread=thread_name(thread)),
+                comment=comment,
+                thread=thread,
+                thread_name=thread_name(thread),
+                thread_url=thread_url(config, thread),
+                links=links,
                 links_work_for=duration(config["ACTION_LINK_MAX_AGE"]),
-                public_url=config["PUBLIC_URL"], about=comment.id,
+                public_url=config["PUBLIC_URL"],
+                about=comment.id,
                 sender_name=config["MAIL_SENDER_NAME"],
             )
     return len(recipients)
@@ -100,12 +112,21 @@ def queue_digest_if_due(session: Session, config: Mapping[str, Any], now: dateti
     for recipient in recipients:
         with force_locale(site_language(config).locale):  # the moderators' language
             queue_mail(
-                session, recipient=recipient, template="alert_digest",
-                subject=ngettext("%(num)d more comment held for review",
-                                 "%(num)d more comments held for review", held),
-                held=held, waiting=waiting, per_hour=config["ALERTS_PER_HOUR"],
-                queue_url=public_url(config, "admin.queue"), public_url=config["PUBLIC_URL"],
-                now=now, sender_name=config["MAIL_SENDER_NAME"],
+                session,
+                recipient=recipient,
+                template="alert_digest",
+                subject=ngettext(
+                    "%(num)d more comment held for review",
+                    "%(num)d more comments held for review",
+                    held,
+                ),
+                held=held,
+                waiting=waiting,
+                per_hour=config["ALERTS_PER_HOUR"],
+                queue_url=public_url(config, "admin.queue"),
+                public_url=config["PUBLIC_URL"],
+                now=now,
+                sender_name=config["MAIL_SENDER_NAME"],
             )
     return len(recipients)
 
@@ -115,36 +136,43 @@ def actor_name(recipient: str) -> str:
     return f"mail link: {recipient}"[:ACTOR_LENGTH]
 
 
-def check_action_link(session: Session, config: Mapping[str, Any],
-                      token: str) -> tuple[tokens.MailAction, Comment]:
+def check_action_link(
+    session: Session, config: Mapping[str, Any], token: str
+) -> tuple[tokens.MailAction, Comment]:
     """The action a link grants and its comment, or LinkRefused saying why not."""
     try:
-        grant = tokens.action_token_grant(config["SECRET_KEY"], token,
-                                          config["ACTION_LINK_MAX_AGE"])
+        grant = tokens.action_token_grant(
+            config["SECRET_KEY"], token, config["ACTION_LINK_MAX_AGE"]
+        )
     except tokens.ExpiredToken as exc:
-        raise LinkRefused(gettext("This link has expired. Please moderate the comment from the "
-                                  "moderation page."), 410) from exc
+        raise LinkRefused(
+            gettext("This link has expired. Please moderate the comment from the moderation page."),
+            410,
+        ) from exc
     except tokens.InvalidToken as exc:
-        raise LinkRefused(gettext("This link is not valid. Please check that it was copied "
-                                  "whole.")) from exc
+        raise LinkRefused(
+            gettext("This link is not valid. Please check that it was copied whole.")
+        ) from exc
     if session.get(UsedToken, grant.token_id) is not None:
-        raise LinkRefused(gettext("This link has already been used. Each link in the mail "
-                                  "works once."), 410)
+        raise LinkRefused(
+            gettext("This link has already been used. Each link in the mail works once."), 410
+        )
     comment = session.get(Comment, grant.comment_id)
     if comment is None:
         raise LinkRefused(gettext("This comment no longer exists."), 410)
     site = comment.thread.site
     wanted = grant.recipient.lower()
     site_config = sites.settings_for(session, config, site)
-    if all(address.lower() != wanted
-           for address in alert_recipients(session, site_config, site)):
-        raise LinkRefused(gettext("This link was sent to an address that no longer moderates "
-                                  "comments."), 403)
+    if all(address.lower() != wanted for address in alert_recipients(session, site_config, site)):
+        raise LinkRefused(
+            gettext("This link was sent to an address that no longer moderates comments."), 403
+        )
     return grant, comment
 
 
-def use_action_link(session: Session, config: Mapping[str, Any],
-                    token: str) -> tuple[tokens.MailAction, Comment, bool]:
+def use_action_link(
+    session: Session, config: Mapping[str, Any], token: str
+) -> tuple[tokens.MailAction, Comment, bool]:
     """Apply the link's action once, in the caller's transaction; True when the status changed."""
     grant, comment = check_action_link(session, config, token)
     session.add(UsedToken(id=grant.token_id))

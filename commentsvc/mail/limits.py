@@ -28,8 +28,11 @@ def opt_in_key(secret_key: str, address: str) -> str:
 def _ensure(session: Session, key: str, now: datetime) -> None:
     """Create the window's row unless it exists (a racing process may create it first)."""
     insert = upsert_insert(session.get_bind().dialect.name)
-    session.execute(insert(MailLimit).values(key=key, window_start=now, sent=0, held=0)
-                    .on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(
+        insert(MailLimit)
+        .values(key=key, window_start=now, sent=0, held=0)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
 
 
 def take(session: Session, key: str, now: datetime, period: timedelta, allowed: int) -> bool:
@@ -54,8 +57,9 @@ def take(session: Session, key: str, now: datetime, period: timedelta, allowed: 
         return True
     counted = session.execute(
         update(MailLimit)
-        .where(MailLimit.key == key, MailLimit.window_start > now - period,
-               MailLimit.sent < allowed)
+        .where(
+            MailLimit.key == key, MailLimit.window_start > now - period, MailLimit.sent < allowed
+        )
         .values(sent=MailLimit.sent + 1)
         .execution_options(synchronize_session=False)
     )
@@ -65,9 +69,12 @@ def take(session: Session, key: str, now: datetime, period: timedelta, allowed: 
 def hold_for_digest(session: Session, key: str, now: datetime) -> None:
     """Count one held comment that got no alert of its own, for the next digest."""
     _ensure(session, key, now)
-    session.execute(update(MailLimit).where(MailLimit.key == key)
-                    .values(held=MailLimit.held + 1)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(MailLimit)
+        .where(MailLimit.key == key)
+        .values(held=MailLimit.held + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def claim_digest(session: Session, key: str, now: datetime, period: timedelta) -> int:
@@ -79,13 +86,15 @@ def claim_digest(session: Session, key: str, now: datetime, period: timedelta) -
     row = session.execute(
         select(MailLimit.held, MailLimit.digested).where(MailLimit.key == key)
     ).first()
-    if row is None or row.held <= 0 or (row.digested is not None
-                                        and row.digested > now - period):
+    if row is None or row.held <= 0 or (row.digested is not None and row.digested > now - period):
         return 0
     claimed = session.execute(
         update(MailLimit)
-        .where(MailLimit.key == key, MailLimit.held >= row.held,
-               (MailLimit.digested.is_(None)) | (MailLimit.digested <= now - period))
+        .where(
+            MailLimit.key == key,
+            MailLimit.held >= row.held,
+            (MailLimit.digested.is_(None)) | (MailLimit.digested <= now - period),
+        )
         .values(held=MailLimit.held - row.held, digested=now)
         .execution_options(synchronize_session=False)
     )
@@ -100,7 +109,10 @@ def prune(session: Session, now: datetime, older_than: timedelta) -> int:
     """Delete windows long over that hold nothing back for a digest."""
     cutoff = now - older_than
     result = session.execute(
-        delete(MailLimit).where(MailLimit.window_start < cutoff, MailLimit.held == 0,
-                                MailLimit.digested.is_(None) | (MailLimit.digested < cutoff))
+        delete(MailLimit).where(
+            MailLimit.window_start < cutoff,
+            MailLimit.held == 0,
+            MailLimit.digested.is_(None) | (MailLimit.digested < cutoff),
+        )
     )
     return cast("CursorResult[Any]", result).rowcount or 0

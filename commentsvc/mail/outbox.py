@@ -55,10 +55,18 @@ def one_line(text: str) -> str:
     return re.sub(r"\s+", " ", "".join(ch if ch.isprintable() else " " for ch in text)).strip()
 
 
-def queue_mail(session: Session, *, recipient: str, subject: str, template: str,
-               unsubscribe_url: str | None = None, about: int | None = None,
-               now: datetime | None = None, sender_name: str | None = None,
-               **context: Any) -> OutboxMail:
+def queue_mail(
+    session: Session,
+    *,
+    recipient: str,
+    subject: str,
+    template: str,
+    unsubscribe_url: str | None = None,
+    about: int | None = None,
+    now: datetime | None = None,
+    sender_name: str | None = None,
+    **context: Any,
+) -> OutboxMail:
     """Add one mail (plain text and HTML from email/<template>.txt/.html) to the outbox, due
     at `now`; `about` is the id of the comment it quotes, so erasing that comment erases the
     mail. It is written in the language being rendered: callers choose it with force_locale."""
@@ -88,7 +96,9 @@ def delete_old_mail(session: Session, days: int, now: datetime) -> int:
     if days <= 0:
         return 0
     result = session.execute(
-        delete(OutboxMail).where(OutboxMail.status.in_((MailStatus.sent, MailStatus.failed)),
-                                 OutboxMail.created < now - timedelta(days=days))
+        delete(OutboxMail).where(
+            OutboxMail.status.in_((MailStatus.sent, MailStatus.failed)),
+            OutboxMail.created < now - timedelta(days=days),
+        )
     )
     return cast("CursorResult[Any]", result).rowcount or 0

@@ -38,8 +38,11 @@ ERROR_LENGTH = 500  # OutboxMail.last_error
 IMPLICIT_TLS_PORT = 465
 
 # Refusals of one message: the next mail may still go through on the same server.
-MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
-                  smtplib.SMTPNotSupportedError)
+MESSAGE_ERRORS = (
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPDataError,
+    smtplib.SMTPNotSupportedError,
+)
 
 
 @dataclass
@@ -70,8 +73,13 @@ class LogTransport:
     """No mail server configured: each mail goes to the log, so one box needs no setup."""
 
     def send(self, mail: OutboxMail, message: EmailMessage) -> None:
-        log.info("mail %s to %s (no SMTP_HOST set, so it is only logged)\nSubject: %s\n\n%s",
-                 mail.id, mail.recipient, mail.subject, mail.text_body)
+        log.info(
+            "mail %s to %s (no SMTP_HOST set, so it is only logged)\nSubject: %s\n\n%s",
+            mail.id,
+            mail.recipient,
+            mail.subject,
+            mail.text_body,
+        )
 
     def reset(self) -> None:
         pass
@@ -91,8 +99,9 @@ class SMTPTransport:
         c = self.config
         host, port, timeout = c["SMTP_HOST"], c["SMTP_PORT"], c["SMTP_TIMEOUT"]
         if port == IMPLICIT_TLS_PORT:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout,
-                                                  context=ssl.create_default_context())
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, port, timeout=timeout, context=ssl.create_default_context()
+            )
         else:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
         try:
@@ -135,8 +144,11 @@ def build_message(config: Mapping[str, Any], mail: OutboxMail) -> EmailMessage:
     domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["Subject"] = mail.subject
-    message["From"] = (formataddr((mail.sender_name, parseaddr(config["MAIL_FROM"])[1]))
-                       if mail.sender_name else config["MAIL_FROM"])
+    message["From"] = (
+        formataddr((mail.sender_name, parseaddr(config["MAIL_FROM"])[1]))
+        if mail.sender_name
+        else config["MAIL_FROM"]
+    )
     message["To"] = mail.recipient
     message["Date"] = format_datetime(utcnow())
     # Stable across retries, so a mail delivered twice after a crash is recognisably one mail.
@@ -171,13 +183,17 @@ def lease(config: Mapping[str, Any]) -> timedelta:
     return timedelta(seconds=300 + 10 * config["SMTP_TIMEOUT"])
 
 
-def claim(session: Session, config: Mapping[str, Any], mail_id: int, seen: datetime,
-          now: datetime) -> OutboxMail | None:
+def claim(
+    session: Session, config: Mapping[str, Any], mail_id: int, seen: datetime, now: datetime
+) -> OutboxMail | None:
     """Take one due mail for this process, or None when another process took it first."""
     result = session.execute(
         update(OutboxMail)
-        .where(OutboxMail.id == mail_id, OutboxMail.status == MailStatus.queued,
-               OutboxMail.next_attempt == seen)
+        .where(
+            OutboxMail.id == mail_id,
+            OutboxMail.status == MailStatus.queued,
+            OutboxMail.next_attempt == seen,
+        )
         .values(attempts=OutboxMail.attempts + 1, next_attempt=now + lease(config))
         .execution_options(synchronize_session=False)
     )
@@ -187,25 +203,43 @@ def claim(session: Session, config: Mapping[str, Any], mail_id: int, seen: datet
     return session.get(OutboxMail, mail_id)
 
 
-def _record_failure(session: Session, config: Mapping[str, Any], mail: OutboxMail,
-                    exc: BaseException, now: datetime, *, permanent: bool) -> bool:
+def _record_failure(
+    session: Session,
+    config: Mapping[str, Any],
+    mail: OutboxMail,
+    exc: BaseException,
+    now: datetime,
+    *,
+    permanent: bool,
+) -> bool:
     """Schedule the next try, or give up; True when the mail is given up."""
     mail.last_error = describe(config, exc)
     give_up = permanent or mail.attempts >= config["MAIL_MAX_ATTEMPTS"]
     if give_up:
         mail.status = MailStatus.failed
-        log.error("mail %s given up after %d attempt(s): %s", mail.id, mail.attempts,
-                  mail.last_error)
+        log.error(
+            "mail %s given up after %d attempt(s): %s", mail.id, mail.attempts, mail.last_error
+        )
     else:
         mail.next_attempt = now + retry_delay(mail.attempts)
-        log.warning("mail %s: attempt %d failed, next at %s: %s", mail.id, mail.attempts,
-                    mail.next_attempt.isoformat(timespec="seconds"), mail.last_error)
+        log.warning(
+            "mail %s: attempt %d failed, next at %s: %s",
+            mail.id,
+            mail.attempts,
+            mail.next_attempt.isoformat(timespec="seconds"),
+            mail.last_error,
+        )
     _commit(session, mail.id)
     return give_up
 
 
-def send_batch(session: Session, config: Mapping[str, Any], transport: Transport,
-               now: datetime, limit: int = BATCH) -> SendReport:
+def send_batch(
+    session: Session,
+    config: Mapping[str, Any],
+    transport: Transport,
+    now: datetime,
+    limit: int = BATCH,
+) -> SendReport:
     """Send up to `limit` due mails; stop early when the mail server cannot be reached."""
     report = SendReport()
     due = session.execute(
@@ -228,8 +262,10 @@ def send_batch(session: Session, config: Mapping[str, Any], transport: Transport
             transport.send(mail, message)
         except MESSAGE_ERRORS as exc:
             transport.reset()
-            _count(report, _record_failure(session, config, mail, exc, now,
-                                           permanent=_is_permanent(exc)))
+            _count(
+                report,
+                _record_failure(session, config, mail, exc, now, permanent=_is_permanent(exc)),
+            )
             continue
         except Exception as exc:  # server down, timed out, login refused: try again later
             transport.reset()
@@ -271,8 +307,9 @@ def _is_permanent(exc: Exception) -> bool:
     return True
 
 
-def send_due(session: Session, config: Mapping[str, Any], *,
-             now: datetime | None = None) -> SendReport:
+def send_due(
+    session: Session, config: Mapping[str, Any], *, now: datetime | None = None
+) -> SendReport:
     """Queue what has come due (see upkeep), then send every mail that is due at `now`
     (default: the current time), batch after batch."""
     now = now or utcnow()

@@ -31,8 +31,9 @@ def unsubscribe_url(config: Mapping[str, Any], subscription: Subscription) -> st
     return public_url(config, "links.unsubscribe", token=token)
 
 
-def subscribe(session: Session, config: Mapping[str, Any], comment: Comment,
-              now: datetime | None = None) -> bool:
+def subscribe(
+    session: Session, config: Mapping[str, Any], comment: Comment, now: datetime | None = None
+) -> bool:
     """Record an approved comment's wish to hear of replies, and offer the opt-in by mail when
     its address has had none today; True if the subscription is new.
 
@@ -55,57 +56,82 @@ def subscribe(session: Session, config: Mapping[str, Any], comment: Comment,
 _WAITING = (
     select(Subscription)
     .join(Comment, Comment.id == Subscription.comment_id)
-    .where(Subscription.confirm_mailed.is_(None), Subscription.confirmed.is_(None),
-           Subscription.unsubscribed.is_(None), Comment.status == Status.approved)
+    .where(
+        Subscription.confirm_mailed.is_(None),
+        Subscription.confirmed.is_(None),
+        Subscription.unsubscribed.is_(None),
+        Comment.status == Status.approved,
+    )
 )
 
 
-def offer_opt_in(session: Session, config: Mapping[str, Any], address: str,
-                 now: datetime) -> bool:
+def offer_opt_in(session: Session, config: Mapping[str, Any], address: str, now: datetime) -> bool:
     """Queue one opt-in mail for every subscription of `address` still waiting for one, if the
     address has had none in the last day; True when a mail was queued.
 
     The mail names each thread by its address and quotes nothing a poster wrote: whoever typed
     the address in may not own it. One link confirms what this mail offers, nothing else.
     """
-    waiting = session.execute(
-        _WAITING.where(Subscription.email == address).order_by(Subscription.id)
-    ).scalars().all()
-    if not waiting or not limits.take(session, limits.opt_in_key(config["SECRET_KEY"], address),
-                                      now, OPT_IN_EVERY, 1):
+    waiting = (
+        session.execute(_WAITING.where(Subscription.email == address).order_by(Subscription.id))
+        .scalars()
+        .all()
+    )
+    if not waiting or not limits.take(
+        session, limits.opt_in_key(config["SECRET_KEY"], address), now, OPT_IN_EVERY, 1
+    ):
         return False
     for subscription in waiting:
         subscription.confirm_mailed = now
     lead = waiting[0]
-    comments = [cast(Comment, session.get(Comment, subscription.comment_id))  # cascade: it exists
-                for subscription in waiting]
+    comments = [
+        cast(Comment, session.get(Comment, subscription.comment_id))  # cascade: it exists
+        for subscription in waiting
+    ]
     config = sites.settings_for(session, config, comments[0].thread.site)
     threads = [thread_url(config, comment.thread, comment.id) for comment in comments]
     # The language the reader wrote the comment in whose link this mail carries.
     with force_locale(stored_language(comments[0].lang, config).locale):
         queue_mail(
-            session, recipient=address, template="confirm_subscription",
-            subject=ngettext("Please confirm: e-mail about replies to your comment",
-                             "Please confirm: e-mail about replies to your %(num)d comments",
-                             len(waiting)),
+            session,
+            recipient=address,
+            template="confirm_subscription",
+            subject=ngettext(
+                "Please confirm: e-mail about replies to your comment",
+                "Please confirm: e-mail about replies to your %(num)d comments",
+                len(waiting),
+            ),
             unsubscribe_url=unsubscribe_url(config, lead),
-            confirm_url=public_url(config, "links.confirm", token=tokens.issue_confirm_token(
-                config["SECRET_KEY"], lead.id)),
-            link_works_for=duration(tokens.CONFIRM_MAX_AGE), threads=threads,
-            public_url=config["PUBLIC_URL"], about=lead.comment_id, now=now,
+            confirm_url=public_url(
+                config,
+                "links.confirm",
+                token=tokens.issue_confirm_token(config["SECRET_KEY"], lead.id),
+            ),
+            link_works_for=duration(tokens.CONFIRM_MAX_AGE),
+            threads=threads,
+            public_url=config["PUBLIC_URL"],
+            about=lead.comment_id,
+            now=now,
             sender_name=config["MAIL_SENDER_NAME"],
         )
     return True
 
 
-def offer_waiting_opt_ins(session: Session, config: Mapping[str, Any], now: datetime,
-                          limit: int = 100) -> int:
+def offer_waiting_opt_ins(
+    session: Session, config: Mapping[str, Any], now: datetime, limit: int = 100
+) -> int:
     """For the sender: offer the subscriptions that waited for their address's day to pass,
     one address per transaction; returns how many mails were queued."""
-    addresses = session.execute(
-        _WAITING.with_only_columns(Subscription.email).distinct()
-        .order_by(Subscription.email).limit(limit)
-    ).scalars().all()
+    addresses = (
+        session.execute(
+            _WAITING.with_only_columns(Subscription.email)
+            .distinct()
+            .order_by(Subscription.email)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     session.rollback()
     queued = 0
     for address in addresses:
@@ -114,8 +140,7 @@ def offer_waiting_opt_ins(session: Session, config: Mapping[str, Any], now: date
     return queued
 
 
-def queue_reply_notifications(session: Session, config: Mapping[str, Any],
-                              reply: Comment) -> int:
+def queue_reply_notifications(session: Session, config: Mapping[str, Any], reply: Comment) -> int:
     """Mail the confirmed subscribers of an approved reply's parent; returns how many."""
     if reply.parent_id is None or reply.status != Status.approved:
         return 0
@@ -123,11 +148,13 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any],
     if parent is None or parent.status in (Status.spam, Status.deleted):
         return 0
     subscriptions = session.execute(
-        select(Subscription).where(
+        select(Subscription)
+        .where(
             Subscription.comment_id == parent.id,
             Subscription.confirmed.is_not(None),
             Subscription.unsubscribed.is_(None),
-        ).order_by(Subscription.id)
+        )
+        .order_by(Subscription.id)
     ).scalars()
     thread = reply.thread
     config = sites.settings_for(session, config, thread.site)
@@ -139,14 +166,20 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any],
         skip.add(subscription.email.lower())
         with force_locale(stored_language(parent.lang, config).locale):  # the subscriber's
             queue_mail(
-                session, recipient=subscription.email, template="reply_notification",
-                subject=gettext("New reply to your comment on %(thread)s",
-                                thread=reader_thread_name(thread)),
+                session,
+                recipient=subscription.email,
+                template="reply_notification",
+                subject=gettext(
+                    "New reply to your comment on %(thread)s", thread=reader_thread_name(thread)
+                ),
                 unsubscribe_url=unsubscribe_url(config, subscription),
-                reply=reply, reply_author=reply.author or gettext("Anonymous"),
+                reply=reply,
+                reply_author=reply.author or gettext("Anonymous"),
                 reply_url=thread_url(config, thread, reply.id),
-                parent_excerpt=excerpt(parent.text), thread_name=reader_thread_name(thread),
-                about=reply.id, sender_name=config["MAIL_SENDER_NAME"],
+                parent_excerpt=excerpt(parent.text),
+                thread_name=reader_thread_name(thread),
+                about=reply.id,
+                sender_name=config["MAIL_SENDER_NAME"],
             )
         queued += 1
     return queued
@@ -155,38 +188,49 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any],
 def _subscription(session: Session, subscription_id: int) -> Subscription:
     subscription = session.get(Subscription, subscription_id)
     if subscription is None:
-        raise LinkRefused(gettext("This subscription no longer exists (its comment was "
-                                  "removed)."), 410)
+        raise LinkRefused(
+            gettext("This subscription no longer exists (its comment was removed)."), 410
+        )
     return subscription
 
 
-def subscription_to_confirm(session: Session, config: Mapping[str, Any],
-                            token: str) -> Subscription:
+def subscription_to_confirm(
+    session: Session, config: Mapping[str, Any], token: str
+) -> Subscription:
     """The subscription an opt-in link is for, or LinkRefused saying why not."""
     try:
         subscription_id = tokens.confirm_token_subscription(config["SECRET_KEY"], token)
     except tokens.ExpiredToken as exc:
-        raise LinkRefused(gettext("This confirmation link has expired. Tick “E-mail me when "
-                                  "someone replies” on your next comment to get a new one."),
-                          410) from exc
+        raise LinkRefused(
+            gettext(
+                "This confirmation link has expired. Tick “E-mail me when "
+                "someone replies” on your next comment to get a new one."
+            ),
+            410,
+        ) from exc
     except tokens.InvalidToken as exc:
-        raise LinkRefused(gettext("This confirmation link is not valid. Please check that it "
-                                  "was copied whole.")) from exc
+        raise LinkRefused(
+            gettext("This confirmation link is not valid. Please check that it was copied whole.")
+        ) from exc
     subscription = _subscription(session, subscription_id)
     if subscription.unsubscribed is not None:
-        raise LinkRefused(gettext("You have unsubscribed from these notifications; this link "
-                                  "no longer works."), 410)
+        raise LinkRefused(
+            gettext("You have unsubscribed from these notifications; this link no longer works."),
+            410,
+        )
     return subscription
 
 
-def subscription_to_end(session: Session, config: Mapping[str, Any],
-                        token: str) -> Subscription | None:
+def subscription_to_end(
+    session: Session, config: Mapping[str, Any], token: str
+) -> Subscription | None:
     """The subscription an unsubscribe link ends (None: gone with its comment), or LinkRefused."""
     try:
         subscription_id = tokens.unsubscribe_token_subscription(config["SECRET_KEY"], token)
     except tokens.InvalidToken as exc:
-        raise LinkRefused(gettext("This unsubscribe link is not valid. Please check that it "
-                                  "was copied whole.")) from exc
+        raise LinkRefused(
+            gettext("This unsubscribe link is not valid. Please check that it was copied whole.")
+        ) from exc
     return session.get(Subscription, subscription_id)
 
 
@@ -195,11 +239,16 @@ def _offered_with(subscription: Subscription) -> list[Subscription]:
     session = object_session(subscription)
     if session is None or subscription.confirm_mailed is None:
         return [subscription]
-    return list(session.execute(
-        select(Subscription).where(Subscription.email == subscription.email,
-                                   Subscription.confirm_mailed == subscription.confirm_mailed)
-        .order_by(Subscription.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Subscription)
+            .where(
+                Subscription.email == subscription.email,
+                Subscription.confirm_mailed == subscription.confirm_mailed,
+            )
+            .order_by(Subscription.id)
+        ).scalars()
+    )
 
 
 def confirm(subscription: Subscription) -> bool:

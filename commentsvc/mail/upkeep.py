@@ -36,8 +36,11 @@ def prune(session: Session, config: Mapping[str, Any], now: datetime) -> int:
     limits.prune(session, now, LIMITS_KEPT)
     session.commit()
     if deleted:
-        log.info("%d sent or given-up mail(s) older than %d days deleted", deleted,
-                 config["OUTBOX_RETENTION_DAYS"])
+        log.info(
+            "%d sent or given-up mail(s) older than %d days deleted",
+            deleted,
+            config["OUTBOX_RETENTION_DAYS"],
+        )
     return deleted
 
 
@@ -55,5 +58,4 @@ def before_pass(session: Session, config: Mapping[str, Any], now: datetime) -> N
             step(session, config, now)
         except Exception:
             session.rollback()
-            log.exception("mail sender: %s failed; sending what is queued anyway",
-                          step.__name__)
+            log.exception("mail sender: %s failed; sending what is queued anyway", step.__name__)

@@ -39,8 +39,9 @@ def drain(app: Flask) -> SendReport:
         return send_due(db.session(), app.config)
 
 
-def run_forever(app: Flask, interval: float = POLL_SECONDS,
-                stop: threading.Event | None = None) -> None:
+def run_forever(
+    app: Flask, interval: float = POLL_SECONDS, stop: threading.Event | None = None
+) -> None:
     """Send what is due, then wait for new mail or the next retry; never dies of one failure."""
     stop = stop or threading.Event()
     while not stop.is_set():
@@ -65,8 +66,9 @@ def start_background_sender() -> None:
             return
         state["pid"] = os.getpid()
         stop = threading.Event()
-        thread = threading.Thread(target=run_forever, args=(app, POLL_SECONDS, stop),
-                                  name="commentsvc-mail", daemon=True)
+        thread = threading.Thread(
+            target=run_forever, args=(app, POLL_SECONDS, stop), name="commentsvc-mail", daemon=True
+        )
         _senders.append((thread, stop))
         thread.start()
     log.info("mail sender started in process %d", os.getpid())
@@ -85,8 +87,13 @@ def stop_background_senders(timeout: float = 10) -> None:
 
 @click.command("send-mail")
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
-@click.option("--interval", default=POLL_SECONDS, show_default=True, type=float,
-              help="Seconds between looks for mail to retry.")
+@click.option(
+    "--interval",
+    default=POLL_SECONDS,
+    show_default=True,
+    type=float,
+    help="Seconds between looks for mail to retry.",
+)
 @with_appcontext
 def send_mail_command(once: bool, interval: float) -> None:
     """Send queued mail: keep sending until stopped, or only what is due now (--once)."""
@@ -99,5 +106,7 @@ def send_mail_command(once: bool, interval: float) -> None:
             pass
         return
     report = drain(app)
-    click.echo(f"{report.sent} sent, {report.retrying} to retry, {report.failed} given up"
-               + (" (the mail server could not be reached)" if report.server_down else ""))
+    click.echo(
+        f"{report.sent} sent, {report.retrying} to retry, {report.failed} given up"
+        + (" (the mail server could not be reached)" if report.server_down else "")
+    )

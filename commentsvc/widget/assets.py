@@ -51,9 +51,11 @@ class Asset:
 
 
 # The files are kept readable in the repository and sent without comments and spaces.
-MINIFIERS: dict[str, Callable[[str], str]] = {".js": rjsmin.jsmin, ".css": rcssmin.cssmin,
-             ".json": lambda text: json.dumps(json.loads(text), ensure_ascii=False,
-                                              separators=(",", ":"))}
+MINIFIERS: dict[str, Callable[[str], str]] = {
+    ".js": rjsmin.jsmin,
+    ".css": rcssmin.cssmin,
+    ".json": lambda text: json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")),
+}
 
 
 def minified(path: Path) -> bytes:

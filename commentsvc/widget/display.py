@@ -29,7 +29,7 @@ def count_forms(tag: str) -> dict[str, str]:
 
 
 def count_label(n: int, tag: str) -> str:
-    """"No comments", "1 comment" or "N comments" in the language `tag`, as the widget says it."""
+    """ "No comments", "1 comment" or "N comments" in the language `tag`, as the widget says it."""
     forms = count_forms(tag)
     locale = Locale.parse(tag, sep="-")
     form = (n == 0 and forms.get("none")) or forms.get(locale.plural_form(n)) or forms["other"]

@@ -36,7 +36,6 @@ ALL_ROOTS = 1_000_000  # the page is cut by comments, not by top-level entries
 _views = BodyCache(max_bytes=6 * 1024 * 1024)  # laid-out threads and their rendered pages
 
 
-
 @dataclass
 class Entry:
     """A comment as shown on the page: its data, the comment a flattened reply answers (named
@@ -55,8 +54,9 @@ def display_name(comment: dict[str, Any]) -> str:
     return name
 
 
-def layout(comments: list[dict[str, Any]], depth: int = 0,
-           in_reply_to: dict[str, Any] | None = None) -> list[Entry]:
+def layout(
+    comments: list[dict[str, Any]], depth: int = 0, in_reply_to: dict[str, Any] | None = None
+) -> list[Entry]:
     """Nest replies up to NESTING_DEPTH; deeper ones follow their parent, marked "in reply to"."""
     entries = []
     for comment in comments:
@@ -122,7 +122,7 @@ def paginate(flat: list[tuple[Entry, Entry | None]], page: int, size: int) -> li
     on an earlier page starts this one, marked "in reply to"."""
     copies: dict[int, Entry] = {}
     roots: list[Entry] = []
-    for entry, parent in flat[(page - 1) * size: page * size]:
+    for entry, parent in flat[(page - 1) * size : page * size]:
         copy = copies[id(entry)] = Entry(entry.comment, entry.in_reply_to)
         if parent is not None and id(parent) in copies:
             copies[id(parent)].replies.append(copy)
@@ -144,8 +144,9 @@ def _replyable(entries: list[Entry]) -> dict[int, str]:
     return names
 
 
-def _cache_key(uri: str,
-               version: ThreadVersion) -> tuple[tuple[int, str], tuple[int, bool, str | None]]:
+def _cache_key(
+    uri: str, version: ThreadVersion
+) -> tuple[tuple[int, str], tuple[int, bool, str | None]]:
     """The thread and the version its cached pages are kept under (see thread_version); the
     thread's id tells sites apart."""
     ident, number, closed, title = version
@@ -166,17 +167,22 @@ def _laid_out(uri: str, version: ThreadVersion | None, site: str = DEFAULT_SITE)
         return cast("dict[str, Any]", cached)  # the cache holds Any
     tree = thread_tree(db.session(), site=site, uri=uri, limit=ALL_ROOTS)
     flat = reading_order(layout(tree["comments"]))
-    laid = {"flat": flat, "pages": max(1, math.ceil(len(flat) / PAGE_SIZE)),
-            "page_of": {entry.comment["id"]: n // PAGE_SIZE + 1
-                        for n, (entry, _) in enumerate(flat)},
-            "count": tree["count"], "title": tree["title"], "closed": tree["closed"]}
+    laid = {
+        "flat": flat,
+        "pages": max(1, math.ceil(len(flat) / PAGE_SIZE)),
+        "page_of": {entry.comment["id"]: n // PAGE_SIZE + 1 for n, (entry, _) in enumerate(flat)},
+        "count": tree["count"],
+        "title": tree["title"],
+        "closed": tree["closed"],
+    }
     if version is not None:
         _views.put(*_cache_key(uri, version), "layout", laid, size=_layout_size(flat))
     return laid
 
 
-def thread_view(uri: str, page: int = 1, show: int | None = None,
-                site: str = DEFAULT_SITE) -> dict[str, Any]:
+def thread_view(
+    uri: str, page: int = 1, show: int | None = None, site: str = DEFAULT_SITE
+) -> dict[str, Any]:
     """The public part of a thread page: its rendered comments and what the form needs,
     cached per process under the thread's version (and the page's language) like the API's
     pages. `show` asks for the page on which that comment is (the first when it is not shown)."""
@@ -191,13 +197,26 @@ def thread_view(uri: str, page: int = 1, show: int | None = None,
     shown = paginate(laid["flat"], page, PAGE_SIZE)
     count = count_label(laid["count"], current_language().tag)
     html = render_template(
-        "widget/_thread_comments.html", uri=uri, entries=shown, page=page, pages=laid["pages"],
-        closed=laid["closed"], count_label=count, display_name=display_name,
-        lang_arg=lang_arg(), site_arg=site_arg(),
+        "widget/_thread_comments.html",
+        uri=uri,
+        entries=shown,
+        page=page,
+        pages=laid["pages"],
+        closed=laid["closed"],
+        count_label=count,
+        display_name=display_name,
+        lang_arg=lang_arg(),
+        site_arg=site_arg(),
     )
-    view = {"html": html, "count_label": count, "title": laid["title"],
-            "closed": laid["closed"], "page": page, "pages": laid["pages"],
-            "names": _replyable(shown)}
+    view = {
+        "html": html,
+        "count_label": count,
+        "title": laid["title"],
+        "closed": laid["closed"],
+        "page": page,
+        "pages": laid["pages"],
+        "names": _replyable(shown),
+    }
     if version is not None:
         _views.put(*_cache_key(uri, version), detail, view, size=len(html))
     return view
@@ -208,9 +227,15 @@ def _page_arg() -> int:
     return int(raw) if raw.isdecimal() and len(raw) < 7 else 1
 
 
-def _render_thread(uri: str, site: str, *, status: int = 200,
-                   errors: dict[str, list[str]] | None = None,
-                   values: dict[str, Any] | None = None, message: str | None = None) -> Response:
+def _render_thread(
+    uri: str,
+    site: str,
+    *,
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+    values: dict[str, Any] | None = None,
+    message: str | None = None,
+) -> Response:
     reply_to = request.args.get("reply", type=int)
     if values and isinstance(values.get("parent_id"), int):
         reply_to = values["parent_id"]
@@ -220,11 +245,19 @@ def _render_thread(uri: str, site: str, *, status: int = 200,
     view = thread_view(uri, _page_arg(), show, site)
     if reply_to and reply_to not in view["names"] and not show:
         view = thread_view(uri, show=reply_to, site=site)  # the comment is on another page
-    parent = ({"id": reply_to, "name": view["names"][reply_to]}
-              if reply_to in view["names"] else None)
+    parent = (
+        {"id": reply_to, "name": view["names"][reply_to]} if reply_to in view["names"] else None
+    )
     response = page(
-        "widget/thread.html", status, uri=uri, view=view, parent=parent,
-        errors=errors or {}, values=values or {}, message=message, lang_arg=lang_arg(),
+        "widget/thread.html",
+        status,
+        uri=uri,
+        view=view,
+        parent=parent,
+        errors=errors or {},
+        values=values or {},
+        message=message,
+        lang_arg=lang_arg(),
         form_token=issue_form_token(current_app.config["SECRET_KEY"], site, uri),
     )
     # The form carries this visitor's CSRF and form tokens: never keep it in a shared cache.
@@ -251,24 +284,34 @@ def thread_page() -> ResponseReturnValue:
     data = _form_data(request.form)
     lang = current_language().tag  # the page's: its mails will speak the same
     try:
-        result = commit_write(lambda: post_comment(db.session(), current_app.config, data=data,
-                                                   remote_addr=request.remote_addr, lang=lang,
-                                                   site=site))
+        result = commit_write(
+            lambda: post_comment(
+                db.session(),
+                current_app.config,
+                data=data,
+                remote_addr=request.remote_addr,
+                lang=lang,
+                site=site,
+            )
+        )
     except ValidationFailed as exc:
-        return _render_thread(uri, site, status=400, errors=exc.fields, values=data,
-                              message=exc.message)
+        return _render_thread(
+            uri, site, status=400, errors=exc.fields, values=data, message=exc.message
+        )
     except ServiceError as exc:
         return _render_thread(uri, site, status=exc.status, values=data, message=exc.message)
 
     target = url_for("widget.thread_page", uri=uri, lang=lang_arg(), site=site_arg())
     if result.public_status == Status.approved:
         flash(gettext("Thank you. Your comment is published."))
-        target = url_for("widget.thread_page", uri=uri, show=result.comment.id, lang=lang_arg(),
-                         site=site_arg())
+        target = url_for(
+            "widget.thread_page", uri=uri, show=result.comment.id, lang=lang_arg(), site=site_arg()
+        )
         target += f"#comment-{result.comment.id}"
     else:
-        flash(gettext("Thank you. Your comment is awaiting moderation and will appear once "
-                      "approved."))
+        flash(
+            gettext("Thank you. Your comment is awaiting moderation and will appear once approved.")
+        )
         target += "#comment-form"
     return redirect(target, 303)
 
@@ -276,16 +319,25 @@ def thread_page() -> ResponseReturnValue:
 @bp.errorhandler(CSRFError)
 def csrf_refused(exc: CSRFError) -> Response:
     """A form sent without a valid CSRF token (an old page, or a forged post)."""
-    return page("widget/refused.html", 400, uri=request.form.get("uri", ""), lang_arg=lang_arg(),
-                reason=gettext("The form was too old or did not come from this site."))
+    return page(
+        "widget/refused.html",
+        400,
+        uri=request.form.get("uri", ""),
+        lang_arg=lang_arg(),
+        reason=gettext("The form was too old or did not come from this site."),
+    )
 
 
 @bp.errorhandler(429)
 def too_many_posts(exc: Exception) -> Response:
     """The no-JS form, posted too often from one address."""
-    response = page("widget/refused.html", 429, uri=request.form.get("uri", ""),
-                    lang_arg=lang_arg(), reason=gettext("You are posting too quickly. Please "
-                                                       "wait a minute and try again."))
+    response = page(
+        "widget/refused.html",
+        429,
+        uri=request.form.get("uri", ""),
+        lang_arg=lang_arg(),
+        reason=gettext("You are posting too quickly. Please wait a minute and try again."),
+    )
     current = limiter.current_limit
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
     response.headers["Retry-After"] = str(wait)

@@ -34,9 +34,13 @@ BROWSER_DIR = Path(__file__).resolve().parent
 AXE_JS = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = os.environ.get("COMMENTSVC_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]
 # The heading counts what the reader sees; their own held comments are counted and marked.
 COUNT_TEXT = re.compile(r"^(No comments|1 comment|\d+ comments)( \(\d+ awaiting moderation\))?$")
@@ -112,9 +116,18 @@ class BlogServer:
         self.httpd.pages[path] = (html.encode(), headers or {})
         return self.origin + path
 
-    def post_page(self, service: Service, uri: str, *, head: str = "", extra: str = "",
-                  csp: bool = False, title: str = "A test post", comments_attrs: str = "",
-                  script_attrs: str = "") -> str:
+    def post_page(
+        self,
+        service: Service,
+        uri: str,
+        *,
+        head: str = "",
+        extra: str = "",
+        csp: bool = False,
+        title: str = "A test post",
+        comments_attrs: str = "",
+        script_attrs: str = "",
+    ) -> str:
         """A blog post embedding the widget for `uri`; with csp, under a strict policy;
         comments_attrs are more attributes for #comments (e.g. data-theme="dark"), script_attrs
         for the script tag (e.g. data-site="blog-2")."""
@@ -168,7 +181,8 @@ class Service:
     def post(self, uri: str, text: str, *, expect: int | None = 201, **fields):
         # Each works once, for one thread.
         token = self.api("GET", "/api/form-token?" + urllib.parse.urlencode({"uri": uri}))[1][
-            "form_token"]
+            "form_token"
+        ]
         payload = {"uri": uri, "text": text, "form_token": token, **fields}
         status, body, _ = self.api("POST", "/api/comments", payload)
         if expect is not None:
@@ -192,27 +206,46 @@ def start_service(tmp: Path, allowed_origin: str, **settings: str) -> Service:
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")}
-    env.update({
-        "COMMENTSVC_INSTANCE_PATH": str(tmp),
-        "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp / 'comments.sqlite3'}",
-        "COMMENTSVC_SECRET_KEY": secrets.token_urlsafe(32),
-        "COMMENTSVC_ALLOWED_ORIGINS": allowed_origin,
-        "COMMENTSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
-        "COMMENTSVC_RATELIMIT_ENABLED": "false",
-        "COMMENTSVC_MODERATION": "none",
-    })
+    env.update(
+        {
+            "COMMENTSVC_INSTANCE_PATH": str(tmp),
+            "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp / 'comments.sqlite3'}",
+            "COMMENTSVC_SECRET_KEY": secrets.token_urlsafe(32),
+            "COMMENTSVC_ALLOWED_ORIGINS": allowed_origin,
+            "COMMENTSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
+            "COMMENTSVC_RATELIMIT_ENABLED": "false",
+            "COMMENTSVC_MODERATION": "none",
+        }
+    )
     env.update({f"COMMENTSVC_{key.upper()}": str(value) for key, value in settings.items()})
-    upgrade = subprocess.run([_tool("commentsvc"), "db", "upgrade"], cwd=REPO, env=env,
-                             capture_output=True, text=True, timeout=120)
+    upgrade = subprocess.run(
+        [_tool("commentsvc"), "db", "upgrade"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if upgrade.returncode != 0:
         pytest.fail(f"commentsvc db upgrade failed:\n{upgrade.stdout}\n{upgrade.stderr}")
     log = tmp / "gunicorn.log"
     with log.open("w") as log_file:  # the child keeps its own descriptor
         process = subprocess.Popen(
-            [_tool("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-             "wsgi:app"],
-            cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                _tool("gunicorn"),
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "wsgi:app",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     service = Service(f"http://127.0.0.1:{port}", process, log, env)
     deadline = time.monotonic() + 60
@@ -316,8 +349,12 @@ def axe_script() -> Path:
             if os.environ.get("CI") == "true":
                 pytest.fail("npm is needed to install axe-core")
             pytest.skip("npm is needed to install axe-core")
-        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(BROWSER_DIR),
-                        "axe-core"], check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(BROWSER_DIR), "axe-core"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     return AXE_JS
 
 
@@ -326,9 +363,14 @@ def serious_violations(page, axe_script: Path) -> list[dict]:
     page.add_script_tag(path=str(axe_script))
     result = page.evaluate("async () => await axe.run(document)")
     return [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"],
-         "targets": [n["target"] for n in v["nodes"]][:5]}
-        for v in result["violations"] if v["impact"] in ("serious", "critical")
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "targets": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
     ]
 
 
@@ -343,6 +385,7 @@ HOSTILE_CSS = """<style>
   #comments { line-height: 0; color: transparent; }
   head, script, style, noscript { display: none !important; }
 </style>"""
+
 
 def wait_for_widget(page):
     """Wait until the widget has loaded its thread and shows it."""

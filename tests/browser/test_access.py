@@ -75,11 +75,11 @@ def csp_free_page(browser):
     context.close()
 
 
-def test_demo_page_with_comments_has_no_serious_axe_violations(csp_free_page, service,
-                                                               axe_script):
+def test_demo_page_with_comments_has_no_serious_axe_violations(csp_free_page, service, axe_script):
     page = csp_free_page
-    first = service.post(DEMO_URI, "I kept a spreadsheet of every *no*.", author="Pat",
-                         website="https://pat.example")
+    first = service.post(
+        DEMO_URI, "I kept a spreadsheet of every *no*.", author="Pat", website="https://pat.example"
+    )
     service.post(DEMO_URI, "What did you send them first?", author="Sam", parent_id=first["id"])
     service.post(DEMO_URI, "Patience, and a good **coffee** budget.")
     page.goto(service.url + "/demo")
@@ -90,8 +90,9 @@ def test_demo_page_with_comments_has_no_serious_axe_violations(csp_free_page, se
     assert serious_violations(page, axe_script) == []
 
 
-def test_form_with_errors_has_no_serious_axe_violations(browser, blog, service, thread_uri,
-                                                        axe_script):
+def test_form_with_errors_has_no_serious_axe_violations(
+    browser, blog, service, thread_uri, axe_script
+):
     for scheme in ("light", "dark"):
         context = browser.new_context(color_scheme=scheme)
         try:
@@ -130,8 +131,9 @@ def test_demo_page_links_to_the_thread_page_without_javascript(nojs_page, servic
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Comments on"))
 
 
-def test_thread_page_shows_comments_and_posts_without_javascript(nojs_page, service, thread_uri,
-                                                                 axe_script, browser):
+def test_thread_page_shows_comments_and_posts_without_javascript(
+    nojs_page, service, thread_uri, axe_script, browser
+):
     first = service.post(thread_uri, "Seen *without* scripts", author="Alex")
     service.post(thread_uri, "A nested answer", parent_id=first["id"])
     page = nojs_page
@@ -153,8 +155,12 @@ def test_thread_page_shows_comments_and_posts_without_javascript(nojs_page, serv
     expect(page.get_by_role("heading", name="Reply to Alex")).to_be_visible()
     page.get_by_label("Comment", exact=True).fill("A reply from the plain form.")
     page.get_by_role("button", name="Post reply").click()
-    expect(page.locator(f"#comment-{first['id']} + ol.csvc-replies article",
-                        has_text="A reply from the plain form.")).to_be_visible()
+    expect(
+        page.locator(
+            f"#comment-{first['id']} + ol.csvc-replies article",
+            has_text="A reply from the plain form.",
+        )
+    ).to_be_visible()
 
     # The same page passes axe (checked with scripts allowed, to run axe itself).
     context = browser.new_context(bypass_csp=True)
@@ -166,16 +172,19 @@ def test_thread_page_shows_comments_and_posts_without_javascript(nojs_page, serv
         context.close()
 
 
-def test_thread_page_shows_field_errors_without_javascript(nojs_page, service, thread_uri,
-                                                           browser, axe_script):
+def test_thread_page_shows_field_errors_without_javascript(
+    nojs_page, service, thread_uri, browser, axe_script
+):
     page = nojs_page
     page.goto(f"{service.url}/comments?uri={thread_uri}")
     expect(page.locator(".csvc-count")).to_have_text("No comments")
     page.get_by_label("Website (optional)").fill("javascript:alert(1)")
     page.get_by_label("Comment", exact=True).fill("Keep this text")
     response_status = []
-    page.on("response", lambda r: response_status.append(r.status) if r.request.method == "POST"
-            else None)
+    page.on(
+        "response",
+        lambda r: response_status.append(r.status) if r.request.method == "POST" else None,
+    )
     page.get_by_role("button", name="Post comment").click()
     website = page.get_by_label("Website (optional)")
     error = page.locator("#f-website-err")

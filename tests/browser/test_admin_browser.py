@@ -18,9 +18,21 @@ PASSWORD = "moderate with care"
 def moderator_name(strict_service) -> str:
     name = f"mod{uuid.uuid4().hex[:6]}"
     created = subprocess.run(
-        [_tool("commentsvc"), "create-moderator", name, "--email", f"{name}@example.com",
-         "--password-stdin"], input=PASSWORD + "\n", cwd=REPO, env=strict_service.env,
-        capture_output=True, text=True, timeout=60)
+        [
+            _tool("commentsvc"),
+            "create-moderator",
+            name,
+            "--email",
+            f"{name}@example.com",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        cwd=REPO,
+        env=strict_service.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert created.returncode == 0, created.stderr
     return name
 
@@ -35,22 +47,27 @@ def log_in(page, service, name: str) -> None:
 
 
 def count_page(blog, service, uri: str) -> str:
-    return blog.add(f"/index-{uuid.uuid4().hex[:8]}.html", f"""<!doctype html>
+    return blog.add(
+        f"/index-{uuid.uuid4().hex[:8]}.html",
+        f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Posts</title></head><body><main>
 <h1>Posts</h1><p><a id="count" href="{uri}" data-comment-count="{uri}">Comments</a></p>
-<script src="{service.url}/count.js" async></script></main></body></html>""")
+<script src="{service.url}/count.js" async></script></main></body></html>""",
+    )
 
 
 def test_moderator_approves_a_held_comment_and_readers_see_it(
-        browser, page, blog, strict_service, moderator_name, thread_uri):
+    browser, page, blog, strict_service, moderator_name, thread_uri
+):
     reader_url = blog.post_page(strict_service, thread_uri)
     page.goto(reader_url)
     wait_for_widget(page)
     text = f"Persistence paid off for me too {uuid.uuid4().hex[:6]}"
     page.get_by_label("Comment", exact=True).fill(text)
     page.get_by_role("button", name="Post comment").click()
-    expect(page.locator("#comments article.csvc-comment", has_text=text)
-           .locator(".csvc-pending-note")).to_have_text("awaiting moderation")
+    expect(
+        page.locator("#comments article.csvc-comment", has_text=text).locator(".csvc-pending-note")
+    ).to_have_text("awaiting moderation")
 
     moderator = browser.new_context()
     admin = moderator.new_page()
@@ -77,7 +94,8 @@ def test_moderator_approves_a_held_comment_and_readers_see_it(
 
 
 def test_admin_pages_have_no_serious_accessibility_violations(
-        browser, strict_service, moderator_name, thread_uri, axe_script):
+    browser, strict_service, moderator_name, thread_uri, axe_script
+):
     strict_service.post(thread_uri, "Waiting for a moderator")
     context = browser.new_context(bypass_csp=True)  # to inject axe under the strict CSP
     page = context.new_page()
@@ -94,12 +112,14 @@ def test_admin_pages_have_no_serious_accessibility_violations(
     context.close()
 
 
-def test_queue_actions_are_usable_on_a_375px_screen(browser, strict_service, moderator_name,
-                                                    thread_uri):
+def test_queue_actions_are_usable_on_a_375px_screen(
+    browser, strict_service, moderator_name, thread_uri
+):
     text = f"Read on a phone {uuid.uuid4().hex[:6]}"
     comment = strict_service.post(thread_uri, text)
-    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     log_in(page, strict_service, moderator_name)
     held = page.locator("li.comment", has_text=text)

@@ -38,9 +38,23 @@ def import_service(blog, tmp_path_factory):
 def admin_name(import_service) -> str:
     name = f"admin{uuid.uuid4().hex[:6]}"
     created = subprocess.run(
-        [_tool("commentsvc"), "create-moderator", name, "--email", f"{name}@example.com",
-         "--role", "admin", "--password-stdin"], input=PASSWORD + "\n", cwd=REPO,
-        env=import_service.env, capture_output=True, text=True, timeout=60)
+        [
+            _tool("commentsvc"),
+            "create-moderator",
+            name,
+            "--email",
+            f"{name}@example.com",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        cwd=REPO,
+        env=import_service.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert created.returncode == 0, created.stderr
     return name
 
@@ -67,8 +81,9 @@ def submit(page, export: Path, button: str, *, fmt: str = "disqus") -> int:
     """Choose the file and the format, press the button; the status of the page it posted."""
     page.get_by_label("Export file").set_input_files(export)
     page.get_by_label("Format").select_option(fmt)
-    with page.expect_response(lambda r: r.url.endswith("/admin/import")
-                              and r.request.method == "POST") as posted:
+    with page.expect_response(
+        lambda r: r.url.endswith("/admin/import") and r.request.method == "POST"
+    ) as posted:
         page.get_by_role("button", name=button, exact=True).click()
     page.wait_for_load_state()
     return posted.value.status
@@ -94,8 +109,7 @@ def no_traceback(service: Service) -> None:
     assert "Traceback" not in log, log
 
 
-def test_admin_dry_runs_then_imports_a_disqus_export(page, import_service, admin_name,
-                                                      disqus_file):
+def test_admin_dry_runs_then_imports_a_disqus_export(page, import_service, admin_name, disqus_file):
     log_in(page, import_service, admin_name)
     menu = page.get_by_role("navigation", name="Moderation")
     menu.get_by_role("link", name="Import", exact=True).click()
@@ -104,11 +118,13 @@ def test_admin_dry_runs_then_imports_a_disqus_export(page, import_service, admin
 
     assert submit(page, disqus_file, "Dry run") == 200
     expect(report(page).get_by_role("heading", level=2)).to_have_text(
-        "Dry run of an import from Disqus: nothing was saved")
+        "Dry run of an import from Disqus: nothing was saved"
+    )
     items = report_items(page)
-    assert items[:2] == ["Threads: 2 created, 0 reused",
-                         "Comments: 5 to import (4 approved, 1 deleted), "
-                         "0 skipped as already imported"]
+    assert items[:2] == [
+        "Threads: 2 created, 0 reused",
+        "Comments: 5 to import (4 approved, 1 deleted), 0 skipped as already imported",
+    ]
     assert f"Refused: 1 {REFUSED}" in items and REFUSED in items
     expect(report(page)).to_contain_text("To import, choose the file again and press Import.")
     # The browser forgets the chosen file; the other choices are kept.
@@ -121,9 +137,10 @@ def test_admin_dry_runs_then_imports_a_disqus_export(page, import_service, admin
     assert submit(page, disqus_file, "Import") == 200
     expect(report(page).get_by_role("heading", level=2)).to_have_text("Import from Disqus")
     items = report_items(page)
-    assert items[:2] == ["Threads: 2 created, 0 reused",
-                         "Comments: 5 imported (4 approved, 1 deleted), "
-                         "0 skipped as already imported"]
+    assert items[:2] == [
+        "Threads: 2 created, 0 reused",
+        "Comments: 5 imported (4 approved, 1 deleted), 0 skipped as already imported",
+    ]
     assert REFUSED in items
     expect(report(page)).not_to_contain_text("nothing was saved")
     expect(report(page)).not_to_contain_text("choose the file again")
@@ -134,12 +151,14 @@ def test_admin_dry_runs_then_imports_a_disqus_export(page, import_service, admin
     page.goto(import_service.url + "/admin/audit")
     logged = page.get_by_role("row").filter(has_text=admin_name)
     expect(logged.filter(has_text="site default")).to_contain_text(
-        "5 comments imported (4 approved, 1 deleted), 0 skipped, 1 refused")
+        "5 comments imported (4 approved, 1 deleted), 0 skipped, 1 refused"
+    )
     no_traceback(import_service)
 
 
 def test_bad_file_is_explained_on_the_form_and_the_page_stays_usable(
-        page, import_service, admin_name, disqus_file, truncated_file):
+    page, import_service, admin_name, disqus_file, truncated_file
+):
     before = counts(import_service)
     log_in(page, import_service, admin_name)
     open_import_page(page, import_service)
@@ -157,7 +176,8 @@ def test_bad_file_is_explained_on_the_form_and_the_page_stays_usable(
     # The same page takes the next file: a dry run of the whole export reports and clears it.
     assert submit(page, disqus_file, "Dry run") == 200
     expect(report(page).get_by_role("heading", level=2)).to_have_text(
-        "Dry run of an import from Disqus: nothing was saved")
+        "Dry run of an import from Disqus: nothing was saved"
+    )
     expect(page.locator("#upload-error")).to_have_count(0)
     expect(upload).to_have_attribute("aria-invalid", "false")
     assert counts(import_service) == before
@@ -165,7 +185,8 @@ def test_bad_file_is_explained_on_the_form_and_the_page_stays_usable(
 
 
 def test_import_page_has_no_serious_accessibility_violations(
-        browser, import_service, admin_name, disqus_file, truncated_file, axe_script):
+    browser, import_service, admin_name, disqus_file, truncated_file, axe_script
+):
     context = browser.new_context(bypass_csp=True)  # to inject axe under the strict CSP
     page = context.new_page()
     log_in(page, import_service, admin_name)
@@ -188,8 +209,9 @@ def test_import_page_has_no_serious_accessibility_violations(
     context.close()
 
 
-def test_keyboard_alone_fills_the_form_and_enter_only_dry_runs(page, import_service,
-                                                                admin_name, disqus_file):
+def test_keyboard_alone_fills_the_form_and_enter_only_dry_runs(
+    page, import_service, admin_name, disqus_file
+):
     before = counts(import_service)
     log_in(page, import_service, admin_name)
     open_import_page(page, import_service)
@@ -217,6 +239,7 @@ def test_keyboard_alone_fills_the_form_and_enter_only_dry_runs(page, import_serv
     page.get_by_label("Site").focus()
     page.keyboard.press("Enter")
     expect(report(page).get_by_role("heading", level=2)).to_have_text(
-        re.compile("^Dry run of an import from Disqus"))
+        re.compile("^Dry run of an import from Disqus")
+    )
     expect(page.get_by_label("Comments the old blog showed are")).to_have_value("pending")
     assert counts(import_service) == before

@@ -42,8 +42,7 @@ def test_count_js_fills_every_count_with_one_request(page, blog, service, thread
     assert page.context.cookies() == []
 
 
-def test_held_comment_is_shown_only_to_its_author(page, browser, blog, strict_service,
-                                                  thread_uri):
+def test_held_comment_is_shown_only_to_its_author(page, browser, blog, strict_service, thread_uri):
     url = blog.post_page(strict_service, thread_uri)
     page.goto(url)
     wait_for_widget(page)
@@ -54,8 +53,7 @@ def test_held_comment_is_shown_only_to_its_author(page, browser, blog, strict_se
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
     # The message stands next to the comment, and the heading counts it, marked as held.
     expect(mine.locator(".csvc-msg")).to_have_text(re.compile("awaiting moderation"))
-    expect(page.locator("#comments .csvc-count")).to_have_text(
-        "1 comment (1 awaiting moderation)")
+    expect(page.locator("#comments .csvc-count")).to_have_text("1 comment (1 awaiting moderation)")
 
     # After a reload the widget asks for it again with the reader's edit token.
     page.reload()
@@ -122,8 +120,12 @@ def edit_window_closed(service, comment_id: int, token: str, timeout: float = 15
     says that the edit token's window has passed."""
     deadline = time.monotonic() + timeout
     while True:
-        status, body, _ = http_json("PATCH", f"{service.url}/api/comments/{comment_id}",
-                                    {"text": ""}, {"Authorization": "Bearer " + token})
+        status, body, _ = http_json(
+            "PATCH",
+            f"{service.url}/api/comments/{comment_id}",
+            {"text": ""},
+            {"Authorization": "Bearer " + token},
+        )
         if (status, body["error"]["code"]) == (403, "token_expired"):
             return
         assert (status, body["error"]["code"]) == (400, "validation"), (status, body)
@@ -162,8 +164,11 @@ def test_edit_is_refused_after_the_window(page, blog, strict_service, thread_uri
     expect(mine.get_by_role("button", name="Reply to Anonymous")).to_be_visible()
     expect(mine.get_by_role("button", name="Edit")).to_have_count(0)
     expect(mine.get_by_role("button", name="Delete")).to_have_count(0)
-    status, body, _ = http_json("DELETE", f"{service.url}/api/comments/{held_id}",
-                                headers={"Authorization": "Bearer " + token["t"]})
+    status, body, _ = http_json(
+        "DELETE",
+        f"{service.url}/api/comments/{held_id}",
+        headers={"Authorization": "Bearer " + token["t"]},
+    )
     assert (status, body["error"]["code"]) == (403, "token_expired")
 
 
@@ -198,13 +203,15 @@ def test_deleting_a_comment_with_replies_leaves_a_placeholder(page, blog, servic
     mine.get_by_role("button", name="Yes, delete").click()
     expect(mine.locator(".csvc-deleted")).to_have_text("This comment was deleted.")
     expect(mine.locator(".csvc-msg")).to_have_text("Your comment was deleted.")
-    expect(page.locator("#comments .csvc-replies article", has_text="An answer that stays")) \
-        .to_be_visible()
+    expect(
+        page.locator("#comments .csvc-replies article", has_text="An answer that stays")
+    ).to_be_visible()
     expect(page.locator("#comments .csvc-count")).to_have_text("1 comment")
     page.reload()
     wait_for_widget(page)
     expect(page.locator(f"#comments #comment-{parent_id}")).to_have_text(
-        "This comment was deleted.")
+        "This comment was deleted."
+    )
 
 
 def test_spent_edit_tokens_are_pruned(page, blog, service, thread_uri):
@@ -214,10 +221,13 @@ def test_spent_edit_tokens_are_pruned(page, blog, service, thread_uri):
     # Window closed an hour ago on a published comment: the token can do nothing more.
     spent = {"t": posted["edit_token"], "u": (time.time() - 3600) * 1000, "uri": thread_uri}
     page.goto(blog.post_page(service, thread_uri))
-    page.evaluate("""([prefix, stale, spent, id]) => {
+    page.evaluate(
+        """([prefix, stale, spent, id]) => {
         localStorage.setItem(prefix + '999999', JSON.stringify(stale));
         localStorage.setItem(prefix + id, JSON.stringify(spent));
-    }""", [prefix, stale, spent, posted["id"]])
+    }""",
+        [prefix, stale, spent, posted["id"]],
+    )
     page.reload()
     wait_for_widget(page)
     expect(page.locator("#comments article.csvc-comment")).to_have_count(1)

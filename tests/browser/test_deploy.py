@@ -47,8 +47,9 @@ ACCESS_LINE = re.compile(r'" \d{3} \d+ "')  # gunicorn's access log format
 
 def guide_block() -> str:
     """The nginx configuration as docs/deploy.md gives it."""
-    found = re.search(r"^# BEGIN commentsvc\.conf\n(.*?)^# END commentsvc\.conf$",
-                      GUIDE.read_text(), re.S | re.M)
+    found = re.search(
+        r"^# BEGIN commentsvc\.conf\n(.*?)^# END commentsvc\.conf$", GUIDE.read_text(), re.S | re.M
+    )
     assert found, f"{GUIDE} has no '# BEGIN commentsvc.conf' ... '# END commentsvc.conf' block"
     return found.group(1)
 
@@ -60,8 +61,9 @@ def _replace(text: str, pattern: str, replacement: str) -> str:
     return result
 
 
-def localised(block: str, *, tls: int, plain: int, cert: Path, key: Path,
-              upstreams: tuple[int, int]) -> str:
+def localised(
+    block: str, *, tls: int, plain: int, cert: Path, key: Path, upstreams: tuple[int, int]
+) -> str:
     """The guide's block with this machine's ports, certificate and upstreams, nothing else."""
     block = _replace(block, r"^(\s*listen\s+)443\b", rf"\g<1>{HOST}:{tls}")
     block = _replace(block, r"^(\s*listen\s+)80\b", rf"\g<1>{HOST}:{plain}")
@@ -77,8 +79,10 @@ def main_conf(folder: Path, block: str) -> str:
     """A minimal nginx.conf around the block, with every file it writes inside `folder`."""
     # As root, nginx's workers would otherwise run as nobody, who cannot enter pytest's folders.
     user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
-    temp = "\n".join(f"    {name}_temp_path {folder / name};"
-                     for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "\n".join(
+        f"    {name}_temp_path {folder / name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     return f"""{user}worker_processes 1;
 pid {folder / "nginx.pid"};
 error_log {folder / "error.log"} info;
@@ -97,10 +101,28 @@ http {{
 def self_signed(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=IP:{HOST}",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={HOST}",
+            "-addext",
+            f"subjectAltName=IP:{HOST}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert, key
 
 
@@ -142,22 +164,31 @@ class Deployment:
     context: ssl.SSLContext = field(repr=False)
 
     def connect(self, source: str = HOST) -> http.client.HTTPSConnection:
-        return http.client.HTTPSConnection(HOST, self.tls_port, timeout=30, context=self.context,
-                                           source_address=(source, 0))
+        return http.client.HTTPSConnection(
+            HOST, self.tls_port, timeout=30, context=self.context, source_address=(source, 0)
+        )
 
     def logs(self) -> str:
         """nginx's error log and the apps' own messages (their access lines left out)."""
         parts = []
         for path in [self.folder / "error.log", *(app.log for app in self.apps)]:
             if path.exists():
-                lines = [line for line in path.read_text(errors="replace").splitlines()
-                         if not ACCESS_LINE.search(line)]
+                lines = [
+                    line
+                    for line in path.read_text(errors="replace").splitlines()
+                    if not ACCESS_LINE.search(line)
+                ]
                 parts.append(f"--- {path.name}\n" + "\n".join(lines[-40:]))
         return "\n".join(parts)
 
 
-def request(conn: http.client.HTTPSConnection, method: str, path: str, body=None,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(
+    conn: http.client.HTTPSConnection,
+    method: str,
+    path: str,
+    body=None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     headers = dict(headers or {})
     data = None
     if body is not None:
@@ -182,8 +213,9 @@ def post_comment(conn, uri: str, text: str, headers=None) -> tuple[int, dict]:
     status, _, body = request(conn, "GET", f"/api/form-token?{query}", headers=headers)
     assert status == 200, (status, body[:300])
     token = json.loads(body)["form_token"]
-    status, _, body = request(conn, "POST", "/api/comments",
-                              {"uri": uri, "text": text, "form_token": token}, headers)
+    status, _, body = request(
+        conn, "POST", "/api/comments", {"uri": uri, "text": text, "form_token": token}, headers
+    )
     return status, json.loads(body) if body.startswith(b"{") else {}
 
 
@@ -192,9 +224,12 @@ def stored(database_url: str) -> dict[int, tuple[str, str, str | None]]:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT c.id, t.uri, c.text, c.remote_addr "
-                "FROM comments c JOIN threads t ON t.id = c.thread_id")).all()
+            rows = conn.execute(
+                sa.text(
+                    "SELECT c.id, t.uri, c.text, c.remote_addr "
+                    "FROM comments c JOIN threads t ON t.id = c.thread_id"
+                )
+            ).all()
     finally:
         engine.dispose()
     return {row.id: (row.uri, row.text, row.remote_addr) for row in rows}
@@ -204,16 +239,23 @@ def start_app(env: dict[str, str], port: int, log: Path) -> App:
     with log.open("wb") as out:  # the child keeps its own descriptor
         process = subprocess.Popen(
             [str(BIN / "commentsvc"), "run", "--host", HOST, "--port", str(port), "--workers", "1"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     return App(port, process, log)
 
 
 def wait_until_ready(app: App, deadline: float) -> None:
     while time.monotonic() < deadline:
         if app.process.poll() is not None:
-            pytest.fail(f"commentsvc run exited with {app.process.returncode}:\n"
-                        f"{app.log.read_text(errors='replace')}")
+            pytest.fail(
+                f"commentsvc run exited with {app.process.returncode}:\n"
+                f"{app.log.read_text(errors='replace')}"
+            )
         conn = http.client.HTTPConnection(HOST, app.port, timeout=2)
         try:
             conn.request("GET", "/healthz")
@@ -224,8 +266,9 @@ def wait_until_ready(app: App, deadline: float) -> None:
         finally:
             conn.close()
         time.sleep(0.1)
-    pytest.fail(f"commentsvc run did not answer on port {app.port}:\n"
-                f"{app.log.read_text(errors='replace')}")
+    pytest.fail(
+        f"commentsvc run did not answer on port {app.port}:\n{app.log.read_text(errors='replace')}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -244,8 +287,14 @@ def deployment(blog, tmp_path_factory) -> Iterator[Deployment]:
     tls, plain, first, second = (free_port() for _ in range(4))
     cert, key = self_signed(folder)
     conf = folder / "nginx.conf"
-    conf.write_text(main_conf(folder, localised(
-        guide_block(), tls=tls, plain=plain, cert=cert, key=key, upstreams=(first, second))))
+    conf.write_text(
+        main_conf(
+            folder,
+            localised(
+                guide_block(), tls=tls, plain=plain, cert=cert, key=key, upstreams=(first, second)
+            ),
+        )
+    )
     nginx_base = [NGINX, "-c", str(conf), "-p", str(folder), "-e", str(folder / "error.log")]
     checked = subprocess.run([*nginx_base, "-t"], capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, f"nginx -t refused the guide's block:\n{checked.stderr}"
@@ -253,12 +302,26 @@ def deployment(blog, tmp_path_factory) -> Iterator[Deployment]:
     with fresh_postgres(base, prefix="commentsvc_deploy") as database_url:
         url = f"https://{HOST}:{tls}"
         env = service_env(
-            database_url, folder, TRUSTED_PROXIES=1, PUBLIC_URL=url,
-            ALLOWED_ORIGINS=blog.origin, REDIS_URL=REDIS_URL, RATELIMIT_ENABLED=True,
-            RATELIMIT_POST="3 per minute", MIN_SUBMIT_SECONDS=0, MODERATION="none",
-            MAIL_BACKGROUND=False)
-        upgrade = subprocess.run([str(BIN / "commentsvc"), "db", "upgrade"], cwd=REPO, env=env,
-                                 capture_output=True, text=True, timeout=120)
+            database_url,
+            folder,
+            TRUSTED_PROXIES=1,
+            PUBLIC_URL=url,
+            ALLOWED_ORIGINS=blog.origin,
+            REDIS_URL=REDIS_URL,
+            RATELIMIT_ENABLED=True,
+            RATELIMIT_POST="3 per minute",
+            MIN_SUBMIT_SECONDS=0,
+            MODERATION="none",
+            MAIL_BACKGROUND=False,
+        )
+        upgrade = subprocess.run(
+            [str(BIN / "commentsvc"), "db", "upgrade"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert upgrade.returncode == 0, f"{upgrade.stdout}\n{upgrade.stderr}"
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -266,12 +329,17 @@ def deployment(blog, tmp_path_factory) -> Iterator[Deployment]:
         site = Deployment(url, tls, plain, database_url, [], folder, context)
         nginx = None
         try:
-            site.apps.extend(start_app(env, port, folder / f"app-{port}.log")
-                             for port in (first, second))
+            site.apps.extend(
+                start_app(env, port, folder / f"app-{port}.log") for port in (first, second)
+            )
             with (folder / "nginx.out").open("wb") as out:
-                nginx = subprocess.Popen([*nginx_base, "-g", "daemon off;"], stdout=out,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+                nginx = subprocess.Popen(
+                    [*nginx_base, "-g", "daemon off;"],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             deadline = time.monotonic() + 30
             for app in site.apps:
                 wait_until_ready(app, deadline)
@@ -312,8 +380,9 @@ def https_page(browser):
         context.close()
 
 
-def test_widget_through_nginx_loads_posts_and_stores_the_comment(https_page, blog, deployment,
-                                                                  thread_uri):
+def test_widget_through_nginx_loads_posts_and_stores_the_comment(
+    https_page, blog, deployment, thread_uri
+):
     page = https_page
     page.goto(blog.post_page(deployment, thread_uri))
     wait_for_widget(page)
@@ -322,8 +391,9 @@ def test_widget_through_nginx_loads_posts_and_stores_the_comment(https_page, blo
     page.get_by_role("button", name="Post comment").click()
     expect(page.locator("#comments article.csvc-comment", has_text=text)).to_be_visible()
     expect(page.locator("#comments .csvc-count")).to_have_text("1 comment")
-    assert [(uri, body) for uri, body, _ in stored(deployment.database_url).values()
-            if body == text] == [(thread_uri, text)]
+    assert [
+        (uri, body) for uri, body, _ in stored(deployment.database_url).values() if body == text
+    ] == [(thread_uri, text)]
 
 
 def test_rate_limit_counts_the_address_nginx_saw_not_a_forged_header(deployment, thread_uri):
@@ -346,8 +416,11 @@ def test_rate_limit_counts_the_address_nginx_saw_not_a_forged_header(deployment,
         other.close()
     assert status == 201, body
     # The forged header never reached the app: it stored the address nginx saw.
-    addresses = {text: address for uri, text, address in
-                 stored(deployment.database_url).values() if uri == thread_uri}
+    addresses = {
+        text: address
+        for uri, text, address in stored(deployment.database_url).values()
+        if uri == thread_uri
+    }
     assert set(addresses) == {*texts[:3], "Another reader, another budget"}
     assert set(addresses.values()) == {"127.0.0.0"}, addresses  # stored as its /24
 
@@ -355,8 +428,9 @@ def test_rate_limit_counts_the_address_nginx_saw_not_a_forged_header(deployment,
 def test_json_is_gzipped(deployment):
     conn = deployment.connect()
     try:
-        status, headers, body = request(conn, "GET", "/api/openapi.json",
-                                        headers={"Accept-Encoding": "gzip"})
+        status, headers, body = request(
+            conn, "GET", "/api/openapi.json", headers={"Accept-Encoding": "gzip"}
+        )
         assert status == 200
         assert headers.get("content-encoding") == "gzip", headers
         assert "Accept-Encoding" in headers.get("vary", ""), headers
@@ -420,11 +494,15 @@ def test_a_killed_app_process_loses_no_read_and_no_acknowledged_post(deployment,
         deadline = time.monotonic() + 60
         while len(reads) < reads_at_least or sum(s == 201 for s, _, _ in posts) < posts_at_least:
             assert time.monotonic() < deadline, (
-                f"{len(reads)} reads and {sum(s == 201 for s, _, _ in posts)} posts in 60 s")
+                f"{len(reads)} reads and {sum(s == 201 for s, _, _ in posts)} posts in 60 s"
+            )
             time.sleep(0.05)
 
-    workers = [threading.Thread(target=read_loop), threading.Thread(target=read_loop),
-               threading.Thread(target=post_loop)]
+    workers = [
+        threading.Thread(target=read_loop),
+        threading.Thread(target=read_loop),
+        threading.Thread(target=post_loop),
+    ]
     for worker in workers:
         worker.start()
     try:
@@ -440,10 +518,14 @@ def test_a_killed_app_process_loses_no_read_and_no_acknowledged_post(deployment,
 
     assert len(reads) > 20 and set(reads) == {200}, (
         f"{len(reads)} reads, not all 200: {[r for r in reads if r != 200][:10]}\n"
-        f"{deployment.logs()}")
+        f"{deployment.logs()}"
+    )
     statuses = [status for status, _, _ in posts]
     assert statuses.count(201) > 5 and set(statuses) <= {201, 502}, (statuses, posts[-5:])
     in_database = stored(deployment.database_url)
-    lost = [(body.get("id"), text) for status, body, text in posts
-            if status == 201 and in_database.get(body["id"], (None, None))[1] != text]
+    lost = [
+        (body.get("id"), text)
+        for status, body, text in posts
+        if status == 201 and in_database.get(body["id"], (None, None))[1] != text
+    ]
     assert lost == [], f"acknowledged but not stored: {lost}"

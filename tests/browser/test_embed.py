@@ -23,8 +23,9 @@ def test_empty_thread_shows_no_comments_then_the_form(page, blog, service, threa
     expect(page.get_by_role("button", name="Post comment")).to_be_visible()
 
 
-def test_widget_renders_in_an_open_shadow_root_with_styles_isolated(page, blog, service,
-                                                                       thread_uri):
+def test_widget_renders_in_an_open_shadow_root_with_styles_isolated(
+    page, blog, service, thread_uri
+):
     blog_css = "<style>button { background-color: rgb(255, 0, 0) !important; }</style>"
     outside = '<button type="button" class="csvc-button" id="blog-button">Blog button</button>'
     page.goto(blog.post_page(service, thread_uri, head=blog_css, extra=outside))
@@ -39,8 +40,13 @@ def test_widget_renders_in_an_open_shadow_root_with_styles_isolated(page, blog, 
             iframes: document.querySelectorAll('iframe').length,
         };
     }""")
-    assert shadow == {"mode": "open", "links": [service.url + "/widget.css"],
-                      "styleElements": 0, "styleAttributes": 0, "iframes": 0}
+    assert shadow == {
+        "mode": "open",
+        "links": [service.url + "/widget.css"],
+        "styleElements": 0,
+        "styleAttributes": 0,
+        "iframes": 0,
+    }
     widget_button = page.get_by_role("button", name="Post comment")
     background = widget_button.evaluate("el => getComputedStyle(el).backgroundColor")
     assert background != "rgb(255, 0, 0)"
@@ -52,8 +58,10 @@ def test_widget_renders_in_an_open_shadow_root_with_styles_isolated(page, blog, 
 def test_posting_from_an_allowed_origin_shows_the_comment(page, blog, service, thread_uri):
     # The blog page has a strict CSP (no 'unsafe-inline'): any violation would be reported.
     violations = []
-    page.on("console", lambda m: violations.append(m.text)
-            if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.add_init_script("""window.__csp = [];
         document.addEventListener('securitypolicyviolation',
             e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI), true);""")
@@ -72,8 +80,9 @@ def test_posting_from_an_allowed_origin_shows_the_comment(page, blog, service, t
     expect(author).to_have_attribute("href", "https://dana.example")
     expect(author).to_have_attribute("rel", "nofollow ugc noopener")
     avatar = posted.locator("img.csvc-avatar")
-    expect(avatar).to_have_attribute("src", re.compile(
-        "^" + re.escape(service.url) + r"/avatars/[0-9a-f]{16}\.svg$"))
+    expect(avatar).to_have_attribute(
+        "src", re.compile("^" + re.escape(service.url) + r"/avatars/[0-9a-f]{16}\.svg$")
+    )
     expect(avatar).to_have_attribute("alt", "")
     time = posted.locator("time")
     expect(time).to_have_attribute("datetime", re.compile(r"^\d{4}-\d\d-\d\dT"))
@@ -113,8 +122,9 @@ def test_a_reply_nests_under_its_parent(page, blog, service, thread_uri):
     reply_form.get_by_label("Comment", exact=True).fill("A reply to Ann")
     reply_form.get_by_role("button", name="Post reply").click()
 
-    parent_item = page.locator("#comments li.csvc-item",
-                               has=page.locator(f"#comment-{parent['id']}"))
+    parent_item = page.locator(
+        "#comments li.csvc-item", has=page.locator(f"#comment-{parent['id']}")
+    )
     nested = parent_item.locator("ol.csvc-replies article.csvc-comment", has_text="A reply to Ann")
     expect(nested).to_be_visible()
     expect(reply_form).to_have_count(0)
@@ -126,8 +136,9 @@ def test_a_reply_nests_under_its_parent(page, blog, service, thread_uri):
 def test_deep_replies_attach_at_the_last_level_with_a_marker(page, blog, service, thread_uri):
     parent_id = None
     for depth in range(6):
-        parent_id = service.post(thread_uri, f"Level {depth}", author=f"Person{depth}",
-                                 parent_id=parent_id)["id"]
+        parent_id = service.post(
+            thread_uri, f"Level {depth}", author=f"Person{depth}", parent_id=parent_id
+        )["id"]
     page.set_viewport_size({"width": 375, "height": 800})
     page.goto(blog.post_page(service, thread_uri))
     wait_for_widget(page)
@@ -143,8 +154,14 @@ def test_deep_replies_attach_at_the_last_level_with_a_marker(page, blog, service
         }
         return out;
     }""")
-    assert depth_of == {"Level 0": 0, "Level 1": 1, "Level 2": 2, "Level 3": 3,
-                        "Level 4": 3, "Level 5": 3}
+    assert depth_of == {
+        "Level 0": 0,
+        "Level 1": 1,
+        "Level 2": 2,
+        "Level 3": 3,
+        "Level 4": 3,
+        "Level 5": 3,
+    }
     expect(comment(page, "Level 4").locator(".csvc-in-reply")).to_have_text("in reply to Person3")
     expect(comment(page, "Level 5").locator(".csvc-in-reply")).to_have_text("in reply to Person4")
     expect(comment(page, "Level 3").locator(".csvc-in-reply")).to_have_count(0)
@@ -199,8 +216,12 @@ def test_validation_error_shows_next_to_its_field(page, blog, service, thread_ur
 @pytest.fixture(scope="module")
 def limited_service(blog, tmp_path_factory):
     """A service of its own whose limiter lets one post a minute through per address."""
-    service = start_service(tmp_path_factory.mktemp("limited"), blog.origin,
-                            ratelimit_enabled="true", ratelimit_post="1 per minute")
+    service = start_service(
+        tmp_path_factory.mktemp("limited"),
+        blog.origin,
+        ratelimit_enabled="true",
+        ratelimit_post="1 per minute",
+    )
     yield service
     service.stop()
 
@@ -221,7 +242,8 @@ def test_a_real_rate_limit_shows_when_to_retry(page, blog, limited_service, thre
     page.get_by_role("button", name="Post comment").click()
     # "in 42 seconds" or "in 1 minute", read from Retry-After; unread, "in a little while".
     expect(page.locator("#comments form [role=status]")).to_have_text(
-        re.compile(r"try again in \d+ (seconds?|minutes?)\."))
+        re.compile(r"try again in \d+ (seconds?|minutes?)\.")
+    )
     expect(text).to_have_value("Posted too fast")
     [refusal] = refusals
     assert refusal.url == limited_service.url + "/api/comments"
@@ -236,7 +258,8 @@ def test_network_failure_keeps_the_text(page, blog, service, thread_uri):
     page.get_by_label("Comment", exact=True).fill("Typed on a train")
     page.get_by_role("button", name="Post comment").click()
     expect(page.locator("#comments form [role=status]")).to_have_text(
-        re.compile("Could not reach the comment server.*still here"))
+        re.compile("Could not reach the comment server.*still here")
+    )
     expect(page.get_by_label("Comment", exact=True)).to_have_value("Typed on a train")
 
 
@@ -256,16 +279,20 @@ def test_load_more_appends_the_next_page(page, blog, service, thread_uri):
 def test_page_from_a_foreign_origin_cannot_post(page, foreign_blog, service, thread_uri):
     page.goto(foreign_blog.post_page(service, thread_uri))
     expect(page.locator("#comments .csvc-status").first).to_have_text(
-        re.compile("could not be loaded"))
+        re.compile("could not be loaded")
+    )
     # Nor can its scripts write directly: the preflight is refused, nothing is stored.
-    outcome = page.evaluate("""async ([url, uri]) => {
+    outcome = page.evaluate(
+        """async ([url, uri]) => {
         try {
             const res = await fetch(url + '/api/comments', {method: 'POST', credentials: 'omit',
                 headers: {'Content-Type': 'application/json'},
                 body: JSON.stringify({uri, text: 'from a foreign page'})});
             return 'status ' + res.status;
         } catch (e) { return 'blocked'; }
-    }""", [service.url, thread_uri])
+    }""",
+        [service.url, thread_uri],
+    )
     assert outcome == "blocked"
     assert service.count(thread_uri) == 0
 

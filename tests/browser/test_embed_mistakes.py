@@ -16,15 +16,22 @@ def status_of(page):
 
 
 def test_a_refused_origin_is_explained_to_the_reader_and_logged_once(
-        page, foreign_blog, service, thread_uri):
+    page, foreign_blog, service, thread_uri
+):
     for _ in range(4):
         page.goto(foreign_blog.post_page(service, thread_uri))
-        expect(status_of(page)).to_have_text(re.compile(
-            "This site is not allowed to load comments from its comment server. The site's "
-            f"owner can allow it by adding {re.escape(foreign_blog.origin)} to "
-            "COMMENTSVC_ALLOWED_ORIGINS."))
-    warnings = [line for line in service.log.read_text().splitlines()
-                if f"origin '{foreign_blog.origin}'" in line]
+        expect(status_of(page)).to_have_text(
+            re.compile(
+                "This site is not allowed to load comments from its comment server. The site's "
+                f"owner can allow it by adding {re.escape(foreign_blog.origin)} to "
+                "COMMENTSVC_ALLOWED_ORIGINS."
+            )
+        )
+    warnings = [
+        line
+        for line in service.log.read_text().splitlines()
+        if f"origin '{foreign_blog.origin}'" in line
+    ]
     assert 1 <= len(warnings) <= WORKERS, warnings
     assert "COMMENTSVC_ALLOWED_ORIGINS" in warnings[0]
 
@@ -32,11 +39,15 @@ def test_a_refused_origin_is_explained_to_the_reader_and_logged_once(
 def test_count_js_keeps_the_link_text_and_warns_once(page, foreign_blog, service):
     messages = []
     page.on("console", lambda message: messages.append((message.type, message.text)))
-    links = "".join(f'<a href="/p{n}.html" data-comment-count="/p{n}.html">Comments</a> '
-                    for n in range(150))  # two requests: still one warning
-    url = foreign_blog.add("/index-counts.html", f"""<!doctype html>
+    links = "".join(
+        f'<a href="/p{n}.html" data-comment-count="/p{n}.html">Comments</a> ' for n in range(150)
+    )  # two requests: still one warning
+    url = foreign_blog.add(
+        "/index-counts.html",
+        f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Index</title></head><body><main>
-{links}<script src="{service.url}/count.js" async></script></main></body></html>""")
+{links}<script src="{service.url}/count.js" async></script></main></body></html>""",
+    )
     page.goto(url)
     page.wait_for_timeout(1500)  # both requests have failed by now
     expect(page.locator("a").first).to_have_text("Comments")
@@ -47,15 +58,24 @@ def test_count_js_keeps_the_link_text_and_warns_once(page, foreign_blog, service
 def test_a_network_failure_says_so(page, blog, service, thread_uri):
     page.route(service.url + "/api/threads*", lambda route: route.abort())
     page.goto(blog.post_page(service, thread_uri))
-    expect(status_of(page)).to_have_text(re.compile(
-        "Comments could not be loaded. Could not reach the comment server. Check your "
-        "connection"))
+    expect(status_of(page)).to_have_text(
+        re.compile(
+            "Comments could not be loaded. Could not reach the comment server. Check your "
+            "connection"
+        )
+    )
 
 
 def test_a_server_error_says_so(page, blog, service, thread_uri):
-    page.route(service.url + "/api/threads*", lambda route: route.fulfill(
-        status=502, body="<html>Bad gateway</html>",
-        headers={"Access-Control-Allow-Origin": blog.origin, "Content-Type": "text/html"}))
+    page.route(
+        service.url + "/api/threads*",
+        lambda route: route.fulfill(
+            status=502,
+            body="<html>Bad gateway</html>",
+            headers={"Access-Control-Allow-Origin": blog.origin, "Content-Type": "text/html"},
+        ),
+    )
     page.goto(blog.post_page(service, thread_uri))
-    expect(status_of(page)).to_have_text(re.compile(
-        r"The comment server ran into a problem \(error 502\). Please try again"))
+    expect(status_of(page)).to_have_text(
+        re.compile(r"The comment server ran into a problem \(error 502\). Please try again")
+    )

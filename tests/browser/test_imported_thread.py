@@ -17,8 +17,10 @@ from ..conftest import corpus
 from .conftest import REPO, Service, _tool, start_service, wait_for_widget
 
 # Dates are checked as the reader sees them: pin the browser's zone and language.
-pytestmark = [pytest.mark.browser,
-              pytest.mark.browser_context_args(timezone_id="UTC", locale="en-US")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.browser_context_args(timezone_id="UTC", locale="en-US"),
+]
 
 WORDPRESS_POST = "http://example.tld/2014/test/"
 WORDPRESS_OTHER = "http://example.tld/?p=4"
@@ -41,15 +43,27 @@ class Shown:
 # Comment 7 has only a GMT date; comment 10's local date is ten hours off its GMT one.
 WORDPRESS_THREAD = [
     Shown("Ohai", "Erster!1", "2014-01-14T17:32:12Z"),
-    Shown("Tester", "Zweiter.", "2014-04-29T15:21:27Z", [
-        Shown("Tester", "Drölfter!", "2014-04-29T15:21:35Z", [
-            Shown("Tester", "Yet another reply.", "2014-04-29T15:21:45Z"),
-            Shown("Tester", "...", "2014-04-29T15:21:52Z"),
-        ]),
-    ]),
-    Shown("Multiline Author",
-          "When you have a comment with multiple lines:\nWordPress exports it like this.",
-          "2022-06-06T02:13:14Z"),
+    Shown(
+        "Tester",
+        "Zweiter.",
+        "2014-04-29T15:21:27Z",
+        [
+            Shown(
+                "Tester",
+                "Drölfter!",
+                "2014-04-29T15:21:35Z",
+                [
+                    Shown("Tester", "Yet another reply.", "2014-04-29T15:21:45Z"),
+                    Shown("Tester", "...", "2014-04-29T15:21:52Z"),
+                ],
+            ),
+        ],
+    ),
+    Shown(
+        "Multiline Author",
+        "When you have a comment with multiple lines:\nWordPress exports it like this.",
+        "2022-06-06T02:13:14Z",
+    ),
     Shown("Letzter :/", "...", "2022-06-07T15:21:56Z"),
 ]
 
@@ -84,15 +98,19 @@ def unique_uri() -> str:
     return f"/imported-{uuid.uuid4().hex[:12]}/"
 
 
-def run_import(service: Service, tmp: Path, fmt: str, export: Path,
-               uri_map: dict[str, str]) -> str:
+def run_import(service: Service, tmp: Path, fmt: str, export: Path, uri_map: dict[str, str]) -> str:
     """The real command, on the running instance's database and secret key."""
     map_file = tmp / f"uri-map-{uuid.uuid4().hex[:8]}.csv"
     with map_file.open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(uri_map.items())
     done = subprocess.run(
         [_tool("commentsvc"), "import", fmt, str(export), "--uri-map", str(map_file), "--quiet"],
-        cwd=REPO, env=service.env, capture_output=True, text=True, timeout=120)
+        cwd=REPO,
+        env=service.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     assert "Refused: 0" in done.stdout.splitlines(), done.stdout
     return done.stdout
@@ -111,8 +129,13 @@ def importing_service(blog, tmp_path_factory):
 def wordpress(importing_service, tmp_path_factory) -> dict[str, str]:
     """isso-wordpress.xml imported, each post at a new uri: old URL -> uri."""
     uris = {WORDPRESS_POST: unique_uri(), WORDPRESS_OTHER: unique_uri()}
-    run_import(importing_service, tmp_path_factory.mktemp("wordpress"), "wordpress",
-               corpus("imports", "wordpress", "isso-wordpress.xml"), uris)
+    run_import(
+        importing_service,
+        tmp_path_factory.mktemp("wordpress"),
+        "wordpress",
+        corpus("imports", "wordpress", "isso-wordpress.xml"),
+        uris,
+    )
     return uris
 
 
@@ -120,8 +143,13 @@ def wordpress(importing_service, tmp_path_factory) -> dict[str, str]:
 def blogger(importing_service, tmp_path_factory) -> dict[str, str]:
     """gconverters-blogger-sample2.xml imported, each post with comments at a new uri."""
     uris = {BLOGGER_POST: unique_uri(), BLOGGER_OTHER: unique_uri()}
-    run_import(importing_service, tmp_path_factory.mktemp("blogger"), "blogger",
-               corpus("imports", "blogger", "gconverters-blogger-sample2.xml"), uris)
+    run_import(
+        importing_service,
+        tmp_path_factory.mktemp("blogger"),
+        "blogger",
+        corpus("imports", "blogger", "gconverters-blogger-sample2.xml"),
+        uris,
+    )
     return uris
 
 
@@ -148,8 +176,10 @@ def years_ago(iso: str, now: datetime) -> str:
 def check_dates(nodes: list[dict], now: datetime) -> None:
     for node in nodes:
         title = node["title"].replace("\u202f", " ").replace("\xa0", " ")
-        assert (title, node["shown"]) == (exact_date(node["datetime"]),
-                                          years_ago(node["datetime"], now)), node
+        assert (title, node["shown"]) == (
+            exact_date(node["datetime"]),
+            years_ago(node["datetime"], now),
+        ), node
         check_dates(node["replies"], now)
 
 
@@ -160,8 +190,9 @@ def check_indented(nodes: list[dict]) -> None:
         check_indented(node["replies"])
 
 
-def test_imported_wordpress_thread_keeps_nesting_authors_and_dates(page, blog,
-                                                                   importing_service, wordpress):
+def test_imported_wordpress_thread_keeps_nesting_authors_and_dates(
+    page, blog, importing_service, wordpress
+):
     uri = wordpress[WORDPRESS_POST]
     page.goto(blog.post_page(importing_service, uri, title="Hello, World…"))
     wait_for_widget(page)
@@ -185,8 +216,7 @@ def test_imported_wordpress_thread_keeps_nesting_authors_and_dates(page, blog,
     assert importing_service.thread(uri)["title"] == "Hello, World…"
 
 
-def test_imported_blogger_thread_shows_its_comments_of_2008(page, blog, importing_service,
-                                                            blogger):
+def test_imported_blogger_thread_shows_its_comments_of_2008(page, blog, importing_service, blogger):
     page.goto(blog.post_page(importing_service, blogger[BLOGGER_POST]))
     wait_for_widget(page)
     expect(page.locator("#comments .csvc-count")).to_have_text("2 comments")
@@ -196,8 +226,9 @@ def test_imported_blogger_thread_shows_its_comments_of_2008(page, blog, importin
     assert shape(tree) == BLOGGER_THREAD
     check_dates(tree, now)
     assert exact_date(tree[0]["datetime"]) == "Wednesday, November 12, 2008 at 12:08 AM"
-    author = page.locator("#comments article.csvc-comment", has_text="Your video") \
-        .locator("a.csvc-author")
+    author = page.locator("#comments article.csvc-comment", has_text="Your video").locator(
+        "a.csvc-author"
+    )
     expect(author).to_have_attribute("href", "http://www.blogger.com/profile/14651649569077291860")
     expect(author).to_have_attribute("rel", "nofollow ugc noopener")
 
@@ -205,11 +236,14 @@ def test_imported_blogger_thread_shows_its_comments_of_2008(page, blog, importin
 def test_imported_html_is_shown_formatted(page, blog, importing_service, wordpress, blogger):
     page.goto(blog.post_page(importing_service, wordpress[WORDPRESS_POST]))
     wait_for_widget(page)
-    body = page.locator("#comments article.csvc-comment", has_text="multiple lines") \
-        .locator(".csvc-body")
+    body = page.locator("#comments article.csvc-comment", has_text="multiple lines").locator(
+        ".csvc-body"
+    )
     expect(body.locator("br")).to_have_count(1)
-    assert body.inner_text().split("\n") == ["When you have a comment with multiple lines:",
-                     "WordPress exports it like this."]
+    assert body.inner_text().split("\n") == [
+        "When you have a comment with multiple lines:",
+        "WordPress exports it like this.",
+    ]
 
     page.goto(blog.post_page(importing_service, blogger[BLOGGER_OTHER]))
     wait_for_widget(page)
@@ -225,19 +259,26 @@ def test_imported_html_is_shown_formatted(page, blog, importing_service, wordpre
 
 
 def test_count_js_shows_the_imported_counts(page, blog, importing_service, wordpress, blogger):
-    threads = {"wordpress": wordpress[WORDPRESS_POST],
-               "wordpress-other": wordpress[WORDPRESS_OTHER],
-               "blogger": blogger[BLOGGER_POST], "blogger-other": blogger[BLOGGER_OTHER]}
+    threads = {
+        "wordpress": wordpress[WORDPRESS_POST],
+        "wordpress-other": wordpress[WORDPRESS_OTHER],
+        "blogger": blogger[BLOGGER_POST],
+        "blogger-other": blogger[BLOGGER_OTHER],
+    }
     counts = {name: importing_service.count(uri) for name, uri in threads.items()}
     # What the exports hold, every comment approved there.
     assert counts == {"wordpress": 7, "wordpress-other": 1, "blogger": 2, "blogger-other": 1}
     links = "\n".join(
         f'<p><a id="{name}" href="{uri}" data-comment-count="">Comments</a></p>'
-        for name, uri in threads.items())
-    index = blog.add(f"/index-{uuid.uuid4().hex[:8]}.html", f"""<!doctype html>
+        for name, uri in threads.items()
+    )
+    index = blog.add(
+        f"/index-{uuid.uuid4().hex[:8]}.html",
+        f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Archive</title></head>
 <body><h1>Old posts</h1>{links}
-<script src="{importing_service.url}/count.js" async></script></body></html>""")
+<script src="{importing_service.url}/count.js" async></script></body></html>""",
+    )
     page.goto(index)
     for name, n in counts.items():
         expect(page.locator(f"#{name}")).to_have_text(f"{n} comment" + ("s" if n > 1 else ""))

@@ -20,8 +20,10 @@ def test_a_reader_votes_once_changes_and_takes_it_back(page, blog, service, thre
     page.goto(url)
     wait_for_widget(page)
     target = comment(page, "Worth an upvote")
-    up, down = target.get_by_role("button", name="Vote up"), target.get_by_role(
-        "button", name="Vote down")
+    up, down = (
+        target.get_by_role("button", name="Vote up"),
+        target.get_by_role("button", name="Vote down"),
+    )
     up.click()
     expect(target.locator(".csvc-score")).to_have_text("1")
     expect(up).to_have_attribute("aria-pressed", "true")
@@ -61,8 +63,11 @@ def test_the_best_first_order_is_chosen_and_remembered(page, blog, service, thre
     for n, (text, votes) in enumerate([("Second and loved", 3), ("Third and liked", 1)]):
         ident = ids[f"<p>{text}</p>"]
         for v in range(votes):
-            status, body, _ = service.api("POST", f"/api/comments/{ident}/vote",
-                                          {"value": 1, "voter": f"seed-voter-{n}-{v:08d}"})
+            status, body, _ = service.api(
+                "POST",
+                f"/api/comments/{ident}/vote",
+                {"value": 1, "voter": f"seed-voter-{n}-{v:08d}"},
+            )
             assert status == 200, body
     page.goto(blog.post_page(service, thread_uri))
     wait_for_widget(page)

@@ -49,8 +49,14 @@ def test_without_data_attributes_the_thread_is_the_page_path_and_title(page, blo
 def test_data_uri_and_data_title_name_the_thread(page, blog, service):
     path = f"/page-{secrets.token_hex(5)}.html"
     uri = f"/canonical/{secrets.token_hex(5)}.html"
-    url = blog.add(path, page_html(service, "Blog name | A long browser title",
-                                   f' data-uri="{uri}" data-title="The post itself"'))
+    url = blog.add(
+        path,
+        page_html(
+            service,
+            "Blog name | A long browser title",
+            f' data-uri="{uri}" data-title="The post itself"',
+        ),
+    )
     text = f"Filed under the canonical uri {secrets.token_hex(3)}"
 
     page.goto(url)

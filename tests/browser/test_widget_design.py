@@ -53,10 +53,14 @@ OVERFLOW = """() => {
 
 def app_for(service):
     """The application bound to a service instance's database, for seeding and checks."""
-    return create_app({"DATABASE_URL": service.env["COMMENTSVC_DATABASE_URL"],
-                       "SECRET_KEY": service.env["COMMENTSVC_SECRET_KEY"],
-                       "ALLOWED_ORIGINS": service.env["COMMENTSVC_ALLOWED_ORIGINS"],
-                       "PUBLIC_URL": service.env["COMMENTSVC_PUBLIC_URL"]})
+    return create_app(
+        {
+            "DATABASE_URL": service.env["COMMENTSVC_DATABASE_URL"],
+            "SECRET_KEY": service.env["COMMENTSVC_SECRET_KEY"],
+            "ALLOWED_ORIGINS": service.env["COMMENTSVC_ALLOWED_ORIGINS"],
+            "PUBLIC_URL": service.env["COMMENTSVC_PUBLIC_URL"],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +154,7 @@ def as_stranger(browser, url):
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_the_form_is_compact_and_nothing_scrolls_sideways(page, blog, service, thread_uri,
-                                                          width):
+def test_the_form_is_compact_and_nothing_scrolls_sideways(page, blog, service, thread_uri, width):
     first = service.post(thread_uri, fresh(f"A long word: {LONG_WORD}"), author="Pat")
     service.post(thread_uri, fresh("A nested answer"), author="Sam", parent_id=first["id"])
     page.set_viewport_size({"width": width, "height": 900})
@@ -161,12 +164,16 @@ def test_the_form_is_compact_and_nothing_scrolls_sideways(page, blog, service, t
     assert_no_sideways_scroll(page)
 
     form = main_form(page)
-    order = form.evaluate("f => [...f.querySelectorAll('textarea, input:not([type=checkbox])')]"
-                          ".filter(el => el.name !== 'hp').map(el => el.name)")
+    order = form.evaluate(
+        "f => [...f.querySelectorAll('textarea, input:not([type=checkbox])')]"
+        ".filter(el => el.name !== 'hp').map(el => el.name)"
+    )
     assert order == ["text", "author", "email", "website"]
     text = rect(form.get_by_label("Comment", exact=True))
-    who = [rect(form.get_by_label(label)) for label in
-           ("Name (optional)", "E-mail (optional)", "Website (optional)")]
+    who = [
+        rect(form.get_by_label(label))
+        for label in ("Name (optional)", "E-mail (optional)", "Website (optional)")
+    ]
     assert all(text["y"] + text["height"] <= box["y"] for box in who), (text, who)
     text_right = text["x"] + text["width"]
 
@@ -209,8 +216,10 @@ def test_reply_opens_a_small_form_under_its_comment(page, blog, service, thread_
     expect(reply_forms.get_by_label("Comment", exact=True)).to_be_focused()
     form_box, article_box = rect(reply_forms), rect(ann_article)
     assert form_box["height"] < 320, form_box
-    assert 0 <= form_box["y"] - (article_box["y"] + article_box["height"]) <= 24, \
-        (form_box, article_box)
+    assert 0 <= form_box["y"] - (article_box["y"] + article_box["height"]) <= 24, (
+        form_box,
+        article_box,
+    )
     assert form_box["y"] < rect(ben_article)["y"]
 
     reply_forms.get_by_role("button", name="Cancel").click()
@@ -247,8 +256,15 @@ LIST_ITEMS = """() => [...document.getElementById('comments').shadowRoot
 
 
 def test_messages_stand_next_to_their_comment_one_at_a_time(page, blog, service, thread_uri):
-    before, first, second, later = (fresh(text) for text in (
-        "Written before mine", "My first version", "My second version", "Written after mine"))
+    before, first, second, later = (
+        fresh(text)
+        for text in (
+            "Written before mine",
+            "My first version",
+            "My second version",
+            "Written after mine",
+        )
+    )
     service.post(thread_uri, before)
     page.goto(blog.post_page(service, thread_uri))
     wait_for_widget(page)
@@ -283,8 +299,9 @@ def test_messages_stand_next_to_their_comment_one_at_a_time(page, blog, service,
 # ---------------------------------------------------------------- 4. the heading
 
 
-def test_a_held_comment_is_counted_and_marked_for_its_author_only(page, browser, blog,
-                                                                  strict_service, thread_uri):
+def test_a_held_comment_is_counted_and_marked_for_its_author_only(
+    page, browser, blog, strict_service, thread_uri
+):
     url = blog.post_page(strict_service, thread_uri)
     page.goto(url)
     wait_for_widget(page)
@@ -303,9 +320,9 @@ def test_a_held_comment_is_counted_and_marked_for_its_author_only(page, browser,
         context.close()
 
 
-def test_an_approved_comment_and_the_readers_held_one_make_two(page, browser, blog,
-                                                               strict_service, strict_app,
-                                                               thread_uri):
+def test_an_approved_comment_and_the_readers_held_one_make_two(
+    page, browser, blog, strict_service, strict_app, thread_uri
+):
     seeded = strict_service.post(thread_uri, fresh("Approved by a moderator"), author="Pat")
     with strict_app.app_context():
         stored = db.session.get(Comment, seeded["id"])
@@ -369,16 +386,20 @@ def luminance(css_color: str) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-@pytest.mark.parametrize(("head", "attrs", "system", "expected"), [
-    pytest.param(WHITE_PAGE, "", "dark", "light", id="white-page-under-dark-system"),
-    pytest.param(DARK_PAGE, "", "light", "dark", id="dark-page-under-light-system"),
-    pytest.param("", "", "dark", "dark", id="no-background-follows-dark-system"),
-    pytest.param("", "", "light", "light", id="no-background-follows-light-system"),
-    pytest.param(WHITE_PAGE, 'data-theme="dark"', "light", "dark", id="forced-dark"),
-    pytest.param(DARK_PAGE, 'data-theme="light"', "dark", "light", id="forced-light"),
-])
-def test_the_theme_follows_the_page_then_the_system(browser, blog, service, thread_uri,
-                                                    head, attrs, system, expected):
+@pytest.mark.parametrize(
+    ("head", "attrs", "system", "expected"),
+    [
+        pytest.param(WHITE_PAGE, "", "dark", "light", id="white-page-under-dark-system"),
+        pytest.param(DARK_PAGE, "", "light", "dark", id="dark-page-under-light-system"),
+        pytest.param("", "", "dark", "dark", id="no-background-follows-dark-system"),
+        pytest.param("", "", "light", "light", id="no-background-follows-light-system"),
+        pytest.param(WHITE_PAGE, 'data-theme="dark"', "light", "dark", id="forced-dark"),
+        pytest.param(DARK_PAGE, 'data-theme="light"', "dark", "light", id="forced-light"),
+    ],
+)
+def test_the_theme_follows_the_page_then_the_system(
+    browser, blog, service, thread_uri, head, attrs, system, expected
+):
     context = browser.new_context(color_scheme=system)
     try:
         page = context.new_page()
@@ -424,24 +445,29 @@ def test_one_vote_per_reader_across_two_tabs(page, blog, service, thread_uri):
         second.close()
 
 
-def test_a_held_comment_has_no_votes_and_the_api_refuses_one(page, blog, strict_service,
-                                                            thread_uri):
+def test_a_held_comment_has_no_votes_and_the_api_refuses_one(
+    page, blog, strict_service, thread_uri
+):
     page.goto(blog.post_page(strict_service, thread_uri))
     wait_for_widget(page)
     mine = post(page, fresh("Held, so not yet votable"))
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
     expect(mine.locator(".csvc-votes")).to_have_count(0)
     expect(mine.locator(".csvc-vote")).to_have_count(0)
-    status, body, _ = strict_service.api("POST", f"/api/comments/{comment_id(mine)}/vote",
-                                         {"value": 1, "voter": "a-reader-token-0123456789"})
+    status, body, _ = strict_service.api(
+        "POST",
+        f"/api/comments/{comment_id(mine)}/vote",
+        {"value": 1, "voter": "a-reader-token-0123456789"},
+    )
     assert 400 <= status < 500, (status, body)
 
 
 # ---------------------------------------------------------------- 8. fast posters
 
 
-def test_a_fast_poster_sees_posting_and_is_published_not_taken_for_spam(page, blog, paced_service,
-                                                                        paced_app, thread_uri):
+def test_a_fast_poster_sees_posting_and_is_published_not_taken_for_spam(
+    page, blog, paced_service, paced_app, thread_uri
+):
     page.goto(blog.post_page(paced_service, thread_uri))
     wait_for_widget(page)
     form = main_form(page)
@@ -451,7 +477,8 @@ def test_a_fast_poster_sees_posting_and_is_published_not_taken_for_spam(page, bl
     # The widget waits out the form token's first seconds, and says so meanwhile.
     expect(form.locator(".csvc-status")).to_have_text("Posting…")
     expect(form.get_by_role("button", name="Post comment")).to_have_attribute(
-        "aria-disabled", "true")
+        "aria-disabled", "true"
+    )
     mine = comment(page, text)
     expect(mine).to_be_visible(timeout=15_000)
     expect(mine.locator(".csvc-msg")).to_have_text(PUBLISHED)
@@ -471,10 +498,12 @@ def open_reply(page, ident: int, name: str):
 
 
 @pytest.mark.parametrize("state", ["reply-form", "edit-mode", "dark-theme"])
-def test_the_widget_has_no_serious_axe_violations(page, blog, service, thread_uri, axe_script,
-                                                  state):
-    first = service.post(thread_uri, fresh("Someone else's *comment*"), author="Pat",
-                         website="https://pat.example")
+def test_the_widget_has_no_serious_axe_violations(
+    page, blog, service, thread_uri, axe_script, state
+):
+    first = service.post(
+        thread_uri, fresh("Someone else's *comment*"), author="Pat", website="https://pat.example"
+    )
     service.post(thread_uri, fresh("An answer to Pat"), author="Sam", parent_id=first["id"])
     head = DARK_PAGE if state == "dark-theme" else ""
     page.goto(blog.post_page(service, thread_uri, head=head))
@@ -516,18 +545,23 @@ def scheme_page(request, browser):
 
 
 def seed_thread(service, uri) -> dict:
-    first = service.post(uri, fresh("I kept a spreadsheet of every *no*. It helped."),
-                         author="Pat", website="https://pat.example")
-    service.post(uri, fresh("What did you send them first?"), author="Sam",
-                 parent_id=first["id"])
-    service.post(uri, fresh("Patience, and a good **coffee** budget. Also `follow-ups`."),
-                 author="Alex")
+    first = service.post(
+        uri,
+        fresh("I kept a spreadsheet of every *no*. It helped."),
+        author="Pat",
+        website="https://pat.example",
+    )
+    service.post(uri, fresh("What did you send them first?"), author="Sam", parent_id=first["id"])
+    service.post(
+        uri, fresh("Patience, and a good **coffee** budget. Also `follow-ups`."), author="Alex"
+    )
     return first
 
 
 def open_demo_with_thread(page, service, uri: str, scheme: str):
     """The demo blog, showing this test's thread (the demo's own is shared with other tests);
     for dark, the blog paints itself dark and leaves the widget's theme to follow it."""
+
     def rewrite(route):
         response = route.fetch()
         html = response.text().replace(DEMO_URI, uri)
@@ -559,8 +593,9 @@ def test_screenshot_of_the_demo_with_a_reply_form_open(scheme_page, service, thr
 
 
 @pytest.mark.parametrize("width", [375, 768, 1280])
-def test_screenshot_of_a_hostile_blog_with_a_reply_form_open(scheme_page, blog, service,
-                                                              thread_uri, width):
+def test_screenshot_of_a_hostile_blog_with_a_reply_form_open(
+    scheme_page, blog, service, thread_uri, width
+):
     """A PNG of a blog whose CSS fights the widget; the widget still fits the screen."""
     scheme, page = scheme_page
     first = seed_thread(service, thread_uri)
@@ -578,8 +613,7 @@ def test_screenshot_of_a_hostile_blog_with_a_reply_form_open(scheme_page, blog, 
     assert_no_sideways_scroll(page)
 
 
-def test_a_large_root_font_on_a_phone_does_not_scroll_sideways(page, blog, service,
-                                                                thread_uri):
+def test_a_large_root_font_on_a_phone_does_not_scroll_sideways(page, blog, service, thread_uri):
     page.set_viewport_size({"width": 375, "height": 900})
     page.goto(blog.post_page(service, thread_uri, head="<style>html { font-size: 36px }</style>"))
     wait_for_widget(page)

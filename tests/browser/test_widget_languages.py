@@ -35,8 +35,12 @@ def blog_page(blog, lang, body):
 def language_page(blog, service, uri, lang, *, data_lang=None):
     """A blog post in `lang` embedding the widget for `uri` (data-lang on #comments if given)."""
     attrs = f' data-lang="{data_lang}"' if data_lang else ""
-    return blog_page(blog, lang, f"""<div id="comments" data-uri="{uri}"{attrs}></div>
-<script src="{service.url}/embed.js" async></script>""")
+    return blog_page(
+        blog,
+        lang,
+        f"""<div id="comments" data-uri="{uri}"{attrs}></div>
+<script src="{service.url}/embed.js" async></script>""",
+    )
 
 
 def wait_for_language(page, tag):
@@ -68,10 +72,12 @@ def test_german_page_shows_german_words_and_plurals(page, blog, service, thread_
     expect(page.locator("#comments .csvc-count")).to_have_text("2 Kommentare")
     expect(page.get_by_label("Sortieren")).to_have_value("oldest")
     expect(page.locator("#comments select option")).to_have_text(
-        ["Älteste zuerst", "Neueste zuerst", "Beste zuerst"])
+        ["Älteste zuerst", "Neueste zuerst", "Beste zuerst"]
+    )
     expect(page.locator("#comments .csvc-form-title")).to_have_text("Kommentar schreiben")
     expect(page.get_by_label("Kommentar", exact=True)).to_have_attribute(
-        "placeholder", "Teile deine Gedanken …")
+        "placeholder", "Teile deine Gedanken …"
+    )
     expect(page.get_by_label("Name (optional)")).to_be_visible()
     expect(page.get_by_label("E-Mail (optional)")).to_be_visible()
     expect(page.get_by_label("Website (optional)")).to_be_visible()
@@ -137,18 +143,21 @@ def test_german_messages_after_posting(page, blog, service, thread_uri):
     expect(page.locator("#comments .csvc-count")).to_have_text("Keine Kommentare")
 
 
-def test_german_held_comment_is_counted_and_explained_in_german(page, blog, strict_service,
-                                                                 thread_uri):
+def test_german_held_comment_is_counted_and_explained_in_german(
+    page, blog, strict_service, thread_uri
+):
     page.goto(language_page(blog, strict_service, thread_uri, "de"))
     wait_for_language(page, "de")
     page.get_by_label("Kommentar", exact=True).fill("Bitte erst prüfen.")
     page.get_by_role("button", name="Kommentar abschicken").click()
     held = page.locator("#comments article.csvc-comment", has_text="Bitte erst prüfen.")
     expect(held.locator(".csvc-msg")).to_have_text(
-        "Danke! Dein Kommentar wartet auf Freigabe und ist vorerst nur für dich sichtbar.")
+        "Danke! Dein Kommentar wartet auf Freigabe und ist vorerst nur für dich sichtbar."
+    )
     expect(held.locator(".csvc-pending-note")).to_have_text("wartet auf Freigabe")
     expect(page.locator("#comments .csvc-count")).to_have_text(
-        "1 Kommentar (1 wartet auf Freigabe)")
+        "1 Kommentar (1 wartet auf Freigabe)"
+    )
 
 
 def test_data_lang_wins_over_the_pages_language(page, blog, service, thread_uri):
@@ -165,8 +174,9 @@ def test_data_lang_wins_over_the_pages_language(page, blog, service, thread_uri)
 
 # Traditional Chinese readers get English rather than the Simplified Chinese catalogue.
 @pytest.mark.parametrize("page_lang", ["tlh", "zh-TW", "zh-Hant"])
-def test_a_language_without_a_catalogue_falls_back_to_english(page, blog, service, thread_uri,
-                                                              page_lang):
+def test_a_language_without_a_catalogue_falls_back_to_english(
+    page, blog, service, thread_uri, page_lang
+):
     asked = catalogue_requests(page)
     page.goto(language_page(blog, service, thread_uri, page_lang))
     box = wait_for_language(page, "en")
@@ -176,14 +186,18 @@ def test_a_language_without_a_catalogue_falls_back_to_english(page, blog, servic
     assert asked == []
 
 
-@pytest.mark.parametrize(("page_lang", "files"), [
-    ("en", []),
-    ("de", ["de"]),
-    ("de-AT", ["de"]),  # a region of a language the widget has
-    ("pt", ["pt-BR"]),  # the one region of a language the widget has
-])
-def test_only_the_chosen_languages_catalogue_is_requested(page, blog, service, thread_uri,
-                                                          page_lang, files):
+@pytest.mark.parametrize(
+    ("page_lang", "files"),
+    [
+        ("en", []),
+        ("de", ["de"]),
+        ("de-AT", ["de"]),  # a region of a language the widget has
+        ("pt", ["pt-BR"]),  # the one region of a language the widget has
+    ],
+)
+def test_only_the_chosen_languages_catalogue_is_requested(
+    page, blog, service, thread_uri, page_lang, files
+):
     asked = catalogue_requests(page)
     page.goto(language_page(blog, service, thread_uri, page_lang))
     wait_for_language(page, files[0] if files else "en")
@@ -215,22 +229,29 @@ def test_arabic_page_is_right_to_left(page, blog, service, thread_uri):
     textarea.fill("")
     submit.click()
     expect(page.locator("#comments .csvc-main-form .csvc-status")).to_have_text(
-        "يُرجى كتابة تعليق أولًا.")
+        "يُرجى كتابة تعليق أولًا."
+    )
 
 
 def count_page(blog, service, lang, uris):
     """An index page in `lang` with a count link for each thread of `uris`."""
-    links = "".join(f'<p><a id="c{n}" href="{uri}" data-comment-count="{uri}">Comments</a></p>'
-                    for n, uri in enumerate(uris))
+    links = "".join(
+        f'<p><a id="c{n}" href="{uri}" data-comment-count="{uri}">Comments</a></p>'
+        for n, uri in enumerate(uris)
+    )
     return blog_page(blog, lang, f'{links}<script src="{service.url}/count.js" async></script>')
 
 
-@pytest.mark.parametrize(("lang", "counts"), [
-    ("de", {0: "Keine Kommentare", 1: "1 Kommentar", 2: "2 Kommentare"}),
-    ("pl", {1: "1 komentarz", 2: "2 komentarze", 5: "5 komentarzy"}),
-])
-def test_count_js_writes_counts_in_the_pages_language(page, blog, service, thread_uri, lang,
-                                                      counts):
+@pytest.mark.parametrize(
+    ("lang", "counts"),
+    [
+        ("de", {0: "Keine Kommentare", 1: "1 Kommentar", 2: "2 Kommentare"}),
+        ("pl", {1: "1 komentarz", 2: "2 komentarze", 5: "5 komentarzy"}),
+    ],
+)
+def test_count_js_writes_counts_in_the_pages_language(
+    page, blog, service, thread_uri, lang, counts
+):
     uris = []
     for n in counts:
         uri = f"{thread_uri[:-5]}-{n}.html"
@@ -244,8 +265,9 @@ def test_count_js_writes_counts_in_the_pages_language(page, blog, service, threa
 
 
 @pytest.mark.parametrize("lang", ["de", "ar", "ja", "pl"])
-def test_no_serious_axe_violations_in_other_languages(page, blog, service, thread_uri,
-                                                      axe_script, lang):
+def test_no_serious_axe_violations_in_other_languages(
+    page, blog, service, thread_uri, axe_script, lang
+):
     # Texts differ from test to test: the service holds a repeated text back as a duplicate.
     service.post(thread_uri, f"A **first** comment on {thread_uri}.", author="Lee")
     page.goto(language_page(blog, service, thread_uri, lang))

@@ -23,17 +23,23 @@ def three_links() -> str:
     """More links than MAX_LINKS (2), and a text of its own: the same text again from the same
     address would be held as a duplicate, which is not what these tests are about."""
     tag = uuid.uuid4().hex[:8]
-    return (f"Better sources ({tag}): [one](https://one.example/{tag}), "
-            f"[two](https://two.example/{tag}) and [three](https://three.example/{tag}).")
+    return (
+        f"Better sources ({tag}): [one](https://one.example/{tag}), "
+        f"[two](https://two.example/{tag}) and [three](https://three.example/{tag})."
+    )
 
 
 @pytest.fixture(scope="module")
 def service_app(service):
     """The application bound to the `service` instance's database, for seeding and checks."""
-    app = create_app({"DATABASE_URL": service.env["COMMENTSVC_DATABASE_URL"],
-                      "SECRET_KEY": service.env["COMMENTSVC_SECRET_KEY"],
-                      "ALLOWED_ORIGINS": service.env["COMMENTSVC_ALLOWED_ORIGINS"],
-                      "PUBLIC_URL": service.env["COMMENTSVC_PUBLIC_URL"]})
+    app = create_app(
+        {
+            "DATABASE_URL": service.env["COMMENTSVC_DATABASE_URL"],
+            "SECRET_KEY": service.env["COMMENTSVC_SECRET_KEY"],
+            "ALLOWED_ORIGINS": service.env["COMMENTSVC_ALLOWED_ORIGINS"],
+            "PUBLIC_URL": service.env["COMMENTSVC_PUBLIC_URL"],
+        }
+    )
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -91,8 +97,9 @@ def as_stranger(browser, url):
 # ---------------------------------------------------------------- 1. edits are re-moderated
 
 
-def test_an_edit_with_many_links_goes_back_to_review_in_the_widget(page, browser, blog, service,
-                                                                    service_app, thread_uri):
+def test_an_edit_with_many_links_goes_back_to_review_in_the_widget(
+    page, browser, blog, service, service_app, thread_uri
+):
     url = blog.post_page(service, thread_uri)
     service.post(thread_uri, "Someone else's comment stays put")
     page.goto(url)
@@ -103,7 +110,8 @@ def test_an_edit_with_many_links_goes_back_to_review_in_the_widget(page, browser
 
     edit(mine, three_links())
     expect(widget_status(page)).to_have_text(
-        "Your change is awaiting moderation; only you can see it for now.")
+        "Your change is awaiting moderation; only you can see it for now."
+    )
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
     expect(mine.locator(".csvc-body a")).to_have_count(3)
     expect(mine.locator(".csvc-edited")).to_be_visible()
@@ -130,7 +138,8 @@ def test_an_edit_with_many_links_goes_back_to_review_in_the_widget(page, browser
 
 
 def test_a_held_edit_with_public_replies_leaves_a_placeholder_for_others(
-        page, browser, blog, service, service_app, thread_uri):
+    page, browser, blog, service, service_app, thread_uri
+):
     url = blog.post_page(service, thread_uri)
     page.goto(url)
     wait_for_widget(page)
@@ -142,7 +151,8 @@ def test_a_held_edit_with_public_replies_leaves_a_placeholder_for_others(
 
     edit(mine, three_links())
     expect(widget_status(page)).to_have_text(
-        "Your change is awaiting moderation; only you can see it for now.")
+        "Your change is awaiting moderation; only you can see it for now."
+    )
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
     expect(count(page)).to_have_text("2 comments (1 awaiting moderation)")
     held_for_links(service_app, comment_id(mine))
@@ -153,8 +163,9 @@ def test_a_held_edit_with_public_replies_leaves_a_placeholder_for_others(
         held = other.locator(f"#comments #comment-{comment_id(mine)}")
         expect(held).to_have_text("This comment was deleted.")
         expect(held.locator("a")).to_have_count(0)
-        expect(other.locator("#comments .csvc-replies article",
-                             has_text="A public answer underneath")).to_be_visible()
+        expect(
+            other.locator("#comments .csvc-replies article", has_text="A public answer underneath")
+        ).to_be_visible()
         expect(other.locator("#comments", has_text="Better sources")).to_have_count(0)
         expect(other.locator("#comments", has_text="Ask me anything")).to_have_count(0)
     finally:
@@ -164,18 +175,26 @@ def test_a_held_edit_with_public_replies_leaves_a_placeholder_for_others(
 # ---------------------------------------------------------------- 2. single-use form tokens
 
 
-def test_a_comment_then_a_reply_without_reloading_are_both_published(page, browser, blog,
-                                                                     service, thread_uri):
+def test_a_comment_then_a_reply_without_reloading_are_both_published(
+    page, browser, blog, service, thread_uri
+):
     url = blog.post_page(service, thread_uri)
     page.goto(url)
     wait_for_widget(page)
     posts = []
-    page.on("request", lambda r: posts.append(r.post_data_json)
-            if r.method == "POST" and r.url == service.url + "/api/comments" else None)
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r.post_data_json)
+            if r.method == "POST" and r.url == service.url + "/api/comments"
+            else None
+        ),
+    )
 
     def submit(button):
-        with page.expect_response(lambda r: r.request.method == "POST"
-                                  and r.url == service.url + "/api/comments") as answer:
+        with page.expect_response(
+            lambda r: r.request.method == "POST" and r.url == service.url + "/api/comments"
+        ) as answer:
             button.click()
         assert answer.value.status == 201, answer.value.text()
         return answer.value.json()
@@ -193,8 +212,9 @@ def test_a_comment_then_a_reply_without_reloading_are_both_published(page, brows
     assert second["status"] == "approved"
     expect(widget_status(page)).to_have_text("Your comment is published.")
 
-    page.locator("#comments .csvc-main-form").get_by_label("Comment", exact=True) \
-        .fill("And a second comment, still without reloading")
+    page.locator("#comments .csvc-main-form").get_by_label("Comment", exact=True).fill(
+        "And a second comment, still without reloading"
+    )
     third = submit(page.get_by_role("button", name="Post comment"))
     assert third["status"] == "approved"
 
@@ -203,20 +223,27 @@ def test_a_comment_then_a_reply_without_reloading_are_both_published(page, brows
     assert tokens[1:] == [first["form_token"], second["form_token"]]
     assert len(set(tokens)) == 3
 
-    for text in ("First, a comment", "Then, without reloading, a reply",
-                 "And a second comment, still without reloading"):
+    for text in (
+        "First, a comment",
+        "Then, without reloading, a reply",
+        "And a second comment, still without reloading",
+    ):
         expect(comment(page, text)).to_be_visible()
     expect(page.locator("#comments .csvc-pending-note")).to_have_count(0)
-    expect(page.locator("#comments .csvc-replies article",
-                        has_text="Then, without reloading, a reply")).to_be_visible()
+    expect(
+        page.locator("#comments .csvc-replies article", has_text="Then, without reloading, a reply")
+    ).to_be_visible()
     expect(count(page)).to_have_text("3 comments")
 
     context, other = as_stranger(browser, url)
     try:
         expect(count(other)).to_have_text("3 comments")
         expect(other.locator("#comments article.csvc-comment")).to_have_count(3)
-        expect(other.locator("#comments .csvc-replies article",
-                             has_text="Then, without reloading, a reply")).to_be_visible()
+        expect(
+            other.locator(
+                "#comments .csvc-replies article", has_text="Then, without reloading, a reply"
+            )
+        ).to_be_visible()
         expect(other.locator("#comments .csvc-pending-note")).to_have_count(0)
     finally:
         context.close()
@@ -229,8 +256,9 @@ def seed_moderator_reply(app, parent_id: int, text: str, display_name: str | Non
     """A reply written by a new moderator through the domain function; the moderator's name."""
     name = f"mod{uuid.uuid4().hex[:8]}"
     with app.app_context():
-        moderator = Moderator(name=name, display_name=display_name,
-                              email=f"{name}@example.com", password_hash="x")
+        moderator = Moderator(
+            name=name, display_name=display_name, email=f"{name}@example.com", password_hash="x"
+        )
         db.session.add(moderator)
         db.session.flush()
         parent = db.session.get(Comment, parent_id)
@@ -239,8 +267,9 @@ def seed_moderator_reply(app, parent_id: int, text: str, display_name: str | Non
     return name
 
 
-def test_a_moderators_reply_shows_the_display_name_and_a_badge(page, browser, blog, service,
-                                                               service_app, thread_uri):
+def test_a_moderators_reply_shows_the_display_name_and_a_badge(
+    page, browser, blog, service, service_app, thread_uri
+):
     url = blog.post_page(service, thread_uri)
     display_name = f"Dana from the blog {uuid.uuid4().hex[:4]}"
     question = service.post(thread_uri, "Is anyone reading these?")
@@ -260,19 +289,21 @@ def test_a_moderators_reply_shows_the_display_name_and_a_badge(page, browser, bl
         badge = by_name.locator(".csvc-badge")
         expect(badge).to_have_text("moderator")
         assert badge.evaluate("el => el.outerHTML") == '<span class="csvc-badge">moderator</span>'
-        assert by_name.locator(".csvc-author").evaluate(
-            "el => el.nextElementSibling.outerHTML") == '<span class="csvc-badge">moderator</span>'
+        assert (
+            by_name.locator(".csvc-author").evaluate("el => el.nextElementSibling.outerHTML")
+            == '<span class="csvc-badge">moderator</span>'
+        )
 
         by_login = replies.locator("article.csvc-comment", has_text="Me too.")
         expect(by_login.locator(".csvc-author")).to_have_text(login_name)
         expect(by_login.locator(".csvc-badge")).to_have_text("moderator")
 
-        impostor = reader.locator("#comments article.csvc-comment",
-                                  has_text="I am the moderator, trust me")
+        impostor = reader.locator(
+            "#comments article.csvc-comment", has_text="I am the moderator, trust me"
+        )
         expect(impostor.locator(".csvc-author")).to_have_text(display_name)
         expect(impostor.locator(".csvc-badge")).to_have_count(0)
-        expect(reader.locator(f"#comments #comment-{question['id']} .csvc-badge")) \
-            .to_have_count(0)
+        expect(reader.locator(f"#comments #comment-{question['id']} .csvc-badge")).to_have_count(0)
         expect(reader.locator("#comments .csvc-badge")).to_have_count(2)
 
     check(page)
@@ -283,8 +314,7 @@ def test_a_moderators_reply_shows_the_display_name_and_a_badge(page, browser, bl
         context.close()
 
 
-def test_a_moderators_reply_appears_after_a_reload(page, blog, service, service_app,
-                                                   thread_uri):
+def test_a_moderators_reply_appears_after_a_reload(page, blog, service, service_app, thread_uri):
     page.goto(blog.post_page(service, thread_uri))
     wait_for_widget(page)
     mine = post(page, "Waiting for an answer from the team")
@@ -301,8 +331,9 @@ def test_a_moderators_reply_appears_after_a_reload(page, blog, service, service_
 # ---------------------------------------------------------------- 4. spam looks held
 
 
-def test_spam_looks_like_a_held_comment_to_its_author_only(page, browser, blog, service,
-                                                           service_app, thread_uri):
+def test_spam_looks_like_a_held_comment_to_its_author_only(
+    page, browser, blog, service, service_app, thread_uri
+):
     url = blog.post_page(service, thread_uri)
     page.goto(url)
     wait_for_widget(page)
@@ -316,7 +347,8 @@ def test_spam_looks_like_a_held_comment_to_its_author_only(page, browser, blog, 
     mine = comment(page, "Great post, visit my site")
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
     expect(widget_status(page)).to_have_text(
-        "Thank you. Your comment is awaiting moderation; only you can see it for now.")
+        "Thank you. Your comment is awaiting moderation; only you can see it for now."
+    )
     expect(count(page)).to_have_text("1 comment (1 awaiting moderation)")
     ident = comment_id(mine)
     with service_app.app_context():
@@ -342,16 +374,23 @@ def test_spam_looks_like_a_held_comment_to_its_author_only(page, browser, blog, 
         context.close()
 
 
-def test_quick_posts_by_a_person_are_paced_not_taken_for_a_bots(page, blog, paced_service,
-                                                               thread_uri):
+def test_quick_posts_by_a_person_are_paced_not_taken_for_a_bots(
+    page, blog, paced_service, thread_uri
+):
     """Under the default 3 s minimum, a reader who posts the moment the widget shows, then
     replies at once, is published both times: the widget waits out each token's first 3 s."""
     url = blog.post_page(paced_service, thread_uri)
     page.goto(url)
     wait_for_widget(page)
     answers = []
-    page.on("response", lambda r: answers.append(r.json()) if r.request.method == "POST"
-            and r.url == paced_service.url + "/api/comments" else None)
+    page.on(
+        "response",
+        lambda r: (
+            answers.append(r.json())
+            if r.request.method == "POST" and r.url == paced_service.url + "/api/comments"
+            else None
+        ),
+    )
     page.get_by_label("Comment", exact=True).fill("Posted the moment the page showed")
     page.get_by_role("button", name="Post comment").click()
     expect(widget_status(page)).to_have_text("Your comment is published.", timeout=10_000)
@@ -360,8 +399,9 @@ def test_quick_posts_by_a_person_are_paced_not_taken_for_a_bots(page, blog, pace
     reply_form = page.locator("#comments form.csvc-reply-form")
     reply_form.get_by_label("Comment", exact=True).fill("And a reply straight after")
     reply_form.get_by_role("button", name="Post reply").click()
-    expect(page.locator("#comments .csvc-replies article",
-                        has_text="And a reply straight after")).to_be_visible(timeout=10_000)
+    expect(
+        page.locator("#comments .csvc-replies article", has_text="And a reply straight after")
+    ).to_be_visible(timeout=10_000)
     expect(widget_status(page)).to_have_text("Your comment is published.")
     assert [a["status"] for a in answers] == ["approved", "approved"]
     expect(page.locator("#comments .csvc-pending-note")).to_have_count(0)

@@ -15,12 +15,14 @@ pytestmark = pytest.mark.browser
 def record_and_forward(calls: list):
     """A route for the service's API that notes each call's method, path and ?site=, then sends
     it on without ?site= (the server serves the default site only, for now)."""
+
     def handle(route):
         url = urllib.parse.urlsplit(route.request.url)
         query = urllib.parse.parse_qsl(url.query, keep_blank_values=True)
         calls.append((route.request.method, url.path, dict(query).get("site")))
         kept = urllib.parse.urlencode([(k, v) for k, v in query if k != "site"])
         route.continue_(url=urllib.parse.urlunsplit(url._replace(query=kept)))
+
     return handle
 
 
@@ -51,9 +53,13 @@ def test_the_widget_names_its_site_on_every_api_call(page, blog, service, thread
     expect(mine).to_have_count(0)
 
     assert {(method, path) for method, path, _ in calls} == {
-        ("GET", "/api/threads"), ("GET", "/api/form-token"), ("POST", "/api/preview"),
-        ("POST", "/api/comments"), ("POST", f"/api/comments/{theirs['id']}/vote"),
-        ("PATCH", f"/api/comments/{mine_id}"), ("DELETE", f"/api/comments/{mine_id}"),
+        ("GET", "/api/threads"),
+        ("GET", "/api/form-token"),
+        ("POST", "/api/preview"),
+        ("POST", "/api/comments"),
+        ("POST", f"/api/comments/{theirs['id']}/vote"),
+        ("PATCH", f"/api/comments/{mine_id}"),
+        ("DELETE", f"/api/comments/{mine_id}"),
     }
     assert {site for _, _, site in calls} == {"blog-2"}
 
@@ -75,8 +81,7 @@ def test_count_js_names_its_site(page, blog, service, thread_uri):
 
 
 @pytest.mark.parametrize("script_attrs", ["", 'data-site="default"'])
-def test_the_default_sites_addresses_are_unchanged(page, blog, service, thread_uri,
-                                                   script_attrs):
+def test_the_default_sites_addresses_are_unchanged(page, blog, service, thread_uri, script_attrs):
     service.post(thread_uri, f"Counted, on {thread_uri}")
     urls = []
     page.on("request", lambda r: urls.append(r.url) if "/api/" in r.url else None)
@@ -85,5 +90,7 @@ def test_the_default_sites_addresses_are_unchanged(page, blog, service, thread_u
     page.goto(count_page(blog, service, thread_uri, script_attrs))
     expect(page.locator("#count")).to_have_text("1 comment")
     quoted = urllib.parse.quote(thread_uri, safe="")
-    assert urls == [f"{service.url}/api/threads?uri={quoted}&sort=oldest",
-                    f"{service.url}/api/counts"]
+    assert urls == [
+        f"{service.url}/api/threads?uri={quoted}&sort=oldest",
+        f"{service.url}/api/counts",
+    ]

@@ -38,19 +38,30 @@ def xss_vectors() -> list[str]:
         vectors += path.read_text(errors="replace").splitlines()
     for path in sorted((CORPUS / "bleach-tests-data").glob("*.test")):
         vectors.append(path.read_text(errors="replace").split("\n--\n")[0])
-    vectors += [case["input"] for case in json.loads((CORPUS / "html5lib" / "sanitizer-tests1.json")
-                                                     .read_text())]
-    vectors += [case["payload"] for case in json.loads((CORPUS / "dompurify" / "expect.json")
-                                                       .read_text())]
+    vectors += [
+        case["input"]
+        for case in json.loads((CORPUS / "html5lib" / "sanitizer-tests1.json").read_text())
+    ]
+    vectors += [
+        case["payload"] for case in json.loads((CORPUS / "dompurify" / "expect.json").read_text())
+    ]
     # The API refuses control characters outright (a refusal is a safe outcome too); the
     # rest of such a vector still goes through the widget.
-    vectors = ["".join(ch for ch in v if ch in "\t\n\r" or unicodedata.category(ch)[0] != "C"
-                       or unicodedata.category(ch) in ("Cf", "Co", "Cn")) for v in vectors]
+    vectors = [
+        "".join(
+            ch
+            for ch in v
+            if ch in "\t\n\r"
+            or unicodedata.category(ch)[0] != "C"
+            or unicodedata.category(ch) in ("Cf", "Co", "Cn")
+        )
+        for v in vectors
+    ]
     return [v for v in dict.fromkeys(vectors) if v.strip()]
 
 
 def chunks(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def comment_texts(vectors: list[str]) -> list[str]:
@@ -97,13 +108,16 @@ def xss_threads(service):
 
 def own_tokens_script(service, comments) -> str:
     """Hand the page the posters' edit tokens, so held comments would be shown too."""
+
     def until(c):
         return datetime.fromisoformat(c["edit_until"].replace("Z", "+00:00")).timestamp() * 1000
 
     entries = {
-        f"commentsvc:{service.url}/:token:{c['id']}":
-            json.dumps({"t": c["edit_token"], "uri": uri, "u": until(c)})
-        for uri, posted in comments.items() for c in posted
+        f"commentsvc:{service.url}/:token:{c['id']}": json.dumps(
+            {"t": c["edit_token"], "uri": uri, "u": until(c)}
+        )
+        for uri, posted in comments.items()
+        for c in posted
     }
     return f"for (const [k, v] of Object.entries({json.dumps(entries)})) localStorage[k] = v;"
 
@@ -124,8 +138,14 @@ def test_no_corpus_vector_runs_in_the_widget(page, blog, service, xss_threads):
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.route("**/*", guard)
-    page.on("request", lambda r: foreign.append(r.url)
-            if urlsplit(r.url).netloc not in allowed and not r.url.startswith("data:") else None)
+    page.on(
+        "request",
+        lambda r: (
+            foreign.append(r.url)
+            if urlsplit(r.url).netloc not in allowed and not r.url.startswith("data:")
+            else None
+        ),
+    )
 
     assert len(xss_threads) >= 3
     for uri, posted in xss_threads.items():

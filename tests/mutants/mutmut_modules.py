@@ -46,21 +46,29 @@ def prepare(module: str, tests: list[str], base: dict) -> Path:
     if not shared.exists() and (REPO.parent / "shared").exists():
         shared.symlink_to(REPO.parent / "shared")
     pyproject = (REPO / "pyproject.toml").read_text()
-    own = (f"[tool.mutmut]\nsource_paths = {toml_list(base['source_paths'])}\n"
-           f"only_mutate = {toml_list([module])}\n"
-           f"also_copy = {toml_list(base['also_copy'])}\n"
-           f"pytest_add_cli_args = {toml_list(base['pytest_add_cli_args'])}\n"
-           f"pytest_add_cli_args_test_selection = {toml_list(tests)}\n\n")
-    pyproject = re.sub(r"\[tool\.mutmut\]\n.*?\n\n(?=\[|#)", lambda _: own, pyproject,
-                       count=1, flags=re.DOTALL)
+    own = (
+        f"[tool.mutmut]\nsource_paths = {toml_list(base['source_paths'])}\n"
+        f"only_mutate = {toml_list([module])}\n"
+        f"also_copy = {toml_list(base['also_copy'])}\n"
+        f"pytest_add_cli_args = {toml_list(base['pytest_add_cli_args'])}\n"
+        f"pytest_add_cli_args_test_selection = {toml_list(tests)}\n\n"
+    )
+    pyproject = re.sub(
+        r"\[tool\.mutmut\]\n.*?\n\n(?=\[|#)", lambda _: own, pyproject, count=1, flags=re.DOTALL
+    )
     (folder / "pyproject.toml").write_text(pyproject)
     return folder
 
 
 def score(folder: Path) -> dict[str, int]:
     """Counts by mutmut's verdict (killed, survived, no tests, timeout, ...)."""
-    done = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=folder,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(MUTMUT), "results", "--all", "true"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     counts: dict[str, int] = {}
     for line in done.stdout.splitlines():
         if ": " in line:
@@ -73,8 +81,9 @@ def main() -> int:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]
     modules: dict[str, list[str]] = config["commentsvc-mutmut"]["modules"]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", metavar="MODULE",
-                        help=f"some of: {', '.join(modules)} (default: all)")
+    parser.add_argument(
+        "modules", nargs="*", metavar="MODULE", help=f"some of: {', '.join(modules)} (default: all)"
+    )
     args = parser.parse_args()
     chosen = args.modules or list(modules)
     unknown = [m for m in chosen if m not in modules]
@@ -85,8 +94,7 @@ def main() -> int:
     for module in chosen:
         folder = prepare(module, modules[module], config["mutmut"])
         print(f"== {module}: mutmut in {folder.relative_to(REPO)}", flush=True)
-        subprocess.run([str(MUTMUT), "run"], cwd=folder, check=False,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([str(MUTMUT), "run"], cwd=folder, check=False, stdout=subprocess.DEVNULL)
         rows.append((module, score(folder)))
 
     print(f"{'module':<28}{'mutants':>8}{'killed':>8}{'survived':>9}{'other':>7}  score")
@@ -95,8 +103,9 @@ def main() -> int:
         killed = counts.get("killed", 0)
         survived = counts.get("survived", 0)
         rate = f"{100 * killed / total:.1f}%" if total else "-"
-        print(f"{module:<28}{total:>8}{killed:>8}{survived:>9}{total - killed - survived:>7}"
-              f"  {rate}")
+        print(
+            f"{module:<28}{total:>8}{killed:>8}{survived:>9}{total - killed - survived:>7}  {rate}"
+        )
     return 0
 
 

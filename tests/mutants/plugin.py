@@ -46,8 +46,11 @@ def _rate_limits_off() -> None:
     """The limits strategies never find a budget spent."""
     from limits import strategies
 
-    for strategy in (strategies.FixedWindowRateLimiter, strategies.MovingWindowRateLimiter,
-                     strategies.SlidingWindowCounterRateLimiter):
+    for strategy in (
+        strategies.FixedWindowRateLimiter,
+        strategies.MovingWindowRateLimiter,
+        strategies.SlidingWindowCounterRateLimiter,
+    ):
         strategy.hit = lambda self, item, *identifiers, cost=1: True
         strategy.test = lambda self, item, *identifiers, cost=1: True
 

@@ -87,33 +87,57 @@ def run(mutant: str, selection: list[str], quick: bool) -> Outcome:
         env[ENV] = mutant
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.xml"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                   "-p", "tests.mutants.plugin", f"--junitxml={report}", *FILTER,
-                   *(["-x"] if quick else []), *selection]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.mutants.plugin",
+            f"--junitxml={report}",
+            *FILTER,
+            *(["-x"] if quick else []),
+            *selection,
+        ]
         started = time.monotonic()
-        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(
+            command, cwd=REPO, env=env, capture_output=True, text=True, check=False
+        )
         seconds = time.monotonic() - started
         if not report.exists():
             sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
             return Outcome(mutant, 0, 0, seconds, done.returncode, [])
         suite = ET.parse(report).getroot()  # noqa: S314
         suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
-        count = {key: int(suite.get(key, 0)) for key in ("tests", "failures", "errors",
-                                                         "skipped")}
-        killers = [f"{case.get('classname')}::{case.get('name')}" for case in suite.iter("testcase")
-                   if case.find("failure") is not None or case.find("error") is not None]
-    return Outcome(mutant, count["tests"] - count["skipped"], count["failures"] + count["errors"],
-                   seconds, done.returncode, killers)
+        count = {key: int(suite.get(key, 0)) for key in ("tests", "failures", "errors", "skipped")}
+        killers = [
+            f"{case.get('classname')}::{case.get('name')}"
+            for case in suite.iter("testcase")
+            if case.find("failure") is not None or case.find("error") is not None
+        ]
+    return Outcome(
+        mutant,
+        count["tests"] - count["skipped"],
+        count["failures"] + count["errors"],
+        seconds,
+        done.returncode,
+        killers,
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mutants", nargs="*", metavar="MUTANT",
-                        help=f"some of: {', '.join(MUTANTS)} (default: all)")
+    parser.add_argument(
+        "mutants", nargs="*", metavar="MUTANT", help=f"some of: {', '.join(MUTANTS)} (default: all)"
+    )
     parser.add_argument("--quick", action="store_true", help="stop each run at its first failure")
-    parser.add_argument("--no-baseline", action="store_true",
-                        help="skip the check that the selections pass with nothing broken")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the check that the selections pass with nothing broken",
+    )
     args = parser.parse_args()
     chosen = args.mutants or list(MUTANTS)
     unknown = [m for m in chosen if m not in MUTANTS]
@@ -130,8 +154,11 @@ def main() -> int:
         baseline = run("none", union, quick=False)
         outcomes.append(baseline)
         if baseline.verdict != "PASSES":
-            print(f"the selections fail with nothing broken ({baseline.failed} failed): "
-                  "fix that first", file=sys.stderr)
+            print(
+                f"the selections fail with nothing broken ({baseline.failed} failed): "
+                "fix that first",
+                file=sys.stderr,
+            )
             print_table(outcomes)
             return 1
     for mutant in chosen:
@@ -148,8 +175,9 @@ def print_table(outcomes: list[Outcome]) -> None:
         print(f"{o.mutant:<24}{o.tests:>10}{o.failed:>8}{o.seconds:>9.0f}  {o.verdict}")
     for o in outcomes:
         if o.mutant != "none" and o.killers:
-            shown = ", ".join(o.killers[:3]) + (f" and {len(o.killers) - 3} more"
-                                                if len(o.killers) > 3 else "")
+            shown = ", ".join(o.killers[:3]) + (
+                f" and {len(o.killers) - 3} more" if len(o.killers) > 3 else ""
+            )
             print(f"  {o.mutant} killed by {shown}")
 
 
