@@ -9,9 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-
-class BackupRefused(Exception):
-    """Why this database is not copied by `commentsvc backup` (with what to use instead)."""
+from .errors import BackupRefused
 
 
 def sqlite_path(database_url: str) -> Path:

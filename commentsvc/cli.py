@@ -402,6 +402,7 @@ def spam_filter() -> None:
 def spam_filter_train(file: str, fmt: str) -> None:
     """Learn from a labelled file of comments."""
     from . import spamfilter
+    from .errors import BadTrainingFile
 
     try:
         if file == "-":
@@ -409,7 +410,7 @@ def spam_filter_train(file: str, fmt: str) -> None:
         else:
             with open(file, encoding="utf-8-sig", newline="") as lines:
                 examples, refused = spamfilter.labelled_examples(lines)
-    except (spamfilter.BadTrainingFile, UnicodeDecodeError) as exc:
+    except (BadTrainingFile, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     learned = spamfilter.train(db.session(), examples)
     db.session.commit()
@@ -537,7 +538,8 @@ def run(info: ScriptInfo, host: str, port: int, workers: int | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 def backup(file: str) -> None:
     """Copy the live SQLite database to FILE, consistently, while the service runs."""
-    from .backup import BackupRefused, backup_sqlite, sqlite_path
+    from .backup import backup_sqlite, sqlite_path
+    from .errors import BackupRefused
 
     try:
         size = backup_sqlite(sqlite_path(current_app.config["DATABASE_URL"]), Path(file))

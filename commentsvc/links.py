@@ -13,10 +13,12 @@ from flask_babel import force_locale, gettext, lazy_gettext
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 
+from .errors import LinkRefused
 from .extensions import csrf, db
+from .http_errors import status_of
 from .i18n import Language, stored_language
 from .mail import subscriptions
-from .mail.alerts import LinkRefused, check_action_link, use_action_link
+from .mail.alerts import check_action_link, use_action_link
 from .models import Comment, Status, Subscription
 from .transactions import commit_write
 
@@ -89,7 +91,7 @@ def page(
 
 
 def refused(exc: LinkRefused) -> Response:
-    return page("links/refused.html", exc.status, reason=exc.message)
+    return page("links/refused.html", status_of(exc), reason=exc.message)
 
 
 def _comment_context(comment: Comment) -> dict[str, Any]:

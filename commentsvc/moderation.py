@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from . import events, spamfilter
 from .audit import record
-from .errors import ServiceError
+from .errors import Refused
 from .models import (
     Ban,
     BanKind,
@@ -26,12 +26,6 @@ from .models import (
     Thread,
 )
 from .render import count_links
-
-
-class Refused(ServiceError):
-    status = 403
-    code = "forbidden"
-
 
 # Built once: these run on every new comment.
 DEFAULT_SITE = "default"

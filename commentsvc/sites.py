@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from .audit import record
 from .config import _list, _origins, _policy, _whole
-from .errors import NotFound, ServiceError, ValidationFailed
+from .errors import NotFound, UnknownSite, ValidationFailed
 from .models import Moderator, ModeratorSite, Role, Site
 
 DEFAULT_SITE = "default"
@@ -68,15 +68,6 @@ def overrides(site: Site) -> dict[str, Any]:
 def settings(config: Mapping[str, Any], site: Site) -> Mapping[str, Any]:
     """The settings that apply on one site: its own, then the install's."""
     return ChainMap(overrides(site), config)  # type: ignore[arg-type]
-
-
-class UnknownSite(ServiceError):
-    """A `site` that this install does not serve (400, as any bad parameter)."""
-
-    def __init__(self) -> None:
-        from flask_babel import gettext
-
-        super().__init__(gettext("Unknown site."), {"site": [gettext("Unknown site.")]})
 
 
 def settings_for(session: Session, config: Mapping[str, Any], name: str) -> Mapping[str, Any]:

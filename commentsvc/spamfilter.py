@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import CursorResult, bindparam, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from .errors import BadTrainingFile
 from .models import Comment, SpamFeature, SpamLesson, utcnow
 from .transactions import upsert_insert
 
@@ -385,10 +386,6 @@ def forget(session: Session, comment_ids: Sequence[int]) -> int:
         _add(session, json.loads(lesson.features), lesson.label, -1)
         session.delete(lesson)
     return len(lessons)
-
-
-class BadTrainingFile(ValueError):
-    pass
 
 
 _LABELS = {"spam": SPAM, "ham": HAM, "1": SPAM, "0": HAM}

@@ -12,17 +12,13 @@ from typing import TypeGuard
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from .errors import ExpiredToken, InvalidToken
+
+__all__ = ["ExpiredToken", "InvalidToken"]  # raised here; callers catch them as tokens.*
+
 EDIT_SALT = "commentsvc.edit"
 FORM_SALT = "commentsvc.form"
 OWN_PENDING_MAX_AGE = 30 * 86400  # how long a reader keeps seeing their own held comment
-
-
-class InvalidToken(Exception):
-    """Forged, malformed or for another comment."""
-
-
-class ExpiredToken(Exception):
-    """Genuine but older than allowed."""
 
 
 def _serializer(secret_key: str, salt: str) -> URLSafeTimedSerializer:

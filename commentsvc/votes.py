@@ -11,17 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import sites
-from .errors import Forbidden, NotFound, ValidationFailed
+from .errors import NotFound, NotVotable, ValidationFailed
 from .models import Comment, Status, Vote
 from .tokens import keyed_hash
 
 VOTER = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 MAX_ID = 2**31 - 1  # ids are INTEGER on every backend: a larger one names no comment
 READERS_PER_ADDRESS = 5  # distinct readers who may vote on one comment from one address
-
-
-class NotVotable(Forbidden):
-    code = "not_votable"
 
 
 def cast_vote(

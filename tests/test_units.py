@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from commentsvc import tokens
-from commentsvc.errors import ValidationFailed
+from commentsvc.errors import Refused, ValidationFailed
 from commentsvc.extensions import db
 from commentsvc.models import Ban, BanKind, BlockedWord, Comment, RuleAction, Status, Thread, utcnow
-from commentsvc.moderation import Refused, decide_status
+from commentsvc.moderation import decide_status
 from commentsvc.spamfilter import Verdict
 from commentsvc.threads import MAX_DEPTH, _flatten_deep, thread_tree
 from commentsvc.validation import uri_problem, validate_comment
@@ -263,3 +263,39 @@ def test_flattening_attaches_deeper_replies_at_the_deepest_level_in_order():
     assert level["id"] == MAX_DEPTH
     assert [c["id"] for c in level["replies"]] == [MAX_DEPTH + 1, MAX_DEPTH + 2]
     assert all(not c["replies"] for c in level["replies"])
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def test_every_refusal_of_the_domain_has_its_status_at_the_http_edge():
+    """The domain raises errors by kind; the edge's table gives each its status, so a new kind
+    is answered as its nearest ancestor until it is given its own."""
+    import inspect
+
+    from commentsvc import errors
+    from commentsvc.http_errors import STATUS, status_of
+
+    kinds = [
+        kind
+        for _, kind in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(kind, errors.ServiceError) and kind.__module__ == errors.__name__
+    ]
+    expected = {
+        "ValidationFailed": 400,
+        "UnknownSite": 400,
+        "UnsupportedMediaType": 415,
+        "ThreadClosed": 403,
+        "Forbidden": 403,
+        "Refused": 403,
+        "NotVotable": 403,
+        "TokenExpired": 403,
+        "NotFound": 404,
+        "LinkRefused": 400,
+        "LinkGone": 410,
+        "LinkNotYours": 403,
+    }
+    assert {kind.__name__ for kind in kinds} == {"ServiceError", *expected}
+    for kind in kinds:
+        assert status_of(kind.__new__(kind)) == expected.get(kind.__name__, 400), kind
+        assert kind in STATUS or kind.__name__ in ("Refused", "NotVotable"), kind

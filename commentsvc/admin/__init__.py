@@ -24,10 +24,13 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import Select, SQLColumnExpression
+from werkzeug.exceptions import HTTPException
 
 from .. import sites
 from ..accounts import SessionPolicy, session_moderator
+from ..errors import ServiceError
 from ..extensions import db, login_manager
+from ..http_errors import status_of
 from ..models import Moderator, Thread
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -159,33 +162,35 @@ def back(default: str = "admin.queue") -> ResponseReturnValue:
     return redirect(url_for(default), 303)
 
 
-@bp.errorhandler(403)
-def forbidden(_exc: Exception) -> ResponseReturnValue:
-    return render_template(
-        "admin/error.html", title="Not allowed", message="Your role does not allow this."
-    ), 403
+# The admin's error pages, by status: a title and what to do. A 400's own description (a form's
+# or a CSRF refusal's) is shown instead of the generic one; server errors keep Flask's page.
+ERROR_PAGES = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed", "Your role does not allow this."),
+    404: ("Not found", "There is nothing here."),
+    405: ("Not allowed", "This page does not take that kind of request."),
+    413: ("Too large", "What was sent is too large."),
+    429: ("Too many attempts", "Too many attempts. Please wait a minute and try again."),
+}
 
 
-@bp.errorhandler(404)
-def not_found(_exc: Exception) -> ResponseReturnValue:
-    return render_template(
-        "admin/error.html", title="Not found", message="There is nothing here."
-    ), 404
+def error_page(status: int, message: str | None = None) -> ResponseReturnValue:
+    title, default = ERROR_PAGES.get(status, ("Error", "The request could not be completed."))
+    return render_template("admin/error.html", title=title, message=message or default), status
 
 
-@bp.errorhandler(429)
-def too_many(exc: Exception) -> ResponseReturnValue:
-    return render_template(
-        "admin/error.html",
-        title="Too many attempts",
-        message="Too many attempts. Please wait a minute and try again.",
-    ), 429
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> ResponseReturnValue:
+    status = exc.code or 500
+    if status >= 500:
+        return exc
+    return error_page(status, exc.description if status in (400, 413) else None)
 
 
-@bp.errorhandler(400)
-def bad_request(exc: Exception) -> ResponseReturnValue:
-    message = getattr(exc, "description", None) or "The request could not be understood."
-    return render_template("admin/error.html", title="Bad request", message=message), 400
+@bp.errorhandler(ServiceError)
+def service_error(exc: ServiceError) -> ResponseReturnValue:
+    """A refusal of the domain that a view did not show on its own form."""
+    return error_page(status_of(exc), exc.message)
 
 
 from . import (  # noqa: E402,F401  (views register on bp)

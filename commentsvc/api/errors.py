@@ -20,6 +20,7 @@ from werkzeug.exceptions import (
 
 from ..errors import ServiceError
 from ..extensions import limiter
+from ..http_errors import status_of
 
 HTTP_CODES = {
     400: "bad_request",
@@ -77,7 +78,7 @@ def wants_json() -> bool:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> ResponseReturnValue:
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        return error_response(status_of(exc), exc.code, exc.message, exc.fields)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -9,14 +9,9 @@ from flask import current_app, g, request
 from flask_babel import gettext
 
 from .. import sites
-from ..errors import ServiceError
+from ..errors import ServiceError, UnknownSite, UnsupportedMediaType
 from ..tokens import own_comment_ids
 from ..transactions import read_with_retry
-
-
-class UnsupportedMediaType(ServiceError):
-    status = 415
-    code = "unsupported_media_type"
 
 
 def json_object() -> dict[str, Any]:
@@ -66,5 +61,5 @@ def site_config_or_none() -> Mapping[str, Any] | None:
     """The same, or None for a site not served (for answers that must not fail again)."""
     try:
         return site_config()
-    except sites.UnknownSite:
+    except UnknownSite:
         return None

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import sites, tokens
-from ..errors import ServiceError
+from ..errors import LinkGone, LinkNotYours, LinkRefused
 from ..i18n import duration, site_language
 from ..models import Comment, Moderator, Status, UsedToken, utcnow
 from ..moderation import moderate
@@ -21,17 +21,6 @@ from .outbox import public_url, queue_mail, thread_name, thread_url
 
 ACTOR_LENGTH = 80  # AuditEntry.actor
 DIGEST_EVERY = timedelta(hours=1)  # the window of ALERTS_PER_HOUR, and the digests' spacing
-
-
-class LinkRefused(ServiceError):
-    """A mailed link that cannot be followed: forged, expired, used, or its target is gone."""
-
-    status = 400
-    code = "link_refused"
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
 
 
 def alert_recipients(
@@ -145,27 +134,26 @@ def check_action_link(
             config["SECRET_KEY"], token, config["ACTION_LINK_MAX_AGE"]
         )
     except tokens.ExpiredToken as exc:
-        raise LinkRefused(
-            gettext("This link has expired. Please moderate the comment from the moderation page."),
-            410,
+        raise LinkGone(
+            gettext("This link has expired. Please moderate the comment from the moderation page.")
         ) from exc
     except tokens.InvalidToken as exc:
         raise LinkRefused(
             gettext("This link is not valid. Please check that it was copied whole.")
         ) from exc
     if session.get(UsedToken, grant.token_id) is not None:
-        raise LinkRefused(
-            gettext("This link has already been used. Each link in the mail works once."), 410
+        raise LinkGone(
+            gettext("This link has already been used. Each link in the mail works once.")
         )
     comment = session.get(Comment, grant.comment_id)
     if comment is None:
-        raise LinkRefused(gettext("This comment no longer exists."), 410)
+        raise LinkGone(gettext("This comment no longer exists."))
     site = comment.thread.site
     wanted = grant.recipient.lower()
     site_config = sites.settings_for(session, config, site)
     if all(address.lower() != wanted for address in alert_recipients(session, site_config, site)):
-        raise LinkRefused(
-            gettext("This link was sent to an address that no longer moderates comments."), 403
+        raise LinkNotYours(
+            gettext("This link was sent to an address that no longer moderates comments.")
         )
     return grant, comment
 

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from .. import sites, tokens
+from ..errors import LinkGone, LinkRefused
 from ..i18n import duration, stored_language
 from ..models import Comment, Status, Subscription, utcnow
 from . import limits
-from .alerts import LinkRefused
 from .outbox import public_url, queue_mail, reader_thread_name, thread_url
 
 EXCERPT_LENGTH = 300
@@ -188,9 +188,7 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any], reply
 def _subscription(session: Session, subscription_id: int) -> Subscription:
     subscription = session.get(Subscription, subscription_id)
     if subscription is None:
-        raise LinkRefused(
-            gettext("This subscription no longer exists (its comment was removed)."), 410
-        )
+        raise LinkGone(gettext("This subscription no longer exists (its comment was removed)."))
     return subscription
 
 
@@ -201,12 +199,11 @@ def subscription_to_confirm(
     try:
         subscription_id = tokens.confirm_token_subscription(config["SECRET_KEY"], token)
     except tokens.ExpiredToken as exc:
-        raise LinkRefused(
+        raise LinkGone(
             gettext(
                 "This confirmation link has expired. Tick “E-mail me when "
                 "someone replies” on your next comment to get a new one."
-            ),
-            410,
+            )
         ) from exc
     except tokens.InvalidToken as exc:
         raise LinkRefused(
@@ -214,9 +211,8 @@ def subscription_to_confirm(
         ) from exc
     subscription = _subscription(session, subscription_id)
     if subscription.unsubscribed is not None:
-        raise LinkRefused(
-            gettext("You have unsubscribed from these notifications; this link no longer works."),
-            410,
+        raise LinkGone(
+            gettext("You have unsubscribed from these notifications; this link no longer works.")
         )
     return subscription
 

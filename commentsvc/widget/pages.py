@@ -15,9 +15,10 @@ from flask_wtf.csrf import CSRFError
 
 from commentsvc import sites
 from commentsvc.comments import DEFAULT_SITE, post_comment
-from commentsvc.errors import ServiceError, ValidationFailed
+from commentsvc.errors import ServiceError, UnknownSite, ValidationFailed
 from commentsvc.extensions import db, limiter
 from commentsvc.health import package_version
+from commentsvc.http_errors import status_of
 from commentsvc.i18n import current_language, requested_language
 from commentsvc.models import Status
 from commentsvc.ratelimit import new_comments_per_address, new_comments_per_thread
@@ -274,7 +275,7 @@ def thread_page() -> ResponseReturnValue:
     site = site_arg() or DEFAULT_SITE
     try:
         config = sites.cached_settings(current_app.config, site, read_with_retry)
-    except sites.UnknownSite:
+    except UnknownSite:
         return page("widget/no_thread.html", 400)
     if uri_problem(uri, config["ALLOWED_ORIGINS"]):  # the API's own check
         return page("widget/no_thread.html", 400)
@@ -299,7 +300,7 @@ def thread_page() -> ResponseReturnValue:
             uri, site, status=400, errors=exc.fields, values=data, message=exc.message
         )
     except ServiceError as exc:
-        return _render_thread(uri, site, status=exc.status, values=data, message=exc.message)
+        return _render_thread(uri, site, status=status_of(exc), values=data, message=exc.message)
 
     target = url_for("widget.thread_page", uri=uri, lang=lang_arg(), site=site_arg())
     if result.public_status == Status.approved:
