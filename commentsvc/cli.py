@@ -21,7 +21,6 @@ from flask.cli import (
     shell_command,
     with_appcontext,
 )
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
@@ -484,15 +483,9 @@ def spam_filter_reset(yes: bool) -> None:
 @with_appcontext
 def rerender() -> None:
     """Render every comment's stored source again (after a renderer change)."""
-    from .models import Comment
-    from .render import render_source
+    from .comments import render_again
 
-    changed = 0
-    for comment in db.session.execute(select(Comment)).scalars():
-        html = render_source(comment.text, comment.text_format)
-        if html != comment.html:
-            comment.html = html
-            changed += 1
+    changed = render_again(db.session())
     db.session.commit()
     click.echo(f"{changed} comment(s) re-rendered")
 

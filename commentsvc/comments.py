@@ -376,3 +376,15 @@ def reply_as_moderator(
     record(session, moderator, "reply", f"comment {parent.id}", f"reply {comment.id}")
     _announce(session, config, comment)
     return comment
+
+
+def render_again(session: Session) -> int:
+    """Render every comment's stored source again (after a change of the renderer); how many
+    comments' HTML changed."""
+    changed = 0
+    for comment in session.execute(select(Comment)).scalars():
+        html = render_source(comment.text, comment.text_format)
+        if html != comment.html:
+            comment.html = html
+            changed += 1
+    return changed

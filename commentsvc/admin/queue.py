@@ -14,8 +14,8 @@ from .. import comments as domain
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Comment, Status, Thread
-from ..moderation import ACTIONS, moderate
-from . import back, bp, only_my_sites, require_site
+from ..moderation import ACTIONS, moderate, moderate_many
+from . import back, bp, my_sites, only_my_sites, require_site
 from .forms import ActionForm, TextForm
 
 PER_PAGE = 25
@@ -105,11 +105,8 @@ def bulk() -> ResponseReturnValue:
         flash("Select comments and an action.")
         return back()
     moderator = current_user._get_current_object()
-    comments = db.session.execute(select(Comment).where(Comment.id.in_(ids))).scalars().all()
-    for comment in comments:
-        require_site(comment.thread.site)  # nothing changes if one is another site's
-    changed = sum(
-        moderate(db.session(), current_app.config, c, action, moderator) for c in comments
+    changed = moderate_many(  # nothing changes if one is another site's
+        db.session(), current_app.config, ids, action, moderator, my_sites()
     )
     db.session.commit()
     flash(f"{action}: {changed} of {len(ids)} selected comment(s) changed.")
