@@ -109,6 +109,13 @@ def chosen_site() -> str | None:
     return wanted
 
 
+def shown_sites() -> list[str] | None:
+    """The sites a list shows: the one picked in the switcher, else the moderator's (None: an
+    admin's every site)."""
+    picked = chosen_site()
+    return my_sites() if picked is None else [picked]
+
+
 def only_my_sites(query: Query, column: SQLColumnExpression[str] = Thread.site) -> Query:
     """A query narrowed to the moderator's sites, and to the one picked in the switcher."""
     mine, picked = my_sites(), chosen_site()

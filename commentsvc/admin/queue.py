@@ -2,65 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import cast
 
 from flask import current_app, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import Select, case, func, select
 
 from .. import comments as domain
+from .. import queue as queue_of
 from ..errors import ValidationFailed
 from ..extensions import db
-from ..models import Comment, Status, Thread
+from ..models import Comment
 from ..moderation import ACTIONS, moderate, moderate_many
-from . import back, bp, my_sites, only_my_sites, require_site
+from . import back, bp, my_sites, require_site, shown_sites
 from .forms import ActionForm, TextForm
 
 PER_PAGE = 25
-STATUS_FILTERS = ("pending", "approved", "spam", "deleted", "all")
-
-
-def _filtered(status: str, args: Mapping[str, str]) -> Select[Comment]:
-    query = only_my_sites(select(Comment).join(Thread))
-    if status != "all":
-        query = query.where(Comment.status == Status(status))
-    if args.get("thread", "").isdigit():
-        query = query.where(Comment.thread_id == int(args["thread"]))
-    if author := args.get("author", "").strip().lower():
-        query = query.where(func.lower(Comment.author).contains(author, autoescape=True))
-    if email := args.get("email", "").strip().lower():
-        query = query.where(Comment.email.contains(email, autoescape=True))
-    if text := args.get("q", "").strip().lower():
-        query = query.where(func.lower(Comment.text).contains(text, autoescape=True))
-    if status == "pending":
-        return query.order_by(Comment.created, Comment.id)  # oldest first: first come, first seen
-    pending_first = case((Comment.status == Status.pending, 0), else_=1)
-    return query.order_by(pending_first, Comment.created.desc(), Comment.id.desc())
-
-
-def status_counts() -> dict[str, int]:
-    rows = db.session.execute(
-        only_my_sites(select(Comment.status, func.count()).join(Thread)).group_by(Comment.status)
-    ).all()
-    counts = {s.value: 0 for s in Status}
-    counts.update({status.value: n for status, n in rows})
-    return counts
 
 
 @bp.get("/")
 def queue() -> ResponseReturnValue:
     """Comments to review, pending first and oldest first, with filters and pages."""
     status = request.args.get("status", "pending")
-    if status not in STATUS_FILTERS:
+    if status not in queue_of.STATUS_FILTERS:
         status = "pending"
-    page = db.paginate(_filtered(status, request.args), per_page=PER_PAGE, error_out=False)
+    seen = shown_sites()
+    page = db.paginate(
+        queue_of.comments(status, request.args, seen), per_page=PER_PAGE, error_out=False
+    )
     return render_template(
         "admin/queue.html",
         page=page,
         status=status,
-        counts=status_counts(),
+        counts=queue_of.status_counts(db.session(), seen),
         form=ActionForm(),
         filters={k: request.args.get(k, "") for k in ("thread", "author", "email", "q", "site")},
         actions=list(ACTIONS),

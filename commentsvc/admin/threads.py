@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import flash, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import func, select
 
+from .. import queue
 from ..extensions import db
-from ..models import Comment, Status, Thread
+from ..models import Thread
 from ..moderation import rename_thread, set_thread_closed
-from . import back, bp, only_my_sites, require_site
+from . import back, bp, require_site, shown_sites
 from .forms import ActionForm, RenameForm
 
 PER_PAGE = 50
@@ -19,21 +19,8 @@ PER_PAGE = 50
 @bp.get("/threads")
 def threads() -> ResponseReturnValue:
     """Every thread with its comments counted per status, newest thread first."""
-    page = db.paginate(
-        only_my_sites(select(Thread)).order_by(Thread.created.desc(), Thread.id.desc()),
-        per_page=PER_PAGE,
-        error_out=False,
-    )
-    ids = [t.id for t in page.items]
-    counts: dict[int, dict[str, int]] = {i: {s.value: 0 for s in Status} for i in ids}
-    if ids:
-        rows = db.session.execute(
-            select(Comment.thread_id, Comment.status, func.count())
-            .where(Comment.thread_id.in_(ids))
-            .group_by(Comment.thread_id, Comment.status)
-        ).all()
-        for thread_id, status, n in rows:
-            counts[thread_id][status.value] = n
+    page = db.paginate(queue.threads(shown_sites()), per_page=PER_PAGE, error_out=False)
+    counts = queue.counts_by_thread(db.session(), [t.id for t in page.items])
     return render_template(
         "admin/threads.html", page=page, counts=counts, form=ActionForm(), rename=RenameForm()
     )
