@@ -42,9 +42,34 @@ def run_migrations_online():
     options.setdefault("render_item", render_item)
     options.setdefault("process_revision_directives", skip_empty)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, **options)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table by copying it into a new one and dropping the old: with
+            # foreign keys on, that drop deletes or unlinks every row pointing at it. Off for the
+            # migration (the pragma only takes effect outside a transaction), checked after it.
+            _pragma(connection, "PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, **options)
+            with context.begin_transaction():
+                dangling = _dangling(connection) if sqlite else 0
+                context.run_migrations()
+                if sqlite and _dangling(connection) > dangling:
+                    raise RuntimeError(
+                        "the migration would leave rows pointing at nothing; nothing was changed"
+                    )
+        finally:
+            if sqlite:
+                _pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _pragma(connection, statement):
+    connection.connection.driver_connection.execute(statement)
+
+
+def _dangling(connection):
+    """How many rows point at nothing (an install may hold some from before foreign keys were
+    on: a migration must not add to them)."""
+    return len(connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
 
 
 if context.is_offline_mode():
