@@ -117,6 +117,11 @@ class BackupRefused(Exception):
     """Why this database is not copied by `commentsvc backup` (with what to use instead)."""
 
 
+class MailServerUnusable(Exception):
+    """The mail server does not offer what the settings ask for (STARTTLS, a login): a setting
+    to change, so every mail waits rather than being given up; the message names it."""
+
+
 class BadSetting(ValueError):
     """A setting's value that cannot be used; the message names the variable, the value given
     and what is allowed, in one line."""

@@ -293,6 +293,24 @@ def test_server_down_delays_the_mail_but_loses_neither_mail_nor_comment(
     assert len(mail_server.received) == 1
 
 
+@pytest.mark.parametrize("mail_overrides", [{"SMTP_STARTTLS": True}])
+def test_a_server_without_starttls_delays_every_mail_and_gives_none_up(
+    app, smtp, make_comment, caplog
+):
+    """SMTP_STARTTLS on and a server that does not offer it: a setting to fix, not a refusal of
+    each mail. The mails wait (their tries spent as for a server that is down) and the log
+    says what to change."""
+    caplog.set_level(logging.WARNING, logger="commentsvc.mail")
+    make_comment(unique_uri(), "First held comment")
+    make_comment(unique_uri(), "Second held comment")
+    report = send(app)
+    assert (report.sent, report.failed, report.server_down) == (0, 0, True)
+    mails = outbox(app)
+    assert [m.status for m in mails] == [MailStatus.queued, MailStatus.queued]
+    assert "STARTTLS" in mails[0].last_error and "COMMENTSVC_SMTP_STARTTLS" in mails[0].last_error
+    assert smtp.received == []
+
+
 @pytest.mark.parametrize("mail_overrides", [{"MAIL_MAX_ATTEMPTS": 3}])
 def test_mail_is_given_up_after_the_last_attempt(app, make_comment):
     make_comment(unique_uri(), "Nobody will hear of this")

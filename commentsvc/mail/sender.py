@@ -24,6 +24,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..errors import MailServerUnusable
 from ..models import MailStatus, OutboxMail, utcnow
 from .upkeep import before_pass
 
@@ -106,9 +107,22 @@ class SMTPTransport:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
         try:
             if c["SMTP_STARTTLS"] and port != IMPLICIT_TLS_PORT:
-                smtp.starttls(context=ssl.create_default_context())
+                try:
+                    smtp.starttls(context=ssl.create_default_context())
+                except smtplib.SMTPNotSupportedError:
+                    raise MailServerUnusable(
+                        f"the mail server {host}:{port} does not offer STARTTLS: set "
+                        "COMMENTSVC_SMTP_STARTTLS=false (or use port 465 for TLS from the start)"
+                    ) from None
             if c["SMTP_USERNAME"]:
-                smtp.login(c["SMTP_USERNAME"], c["SMTP_PASSWORD"] or "")
+                try:
+                    smtp.login(c["SMTP_USERNAME"], c["SMTP_PASSWORD"] or "")
+                except smtplib.SMTPNotSupportedError:
+                    raise MailServerUnusable(
+                        f"the mail server {host}:{port} does not offer a login (AUTH), or only "
+                        "after STARTTLS: unset COMMENTSVC_SMTP_USERNAME or turn "
+                        "COMMENTSVC_SMTP_STARTTLS on"
+                    ) from None
         except BaseException:
             smtp.close()
             raise
