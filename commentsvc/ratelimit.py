@@ -150,3 +150,5 @@ new_comments_per_address = limiter.shared_limit(
 new_comments_per_thread = limiter.shared_limit(
     _setting("RATELIMIT_THREAD"), scope="new-comment-thread", key_func=thread_key, methods=["POST"]
 )
+# One budget for a reader's edits and deletes together, per address.
+edits_and_deletes = limiter.shared_limit(_setting("RATELIMIT_EDIT"), scope="edit-or-delete")

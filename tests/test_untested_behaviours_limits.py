@@ -115,6 +115,27 @@ def test_deletes_are_rate_limited_too(app, make_comment, stored):
 
 
 @pytest.mark.usefixtures("limited")
+def test_edits_and_deletes_spend_one_budget(app, make_comment, stored):
+    """RATELIMIT_EDIT is for edits and deletes together: alternating them gains nothing."""
+    comments = [make_comment(unique_uri(), f"mine {n}") for n in range(2)]
+    reader = app.test_client()
+
+    def auth(comment):
+        return {"Authorization": f"Bearer {comment['edit_token']}"}
+
+    edited = reader.patch(
+        f"/api/comments/{comments[0]['id']}", json={"text": "changed"}, headers=auth(comments[0])
+    )
+    deleted = reader.delete(f"/api/comments/{comments[1]['id']}", headers=auth(comments[1]))
+    before = stored()
+    over = reader.patch(
+        f"/api/comments/{comments[0]['id']}", json={"text": "again"}, headers=auth(comments[0])
+    )
+    assert [edited.status_code, deleted.status_code, over.status_code] == [200, 200, 429]
+    assert stored() == before
+
+
+@pytest.mark.usefixtures("limited")
 def test_previews_beyond_the_budget_are_refused(app):
     reader, other = app.test_client(), client_at(app, "198.51.100.21")
     codes = [

@@ -16,7 +16,7 @@ from ..errors import ValidationFailed
 from ..extensions import db, limiter
 from ..i18n import current_language
 from ..privacy import purge_if_due
-from ..ratelimit import new_comments_per_address, new_comments_per_thread
+from ..ratelimit import edits_and_deletes, new_comments_per_address, new_comments_per_thread
 from ..render import render_comment
 from ..threads import public_comment
 from ..tokens import issue_form_token
@@ -90,7 +90,7 @@ def vote(comment_id: int) -> Response:
 
 
 @bp.patch("/comments/<int:comment_id>")
-@limiter.limit(_limit("RATELIMIT_EDIT"))
+@edits_and_deletes
 def edit_comment(comment_id: int) -> Response:
     """Change one's own comment inside the edit window (Authorization: Bearer <edit token>)."""
     data, token = json_object(), bearer_token()
@@ -104,7 +104,7 @@ def edit_comment(comment_id: int) -> Response:
 
 
 @bp.delete("/comments/<int:comment_id>")
-@limiter.limit(_limit("RATELIMIT_EDIT"))
+@edits_and_deletes
 def delete_comment(comment_id: int) -> Response:
     """Withdraw one's own comment inside the edit window."""
     token = bearer_token()
