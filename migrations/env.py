@@ -42,9 +42,28 @@ def run_migrations_online():
     options.setdefault("render_item", render_item)
     options.setdefault("process_revision_directives", skip_empty)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, **options)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by dropping the old one, and with foreign keys on
+            # (the app turns them on for every connection) that drop deletes or unlinks every
+            # row pointing at it. SQLite's own procedure for such changes: keys off while the
+            # schema changes, checked before the commit, on again after. The pragma works only
+            # outside a transaction, hence the commit.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, **options)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"rows left pointing at nothing: {broken[:10]}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():
