@@ -13,6 +13,7 @@ from flask_migrate import downgrade, upgrade
 
 from commentsvc import create_app, sites
 from commentsvc.extensions import db, init_migrations
+from commentsvc.mail.alerts import queue_digest_if_due
 from commentsvc.models import (
     Ban,
     BanKind,
@@ -24,6 +25,7 @@ from commentsvc.models import (
     RuleAction,
     Status,
     Thread,
+    utcnow,
 )
 from commentsvc.rules import add_ban, block_word
 from commentsvc.tokens import issue_form_token
@@ -299,6 +301,41 @@ def test_held_comments_alert_that_sites_moderators_under_its_sender_name(app, cl
         senders = {m.sender_name for m in mails}
     assert recipients == ["boss@example.com", "docs-team@example.com", "docsmod@example.com"]
     assert senders == {"Docs comments"}
+
+
+def test_each_sites_held_comments_have_their_own_hourly_digest(app, client, docs):
+    """One site's flood neither uses up another's alerts nor is digested to its moderators."""
+    app.config.update(MODERATOR_EMAILS=["blog-team@example.com"], ALERTS_PER_HOUR=1)
+    app.config["MODERATION"] = "all"
+    make_moderator(app, "docsmod", email="docsmod@example.com", sites=("docs",))
+    for n in range(3):
+        post(client, unique_uri(), f"Docs flood {n}", site="docs", origin=DOCS)
+    post(client, unique_uri(), "One blog question")  # the blog's own alert, not digested
+    with app.app_context():
+        alerted = db.session.execute(
+            sa.select(OutboxMail.recipient).where(OutboxMail.subject.like("Comment awaiting%"))
+        ).scalars()
+        assert sorted(alerted) == [
+            "blog-team@example.com",
+            "docs-team@example.com",
+            "docsmod@example.com",
+        ]
+        assert queue_digest_if_due(db.session, app.config, utcnow()) == 2
+        digests = db.session.execute(
+            sa.select(OutboxMail).where(OutboxMail.subject.like("%held for review"))
+        ).scalars()
+        sent = sorted((m.recipient, m.sender_name, m.subject) for m in digests)
+        (queue_link,) = {
+            line
+            for m in db.session.execute(sa.select(OutboxMail.text_body)).scalars()
+            for line in m.splitlines()
+            if "/admin/" in line and "held for review" not in line
+        }
+    assert sent == [
+        ("docs-team@example.com", "Docs comments", "2 more comments held for review"),
+        ("docsmod@example.com", "Docs comments", "2 more comments held for review"),
+    ]
+    assert "site=docs" in queue_link
 
 
 # --- the command line ------------------------------------------------------------------------
