@@ -112,7 +112,8 @@ class Thread(Model):
     __table_args__ = (UniqueConstraint("site", "uri"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    site: Mapped[str] = mapped_column(String(64), default="default")
+    # No ON DELETE: a site that has threads cannot be deleted.
+    site: Mapped[str] = mapped_column(String(40), ForeignKey("sites.name"), default="default")
     uri: Mapped[str] = mapped_column(String(500))
     title: Mapped[str | None] = mapped_column(String(200))
     closed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -11,7 +11,7 @@ from collections import ChainMap
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from .audit import record
@@ -198,3 +198,40 @@ def grant(session: Session, moderator: Moderator, site_names: list[str]) -> None
         require(session, name)
         if session.get(ModeratorSite, (moderator.id, name)) is None:
             session.add(ModeratorSite(moderator_id=moderator.id, site=name))
+
+
+def sites_by_moderator(session: Session) -> dict[int, list[str]]:
+    """Every moderator's sites, as moderator_sites answers for each (admins absent)."""
+    found: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(Moderator.id, ModeratorSite.site)
+        .outerjoin(ModeratorSite, ModeratorSite.moderator_id == Moderator.id)
+        .where(Moderator.role != Role.admin)
+        .order_by(Moderator.id, ModeratorSite.site)
+    )
+    for moderator_id, site in rows:
+        found.setdefault(moderator_id, [])
+        if site is not None:
+            found[moderator_id].append(site)
+    return {moderator_id: names or [DEFAULT_SITE] for moderator_id, names in found.items()}
+
+
+def assign(
+    session: Session, actor: Moderator | str, moderator: Moderator, site_names: list[str]
+) -> None:
+    """Make `site_names` the sites a moderator moderates, in place of those before."""
+    if moderator.is_admin:
+        raise ValidationFailed({"sites": ["An admin moderates every site."]})
+    wanted = sorted(set(site_names))
+    if not wanted:
+        raise ValidationFailed({"sites": ["Choose at least one site."]})
+    unknown = [name for name in wanted if get(session, name) is None]
+    if unknown:
+        raise ValidationFailed({"sites": [f"No site named {', '.join(unknown)}."]})
+    session.execute(
+        delete(ModeratorSite).where(
+            ModeratorSite.moderator_id == moderator.id, ModeratorSite.site.not_in(wanted)
+        )
+    )
+    grant(session, moderator, wanted)
+    record(session, actor, "moderator sites", f"moderator {moderator.id}", ", ".join(wanted))

@@ -15,6 +15,7 @@ from commentsvc.models import (
     BlockedWord,
     Comment,
     Moderator,
+    ModeratorSite,
     Role,
     RuleAction,
     Site,
@@ -149,6 +150,7 @@ def test_every_post_without_csrf_token_is_refused(app, moderator, make_comment):
 # so that its role is a decision this file records.
 ADMIN_ONLY_POSTS = {
     "admin.moderators",
+    "admin.moderator_sites",
     "admin.activate",
     "admin.words",
     "admin.unblock",
@@ -193,6 +195,9 @@ def accounts_and_rules(app) -> tuple:
                     Moderator.active,
                     Moderator.password_hash,
                 ).order_by(Moderator.id),
+                sa.select(ModeratorSite.moderator_id, ModeratorSite.site).order_by(
+                    ModeratorSite.moderator_id, ModeratorSite.site
+                ),
                 sa.select(BlockedWord.id, BlockedWord.word, BlockedWord.action),
                 sa.select(AuditEntry.id),
                 sa.select(Comment.id),
@@ -230,6 +235,7 @@ def test_moderator_cannot_do_admin_only_things(app, moderator):
             (f"/admin/moderators/{inactive}/activate", {}),
             (f"/admin/moderators/{active}/deactivate", {}),
         ],
+        "admin.moderator_sites": [(f"/admin/moderators/{active}/sites", {"sites": "default"})],
         "admin.unblock": [(f"/admin/words/{word_id}/delete", {})],
         "admin.moderators": [
             (
@@ -286,6 +292,7 @@ def test_admin_adds_a_moderator_who_can_log_in(admin, app, client):
             "name": "newbie",
             "email": "new@example.com",
             "role": "moderator",
+            "sites": "default",
             "password": "a long password",
             "active": "y",
         },

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 
 from commentsvc import create_app, sites
 from commentsvc.extensions import db, init_migrations
+from commentsvc.mail.alerts import queue_digest_if_due
 from commentsvc.models import (
     Ban,
     BanKind,
@@ -23,6 +25,7 @@ from commentsvc.models import (
     RuleAction,
     Status,
     Thread,
+    utcnow,
 )
 from commentsvc.rules import add_ban, block_word
 from commentsvc.tokens import issue_form_token
@@ -300,6 +303,41 @@ def test_held_comments_alert_that_sites_moderators_under_its_sender_name(app, cl
     assert senders == {"Docs comments"}
 
 
+def test_each_sites_held_comments_have_their_own_hourly_digest(app, client, docs):
+    """One site's flood neither uses up another's alerts nor is digested to its moderators."""
+    app.config.update(MODERATOR_EMAILS=["blog-team@example.com"], ALERTS_PER_HOUR=1)
+    app.config["MODERATION"] = "all"
+    make_moderator(app, "docsmod", email="docsmod@example.com", sites=("docs",))
+    for n in range(3):
+        post(client, unique_uri(), f"Docs flood {n}", site="docs", origin=DOCS)
+    post(client, unique_uri(), "One blog question")  # the blog's own alert, not digested
+    with app.app_context():
+        alerted = db.session.execute(
+            sa.select(OutboxMail.recipient).where(OutboxMail.subject.like("Comment awaiting%"))
+        ).scalars()
+        assert sorted(alerted) == [
+            "blog-team@example.com",
+            "docs-team@example.com",
+            "docsmod@example.com",
+        ]
+        assert queue_digest_if_due(db.session, app.config, utcnow()) == 2
+        digests = db.session.execute(
+            sa.select(OutboxMail).where(OutboxMail.subject.like("%held for review"))
+        ).scalars()
+        sent = sorted((m.recipient, m.sender_name, m.subject) for m in digests)
+        (queue_link,) = {
+            line
+            for m in db.session.execute(sa.select(OutboxMail.text_body)).scalars()
+            for line in m.splitlines()
+            if "/admin/" in line and "held for review" not in line
+        }
+    assert sent == [
+        ("docs-team@example.com", "Docs comments", "2 more comments held for review"),
+        ("docsmod@example.com", "Docs comments", "2 more comments held for review"),
+    ]
+    assert "site=docs" in queue_link
+
+
 # --- the command line ------------------------------------------------------------------------
 
 
@@ -380,14 +418,14 @@ def test_site_commands_add_list_and_set(app):
 # --- upgrading an install from before sites -------------------------------------------------
 
 
-@pytest.fixture
-def before_sites(database_url, tmp_path):
-    """A database at the schema before sites, with a thread, a comment, a ban, a blocked word
-    and a moderator in it."""
+@contextmanager
+def database_at(database_url, tmp_path, revision: str, statements: list[str]):
+    """An app on a database of its own, migrated to `revision`, holding what `statements`
+    insert (`:no`, `:yes` and `:when` are bound), left at that revision."""
     if database_url.startswith("sqlite"):
-        url, admin, name = f"sqlite:///{tmp_path / 'before.sqlite3'}", None, None
+        url, admin, name = f"sqlite:///{tmp_path / f'at-{revision}.sqlite3'}", None, None
     else:
-        name = f"commentsvc_before_{uuid.uuid4().hex[:10]}"
+        name = f"commentsvc_at_{revision}_{uuid.uuid4().hex[:10]}"
         admin = sa.create_engine(
             sa.engine.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
         )
@@ -410,36 +448,55 @@ def before_sites(database_url, tmp_path):
         }
     )
     init_migrations(app)
-    with app.app_context():
-        upgrade(revision="0010")
-        with db.engine.begin() as conn:
-            for statement in (
-                "INSERT INTO threads (id, site, uri, title, closed, created, version, "
-                "approved_count) VALUES (1, 'default', '/2008/01/persistence-pays-off.html', "
-                "'Persistence pays off', :no, :when, 1, 1)",
-                "INSERT INTO comments (id, thread_id, author, text, html, status, created, "
-                "score, notify, avatar, text_format) VALUES (1, 1, 'Sam', 'Have you had a "
-                "difficult sale?', '<p>Have you had a difficult sale?</p>', 'approved', :when, "
-                "0, :no, 'abc', 'markdown')",
-                "INSERT INTO bans (id, kind, value, action, created) VALUES "
-                "(1, 'email', 'spam@example.com', 'refuse', :when)",
-                "INSERT INTO blocked_words (id, word, action, created) VALUES "
-                "(1, 'casino', 'hold', :when)",
-                "INSERT INTO moderators (id, name, email, password_hash, role, active, created) "
-                "VALUES (1, 'mo', 'mo@example.com', 'x', 'moderator', :yes, :when)",
-            ):
-                conn.execute(
-                    sa.text(statement), {"no": False, "yes": True, "when": "2008-01-19 10:00:00"}
-                )
-        upgrade()
-        db.engine.dispose()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    try:
+        with app.app_context():
+            upgrade(revision=revision)
+            with db.engine.begin() as conn:
+                for statement in statements:
+                    conn.execute(
+                        sa.text(statement),
+                        {"no": False, "yes": True, "when": "2008-01-19 10:00:00"},
+                    )
+            db.engine.dispose()
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+@pytest.fixture
+def before_sites(database_url, tmp_path):
+    """A database at the schema before sites, with a thread, a comment, a ban, a blocked word
+    and a moderator in it, upgraded."""
+    with database_at(
+        database_url,
+        tmp_path,
+        "0010",
+        [
+            "INSERT INTO threads (id, site, uri, title, closed, created, version, "
+            "approved_count) VALUES (1, 'default', '/2008/01/persistence-pays-off.html', "
+            "'Persistence pays off', :no, :when, 1, 1)",
+            "INSERT INTO comments (id, thread_id, author, text, html, status, created, "
+            "score, notify, avatar, text_format) VALUES (1, 1, 'Sam', 'Have you had a "
+            "difficult sale?', '<p>Have you had a difficult sale?</p>', 'approved', :when, "
+            "0, :no, 'abc', 'markdown')",
+            "INSERT INTO bans (id, kind, value, action, created) VALUES "
+            "(1, 'email', 'spam@example.com', 'refuse', :when)",
+            "INSERT INTO blocked_words (id, word, action, created) VALUES "
+            "(1, 'casino', 'hold', :when)",
+            "INSERT INTO moderators (id, name, email, password_hash, role, active, created) "
+            "VALUES (1, 'mo', 'mo@example.com', 'x', 'moderator', :yes, :when)",
+        ],
+    ) as app:
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield app
 
 
 def test_an_install_from_before_sites_upgrades_with_nothing_lost_or_changed(before_sites):
@@ -466,3 +523,71 @@ def test_an_install_from_before_sites_upgrades_with_nothing_lost_or_changed(befo
     assert post(client, unique_uri(), "hi", email="spam@example.com").status_code == 403
     held = post(client, unique_uri(), "casino tonight").get_json()
     assert held["status"] == "pending"  # the word still holds, the ban still refuses
+
+
+# --- every thread belongs to a site the database knows --------------------------------------
+
+AT_0011 = [
+    "INSERT INTO sites (name, title, created) VALUES ('docs', 'The docs', :when)",
+    *[
+        "INSERT INTO threads (id, site, uri, title, closed, created, version, approved_count) "
+        f"VALUES ({ident}, '{site}', '{uri}', NULL, :no, :when, 1, 1)"
+        for ident, site, uri in [
+            (1, "default", "/a.html"),
+            (2, "docs", "/a.html"),
+            (3, "legacy", "/old.html"),  # a site with no row: the key must not lose it
+        ]
+    ],
+    *[
+        "INSERT INTO comments (id, thread_id, parent_id, author, text, html, status, created, "
+        f"score, notify, avatar, text_format) VALUES ({ident}, {thread}, {parent}, 'Sam', "
+        f"'{text}', '<p>{text}</p>', 'approved', :when, 0, :no, 'abc', 'markdown')"
+        for ident, thread, parent, text in [
+            (1, 1, "NULL", "On the blog"),
+            (2, 1, "1", "A reply"),
+            (3, 2, "NULL", "On the docs"),
+            (4, 3, "NULL", "Long ago"),
+        ]
+    ],
+    "INSERT INTO votes (id, comment_id, voter, address, value, created) "
+    "VALUES (1, 3, 'v', 'a', 1, :when)",
+    "INSERT INTO subscriptions (id, comment_id, email, confirmed, created, confirm_mailed) "
+    "VALUES (1, 1, 'sam@example.com', :when, :when, :when)",
+    "INSERT INTO outbox (id, recipient, subject, text_body, status, attempts, next_attempt, "
+    "created, comment_id) VALUES (1, 'mo@example.com', 'Held', 'Held', 'queued', 0, :when, "
+    ":when, 3)",
+]
+KEPT_ROWS = {
+    "sites": "SELECT name, title FROM sites ORDER BY name",
+    "threads": "SELECT id, site, uri FROM threads ORDER BY id",
+    "comments": "SELECT id, thread_id, parent_id, text FROM comments ORDER BY id",
+    "votes": "SELECT id, comment_id FROM votes ORDER BY id",
+    "subscriptions": "SELECT id, comment_id FROM subscriptions ORDER BY id",
+    "outbox": "SELECT id, comment_id FROM outbox ORDER BY id",
+}
+
+
+def kept_rows() -> dict[str, list[tuple]]:
+    with db.engine.connect() as conn:
+        return {t: [tuple(r) for r in conn.execute(sa.text(q))] for t, q in KEPT_ROWS.items()}
+
+
+def test_threads_keep_their_sites_and_the_database_refuses_an_unknown_one(database_url, tmp_path):
+    with database_at(database_url, tmp_path, "0011", AT_0011) as app, app.app_context():
+        before = kept_rows()
+        upgrade()
+        after = kept_rows()
+        assert after == {**before, "sites": [*before["sites"], ("legacy", None)]}
+        keys = sa.inspect(db.engine).get_foreign_keys("threads")
+        assert [(k["constrained_columns"], k["referred_table"]) for k in keys] == [
+            (["site"], "sites")
+        ]
+        db.session.add(Thread(site="nowhere", uri="/a.html"))
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        downgrade(revision="0011")
+        assert kept_rows() == after
+        upgrade()
+        assert kept_rows() == after
+        db.session.remove()

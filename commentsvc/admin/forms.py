@@ -9,12 +9,21 @@ from wtforms import (
     HiddenField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs 3.2
-from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    EqualTo,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from ..comments import DEFAULT_SITE
 from ..import_formats import IMPORT_FORMATS, IMPORT_STATUSES
@@ -84,6 +93,20 @@ class ModeratorForm(FlaskForm):
     display_name = StringField("Display name", validators=[Optional(), Length(max=200)])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
     active = BooleanField("Active", default=True)
+    # The choices are the install's sites, set by the view.
+    sites = SelectMultipleField("Sites they moderate", choices=[], default=[DEFAULT_SITE])
+
+    def validate_sites(self, field: SelectMultipleField) -> None:
+        if self.role.data != Role.admin.value and not field.data:
+            raise ValidationError("Choose at least one site for a moderator.")
+
+
+class ModeratorSitesForm(FlaskForm):
+    sites = SelectMultipleField(
+        "Sites they moderate",
+        choices=[],
+        validators=[DataRequired("Choose at least one site.")],
+    )
 
 
 # Where each format's file comes from, shown beside the choice.

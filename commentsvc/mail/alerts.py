@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .. import sites, tokens
 from ..errors import LinkGone, LinkNotYours, LinkRefused
 from ..i18n import duration, site_language
-from ..models import Comment, Moderator, Status, UsedToken, utcnow
+from ..models import Comment, Moderator, Status, Thread, UsedToken, utcnow
 from ..moderation import moderate
 from . import limits
 from .outbox import public_url, queue_mail, thread_name, thread_url
@@ -52,8 +52,9 @@ def queue_moderator_alerts(
     if not recipients:
         return 0
     now = now or utcnow()
-    if not limits.take(session, limits.ALERTS, now, DIGEST_EVERY, config["ALERTS_PER_HOUR"]):
-        limits.hold_for_digest(session, limits.ALERTS, now)
+    key = limits.alerts_key(site)
+    if not limits.take(session, key, now, DIGEST_EVERY, config["ALERTS_PER_HOUR"]):
+        limits.hold_for_digest(session, key, now)
         return 0
     thread = comment.thread
     for recipient in recipients:
@@ -87,17 +88,30 @@ def queue_moderator_alerts(
 
 
 def queue_digest_if_due(session: Session, config: Mapping[str, Any], now: datetime) -> int:
-    """One mail per moderator address about the comments held without an alert of their own,
-    at most once an hour: how many, how many wait now, and the queue. Returns mails queued."""
-    held = limits.claim_digest(session, limits.ALERTS, now, DIGEST_EVERY)
+    """Each site's digest that is due, to that site's moderators; returns mails queued."""
+    return sum(
+        queue_site_digest(session, sites.settings_for(session, config, name), name, now)
+        for name in sites.names(session)
+    )
+
+
+def queue_site_digest(session: Session, config: Mapping[str, Any], site: str, now: datetime) -> int:
+    """One mail per moderator address of the site about its comments held without an alert of
+    their own, at most once an hour: how many, how many wait now, and the site's queue.
+    `config` is the site's settings. Returns mails queued."""
+    held = limits.claim_digest(session, limits.alerts_key(site), now, DIGEST_EVERY)
     if not held:
         return 0
     waiting = session.execute(
-        select(func.count()).select_from(Comment).where(Comment.status == Status.pending)
+        select(func.count())
+        .select_from(Comment)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(Comment.status == Status.pending, Thread.site == site)
     ).scalar_one()
     if not waiting:
         return 0  # the moderators have been through the queue already
-    recipients = alert_recipients(session, config)
+    recipients = alert_recipients(session, config, site)
+    on_site = {"site": site} if site != sites.DEFAULT_SITE else {}
     for recipient in recipients:
         with force_locale(site_language(config).locale):  # the moderators' language
             queue_mail(
@@ -112,7 +126,7 @@ def queue_digest_if_due(session: Session, config: Mapping[str, Any], now: dateti
                 held=held,
                 waiting=waiting,
                 per_hour=config["ALERTS_PER_HOUR"],
-                queue_url=public_url(config, "admin.queue"),
+                queue_url=public_url(config, "admin.queue", **on_site),
                 public_url=config["PUBLIC_URL"],
                 now=now,
                 sender_name=config["MAIL_SENDER_NAME"],

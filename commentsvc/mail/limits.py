@@ -20,6 +20,12 @@ from ..transactions import upsert_insert
 ALERTS = "alerts"  # the window of single moderator alerts and the digest that follows them
 
 
+def alerts_key(site: str) -> str:
+    """Each site's own window of alerts and its digest (the default site keeps the one there
+    was before sites)."""
+    return ALERTS if site == "default" else f"{ALERTS}:{site}"
+
+
 def opt_in_key(secret_key: str, address: str) -> str:
     """The window of opt-in mails to one address, named by a keyed hash: no address stored."""
     return "confirm:" + tokens.keyed_hash(secret_key, address.strip().lower())

@@ -112,6 +112,37 @@ def test_admin_pages_have_no_serious_accessibility_violations(
     context.close()
 
 
+def test_admin_adds_a_moderator_for_a_site_and_changes_their_sites(
+    browser, strict_service, moderator_name, axe_script
+):
+    context = browser.new_context(bypass_csp=True)  # to inject axe under the strict CSP
+    page = context.new_page()
+    log_in(page, strict_service, moderator_name)
+    page.goto(strict_service.url + "/admin/moderators")
+    assert serious_violations(page, axe_script) == []
+    name = f"new{uuid.uuid4().hex[:6]}"
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("E-mail").fill(f"{name}@example.com")
+    page.get_by_label("Role").select_option("moderator")
+    page.get_by_label("default").uncheck()
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Add moderator").click()
+    expect(page.locator("#sites-error")).to_have_text("Choose at least one site for a moderator.")
+    assert serious_violations(page, axe_script) == []
+    page.get_by_label("default").check()
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Add moderator").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{name} can now log in.")
+    page.get_by_role("link", name=f"Change the sites of {name}").click()
+    expect(page.get_by_role("heading", name=f"Sites of {name}")).to_be_visible()
+    expect(page.get_by_label("default")).to_be_checked()
+    assert serious_violations(page, axe_script) == []
+    page.get_by_label("default").uncheck()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#sites-error")).to_have_text("Choose at least one site.")
+    context.close()
+
+
 def test_queue_actions_are_usable_on_a_375px_screen(
     browser, strict_service, moderator_name, thread_uri
 ):
