@@ -5,8 +5,7 @@ audit log by audit.py."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from flask_babel import gettext
 from sqlalchemy import Row, and_, bindparam, or_, select
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import events, spamfilter
 from .audit import record
+from .config import Settings
 from .errors import ServiceError
 from .models import (
     Ban,
@@ -61,9 +61,9 @@ _BLOCKED_WORDS = select(BlockedWord.word, BlockedWord.action).where(
 )
 
 
-def site_of(config: Mapping[str, Any]) -> str:
+def site_of(settings: Settings) -> str:
     """The site whose settings these are ("default" for the install's own)."""
-    site: str = config.get("SITE", DEFAULT_SITE)
+    site: str = settings.site or DEFAULT_SITE
     return site
 
 
@@ -99,7 +99,7 @@ def _apply(action: RuleAction, reason: str) -> tuple[Status, str]:
 
 def decide_status(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     *,
     text: str,
     html: str,
@@ -115,7 +115,7 @@ def decide_status(
     then policy. The blocklist reads the name and website as well as the text."""
     if bot_signal:
         return Status.spam, f"bot signal: {bot_signal}"
-    site = site_of(config)
+    site = site_of(settings)
     ban = _ban(session, site, email, remote_hash)
     if ban is not None:
         return _apply(ban.action, f"banned {ban.kind.value}")
@@ -123,14 +123,14 @@ def decide_status(
     if word is not None:
         return _apply(word.action, f"blocklisted word: {word.word}")
     if verdict is not None and verdict.active:
-        if verdict.score >= config["SPAM_FILTER_SPAM"]:
+        if verdict.score >= settings.spam_filter_spam:
             return Status.spam, verdict.reason()
-        if verdict.score >= config["SPAM_FILTER_HOLD"]:
+        if verdict.score >= settings.spam_filter_hold:
             return Status.pending, verdict.reason()
     links = count_links(html)
-    if links > config["MAX_LINKS"]:
-        return Status.pending, f"{links} links (more than {config['MAX_LINKS']})"
-    policy = config["MODERATION"]
+    if links > settings.max_links:
+        return Status.pending, f"{links} links (more than {settings.max_links})"
+    policy = settings.moderation
     if policy == "none":
         return Status.approved, None
     if policy == "all":
@@ -172,7 +172,7 @@ def _lesson(action: str, was: Status) -> str | None | Literal[False]:
 
 def moderate(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     comment: Comment,
     action: str,
     actor: Moderator | str,
@@ -186,10 +186,10 @@ def moderate(
     record(session, actor, action, f"comment {comment.id}", f"{was.value} -> {new_status.value}")
     lesson = _lesson(action, was)
     if lesson is not False:
-        spamfilter.teach(session, config, comment, lesson)
+        spamfilter.teach(session, settings, comment, lesson)
     session.flush()
     if new_status == Status.approved:
-        events.comment_approved.send(session, config=config, comment=comment)
+        events.comment_approved.send(session, settings=settings, comment=comment)
     return True
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from flask import current_app, flash, render_template, request
+from flask import flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import Select, case, func, select
 
 from .. import comments as domain
+from ..config import current_settings
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Comment, Status, Thread
@@ -81,7 +82,7 @@ def act(comment_id: int, action: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         changed = moderate(
             db.session(),
-            current_app.config,
+            current_settings(),
             _comment(comment_id),
             action,
             current_user._get_current_object(),
@@ -109,7 +110,7 @@ def bulk() -> ResponseReturnValue:
     for comment in comments:
         require_site(comment.thread.site)  # nothing changes if one is another site's
     changed = sum(
-        moderate(db.session(), current_app.config, c, action, moderator) for c in comments
+        moderate(db.session(), current_settings(), c, action, moderator) for c in comments
     )
     db.session.commit()
     flash(f"{action}: {changed} of {len(ids)} selected comment(s) changed.")
@@ -143,7 +144,7 @@ def reply(comment_id: int) -> ResponseReturnValue:
         try:
             domain.reply_as_moderator(
                 db.session(),
-                current_app.config,
+                current_settings(),
                 comment,
                 current_user._get_current_object(),
                 cast(str, form.text.data),
