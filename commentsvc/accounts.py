@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .audit import record
+from .config import Settings
 from .errors import NotFound, ValidationFailed
 from .models import AdminSession, Moderator, Role, utcnow
 from .validation import EMAIL, clean_name
@@ -87,10 +87,10 @@ class SessionPolicy:
     lifetime: timedelta
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> SessionPolicy:
+    def from_settings(cls, settings: Settings) -> SessionPolicy:
         return cls(
-            idle=timedelta(minutes=config["ADMIN_IDLE_MINUTES"]),
-            lifetime=timedelta(days=config["ADMIN_SESSION_DAYS"]),
+            idle=timedelta(minutes=settings.admin_idle_minutes),
+            lifetime=timedelta(days=settings.admin_session_days),
         )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import tokens
 from .chores import Every
+from .config import Settings
 from .models import Comment, UsedToken, utcnow
 from .transactions import upsert_insert
 
@@ -122,14 +123,14 @@ def prune_used_form_tokens_if_due(session: Session, max_age: int, now: float) ->
     )
 
 
-def akismet_says_spam(config: Mapping[str, Any], fields: Mapping[str, str | None]) -> bool:
+def akismet_says_spam(settings: Settings, fields: Mapping[str, str | None]) -> bool:
     """Ask the configured Akismet-compatible service; any failure lets the comment through."""
-    key, endpoint = config["AKISMET_KEY"], config["AKISMET_ENDPOINT"]
+    key, endpoint = settings.akismet_key, settings.akismet_endpoint
     if not key or not endpoint:
         return False
     data = {
         "api_key": key,
-        "blog": config["PUBLIC_URL"],
+        "blog": settings.public_url,
         "comment_type": "comment",
         **{name: value for name, value in fields.items() if value},
     }
@@ -142,7 +143,7 @@ def akismet_says_spam(config: Mapping[str, Any], fields: Mapping[str, str | None
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=config["AKISMET_TIMEOUT"]) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=settings.akismet_timeout) as response:  # noqa: S310
             answer: str = response.read(64).decode("ascii", "replace").strip()
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         log.warning("spam check unavailable, comment let through: %s", type(exc).__name__)

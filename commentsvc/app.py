@@ -11,8 +11,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import CHECKOUT, bundled, i18n, mail, ratelimit
-from . import config as settings
+from . import CHECKOUT, bundled, config, i18n, mail, ratelimit
 from .extensions import csrf, db, limiter, login_manager
 from .jsonfast import FastJSONProvider
 
@@ -34,26 +33,32 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
-    app.config.update(settings.load(app.instance_path, overrides=test_config))
-    config = app.config
-    config.update(
-        SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config["DATABASE_URL"]),
+    """The settings (config.Settings, read through config.current_settings) and, in
+    app.config, what Flask and its extensions read."""
+    settings = config.load(app.instance_path, overrides=test_config)
+    app.extensions["commentsvc"] = settings
+    keys = {setting.key for setting in config.SETTINGS}
+    app.config.update({k: v for k, v in (test_config or {}).items() if k not in keys})
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         MIGRATIONS_DIRECTORY=str(bundled("migrations")),
-        MAX_CONTENT_LENGTH=config["MAX_BODY_BYTES"],
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        RATELIMIT_ENABLED=settings.ratelimit_enabled,
         # Without Redis the counters live in the database, so that every worker process
         # (and every host sharing a PostgreSQL) counts against the one documented budget.
-        RATELIMIT_STORAGE_URI=config["REDIS_URL"] or ratelimit.STORAGE_URI,
+        RATELIMIT_STORAGE_URI=settings.redis_url or ratelimit.STORAGE_URI,
         RATELIMIT_HEADERS_ENABLED=False,  # the 429 handler sets Retry-After itself
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=config["PUBLIC_URL"].startswith("https://"),
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         JSON_SORT_KEYS=False,
     )
-    config.setdefault("RATELIMIT_KEY_PREFIX", "commentsvc")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "commentsvc")
     app.json = FastJSONProvider(app)
-    if config["TRUSTED_PROXIES"]:
-        n = config["TRUSTED_PROXIES"]
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
         # Flask documents wrapping wsgi_app in middleware; its type is a method all the same.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 

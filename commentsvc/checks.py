@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Flask
 
+from .config import Settings, settings_of
 from .serve import schema_problem
 
 
@@ -25,23 +25,24 @@ def run_checks(app: Flask) -> Iterator[Check]:
     service the configuration names is reached, and the schema compared with the release."""
     yield Check("settings", None)
     yield Check("database schema", schema_problem(app))
-    config = app.config
-    if config["REDIS_URL"]:
+    settings = settings_of(app)
+    if redis_url := settings.redis_url:
         yield Check(
             "redis",
             _attempt(
-                lambda: _redis(config["REDIS_URL"]),
+                lambda: _redis(redis_url),
                 "check COMMENTSVC_REDIS_URL and that Redis runs",
             ),
         )
-    if config["SMTP_HOST"]:
+    if settings.smtp_host:
         yield Check(
             "mail server",
             _attempt(
-                lambda: _smtp(config), "check COMMENTSVC_SMTP_HOST, _PORT, _STARTTLS and the login"
+                lambda: _smtp(settings),
+                "check COMMENTSVC_SMTP_HOST, _PORT, _STARTTLS and the login",
             ),
         )
-    if not config["ALLOWED_ORIGINS"]:
+    if not settings.allowed_origins:
         yield Check(
             "allowed origins",
             "none: no blog can show comments; set COMMENTSVC_ALLOWED_ORIGINS to your blog's origin",
@@ -66,10 +67,10 @@ def _redis(url: str) -> None:
         client.close()
 
 
-def _smtp(config: Mapping[str, Any]) -> None:
+def _smtp(settings: Settings) -> None:
     from .mail.sender import SMTPTransport
 
-    transport = SMTPTransport(config)
+    transport = SMTPTransport(settings)
     smtp = transport._connect()
     try:
         smtp.noop()

@@ -23,6 +23,7 @@ from flask.cli import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from .config import current_settings
 from .extensions import db
 from .import_formats import IMPORT_FORMATS
 from .models import Role
@@ -70,7 +71,7 @@ def export(
         raise click.UsageError("name the FILE to write the export to (or give --email)")
     from .importers.native import export_site, export_source
 
-    source = export_source(current_app.config["SECRET_KEY"])
+    source = export_source(current_settings().secret_key)
     try:
         with (
             click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out,
@@ -145,7 +146,7 @@ def import_comments(
         with _progress_bar(quiet, "B") as progress:
             report = import_file(
                 db.session(),
-                current_app.config,
+                current_settings(),
                 fmt,
                 file,
                 site=site,
@@ -203,7 +204,7 @@ def erase(email: str, yes: bool) -> None:
 
     if not yes:
         click.confirm(f"Erase every comment, subscription and mail of {email}?", abort=True)
-    erased = erase_personal_data(db.session(), email, current_app.config["SECRET_KEY"])
+    erased = erase_personal_data(db.session(), email, current_settings().secret_key)
     record(
         db.session(),
         "command line",
@@ -231,7 +232,7 @@ def prune_outbox() -> None:
     from .mail.outbox import delete_old_mail
     from .models import utcnow
 
-    count = delete_old_mail(db.session(), current_app.config["OUTBOX_RETENTION_DAYS"], utcnow())
+    count = delete_old_mail(db.session(), current_settings().outbox_retention_days, utcnow())
     db.session.commit()
     click.echo(f"{count} mail(s) deleted")
 
@@ -242,7 +243,7 @@ def purge_addresses() -> None:
     """Drop stored addresses older than COMMENTSVC_ADDRESS_RETENTION_DAYS."""
     from .privacy import drop_old_addresses
 
-    count = drop_old_addresses(db.session(), current_app.config["ADDRESS_RETENTION_DAYS"])
+    count = drop_old_addresses(db.session(), current_settings().address_retention_days)
     db.session.commit()
     click.echo(f"{count} address(es) dropped")
 
@@ -355,10 +356,13 @@ def site_list() -> None:
 
     for name in sites.names(db.session()):
         own = sites.overrides(sites.require(db.session(), name))
-        title = own.pop("SITE_TITLE") or ""
-        own.pop("SITE")
-        shown = ", ".join(f"{key.lower()}={value}" for key, value in sorted(own.items()))
+        title = own.pop("site_title") or ""
+        shown = ", ".join(f"{key}={_shown(value)}" for key, value in sorted(own.items()))
         click.echo(f"{name}\t{title}\t{shown or 'install settings'}")
+
+
+def _shown(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value  # as the JSON column holds it
 
 
 @site.command("set")
@@ -424,15 +428,15 @@ def spam_filter_stats() -> None:
     """What the spam filter has learned, and how well it tells spam apart."""
     from . import spamfilter
 
-    config = current_app.config
-    learned = spamfilter.stats(db.session(), config["SPAM_FILTER_HOLD"])
+    settings = current_settings()
+    learned = spamfilter.stats(db.session(), settings.spam_filter_hold)
     spam = learned.spam_decisions + learned.spam_from_files
     ham = learned.ham_decisions + learned.ham_from_files
     state = (
         "off"
-        if config["SPAM_FILTER"] == "off"
+        if settings.spam_filter == "off"
         else "learning only (SPAM_FILTER=learn)"
-        if config["SPAM_FILTER"] == "learn"
+        if settings.spam_filter == "learn"
         else "acting"
         if min(spam, ham) >= spamfilter.MIN_LESSONS
         else f"learning: acts after {spamfilter.MIN_LESSONS} spam and "
@@ -440,8 +444,8 @@ def spam_filter_stats() -> None:
     )
     click.echo(f"filter:        {state}")
     click.echo(
-        f"thresholds:    hold at {config['SPAM_FILTER_HOLD']}, "
-        f"mark spam at {config['SPAM_FILTER_SPAM']}"
+        f"thresholds:    hold at {settings.spam_filter_hold}, "
+        f"mark spam at {settings.spam_filter_spam}"
     )
     click.echo(
         f"decisions:     {learned.spam_decisions} spam, {learned.ham_decisions} not spam "
@@ -535,7 +539,7 @@ def backup(file: str) -> None:
     from .errors import BackupRefused
 
     try:
-        size = backup_sqlite(sqlite_path(current_app.config["DATABASE_URL"]), Path(file))
+        size = backup_sqlite(sqlite_path(current_settings().database_url), Path(file))
     except BackupRefused as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from . import antispam, events, sites, spamfilter, tokens
 from .audit import record
+from .config import Settings
 from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
 from .models import Comment, Moderator, Status, Thread, utcnow
 from .moderation import decide_status, filter_action
@@ -56,7 +57,7 @@ def find_thread(session: Session, site: str, uri: str) -> Thread | None:
 
 def post_comment(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     *,
     data: Mapping[str, Any],
     remote_addr: str | None,
@@ -66,11 +67,11 @@ def post_comment(
     """Validate and store a new comment; the thread is created by its first comment. `lang`
     is the reader's language (a BCP-47 tag), kept for the mails they will get. The site's own
     settings (origins, policy, rules) apply."""
-    config = sites.settings_for(session, config, site)
+    settings = sites.settings_for(session, settings, site)
     entry = validate_comment(
-        data, max_text=config["MAX_TEXT_LENGTH"], origins=config["ALLOWED_ORIGINS"]
+        data, max_text=settings.max_text_length, origins=settings.allowed_origins
     )
-    secret = config["SECRET_KEY"]
+    secret = settings.secret_key
     thread = find_thread(session, site, entry.uri)
     if thread is not None and thread.closed:
         raise ThreadClosed()
@@ -90,16 +91,16 @@ def post_comment(
             )
     remote_hash = tokens.keyed_hash(secret, remote_addr or "")
     text_hash = antispam.text_digest(entry.text)
-    bot_signal = _bot_signal(session, config, entry, site, remote_addr, remote_hash, text_hash)
+    bot_signal = _bot_signal(session, settings, entry, site, remote_addr, remote_hash, text_hash)
     if bot_signal is None and parent is not None and parent.status == Status.spam:
         bot_signal = "reply to a comment marked spam"
     html = render_comment(entry.text)
     verdict = spamfilter.classify(
-        session, config, text=entry.text, author=entry.author, website=entry.website, lang=lang
+        session, settings, text=entry.text, author=entry.author, website=entry.website, lang=lang
     )
     status, reason = decide_status(
         session,
-        config,
+        settings,
         text=entry.text,
         html=html,
         email=entry.email,
@@ -134,11 +135,11 @@ def post_comment(
     )
     session.add(comment)
     session.flush()
-    _announce(session, config, comment)
+    _announce(session, settings, comment)
     return PostResult(
         comment=comment,
         edit_token=tokens.issue_edit_token(secret, comment.id),
-        edit_until=comment.created + timedelta(seconds=config["EDIT_WINDOW"]),
+        edit_until=comment.created + timedelta(seconds=settings.edit_window),
         public_status=reader_status(status),
     )
 
@@ -156,16 +157,16 @@ def avatar_seed(secret: str, email: str | None, author: str | None, remote_hash:
     return tokens.keyed_hash(secret, source, 16)
 
 
-def _announce(session: Session, config: Mapping[str, Any], comment: Comment) -> None:
+def _announce(session: Session, settings: Settings, comment: Comment) -> None:
     """Tell the receivers (mail) of a new comment, and that it is public when it is."""
-    events.comment_posted.send(session, config=config, comment=comment)
+    events.comment_posted.send(session, settings=settings, comment=comment)
     if comment.status == Status.approved:
-        events.comment_approved.send(session, config=config, comment=comment)
+        events.comment_approved.send(session, settings=settings, comment=comment)
 
 
 def _bot_signal(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     entry: CommentInput,
     site: str,
     remote_addr: str | None,
@@ -176,12 +177,12 @@ def _bot_signal(
     if entry.honeypot:
         return "honeypot filled"
     problem = tokens.form_token_problem(
-        config["SECRET_KEY"],
+        settings.secret_key,
         entry.form_token,
         site=site,
         uri=entry.uri,
-        min_age=config["MIN_SUBMIT_SECONDS"],
-        max_age=config["FORM_TOKEN_MAX_AGE"],
+        min_age=settings.min_submit_seconds,
+        max_age=settings.form_token_max_age,
     )
     if problem:
         return problem
@@ -190,7 +191,7 @@ def _bot_signal(
         return "form token used before"
     return _content_signal(
         session,
-        config,
+        settings,
         text_hash=text_hash,
         remote_hash=remote_hash,
         email=entry.email,
@@ -207,7 +208,7 @@ def _bot_signal(
 
 def _content_signal(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     *,
     text_hash: str,
     remote_hash: str,
@@ -221,22 +222,22 @@ def _content_signal(
         text_hash=text_hash,
         remote_hash=remote_hash,
         email=email,
-        window=config["DUPLICATE_WINDOW"],
+        window=settings.duplicate_window,
         exclude=exclude,
     ):
         return "same text again from the same source"
-    if antispam.akismet_says_spam(config, fields):
+    if antispam.akismet_says_spam(settings, fields):
         return "spam check service"
     return None
 
 
 def _own_comment(
-    session: Session, config: Mapping[str, Any], comment_id: int, token: str | None
+    session: Session, settings: Settings, comment_id: int, token: str | None
 ) -> Comment:
     if not token:
         raise Forbidden(gettext("An edit token is required (Authorization: Bearer ...)."))
     try:
-        granted = tokens.edit_token_comment(config["SECRET_KEY"], token, config["EDIT_WINDOW"])
+        granted = tokens.edit_token_comment(settings.secret_key, token, settings.edit_window)
     except tokens.ExpiredToken as exc:
         raise TokenExpired() from exc
     except tokens.InvalidToken as exc:
@@ -244,14 +245,14 @@ def _own_comment(
     if granted != comment_id:
         raise Forbidden(gettext("This edit token is for another comment."))
     comment = session.get(Comment, comment_id)
-    if comment is None or comment.status == Status.deleted or not sites.on_site(config, comment):
+    if comment is None or comment.status == Status.deleted or not sites.on_site(settings, comment):
         raise NotFound(gettext("No such comment."))
     return comment
 
 
 def edit_comment(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     comment_id: int,
     token: str | None,
     data: Mapping[str, Any],
@@ -263,16 +264,16 @@ def edit_comment(
     refused is refused and changes nothing; one that would be held takes a published comment
     out of public view until a moderator approves it again.
     """
-    comment = _own_comment(session, config, comment_id, token)
-    entry = validate_comment(data, max_text=config["MAX_TEXT_LENGTH"], partial=True)
+    comment = _own_comment(session, settings, comment_id, token)
+    entry = validate_comment(data, max_text=settings.max_text_length, partial=True)
     author = entry.author if "author" in data else comment.author
     website = entry.website if "website" in data else comment.website
     html = render_comment(entry.text)
     text_hash = antispam.text_digest(entry.text)
-    remote_hash = tokens.keyed_hash(config["SECRET_KEY"], remote_addr or "")
+    remote_hash = tokens.keyed_hash(settings.secret_key, remote_addr or "")
     signal = _content_signal(
         session,
-        config,
+        settings,
         text_hash=text_hash,
         remote_hash=remote_hash,
         email=comment.email,
@@ -287,11 +288,11 @@ def edit_comment(
         },
     )
     scored = spamfilter.classify(
-        session, config, text=entry.text, author=author, website=website, lang=comment.lang
+        session, settings, text=entry.text, author=author, website=website, lang=comment.lang
     )
     verdict, reason = decide_status(
         session,
-        config,
+        settings,
         text=entry.text,
         html=html,
         email=comment.email,
@@ -306,7 +307,7 @@ def edit_comment(
     comment.text_format = "markdown"
     comment.author, comment.website = author, website
     comment.avatar = avatar_seed(
-        config["SECRET_KEY"], comment.email, author, comment.remote_hash or remote_hash
+        settings.secret_key, comment.email, author, comment.remote_hash or remote_hash
     )
     comment.edited = utcnow()
     comment.spam_score = scored.score if scored else None
@@ -321,15 +322,15 @@ def edit_comment(
         comment.filter_action = filter_action(verdict, reason)
     session.flush()
     if comment.status == Status.pending and was != Status.pending:
-        events.comment_posted.send(session, config=config, comment=comment)  # alert moderators
+        events.comment_posted.send(session, settings=settings, comment=comment)  # alert moderators
     return comment
 
 
 def delete_comment(
-    session: Session, config: Mapping[str, Any], comment_id: int, token: str | None
+    session: Session, settings: Settings, comment_id: int, token: str | None
 ) -> Comment:
     """Withdraw a reader's own comment; replies keep it as a placeholder in the tree."""
-    comment = _own_comment(session, config, comment_id, token)
+    comment = _own_comment(session, settings, comment_id, token)
     comment.status = Status.deleted
     comment.edited = utcnow()
     session.flush()
@@ -349,7 +350,7 @@ def edit_as_moderator(
 
 
 def reply_as_moderator(
-    session: Session, config: Mapping[str, Any], parent: Comment, moderator: Moderator, text: str
+    session: Session, settings: Settings, parent: Comment, moderator: Moderator, text: str
 ) -> Comment:
     """A moderator's reply: public at once, marked as the moderator's."""
     if parent.status in (Status.spam, Status.deleted):
@@ -365,7 +366,7 @@ def reply_as_moderator(
         moderator_id=moderator.id,
         created=utcnow(),
         avatar=avatar_seed(
-            config["SECRET_KEY"],
+            settings.secret_key,
             moderator.email.lower(),
             moderator.display_name or moderator.name,
             "",
@@ -374,7 +375,7 @@ def reply_as_moderator(
     session.add(comment)
     session.flush()
     record(session, moderator, "reply", f"comment {parent.id}", f"reply {comment.id}")
-    _announce(session, config, comment)
+    _announce(session, settings, comment)
     return comment
 
 

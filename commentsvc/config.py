@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import Flask, current_app
 from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -49,11 +50,11 @@ def _redis(value: str) -> str:
     return value.strip()
 
 
-def _list(value: str) -> list[str]:
-    return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip().rstrip("/") for item in value.split(",") if item.strip())
 
 
-def _origins(value: str) -> list[str]:
+def _origins(value: str) -> tuple[str, ...]:
     origins = _list(value)
     for origin in origins:
         parts = urlsplit(origin)
@@ -132,6 +133,11 @@ class Setting:
     def env(self) -> str:
         return f"COMMENTSVC_{self.key}"
 
+    @property
+    def attr(self) -> str:
+        """Its attribute on Settings."""
+        return self.key.lower()
+
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -143,7 +149,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SECRET_KEY", None, str, "signing key; default: generated once, kept in the instance folder"
     ),
-    Setting("ALLOWED_ORIGINS", [], _origins, "comma-separated origins allowed to embed and post"),
+    Setting("ALLOWED_ORIGINS", (), _origins, "comma-separated origins allowed to embed and post"),
     Setting("PUBLIC_URL", "http://127.0.0.1:8080", _url, "the service's base URL"),
     Setting("MODERATION", "first-time", _policy, "all | first-time | none"),
     Setting(
@@ -202,7 +208,7 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "the name mails are sent under (the From line), e.g. the blog's name",
     ),
-    Setting("MODERATOR_EMAILS", [], _list, "comma-separated addresses alerted of held comments"),
+    Setting("MODERATOR_EMAILS", (), _list, "comma-separated addresses alerted of held comments"),
     Setting(
         "MAIL_BACKGROUND",
         True,
@@ -273,28 +279,105 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The settings in force, one attribute per row of SETTINGS: the install's, or one site's
+    (its own values over the install's). Frozen: a change is a new object (`for_site`,
+    `dataclasses.replace`), so no request or thread sees another's."""
+
+    database_url: str
+    secret_key: str
+    allowed_origins: tuple[str, ...]
+    public_url: str
+    moderation: str
+    language: str
+    redis_url: str | None
+    edit_window: int
+    min_submit_seconds: int
+    form_token_max_age: int
+    public_max_age: int
+    ratelimit_enabled: bool
+    ratelimit_post: str
+    ratelimit_edit: str
+    ratelimit_preview: str
+    ratelimit_vote: str
+    max_body_bytes: int
+    max_text_length: int
+    trusted_proxies: int
+    max_links: int
+    ratelimit_login: str
+    ratelimit_login_address: str
+    admin_idle_minutes: int
+    admin_session_days: int
+    smtp_host: str | None
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    smtp_timeout: int
+    mail_from: str
+    mail_sender_name: str | None
+    moderator_emails: tuple[str, ...]
+    mail_background: bool
+    mail_max_attempts: int
+    duplicate_window: int
+    ratelimit_thread: str
+    spam_filter: str
+    spam_filter_spam: float
+    spam_filter_hold: float
+    akismet_key: str | None
+    akismet_endpoint: str | None
+    akismet_timeout: int
+    address_retention_days: int
+    action_link_max_age: int
+    alerts_per_hour: int
+    outbox_retention_days: int
+    import_max_bytes: int
+    # None: the install's settings, good on every site; a name: that site's (sites.py).
+    site: str | None = None
+    site_title: str | None = None
+
+    def for_site(self, name: str, overrides: Mapping[str, Any]) -> Settings:
+        """The settings of site `name`: its own values (attribute names) over these."""
+        return replace(self, site=name, **overrides)
+
+
 def load(
     instance_path: str,
-    overrides: dict[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """Read the settings from the environment; fill the defaults that need the instance folder."""
+) -> Settings:
+    """Read the settings from the environment; fill the defaults that need the instance folder.
+    `overrides` (keys as in SETTINGS, like MODERATION) win over the environment; keys that
+    are no setting (Flask's own, like TESTING) are left to the caller."""
     environ = os.environ if environ is None else environ
-    config: dict[str, Any] = {}
+    overrides = overrides or {}
+    values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = environ.get(setting.env)
-        config[setting.key] = setting.default if raw in (None, "") else _parsed(setting, raw)
-    config.update(overrides or {})
-    if config["SPAM_FILTER_HOLD"] > config["SPAM_FILTER_SPAM"]:
+        value = setting.default if raw in (None, "") else _parsed(setting, raw)
+        value = overrides.get(setting.key, value)
+        values[setting.attr] = tuple(value) if isinstance(value, list) else value
+    if values["spam_filter_hold"] > values["spam_filter_spam"]:
         raise BadSetting(
             "COMMENTSVC_SPAM_FILTER_HOLD: must not be above "
             "COMMENTSVC_SPAM_FILTER_SPAM (a comment is held before it is marked)"
         )
-    if not config["DATABASE_URL"]:
-        config["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "commentsvc.sqlite3")
-    if not config["SECRET_KEY"]:
-        config["SECRET_KEY"] = _instance_secret(Path(instance_path))
-    return config
+    if not values["database_url"]:
+        values["database_url"] = "sqlite:///" + str(Path(instance_path) / "commentsvc.sqlite3")
+    if not values["secret_key"]:
+        values["secret_key"] = _instance_secret(Path(instance_path))
+    return Settings(**values)
+
+
+def current_settings() -> Settings:
+    """The install's settings, kept by the app handling this request or command."""
+    return settings_of(current_app)
+
+
+def settings_of(app: Flask) -> Settings:
+    settings: Settings = app.extensions["commentsvc"]
+    return settings
 
 
 def _parsed(setting: Setting, raw: str) -> Any:

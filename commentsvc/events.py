@@ -1,6 +1,6 @@
 """Named events, so mail and other side effects stay out of the domain and the views.
 
-Receivers are called inside the sender's transaction with (session, config, comment).
+Receivers are called inside the sender's transaction with (session, settings, comment).
 """
 
 from blinker import Namespace

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from sqlalchemy import Row, bindparam, select
 
 from .api.requests import site as requested_site
 from .api.requests import site_config
+from .config import current_settings
 from .errors import ValidationFailed
 from .extensions import db
 from .httpcache import Body, conditional
@@ -59,7 +60,7 @@ def _stamp(value: datetime) -> str:
 
 def _public_url() -> tuple[str, str]:
     """The service's public base URL, and its host (what the feeds' tag URIs are minted on)."""
-    public = current_app.config["PUBLIC_URL"]
+    public = current_settings().public_url
     return public, urlsplit(public).hostname or "localhost"
 
 
@@ -108,7 +109,7 @@ def _feed(
 def thread_feed() -> Response:
     """The newest approved comments of one thread."""
     uri = request.args.get("uri", "")
-    problem = uri_problem(uri, site_config()["ALLOWED_ORIGINS"])
+    problem = uri_problem(uri, site_config().allowed_origins)
     if problem:
         raise ValidationFailed({"uri": [problem]})
     site = requested_site()

@@ -13,7 +13,9 @@ import gzip
 import hashlib
 import threading
 
-from flask import Response, current_app, request
+from flask import Response, request
+
+from .config import current_settings
 
 # Smaller bodies are sent as they are: gzip would save a few bytes and cost a header.
 GZIP_MIN_BYTES = 1024
@@ -61,7 +63,7 @@ def not_modified(etags: tuple[str, ...]) -> bool:
 def public_cache_control() -> str:
     """How long browsers and shared caches may keep a public read, and serve it stale while
     they ask again."""
-    seconds = current_app.config["PUBLIC_MAX_AGE"]
+    seconds = current_settings().public_max_age
     if seconds <= 0:
         return "no-cache"
     return f"public, max-age={seconds}, stale-while-revalidate={seconds * 6}"

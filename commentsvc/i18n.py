@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, cast
 
 from babel import Locale
 from babel.dates import format_date, format_time, get_datetime_format
 from babel.support import NullTranslations, Translations
 from babel.units import format_unit
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Domain, get_locale, refresh
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from .extensions import babel
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,13 @@ def best_accepted(header: str | None) -> Language | None:
     return None
 
 
-def site_language(config: Mapping[str, Any] | None = None) -> Language:
+def site_language(settings: Settings | None = None) -> Language:
     """COMMENTSVC_LANGUAGE: the language of moderators' mails and of anyone we know nothing of."""
-    config = current_app.config if config is None else config
-    return find_language(config["LANGUAGE"]) or SOURCE
+    if settings is None:
+        from .config import current_settings  # config reads the languages from here
+
+        settings = current_settings()
+    return find_language(settings.language) or SOURCE
 
 
 def requested_language() -> Language | None:
@@ -112,10 +117,10 @@ def reader_language() -> Language:
     return best_accepted(request.headers.get("Accept-Language")) or site_language()
 
 
-def stored_language(lang: str | None, config: Mapping[str, Any] | None = None) -> Language:
+def stored_language(lang: str | None, settings: Settings | None = None) -> Language:
     """The language kept with a reader's comment (the page's ?lang= first, when there is a
     request), else COMMENTSVC_LANGUAGE: the language of their mails and the pages those open."""
-    return requested_language() or find_language(lang) or site_language(config)
+    return requested_language() or find_language(lang) or site_language(settings)
 
 
 def select_locale() -> str:
@@ -202,7 +207,9 @@ def _forget_locale(_exc: BaseException | None = None) -> None:
 def init_app(app: Flask) -> None:
     """Flask-Babel with our selector, the catalogues in commentsvc/translations, the helpers
     templates use, and the Vary header."""
-    app.config["BABEL_DEFAULT_LOCALE"] = site_language(app.config).locale
+    from .config import settings_of
+
+    app.config["BABEL_DEFAULT_LOCALE"] = site_language(settings_of(app)).locale
     babel.init_app(app, locale_selector=select_locale)
     babel.domain_instance = Catalogues()
     app.jinja_env.globals.update(exact_time=exact_time)

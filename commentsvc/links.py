@@ -13,6 +13,7 @@ from flask_babel import force_locale, gettext, lazy_gettext
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 
+from .config import current_settings
 from .errors import LinkRefused
 from .extensions import csrf, db
 from .http_errors import status_of
@@ -118,10 +119,10 @@ def subscribers_language(subscription: Subscription | None) -> Language | None:
 @bp.route("/moderate/<token>", methods=["GET", "POST"])
 def moderate(token: str) -> Response:
     """A moderator's one-click action from an alert: GET asks to confirm, POST acts."""
-    config = current_app.config
+    settings = current_settings()
     try:
         if request.method == "GET":
-            grant, comment = check_action_link(db.session(), config, token)
+            grant, comment = check_action_link(db.session(), settings, token)
             return page(
                 "links/moderate.html",
                 language=moderators_language(),
@@ -130,7 +131,9 @@ def moderate(token: str) -> Response:
                 recipient=grant.recipient,
                 **_comment_context(comment),
             )
-        grant, comment, changed = commit_write(lambda: use_action_link(db.session(), config, token))
+        grant, comment, changed = commit_write(
+            lambda: use_action_link(db.session(), settings, token)
+        )
     except LinkRefused as exc:
         return refused(exc)
     return page(
@@ -145,10 +148,10 @@ def moderate(token: str) -> Response:
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Response:
     """The reply-notification opt-in: GET shows a Confirm button, POST confirms."""
-    config = current_app.config
+    settings = current_settings()
     try:
         if request.method == "GET":
-            subscription = subscriptions.subscription_to_confirm(db.session(), config, token)
+            subscription = subscriptions.subscription_to_confirm(db.session(), settings, token)
             return page(
                 "links/confirm.html",
                 language=subscribers_language(subscription),
@@ -159,7 +162,7 @@ def confirm(token: str) -> Response:
             )
 
         def work() -> tuple[Subscription, bool]:
-            subscription = subscriptions.subscription_to_confirm(db.session(), config, token)
+            subscription = subscriptions.subscription_to_confirm(db.session(), settings, token)
             return subscription, subscriptions.confirm(subscription)
 
         subscription, changed = commit_write(work)
@@ -179,10 +182,10 @@ def confirm(token: str) -> Response:
 @csrf.exempt  # type: ignore[untyped-decorator]
 def unsubscribe(token: str) -> Response:
     """Stop reply notifications: GET shows a button, POST (also one-click) unsubscribes."""
-    config = current_app.config
+    settings = current_settings()
     try:
         if request.method == "GET":
-            subscription = subscriptions.subscription_to_end(db.session(), config, token)
+            subscription = subscriptions.subscription_to_end(db.session(), settings, token)
             return page(
                 "links/unsubscribe.html",
                 language=subscribers_language(subscription),
@@ -190,7 +193,7 @@ def unsubscribe(token: str) -> Response:
             )
 
         def work() -> tuple[bool, Language | None]:
-            subscription = subscriptions.subscription_to_end(db.session(), config, token)
+            subscription = subscriptions.subscription_to_end(db.session(), settings, token)
             changed = subscription is not None and subscriptions.unsubscribe(subscription)
             return changed, subscribers_language(subscription)
 

@@ -5,8 +5,7 @@ audit log by audit.py."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from flask_babel import gettext
 from sqlalchemy import Row, and_, bindparam, or_, select
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import events, spamfilter
 from .audit import record
+from .config import Settings
 from .errors import Forbidden, Refused
 from .models import (
     Ban,
@@ -55,9 +55,9 @@ _BLOCKED_WORDS = select(BlockedWord.word, BlockedWord.action).where(
 )
 
 
-def site_of(config: Mapping[str, Any]) -> str:
+def site_of(settings: Settings) -> str:
     """The site whose settings these are ("default" for the install's own)."""
-    site: str = config.get("SITE", DEFAULT_SITE)
+    site: str = settings.site or DEFAULT_SITE
     return site
 
 
@@ -93,7 +93,7 @@ def _apply(action: RuleAction, reason: str) -> tuple[Status, str]:
 
 def decide_status(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     *,
     text: str,
     html: str,
@@ -109,7 +109,7 @@ def decide_status(
     then policy. The blocklist reads the name and website as well as the text."""
     if bot_signal:
         return Status.spam, f"bot signal: {bot_signal}"
-    site = site_of(config)
+    site = site_of(settings)
     ban = _ban(session, site, email, remote_hash)
     if ban is not None:
         return _apply(ban.action, f"banned {ban.kind.value}")
@@ -117,14 +117,14 @@ def decide_status(
     if word is not None:
         return _apply(word.action, f"blocklisted word: {word.word}")
     if verdict is not None and verdict.active:
-        if verdict.score >= config["SPAM_FILTER_SPAM"]:
+        if verdict.score >= settings.spam_filter_spam:
             return Status.spam, verdict.reason()
-        if verdict.score >= config["SPAM_FILTER_HOLD"]:
+        if verdict.score >= settings.spam_filter_hold:
             return Status.pending, verdict.reason()
     links = count_links(html)
-    if links > config["MAX_LINKS"]:
-        return Status.pending, f"{links} links (more than {config['MAX_LINKS']})"
-    policy = config["MODERATION"]
+    if links > settings.max_links:
+        return Status.pending, f"{links} links (more than {settings.max_links})"
+    policy = settings.moderation
     if policy == "none":
         return Status.approved, None
     if policy == "all":
@@ -166,7 +166,7 @@ def _lesson(action: str, was: Status) -> str | None | Literal[False]:
 
 def moderate(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     comment: Comment,
     action: str,
     actor: Moderator | str,
@@ -180,16 +180,16 @@ def moderate(
     record(session, actor, action, f"comment {comment.id}", f"{was.value} -> {new_status.value}")
     lesson = _lesson(action, was)
     if lesson is not False:
-        spamfilter.teach(session, config, comment, lesson)
+        spamfilter.teach(session, settings, comment, lesson)
     session.flush()
     if new_status == Status.approved:
-        events.comment_approved.send(session, config=config, comment=comment)
+        events.comment_approved.send(session, settings=settings, comment=comment)
     return True
 
 
 def moderate_many(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     ids: list[int],
     action: str,
     actor: Moderator,
@@ -200,7 +200,7 @@ def moderate_many(
     comments = session.execute(select(Comment).where(Comment.id.in_(ids))).scalars().all()
     if on_sites is not None and any(c.thread.site not in on_sites for c in comments):
         raise Forbidden(gettext("Your role does not allow this."))
-    return sum(moderate(session, config, comment, action, actor) for comment in comments)
+    return sum(moderate(session, settings, comment, action, actor) for comment in comments)
 
 
 def set_thread_closed(

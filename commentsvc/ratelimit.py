@@ -6,16 +6,16 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable
 from typing import Any, cast
 
-from flask import current_app, request
+from flask import request
 from limits.storage import Storage
 from sqlalchemy import Row, Table, bindparam, case, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import ReturningInsert
 
+from .config import current_settings
 from .extensions import db, limiter
 from .models import RateLimitCounter
 from .transactions import upsert_insert
@@ -129,10 +129,6 @@ class DatabaseStorage(Storage):
 # --- the budgets that several views share ------------------------------------------------------
 
 
-def _setting(name: str) -> Callable[[], str]:
-    return lambda: current_app.config[name]
-
-
 def thread_key() -> str:
     """The thread a new comment is for, from the JSON body or the no-JS form."""
     body = request.get_json(silent=True) if request.is_json else None
@@ -145,10 +141,15 @@ def thread_key() -> str:
 # One budget for new comments per address, and one per thread from everyone: the JSON API
 # and the no-JS form count together.
 new_comments_per_address = limiter.shared_limit(
-    _setting("RATELIMIT_POST"), scope="new-comment", methods=["POST"]
+    lambda: current_settings().ratelimit_post, scope="new-comment", methods=["POST"]
 )
 new_comments_per_thread = limiter.shared_limit(
-    _setting("RATELIMIT_THREAD"), scope="new-comment-thread", key_func=thread_key, methods=["POST"]
+    lambda: current_settings().ratelimit_thread,
+    scope="new-comment-thread",
+    key_func=thread_key,
+    methods=["POST"],
 )
 # One budget for a reader's edits and deletes together, per address.
-edits_and_deletes = limiter.shared_limit(_setting("RATELIMIT_EDIT"), scope="edit-or-delete")
+edits_and_deletes = limiter.shared_limit(
+    lambda: current_settings().ratelimit_edit, scope="edit-or-delete"
+)

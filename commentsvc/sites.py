@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import ChainMap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from .audit import record
-from .config import _list, _origins, _policy, _whole
+from .config import Settings, _list, _origins, _policy, _whole
 from .errors import NotFound, UnknownSite, ValidationFailed
 from .models import Moderator, ModeratorSite, Role, Site
 
@@ -27,14 +26,15 @@ def _text(value: str) -> str | None:
     return value.strip()[:200] or None
 
 
-# What `site set NAME KEY VALUE` takes: key -> (column, parser, the install setting it overrides)
+# What `site set NAME KEY VALUE` takes: key -> (column, parser, the Settings attribute it
+# overrides)
 SETTABLE: dict[str, tuple[str, Callable[[str], Any], str | None]] = {
     "title": ("title", _text, None),
-    "origins": ("origins", _origins, "ALLOWED_ORIGINS"),
-    "moderation": ("moderation", _policy, "MODERATION"),
-    "max-links": ("max_links", _whole, "MAX_LINKS"),
-    "alert-emails": ("alert_emails", _list, "MODERATOR_EMAILS"),
-    "sender-name": ("sender_name", _text, "MAIL_SENDER_NAME"),
+    "origins": ("origins", _origins, "allowed_origins"),
+    "moderation": ("moderation", _policy, "moderation"),
+    "max-links": ("max_links", _whole, "max_links"),
+    "alert-emails": ("alert_emails", _list, "moderator_emails"),
+    "sender-name": ("sender_name", _text, "mail_sender_name"),
 }
 _JSON_COLUMNS = {"origins", "alert_emails"}
 
@@ -55,29 +55,29 @@ def names(session: Session) -> list[str]:
 
 
 def overrides(site: Site) -> dict[str, Any]:
-    """The install settings this site sets for itself."""
-    found: dict[str, Any] = {"SITE": site.name, "SITE_TITLE": site.title}
+    """The install settings this site sets for itself, by Settings attribute, and its title."""
+    found: dict[str, Any] = {"site_title": site.title}
     for column, _, setting in SETTABLE.values():
         value = getattr(site, column)
         if setting is None or value is None:
             continue
-        found[setting] = json.loads(value) if column in _JSON_COLUMNS else value
+        found[setting] = tuple(json.loads(value)) if column in _JSON_COLUMNS else value
     return found
 
 
-def settings(config: Mapping[str, Any], site: Site) -> Mapping[str, Any]:
+def settings(install: Settings, site: Site) -> Settings:
     """The settings that apply on one site: its own, then the install's."""
-    return ChainMap(overrides(site), config)  # type: ignore[arg-type]
+    return install.for_site(site.name, overrides(site))
 
 
-def settings_for(session: Session, config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+def settings_for(session: Session, base: Settings, name: str) -> Settings:
     """The settings of the site called `name`; UnknownSite (400) when there is none."""
-    if config.get("SITE") == name:
-        return config  # already the site's
+    if base.site == name:
+        return base  # already the site's
     site = get(session, name)
     if site is None:
         raise UnknownSite()
-    return settings(config, site)
+    return settings(base, site)
 
 
 # Readers' requests look their site up in a per-process copy kept a few seconds, read with
@@ -89,11 +89,11 @@ _SITE_ROW = select(Site).where(Site.name == bindparam("name"))
 
 
 def cached_settings(
-    config: Mapping[str, Any], name: str, read: Callable[..., Any], now: float | None = None
-) -> Mapping[str, Any]:
+    install: Settings, name: str, read: Callable[..., Any], now: float | None = None
+) -> Settings:
     """Like settings_for, for the read path; `read(fn)` runs fn on a connection."""
     now = time.monotonic() if now is None else now
-    key = (config.get("DATABASE_URL", ""), name)
+    key = (install.database_url, name)
     hit = _cached.get(key)
     if hit is None or now - hit[0] > CACHE_SECONDS:
         found = None
@@ -105,13 +105,13 @@ def cached_settings(
         hit = _cached[key] = (now, found)
     if hit[1] is None:
         raise UnknownSite()
-    return ChainMap(hit[1], config)  # type: ignore[arg-type]
+    return install.for_site(name, hit[1])
 
 
-def on_site(config: Mapping[str, Any], comment: Any) -> bool:
+def on_site(current: Settings, comment: Any) -> bool:
     """Whether a comment belongs to the site whose settings these are (a request for one site
-    never reaches another's comments)."""
-    return "SITE" not in config or comment.thread.site == config["SITE"]
+    never reaches another's comments; the install's settings reach every site's)."""
+    return current.site is None or comment.thread.site == current.site
 
 
 def forget_cached() -> None:
@@ -122,7 +122,7 @@ def add(
     session: Session,
     name: str,
     *,
-    origins: list[str],
+    origins: Sequence[str],
     title: str | None = None,
     moderation: str | None = None,
     actor: Moderator | str = "command line",

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import CursorResult, bindparam, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from .config import Settings
 from .errors import BadTrainingFile
 from .models import Comment, SpamFeature, SpamLesson, utcnow
 from .transactions import upsert_insert
@@ -231,7 +232,7 @@ def lesson_counts(session: Session) -> tuple[int, int]:
 
 def classify(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     *,
     text: str,
     author: str | None,
@@ -239,18 +240,16 @@ def classify(
     lang: str | None = None,
 ) -> Verdict | None:
     """The filter's verdict on a comment, or None when it is off. Two indexed reads."""
-    if config["SPAM_FILTER"] == "off":
+    if settings.spam_filter == "off":
         return None
-    feats = features(
-        text, author=author, website=website, lang=lang, blog_lang=config.get("LANGUAGE")
-    )
+    feats = features(text, author=author, website=website, lang=lang, blog_lang=settings.language)
     counts = {
         row.feature: (row.spam, row.ham)
         for row in session.connection().execute(_FEATURE_COUNTS, {"features": [TOTAL, *feats]})
     }
     spam_lessons, ham_lessons = counts.pop(TOTAL, (0, 0))
     probability, clues = score(counts, spam_lessons, ham_lessons, feats)
-    active = config["SPAM_FILTER"] == "on" and min(spam_lessons, ham_lessons) >= MIN_LESSONS
+    active = settings.spam_filter == "on" and min(spam_lessons, ham_lessons) >= MIN_LESSONS
     return Verdict(score=probability, clues=clues, active=active)
 
 
@@ -290,21 +289,21 @@ def _add_counted(session: Session, counted: Counter[tuple[str, str]]) -> None:
         session.execute(statement)
 
 
-def comment_features(comment: Comment, config: Mapping[str, Any]) -> list[str]:
+def comment_features(comment: Comment, settings: Settings) -> list[str]:
     return features(
         comment.text,
         author=comment.author,
         website=comment.website,
         lang=comment.lang,
-        blog_lang=config.get("LANGUAGE"),
+        blog_lang=settings.language,
     )
 
 
-def teach(session: Session, config: Mapping[str, Any], comment: Comment, label: str | None) -> None:
+def teach(session: Session, settings: Settings, comment: Comment, label: str | None) -> None:
     """Record a moderator's decision on a comment: `label` spam or ham, or None to take back
     what the comment taught. A comment teaches one lesson at most: a new decision replaces
     the earlier one, so changing one's mind never counts twice."""
-    if config["SPAM_FILTER"] == "off":
+    if settings.spam_filter == "off":
         return
     lesson = session.execute(
         select(SpamLesson).where(SpamLesson.comment_id == comment.id)
@@ -317,7 +316,7 @@ def teach(session: Session, config: Mapping[str, Any], comment: Comment, label: 
         session.flush()
     if label is None:
         return
-    feats = comment_features(comment, config)
+    feats = comment_features(comment, settings)
     _add(session, feats, label, 1)
     lesson = SpamLesson(
         comment_id=comment.id,

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import sites
+from .config import Settings
 from .errors import NotFound, NotVotable, ValidationFailed
 from .models import Comment, Status, Vote
 from .tokens import keyed_hash
@@ -22,7 +23,7 @@ READERS_PER_ADDRESS = 5  # distinct readers who may vote on one comment from one
 
 def cast_vote(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     comment_id: int,
     data: Mapping[str, Any],
     remote_addr: str | None,
@@ -45,11 +46,11 @@ def cast_vote(
     if problems:
         raise ValidationFailed(problems)
     comment = session.get(Comment, comment_id) if comment_id <= MAX_ID else None
-    if comment is None or comment.status == Status.deleted or not sites.on_site(config, comment):
+    if comment is None or comment.status == Status.deleted or not sites.on_site(settings, comment):
         raise NotFound(gettext("No such comment."))
     if comment.status != Status.approved:  # held and spam alike: the verdict stays ours
         raise NotVotable(gettext("Votes are for published comments; this one awaits moderation."))
-    secret = config["SECRET_KEY"]
+    secret = settings.secret_key
     reader = keyed_hash(secret, f"voter|{voter}")
     address = keyed_hash(secret, f"vote address|{remote_addr or ''}")
     mine = session.execute(

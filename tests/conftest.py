@@ -13,12 +13,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from commentsvc import create_app, sites
+from commentsvc.config import SETTINGS, settings_of
 from commentsvc.extensions import db, init_migrations
 from commentsvc.models import Comment, Site, Thread
 from commentsvc.tokens import issue_form_token
 from commentsvc.transactions import read_with_retry
 
 ON_CI = os.environ.get("CI") == "true"
+SETTING_KEYS = {setting.key for setting in SETTINGS}
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SECRET = "test-secret-key-" + "x" * 32
@@ -132,7 +134,12 @@ def settings():
 def app(database_url, settings):
     app = create_app({**settings, "DATABASE_URL": database_url})
     app.config["TESTING"] = True
+    flask_keys = set(app.config)
     yield app
+    # The app reads its settings from its Settings object: one written into app.config by a
+    # test would change nothing, and the test would prove nothing (use change_settings).
+    stray = {key for key in set(app.config) - flask_keys if key in SETTING_KEYS}
+    assert not stray, f"settings written into app.config, where the app never reads them: {stray}"
     with app.app_context():
         db.session.remove()
         for table in reversed(db.metadata.sorted_tables):
@@ -162,7 +169,7 @@ def count_queries(app, monkeypatch):
     with app.app_context():
         engine = db.engine
         sites.forget_cached()
-        sites.cached_settings(app.config, sites.DEFAULT_SITE, read_with_retry)
+        sites.cached_settings(settings_of(app), sites.DEFAULT_SITE, read_with_retry)
     event.listen(engine, "before_cursor_execute", record)
     yield statements
     event.remove(engine, "before_cursor_execute", record)

@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import AuditEntry, Comment, Role, Thread
 
@@ -260,7 +261,7 @@ def test_file_over_the_limit_is_refused_with_a_message(app, admin, scratch):
 def test_import_page_allows_more_than_other_forms(app, admin):
     # Larger than the body limit of every other request, smaller than the import limit.
     content = corpus(*DISQUS).read_bytes()
-    padding = b"<!--" + b" " * app.config["MAX_BODY_BYTES"] + b"-->\n"
+    padding = b"<!--" + b" " * settings_of(app).max_body_bytes + b"-->\n"
     response = upload(admin, content.replace(b"<disqus ", padding + b"<disqus ", 1))
     assert response.status_code == 200
     assert "Comments: 5 to import" in text(response)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from functools import partial
 
 import pytest
 
 from .admin_helpers import PASSWORD, login, make_moderator
+from .settings_helpers import change_settings
 
 A, B = "198.51.100.7", "203.0.113.9"
 
@@ -15,9 +17,10 @@ A, B = "198.51.100.7", "203.0.113.9"
 @pytest.fixture
 def throttled(settings, request):
     """Rate limits on, under a key prefix of this test's own (a shared store keeps old keys);
-    the app reads the limits at each request, so a test may change them."""
+    the app reads the limits at each request, so a test may change them with the function
+    this returns."""
     settings.update(RATELIMIT_ENABLED=True, RATELIMIT_KEY_PREFIX=f"t{uuid.uuid4().hex[:10]}")
-    return request.getfixturevalue("app").config
+    return partial(change_settings, request.getfixturevalue("app"))
 
 
 def client_at(app, address: str):
@@ -44,7 +47,7 @@ def test_wrong_passwords_from_one_address_do_not_lock_out_another(throttled, app
 
 
 def test_failures_by_name_and_by_email_share_one_counter(throttled, app):
-    throttled.update(RATELIMIT_LOGIN="4 per minute", RATELIMIT_LOGIN_ADDRESS="50 per minute")
+    throttled(RATELIMIT_LOGIN="4 per minute", RATELIMIT_LOGIN_ADDRESS="50 per minute")
     make_moderator(app, "ann", email="ann@example.com")
     make_moderator(app, "bob")
     here = client_at(app, A)
@@ -59,7 +62,7 @@ def test_failures_by_name_and_by_email_share_one_counter(throttled, app):
 
 
 def test_correct_password_from_a_throttled_address_waits_for_the_window(throttled, app):
-    throttled.update(RATELIMIT_LOGIN="3 per 3 seconds", RATELIMIT_LOGIN_ADDRESS="50 per minute")
+    throttled(RATELIMIT_LOGIN="3 per 3 seconds", RATELIMIT_LOGIN_ADDRESS="50 per minute")
     make_moderator(app, "ann")
     here = client_at(app, A)
     started = time.monotonic()
@@ -76,7 +79,7 @@ def test_correct_password_from_a_throttled_address_waits_for_the_window(throttle
 
 
 def test_one_address_is_throttled_across_accounts(throttled, app):
-    throttled.update(RATELIMIT_LOGIN="5 per minute", RATELIMIT_LOGIN_ADDRESS="6 per minute")
+    throttled(RATELIMIT_LOGIN="5 per minute", RATELIMIT_LOGIN_ADDRESS="6 per minute")
     make_moderator(app, "ann")
     here = client_at(app, A)
     codes = [login(here, f"user{i}", "wrong password").status_code for i in range(6)]
@@ -104,7 +107,7 @@ def test_unknown_names_answer_like_known_ones(throttled, app, monkeypatch):
 
 
 def test_correct_logins_do_not_count(throttled, app):
-    throttled.update(RATELIMIT_LOGIN="2 per minute", RATELIMIT_LOGIN_ADDRESS="2 per minute")
+    throttled(RATELIMIT_LOGIN="2 per minute", RATELIMIT_LOGIN_ADDRESS="2 per minute")
     make_moderator(app, "ann")
     for _ in range(4):
         assert login(client_at(app, A), "ann", PASSWORD).status_code == 303

@@ -12,6 +12,7 @@ from commentsvc.extensions import db
 from commentsvc.models import AdminSession, Role, utcnow
 
 from .admin_helpers import PASSWORD, csrf_token, login, make_moderator
+from .settings_helpers import change_settings
 
 NEW_PASSWORD = "a brand new password"
 
@@ -133,7 +134,7 @@ def test_deactivation_ends_every_session_for_good(app):
 
 
 def test_an_idle_session_expires(app):
-    app.config["ADMIN_IDLE_MINUTES"] = 30
+    change_settings(app, ADMIN_IDLE_MINUTES=30)
     make_moderator(app)
     client = logged_in(app)
     shift(app, last_seen=timedelta(minutes=29))
@@ -145,7 +146,7 @@ def test_an_idle_session_expires(app):
 
 
 def test_a_session_ends_after_its_lifetime_however_busy(app):
-    app.config["ADMIN_SESSION_DAYS"] = 2
+    change_settings(app, ADMIN_SESSION_DAYS=2)
     make_moderator(app)
     client = logged_in(app)
     shift(app, created=timedelta(days=1, hours=23))
@@ -169,7 +170,7 @@ def test_last_seen_is_written_at_most_once_a_minute(app):
 
 
 def test_expired_sessions_are_pruned_at_the_next_login(app):
-    app.config.update(ADMIN_IDLE_MINUTES=60, ADMIN_SESSION_DAYS=7)
+    change_settings(app, ADMIN_IDLE_MINUTES=60, ADMIN_SESSION_DAYS=7)
     old = make_moderator(app, "old")
     stale = make_moderator(app, "stale")
     current = make_moderator(app)

@@ -10,6 +10,7 @@ from commentsvc.models import AuditEntry, Moderator, ModeratorSite, Role
 
 from .admin_helpers import csrf_token, login, make_moderator
 from .conftest import unique_uri
+from .settings_helpers import change_settings
 from .test_sites import DOCS, docs, post  # noqa: F401  (docs is a fixture)
 
 NEW = {"name": "dora", "email": "dora@example.com", "password": "a long password"}
@@ -26,7 +27,7 @@ def admin(app):
 @pytest.fixture
 def held(app, client, docs):  # noqa: F811
     """One held comment on each site."""
-    app.config["MODERATION"] = "all"
+    change_settings(app, MODERATION="all")
     assert post(client, unique_uri(), "Blog question").status_code == 201
     assert post(client, unique_uri(), "Docs question", site="docs", origin=DOCS).status_code == 201
 

@@ -7,10 +7,12 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Status, Thread
 
 from .conftest import unique_uri
+from .settings_helpers import change_settings
 
 
 def _stored(app, comment_id):
@@ -108,7 +110,7 @@ def test_bot_signals_are_held_quietly_as_spam(app, client):
 def test_posting_sooner_than_the_minimum_is_spam(app, client):
     from commentsvc.tokens import issue_form_token
 
-    app.config["MIN_SUBMIT_SECONDS"] = 30
+    change_settings(app, MIN_SUBMIT_SECONDS=30)
     uri = unique_uri()
     token = issue_form_token(app.config["SECRET_KEY"], "default", uri)
     body = client.post(
@@ -188,7 +190,7 @@ def test_edit_and_delete_are_refused_after_the_window(
     app, client, make_comment, stored, monkeypatch
 ):
     comment = make_comment(unique_uri(), "mine")
-    later = time.time() + app.config["EDIT_WINDOW"] + 5
+    later = time.time() + settings_of(app).edit_window + 5
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
     before = stored()
     auth = {"Authorization": f"Bearer {comment['edit_token']}"}

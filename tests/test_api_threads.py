@@ -6,6 +6,7 @@ import re
 
 import sqlalchemy as sa
 
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Thread
 
@@ -205,7 +206,7 @@ def test_a_cached_thread_is_never_served_stale(app, client, make_comment, count_
     assert page["count"] == 2 and source == "database"
     with app.app_context():
         comment = db.session.get(Comment, first["id"])
-        moderate(db.session, app.config, comment, "spam", "test")
+        moderate(db.session, settings_of(app), comment, "spam", "test")
         db.session.commit()
     assert [c["html"] for c in read()["comments"]] == ["<p>second</p>"]
     with app.app_context():

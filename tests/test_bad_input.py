@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from commentsvc.config import settings_of
+
 from .conftest import unique_uri
 
 URI = "/posts/bad-input.html"
@@ -89,7 +91,7 @@ def test_bodies_that_are_not_a_json_object_are_refused(
 def test_oversized_body_is_413(app, client, make_comment, stored):
     make_comment(URI, "already here")
     before = stored()
-    body = json.dumps({"uri": URI, "text": "x" * (app.config["MAX_BODY_BYTES"] + 1)})
+    body = json.dumps({"uri": URI, "text": "x" * (settings_of(app).max_body_bytes + 1)})
     error = _error(client.post("/api/comments", data=body, content_type="application/json"), 413)
     assert error["code"] == "too_large"
     assert stored() == before

@@ -98,4 +98,4 @@ def test_true_and_false_are_read_in_their_usual_spellings(tmp_path):
         loaded = config.load(
             str(tmp_path), environ={"COMMENTSVC_SMTP_STARTTLS": word, "COMMENTSVC_SECRET_KEY": "k"}
         )
-        assert loaded["SMTP_STARTTLS"] is meant
+        assert loaded.smtp_starttls is meant

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import stat
+import types
+import typing
 
 import pytest
 
@@ -11,16 +14,16 @@ from commentsvc import config
 
 def test_defaults_work_on_one_machine(tmp_path):
     settings = config.load(str(tmp_path), environ={})
-    assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path / 'commentsvc.sqlite3'}"
-    assert settings["MODERATION"] == "first-time"
-    assert settings["EDIT_WINDOW"] == 900
-    assert settings["RATELIMIT_ENABLED"] is True
-    assert settings["ALLOWED_ORIGINS"] == []
+    assert settings.database_url == f"sqlite:///{tmp_path / 'commentsvc.sqlite3'}"
+    assert settings.moderation == "first-time"
+    assert settings.edit_window == 900
+    assert settings.ratelimit_enabled is True
+    assert settings.allowed_origins == ()
 
 
 def test_secret_key_is_generated_once_and_kept_private(tmp_path):
-    first = config.load(str(tmp_path), environ={})["SECRET_KEY"]
-    second = config.load(str(tmp_path), environ={})["SECRET_KEY"]
+    first = config.load(str(tmp_path), environ={}).secret_key
+    second = config.load(str(tmp_path), environ={}).secret_key
     assert first == second and len(first) >= 40
     mode = (tmp_path / "secret_key").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
@@ -38,13 +41,53 @@ def test_environment_overrides_defaults(tmp_path):
             "COMMENTSVC_PUBLIC_URL": "https://comments.example/",
         },
     )
-    assert settings["ALLOWED_ORIGINS"] == ["https://blog.example", "https://www.blog.example"]
-    assert settings["MODERATION"] == "all"
-    assert settings["EDIT_WINDOW"] == 60
-    assert settings["RATELIMIT_ENABLED"] is False
-    assert settings["SECRET_KEY"] == "s3cret"
-    assert settings["PUBLIC_URL"] == "https://comments.example"
+    assert settings.allowed_origins == ("https://blog.example", "https://www.blog.example")
+    assert settings.moderation == "all"
+    assert settings.edit_window == 60
+    assert settings.ratelimit_enabled is False
+    assert settings.secret_key == "s3cret"
+    assert settings.public_url == "https://comments.example"
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_settings_have_one_attribute_per_row_of_the_table():
+    fields = [field.name for field in dataclasses.fields(config.Settings)]
+    assert fields == [setting.attr for setting in config.SETTINGS] + ["site", "site_title"]
+
+
+def test_every_default_has_its_attributes_type(tmp_path):
+    hints = typing.get_type_hints(config.Settings)
+    settings = config.load(str(tmp_path), environ={})
+    for setting in config.SETTINGS:
+        value = getattr(settings, setting.attr)
+        kind = hints[setting.attr]
+        allowed = typing.get_args(kind) if typing.get_origin(kind) is types.UnionType else (kind,)
+        assert isinstance(value, tuple(typing.get_origin(t) or t for t in allowed)), setting.key
+
+
+def test_settings_cannot_be_changed_in_place(tmp_path):
+    settings = config.load(str(tmp_path), environ={})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.moderation = "none"  # type: ignore[misc]
+    assert isinstance(settings.allowed_origins, tuple)
+
+
+def test_overrides_by_table_key_win_and_lists_become_tuples(tmp_path):
+    settings = config.load(
+        str(tmp_path),
+        {"MODERATION": "all", "MODERATOR_EMAILS": ["a@example.com"], "TESTING": True},
+        environ={"COMMENTSVC_MODERATION": "none"},
+    )
+    assert settings.moderation == "all"
+    assert settings.moderator_emails == ("a@example.com",)
+
+
+def test_a_sites_settings_are_its_own_over_the_installs(tmp_path):
+    install = config.load(str(tmp_path), environ={})
+    shop = install.for_site("shop", {"moderation": "all", "site_title": "The shop"})
+    assert (shop.site, shop.site_title, shop.moderation) == ("shop", "The shop", "all")
+    assert shop.edit_window == install.edit_window
+    assert (install.site, install.moderation) == (None, "first-time")
 
 
 def test_unknown_moderation_policy_is_refused(tmp_path):

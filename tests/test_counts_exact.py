@@ -28,6 +28,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
 from commentsvc import create_app, sites
+from commentsvc.config import settings_of
 from commentsvc.extensions import db, init_migrations
 from commentsvc.importers import import_file
 from commentsvc.models import Comment
@@ -46,6 +47,8 @@ from tests.server_helpers import (
     postgres_problem,
     service_env,
 )
+
+from .settings_helpers import change_settings
 
 CASINO = "\n".join(f"[win big {n}](https://casino{n}.example/bonus)" for n in range(20))
 _APPROVED = sa.text(
@@ -156,7 +159,7 @@ def uri_of_test() -> str:
 
 def post(app, uri: str, text: str | None = None, *, held: bool = False, **fields) -> dict:
     """A comment through the writer's API: approved at once, or held (moderation: all)."""
-    app.config["MODERATION"] = "all" if held else "none"
+    change_settings(app, MODERATION="all" if held else "none")
     body = {
         "uri": uri,
         "text": text or f"Comment {secrets.token_hex(4)}",
@@ -375,7 +378,7 @@ def _disqus(path, thread_url: str, posts: list[tuple[int, str]], start: int = 0)
 
 def _import(app, path, **options):
     with app.app_context():
-        report = import_file(db.session, app.config, "disqus", str(path), **options)
+        report = import_file(db.session, settings_of(app), "disqus", str(path), **options)
         db.session.commit()
     return report
 
@@ -482,7 +485,11 @@ def test_an_approval_waiting_for_another_in_the_same_thread_counts_both(service,
                 started.set()
                 commit_write(
                     lambda: moderate(
-                        db.session, second.config, db.session.get(Comment, ids[1]), "approve", "b"
+                        db.session,
+                        settings_of(second),
+                        db.session.get(Comment, ids[1]),
+                        "approve",
+                        "b",
                     )
                 )
                 finished.set()
@@ -491,7 +498,7 @@ def test_an_approval_waiting_for_another_in_the_same_thread_counts_both(service,
             raise
 
     with first.app_context():
-        moderate(db.session, first.config, db.session.get(Comment, ids[0]), "approve", "a")
+        moderate(db.session, settings_of(first), db.session.get(Comment, ids[0]), "approve", "a")
         waiter = threading.Thread(target=approve_the_other)
         waiter.start()
         assert started.wait(10)
@@ -520,7 +527,7 @@ def test_many_approvals_from_two_writers_at_once_end_exact(service, apps):
                 for ident in mine:
                     commit_write(
                         lambda i=ident: moderate(
-                            db.session, app.config, db.session.get(Comment, i), "approve", "x"
+                            db.session, settings_of(app), db.session.get(Comment, i), "approve", "x"
                         )
                     )
                     db.session.remove()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Ban, BanKind, BlockedWord, Comment, RuleAction, Status
 from commentsvc.moderation import moderate
@@ -144,7 +145,9 @@ def test_under_review_of_everything_an_approved_comment_edited_is_reviewed_again
 ):
     comment = make_comment(unique_uri(), "Nice post")
     with app.app_context():
-        moderate(db.session, app.config, db.session.get(Comment, comment["id"]), "approve", "test")
+        moderate(
+            db.session, settings_of(app), db.session.get(Comment, comment["id"]), "approve", "test"
+        )
         db.session.commit()
     assert _edit(client, comment, text="Nice post (typo fixed)").get_json()["status"] == "pending"
     assert _row(app, comment["id"]).status == Status.pending

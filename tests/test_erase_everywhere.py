@@ -15,6 +15,7 @@ from commentsvc.moderation import record
 
 from . import test_mail
 from .conftest import unique_uri
+from .settings_helpers import change_settings
 from .test_mail import MODERATOR, approve, outbox, send, text_of
 
 mail_server, mail_overrides, mail_settings, smtp = (
@@ -83,7 +84,7 @@ def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, mak
     )
     send(app)
     # A third comment, still held: its alert waits in the outbox, unsent.
-    app.config.update(MODERATION="all", SMTP_PORT=1)  # nothing listens there: mail stays queued
+    change_settings(app, MODERATION="all", SMTP_PORT=1)  # nothing listens there: mail stays queued
     make_comment(unique_uri(), f"Also {WORDS[2]}", email=ERIN.upper(), author=NAME)
     make_comment(uri, "Bob again", email=BOB)  # someone else's mail stays
     send(app)
@@ -117,7 +118,7 @@ def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, mak
         assert sorted(kept) == [("ban", "address ban"), ("edit", f"comment {first['id']}")]
         db.session.remove()
     assert any(m.recipient == MODERATOR and "Bob again" in m.text_body for m in outbox(app))
-    app.config["SMTP_PORT"] = smtp.port
+    change_settings(app, SMTP_PORT=smtp.port)
     send(app, now=utcnow() + timedelta(days=1))
     assert all(ERIN not in r.recipients for r in smtp.received[sent_before:])
 

@@ -23,6 +23,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from commentsvc.api.spec import openapi_document
 from commentsvc.tokens import issue_edit_token, issue_form_token
 
+from .settings_helpers import change_settings
+
 # `make test` runs a fixed search: derandomised, the same cases on every run, so that a failure
 # there is the code's and never the dice's. `make fuzz` (COMMENTSVC_FUZZ=random) runs a longer
 # random one and keeps what fails in .hypothesis/fuzz, which replays it first next time; each
@@ -144,7 +146,7 @@ def reached():
 def test_api_answers_every_generated_request_as_described(case, app, reached):
     # Bot signals must not hide validation paths (the generator repeats texts, which the
     # duplicate check would take for a bot's); limits would turn the run into 429s.
-    app.config.update(MIN_SUBMIT_SECONDS=0, DUPLICATE_WINDOW=0, RATELIMIT_ENABLED=False)
+    change_settings(app, MIN_SUBMIT_SECONDS=0, DUPLICATE_WINDOW=0, RATELIMIT_ENABLED=False)
     label = case.operation.label
     # The coverage phase (each part at its bounds, one at a time) runs no hooks: all its cases
     # get real tokens, so that its valid ones go all the way.

@@ -8,11 +8,13 @@ import gzip
 import pytest
 
 from commentsvc import create_app
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Comment
 from commentsvc.moderation import moderate
 
 from .conftest import unique_uri
+from .settings_helpers import change_settings
 
 
 def thread(client, uri, headers=None, **params):
@@ -67,7 +69,11 @@ def test_any_change_to_the_thread_gives_a_new_etag(app, client, make_comment, ch
     else:
         with app.app_context():
             moderate(
-                db.session, app.config, db.session.get(Comment, comment["id"]), "delete", "test"
+                db.session,
+                settings_of(app),
+                db.session.get(Comment, comment["id"]),
+                "delete",
+                "test",
             )
             db.session.commit()
     after = thread(client, uri, {"If-None-Match": etag_of(before)})
@@ -79,7 +85,7 @@ def test_any_change_to_the_thread_gives_a_new_etag(app, client, make_comment, ch
 def test_a_readers_own_held_comment_is_private_and_never_matches_the_public_page(
     settings, app, client, make_comment
 ):
-    app.config["MODERATION"] = "all"
+    change_settings(app, MODERATION="all")
     uri = unique_uri()
     held = make_comment(uri, "Please let me in")
     assert held["status"] == "pending"
@@ -138,7 +144,7 @@ def test_two_processes_give_one_document_one_tag(database_url, settings, client,
 
 
 def test_no_public_lifetime_when_the_setting_is_zero(app, client):
-    app.config["PUBLIC_MAX_AGE"] = 0
+    change_settings(app, PUBLIC_MAX_AGE=0)
     response = thread(client, unique_uri())
     assert response.headers["Cache-Control"] == "no-cache"
     assert thread(client, unique_uri(), {"If-None-Match": etag_of(response)}).status_code in (

@@ -30,6 +30,7 @@ from commentsvc.tokens import issue_form_token
 
 from . import test_mail
 from .conftest import REPO, SECRET, unique_uri
+from .settings_helpers import change_settings
 from .test_bad_settings import _run
 from .test_links import csrf, path_of
 from .test_mail import approve, html_of, send, text_of
@@ -282,7 +283,7 @@ def test_an_unknown_lang_is_ignored_for_the_browsers_language(client):
 
 
 def test_without_a_choice_the_page_is_in_the_configured_language(app, client):
-    app.config["LANGUAGE"] = "ja"
+    change_settings(app, LANGUAGE="ja")
     html = client.get("/", headers={"Accept-Language": "sv"}).get_data(as_text=True)
     assert '<html lang="ja" dir="ltr">' in html and "ブログ記事の下での表示を見る" in html
 
@@ -314,7 +315,7 @@ def test_the_moderators_pages_stay_english(client):
 
 
 def test_an_api_validation_error_in_polish_keeps_its_code(app, client, form_token):
-    app.config["MAX_TEXT_LENGTH"] = 22
+    change_settings(app, MAX_TEXT_LENGTH=22)
     uri = unique_uri()
     body = {"uri": uri, "text": "x" * 30, "email": "@", "form_token": form_token(uri)}
     polish = client.post("/api/comments", json=body, headers={"Accept-Language": "pl"})
@@ -438,8 +439,8 @@ def test_the_language_setting_takes_either_spelling(tmp_path):
         loaded = config.load(
             str(tmp_path), environ={"COMMENTSVC_LANGUAGE": value, "COMMENTSVC_SECRET_KEY": "k"}
         )
-        assert loaded["LANGUAGE"] == tag
-    assert config.load(str(tmp_path), environ={"COMMENTSVC_SECRET_KEY": "k"})["LANGUAGE"] == "en"
+        assert loaded.language == tag
+    assert config.load(str(tmp_path), environ={"COMMENTSVC_SECRET_KEY": "k"}).language == "en"
 
 
 def test_a_bad_language_setting_is_one_clear_line(tmp_path):

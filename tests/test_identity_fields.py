@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from commentsvc.comments import reply_as_moderator
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Moderator, Role
 
@@ -116,7 +117,11 @@ def test_a_moderators_reply_shows_their_display_name_and_a_badge(app, client, ma
         db.session.add(moderator)
         db.session.flush()
         reply_as_moderator(
-            db.session, app.config, db.session.get(Comment, reader["id"]), moderator, "An answer"
+            db.session,
+            settings_of(app),
+            db.session.get(Comment, reader["id"]),
+            moderator,
+            "An answer",
         )
         db.session.commit()
     [root] = client.get(f"/api/threads?uri={uri}").get_json()["comments"]

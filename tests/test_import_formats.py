@@ -10,17 +10,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.importers import import_file
 from commentsvc.models import Comment, Status, Thread
 from tests.conftest import corpus
+
+from .settings_helpers import change_settings
 
 
 def run_import(app, fmt: str, path, **options):
     """Import a file as the command line does: one transaction, committed (rolled back for a
     dry run); returns the report."""
     with app.app_context():
-        report = import_file(db.session, app.config, fmt, str(path), **options)
+        report = import_file(db.session, settings_of(app), fmt, str(path), **options)
         if options.get("dry_run"):
             db.session.rollback()
         else:
@@ -482,7 +485,7 @@ def test_isso_database(app, tmp_path):
 
 
 def test_nothing_is_mailed_on_import(app):
-    app.config.update(MODERATOR_EMAILS=["mod@example.org"])
+    change_settings(app, MODERATOR_EMAILS=["mod@example.org"])
     run_import(
         app, "wordpress", corpus("imports", "wordpress", "isso-wordpress.xml"), status="pending"
     )

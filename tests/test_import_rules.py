@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import func, select
 
+from commentsvc.config import settings_of
 from commentsvc.errors import BadImportFile
 from commentsvc.extensions import db
 from commentsvc.importers import import_file
@@ -423,7 +424,7 @@ def test_an_entity_expansion_bomb_is_refused_at_once_in_constant_memory(app, tmp
     tracemalloc.start()
     started = time.perf_counter()
     with app.app_context(), pytest.raises(BadImportFile, match="declares XML entities"):
-        import_file(db.session, app.config, "disqus", str(path))
+        import_file(db.session, settings_of(app), "disqus", str(path))
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

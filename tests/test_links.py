@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from itsdangerous.timed import TimestampSigner
 
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import AuditEntry, Comment, Moderator, Status, Subscription, UsedToken
 from commentsvc.moderation import moderate
@@ -311,7 +312,9 @@ def test_link_pages_are_plain_accessible_html(app, client, smtp, make_comment):
     comment = make_comment(unique_uri(), "Page check", email=ALICE, notify=True)
     alert = alert_for(app, smtp)
     with app.app_context():  # approved from the queue: the opt-in is mailed now
-        moderate(db.session, app.config, db.session.get(Comment, comment["id"]), "approve", "queue")
+        moderate(
+            db.session, settings_of(app), db.session.get(Comment, comment["id"]), "approve", "queue"
+        )
         db.session.commit()
     (opt_in,) = mails_to(app, smtp, ALICE, "Please confirm")
     confirm = path_of(re.search(r"http://comments\.test/mail/confirm/\S+", text_of(opt_in)).group())

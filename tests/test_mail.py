@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from werkzeug.security import generate_password_hash
 
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.mail import send_due, worker
 from commentsvc.mail.sender import claim
@@ -29,6 +30,7 @@ from commentsvc.models import Comment, MailStatus, Moderator, OutboxMail, Status
 from commentsvc.moderation import moderate
 
 from .conftest import SECRET, unique_uri
+from .settings_helpers import change_settings
 
 MODERATOR = "mod@example.com"
 SMTP_PASSWORD = "smtp-pass-Zq81!x"
@@ -118,7 +120,7 @@ def mail_settings(settings, mail_server, mail_overrides):
 
 def send(app, now=None):
     with app.app_context():
-        report = send_due(db.session, app.config, now=now)
+        report = send_due(db.session, settings_of(app), now=now)
         db.session.remove()
     return report
 
@@ -146,7 +148,7 @@ def send_from_two_threads(app) -> list[Exception]:
 def approve(app, comment_id: int) -> None:
     """A moderator approves a comment (as from the queue)."""
     with app.app_context():
-        moderate(db.session, app.config, db.session.get(Comment, comment_id), "approve", "mo")
+        moderate(db.session, settings_of(app), db.session.get(Comment, comment_id), "approve", "mo")
         db.session.commit()
         db.session.remove()
 
@@ -188,7 +190,7 @@ def comment_status(app, comment_id: int) -> Status:
 
 
 def test_held_comment_alerts_each_moderator_address_exactly_once(app, smtp, make_comment):
-    app.config["MODERATOR_EMAILS"] = [MODERATOR, "Mod@Example.com", "boss@example.com"]
+    change_settings(app, MODERATOR_EMAILS=[MODERATOR, "Mod@Example.com", "boss@example.com"])
     add_moderator(app, "boss", "BOSS@example.com")
     add_moderator(app, "third", "third@example.com")
     add_moderator(app, "gone", "gone@example.com", active=False)
@@ -331,18 +333,18 @@ def test_a_claimed_mail_cannot_be_claimed_again(app, make_comment):
     (mail,) = outbox(app)
     with app.app_context():
         now = utcnow()
-        first = claim(db.session, app.config, mail.id, mail.next_attempt, now)
-        second = claim(db.session, app.config, mail.id, mail.next_attempt, now)
+        first = claim(db.session, settings_of(app), mail.id, mail.next_attempt, now)
+        second = claim(db.session, settings_of(app), mail.id, mail.next_attempt, now)
         assert first is not None and second is None
         db.session.remove()
 
 
 def test_two_senders_at_once_send_each_mail_once(app, smtp, make_comment):
-    app.config["MODERATOR_EMAILS"] = [f"mod{i}@example.com" for i in range(8)]
+    change_settings(app, MODERATOR_EMAILS=[f"mod{i}@example.com" for i in range(8)])
     make_comment(unique_uri(), "Eight alerts")
     assert send_from_two_threads(app) == []
     recipients = sorted(r for got in smtp.received for r in got.recipients)
-    assert recipients == sorted(app.config["MODERATOR_EMAILS"])
+    assert recipients == sorted(settings_of(app).moderator_emails)
     assert {m.status for m in outbox(app)} == {MailStatus.sent}
 
 
@@ -413,7 +415,7 @@ def sender_threads() -> list[threading.Thread]:
 
 
 def test_background_sender_starts_on_the_first_request_once_per_process(app, client):
-    app.config["MAIL_BACKGROUND"] = True
+    change_settings(app, MAIL_BACKGROUND=True)
     assert app.extensions[worker.STATE]["pid"] is None  # creating the app started nothing
     assert sender_threads() == []
 

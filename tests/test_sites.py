@@ -32,6 +32,7 @@ from commentsvc.tokens import issue_form_token
 
 from .admin_helpers import csrf_token, login, make_moderator
 from .conftest import SECRET, unique_uri
+from .settings_helpers import change_settings
 
 BLOG, DOCS = "http://blog.test", "http://docs.test"
 
@@ -189,7 +190,7 @@ def test_rules_apply_on_their_own_site_only(app, client, docs):
 @pytest.fixture
 def two_sites(app, client, docs):
     """A held comment, a thread and a ban on each site, and a moderator of the blog only."""
-    app.config["MODERATION"] = "all"
+    change_settings(app, MODERATION="all")
     blog_comment = post(client, unique_uri(), "Blog question", site="default").get_json()
     docs_comment = post(client, unique_uri(), "Docs question", site="docs", origin=DOCS).get_json()
     with app.app_context():
@@ -290,7 +291,7 @@ def test_an_admin_sees_every_site_and_switches_between_them(app, client, two_sit
 
 
 def test_held_comments_alert_that_sites_moderators_under_its_sender_name(app, client, docs):
-    app.config["MODERATOR_EMAILS"] = ["blog-team@example.com"]
+    change_settings(app, MODERATOR_EMAILS=["blog-team@example.com"])
     make_moderator(app, "blogmod", email="blogmod@example.com", sites=("default",))
     make_moderator(app, "docsmod", email="docsmod@example.com", sites=("docs",))
     make_moderator(app, "boss", email="boss@example.com", role=Role.admin)
@@ -305,8 +306,9 @@ def test_held_comments_alert_that_sites_moderators_under_its_sender_name(app, cl
 
 def test_each_sites_held_comments_have_their_own_hourly_digest(app, client, docs):
     """One site's flood neither uses up another's alerts nor is digested to its moderators."""
-    app.config.update(MODERATOR_EMAILS=["blog-team@example.com"], ALERTS_PER_HOUR=1)
-    app.config["MODERATION"] = "all"
+    change_settings(
+        app, MODERATOR_EMAILS=["blog-team@example.com"], ALERTS_PER_HOUR=1, MODERATION="all"
+    )
     make_moderator(app, "docsmod", email="docsmod@example.com", sites=("docs",))
     for n in range(3):
         post(client, unique_uri(), f"Docs flood {n}", site="docs", origin=DOCS)
@@ -504,8 +506,7 @@ def test_an_install_from_before_sites_upgrades_with_nothing_lost_or_changed(befo
     with app.app_context():
         assert sites.names(db.session) == ["default"]
         assert sites.overrides(sites.require(db.session, "default")) == {
-            "SITE": "default",
-            "SITE_TITLE": None,
+            "site_title": None,
         }  # the install's settings decide, as before
         assert [(b.site, b.value) for b in db.session.execute(sa.select(Ban)).scalars()] == [
             ("default", "spam@example.com")

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from commentsvc import spamfilter
-from commentsvc.config import load
+from commentsvc.config import load, settings_of
 from commentsvc.errors import BadSetting
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Role, SpamFeature, SpamLesson, Status
@@ -21,6 +21,7 @@ from commentsvc.tokens import issue_action_token, issue_form_token
 from .admin_helpers import csrf_token, login, make_moderator
 from .conftest import REPO, SECRET, corpus, unique_uri
 from .server_helpers import BIN, service_env
+from .settings_helpers import change_settings
 
 BLOG_COMMENTS = REPO / "tests" / "data" / "blog_comments.csv"
 
@@ -124,8 +125,8 @@ def test_a_feature_seen_only_in_spam_pushes_the_score_up_and_is_named_first():
 
 
 def test_thresholds_and_mode_are_settings_checked_when_read():
-    config = load("/tmp", environ={})
-    assert (config["SPAM_FILTER"], config["SPAM_FILTER_HOLD"], config["SPAM_FILTER_SPAM"]) == (
+    settings = load("/tmp", environ={})
+    assert (settings.spam_filter, settings.spam_filter_hold, settings.spam_filter_spam) == (
         "on",
         0.9,
         0.999,
@@ -189,11 +190,11 @@ def test_the_thresholds_decide_between_holding_and_marking_spam_quietly(app, mak
         text = f"cheap pills casino loans https://pills-{n}.example and a garden"
         with app.app_context():
             score = spamfilter.classify(
-                db.session, app.config, text=text, author="Pills", website=None
+                db.session, settings_of(app), text=text, author="Pills", website=None
             ).score
         assert 0.5 < score < 1.0
-        app.config.update(
-            SPAM_FILTER_HOLD=min(1.0, score * hold), SPAM_FILTER_SPAM=min(1.0, score * spam)
+        change_settings(
+            app, SPAM_FILTER_HOLD=min(1.0, score * hold), SPAM_FILTER_SPAM=min(1.0, score * spam)
         )
         posted = make_comment(unique_uri(), text, author="Pills")
         assert posted["status"] in ("pending", "approved")  # never "spam", to the poster
@@ -212,11 +213,11 @@ def test_learn_mode_scores_without_acting_and_off_neither_scores_nor_learns(
     app, make_comment, moderator
 ):
     teach_examples(app, spam=40, ham=40)
-    app.config.update(SPAM_FILTER="learn")
+    change_settings(app, SPAM_FILTER="learn")
     posted = make_comment(unique_uri(), "cheap pills casino loans https://pills-9.example")
     assert posted["status"] == "approved"
     assert comment_row(app, posted["id"]).spam_score > 0.9
-    app.config.update(SPAM_FILTER="off")
+    change_settings(app, SPAM_FILTER="off")
     quiet = make_comment(unique_uri(), "cheap pills casino loans https://pills-8.example")
     assert quiet["status"] == "approved" and comment_row(app, quiet["id"]).spam_score is None
     before = total(app)
@@ -290,7 +291,7 @@ def test_queue_decisions_teach_it_and_a_restore_takes_the_spam_lesson_back(
 
 @pytest.mark.usefixtures("held")
 def test_bulk_actions_and_mail_links_teach_it(app, client, moderator, make_comment):
-    app.config["MODERATOR_EMAILS"] = ["alerts@example.com"]
+    change_settings(app, MODERATOR_EMAILS=["alerts@example.com"])
     uri = unique_uri()
     ids = [make_comment(uri, f"Offer number {n}: cheap loans")["id"] for n in range(3)]
     token = csrf_token(moderator, "/admin/")

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from commentsvc import tokens
+from commentsvc.config import settings_of
 from commentsvc.errors import Refused, ValidationFailed
 from commentsvc.extensions import db
 from commentsvc.models import Ban, BanKind, BlockedWord, Comment, RuleAction, Status, Thread, utcnow
@@ -18,6 +19,7 @@ from commentsvc.threads import MAX_DEPTH, _flatten_deep, thread_tree
 from commentsvc.validation import uri_problem, validate_comment
 
 from .conftest import SECRET, unique_uri
+from .settings_helpers import changed
 
 # --- tokens --------------------------------------------------------------------------------------
 
@@ -134,11 +136,11 @@ def test_a_thread_uri_is_a_path_or_an_address_on_an_allowed_origin(app):
 
 
 def decide(app, text="Hello", *, policy="none", email=None, verdict=None, html=None, **extra):
-    config = {**app.config, "MODERATION": policy, **extra}
+    settings = changed(settings_of(app), MODERATION=policy, **extra)
     with app.app_context():
         return decide_status(
             db.session,
-            config,
+            settings,
             text=text,
             html=html or f"<p>{text}</p>",
             email=email,

@@ -19,12 +19,14 @@ from aiosmtpd.controller import Controller
 from commentsvc import privacy
 from commentsvc.api import comments as comments_api
 from commentsvc.chores import HOURLY, Every
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.mail import worker
 from commentsvc.models import Comment, MailStatus, OutboxMail, utcnow
 
 from .conftest import unique_uri
 from .server_helpers import BIN, REPO, service_env
+from .settings_helpers import change_settings
 
 MODERATOR = "mod@example.com"
 
@@ -127,7 +129,7 @@ def test_send_mail_keeps_sending_as_mail_is_queued_until_interrupted(
     app, database_url, inbox, make_comment, tmp_path
 ):
     worker.stop_background_senders()
-    app.config.update(MODERATION="all", MODERATOR_EMAILS=[MODERATOR])
+    change_settings(app, MODERATION="all", MODERATOR_EMAILS=[MODERATOR])
     env = service_env(
         database_url,
         tmp_path,
@@ -178,7 +180,7 @@ def clock(monkeypatch):
 
 
 def test_a_post_drops_old_addresses_at_most_once_an_hour(app, make_comment, clock):
-    assert app.config["ADDRESS_RETENTION_DAYS"] == 30  # the default
+    assert settings_of(app).address_retention_days == 30  # the default
     old = make_comment(unique_uri(), "The first post: the hourly purge runs, finds nothing")
     age(app, old["id"], 31)
     recent = make_comment(unique_uri(), "Recent")
@@ -195,7 +197,7 @@ def test_a_post_drops_old_addresses_at_most_once_an_hour(app, make_comment, cloc
 
 
 def test_retention_zero_keeps_addresses(app, make_comment, clock):
-    app.config["ADDRESS_RETENTION_DAYS"] = 0
+    change_settings(app, ADDRESS_RETENTION_DAYS=0)
     old = make_comment(unique_uri(), "Ten years old")
     age(app, old["id"], 3650)
     make_comment(unique_uri(), "A post, when the purge would be due")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Comment
 
@@ -150,7 +151,7 @@ def test_previews_beyond_the_budget_are_refused(app):
 
 @pytest.mark.usefixtures("few_posts")
 def test_without_trusted_proxies_a_forged_forwarded_for_is_ignored(app, form_token):
-    assert app.config["TRUSTED_PROXIES"] == 0  # the default
+    assert settings_of(app).trusted_proxies == 0  # the default
     reader = app.test_client()
     uri = unique_uri()
     codes = [

@@ -18,11 +18,13 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.mail import send_due, worker
 from commentsvc.models import MailStatus, OutboxMail
 
 from .conftest import need, unique_uri
+from .settings_helpers import change_settings
 
 MODERATOR = "mod@example.com"
 
@@ -131,7 +133,7 @@ def mail_settings(settings, mail_server):
 
 def send(app):
     with app.app_context():
-        report = send_due(db.session, app.config)
+        report = send_due(db.session, settings_of(app))
         db.session.remove()
     return report
 
@@ -144,7 +146,7 @@ def outbox(app) -> list[OutboxMail]:
 
 
 def test_mail_is_delivered_over_starttls_by_default(app, mail_server, certificates, make_comment):
-    assert app.config["SMTP_STARTTLS"] is True  # nobody turned it on: the default
+    assert settings_of(app).smtp_starttls is True  # nobody turned it on: the default
     mail_server.start(*certificates["trusted"])
     make_comment(unique_uri(), "Please review me")
 
@@ -183,7 +185,7 @@ def test_a_certificate_the_sender_does_not_trust_is_refused_and_retried(
 
 
 def test_starttls_can_be_turned_off_for_a_local_relay(app, mail_server, make_comment):
-    app.config["SMTP_STARTTLS"] = False
+    change_settings(app, SMTP_STARTTLS=False)
     mail_server.start()
     make_comment(unique_uri(), "To the relay on this host")
 

@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -28,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import sites
 from ..accounts import SessionPolicy, session_moderator
+from ..config import current_settings
 from ..errors import ServiceError
 from ..extensions import db, login_manager
 from ..http_errors import status_of
@@ -50,7 +50,7 @@ login_manager.session_protection = "strong"
 @login_manager.user_loader  # type: ignore[untyped-decorator]  # Flask-Login has no types
 def load_moderator(user_id: str) -> Moderator | None:
     """The moderator only while the cookie's session is live on the server."""
-    policy = SessionPolicy.from_config(current_app.config)
+    policy = SessionPolicy.from_settings(current_settings())
     moderator, touched = session_moderator(db.session(), user_id, session.get(SESSION_KEY), policy)
     if touched:
         db.session.commit()
@@ -76,8 +76,8 @@ def no_caching(response: Response) -> Response:
 def thread_link(thread: Thread) -> str:
     """Where a thread's post is read: on the blog when its origin is known, else our own page."""
     site = sites.get(db.session(), thread.site)
-    config = sites.settings(current_app.config, site) if site else current_app.config
-    origins: list[str] = config["ALLOWED_ORIGINS"]
+    settings = sites.settings(current_settings(), site) if site else current_settings()
+    origins = settings.allowed_origins
     if origins and thread.uri.startswith("/"):
         return origins[0] + thread.uri
     site_arg: dict[str, Any] = {"site": thread.site} if thread.site != sites.DEFAULT_SITE else {}

@@ -14,6 +14,7 @@ from flask_login import current_user, login_user, logout_user
 from limits import RateLimitItem, parse_many
 
 from .. import accounts
+from ..config import current_settings
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
 from . import SESSION_KEY, back, bp
@@ -36,23 +37,23 @@ def _address_key(address: str) -> str:
 def _counters(subject: str) -> list[Counter]:
     """The failed-login counters of this try: its address's, and the account's from there.
     Never the account's alone: strangers' failures must not lock its owner out."""
-    config = current_app.config
-    prefix = config.get("RATELIMIT_KEY_PREFIX", "commentsvc")
+    settings = current_settings()
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "commentsvc")
     address = _address_key(get_remote_address() or "?")
     counters: list[Counter] = [
         (item, (prefix, "admin-login", address))
-        for item in parse_many(config["RATELIMIT_LOGIN_ADDRESS"])
+        for item in parse_many(settings.ratelimit_login_address)
     ]
     counters += [
         (item, (prefix, "admin-login", subject, address))
-        for item in parse_many(config["RATELIMIT_LOGIN"])
+        for item in parse_many(settings.ratelimit_login)
     ]
     return counters
 
 
 def _seconds_to_wait(counters: list[Counter]) -> int:
     """0 when none of the counters is spent, else how long until all of them allow a try."""
-    if not current_app.config["RATELIMIT_ENABLED"]:
+    if not current_settings().ratelimit_enabled:
         return 0
     strategy, now, wait = limiter.limiter, time.time(), 0
     for item, keys in counters:
@@ -63,7 +64,7 @@ def _seconds_to_wait(counters: list[Counter]) -> int:
 
 
 def _count_failure(counters: list[Counter]) -> None:
-    if current_app.config["RATELIMIT_ENABLED"]:
+    if current_settings().ratelimit_enabled:
         for item, keys in counters:
             limiter.limiter.hit(item, *keys)
 
@@ -95,7 +96,7 @@ def login() -> ResponseReturnValue:
         return _too_many(wait)
     if accounts.password_matches(moderator, cast(str, form.password.data)) and moderator.active:
         token = accounts.log_in(
-            db.session(), moderator, accounts.SessionPolicy.from_config(current_app.config)
+            db.session(), moderator, accounts.SessionPolicy.from_settings(current_settings())
         )
         db.session.commit()
         session.clear()  # nothing from before the login carries over

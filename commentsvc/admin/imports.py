@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from flask import abort, current_app, render_template, request
+from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..audit import record
 from ..comments import DEFAULT_SITE
+from ..config import current_settings
 from ..errors import BadImportFile
 from ..extensions import csrf, db
 from . import bp
@@ -80,7 +81,7 @@ def _run(form: ImportForm) -> Report:
     with _saved(form.upload.data) as path:
         report = import_file(
             db.session(),
-            current_app.config,
+            current_settings(),
             form.fmt.data,
             path,
             site=site,
@@ -132,7 +133,7 @@ def _outline(lines: list[str]) -> list[tuple[str, list[str]]]:
 
 
 def _limit() -> int:
-    limit: int = current_app.config["IMPORT_MAX_BYTES"]
+    limit: int = current_settings().import_max_bytes
     return limit
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import cast
 
-from flask import current_app, flash, render_template, request
+from flask import flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from .. import comments as domain
 from .. import queue as queue_of
+from ..config import current_settings
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Comment
@@ -55,7 +56,7 @@ def act(comment_id: int, action: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         changed = moderate(
             db.session(),
-            current_app.config,
+            current_settings(),
             _comment(comment_id),
             action,
             current_user._get_current_object(),
@@ -80,7 +81,7 @@ def bulk() -> ResponseReturnValue:
         return back()
     moderator = current_user._get_current_object()
     changed = moderate_many(  # nothing changes if one is another site's
-        db.session(), current_app.config, ids, action, moderator, my_sites()
+        db.session(), current_settings(), ids, action, moderator, my_sites()
     )
     db.session.commit()
     flash(f"{action}: {changed} of {len(ids)} selected comment(s) changed.")
@@ -114,7 +115,7 @@ def reply(comment_id: int) -> ResponseReturnValue:
         try:
             domain.reply_as_moderator(
                 db.session(),
-                current_app.config,
+                current_settings(),
                 comment,
                 current_user._get_current_object(),
                 cast(str, form.text.data),

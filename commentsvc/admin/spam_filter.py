@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import render_template
 from flask.typing import ResponseReturnValue
 
 from .. import spamfilter
+from ..config import current_settings
 from ..extensions import db
 from . import admin_required, bp
 
@@ -15,17 +16,17 @@ CHART_DAYS = 30
 @bp.get("/spam-filter")
 @admin_required
 def spam_filter() -> ResponseReturnValue:
-    config = current_app.config
-    learned = spamfilter.stats(db.session(), config["SPAM_FILTER_HOLD"])
+    settings = current_settings()
+    learned = spamfilter.stats(db.session(), settings.spam_filter_hold)
     recent = spamfilter.activity(db.session(), CHART_DAYS)
     spam = learned.spam_decisions + learned.spam_from_files
     ham = learned.ham_decisions + learned.ham_from_files
     return render_template(
         "admin/spam_filter.html",
-        config=config,
+        settings=settings,
         learned=learned,
         recent=recent,
-        acting=config["SPAM_FILTER"] == "on" and min(spam, ham) >= spamfilter.MIN_LESSONS,
+        acting=settings.spam_filter == "on" and min(spam, ham) >= spamfilter.MIN_LESSONS,
         needed=spamfilter.MIN_LESSONS,
         spam=spam,
         ham=ham,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -12,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import comments as domain
 from ..antispam import prune_used_form_tokens_if_due
+from ..config import Settings, current_settings
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
 from ..i18n import current_language
@@ -25,23 +25,19 @@ from . import bp
 from .requests import bearer_token, json_object, site, site_config
 
 
-def _limit(name: str) -> Callable[[], str]:
-    return lambda: current_app.config[name]
-
-
 @bp.post("/comments")
 @new_comments_per_address
 @new_comments_per_thread
 def post_comment() -> Response:
     """Store a new comment or reply; 201 with its status and an edit token."""
     data = json_object()
-    config, thread_site = site_config(), site()
+    settings, thread_site = site_config(), site()
     lang = current_language().tag  # from Accept-Language: the widget sends its own
 
     def work() -> dict[str, Any]:
         result = domain.post_comment(
             db.session(),
-            config,
+            settings,
             data=data,
             remote_addr=request.remote_addr,
             site=thread_site,
@@ -55,19 +51,19 @@ def post_comment() -> Response:
 
     body = commit_write(work)
     # Each form token works once: here is the next one for this thread.
-    body["form_token"] = issue_form_token(config["SECRET_KEY"], thread_site, data["uri"])
+    body["form_token"] = issue_form_token(settings.secret_key, thread_site, data["uri"])
     response = jsonify(body)
     response.status_code = 201
-    _housekeeping(config)
+    _housekeeping(settings)
     return response
 
 
-def _housekeeping(config: Mapping[str, Any]) -> None:
+def _housekeeping(settings: Settings) -> None:
     """After a stored comment: it must never turn that comment's 201 into a 500."""
     try:
         now = time.monotonic()
-        purged = purge_if_due(db.session(), config["ADDRESS_RETENTION_DAYS"], now)
-        pruned = prune_used_form_tokens_if_due(db.session(), config["FORM_TOKEN_MAX_AGE"], now)
+        purged = purge_if_due(db.session(), settings.address_retention_days, now)
+        pruned = prune_used_form_tokens_if_due(db.session(), settings.form_token_max_age, now)
         if purged is not None or pruned is not None:
             db.session.commit()
     except SQLAlchemyError:
@@ -76,15 +72,15 @@ def _housekeeping(config: Mapping[str, Any]) -> None:
 
 
 @bp.post("/comments/<int:comment_id>/vote")
-@limiter.limit(_limit("RATELIMIT_VOTE"))
+@limiter.limit(lambda: current_settings().ratelimit_vote)
 def vote(comment_id: int) -> Response:
     """A reader's up (1) or down (-1) vote on a published comment, or 0 to take it back."""
     from ..votes import cast_vote
 
     data = json_object()
-    config = site_config()
+    settings = site_config()
     score = commit_write(
-        lambda: cast_vote(db.session(), config, comment_id, data, request.remote_addr)
+        lambda: cast_vote(db.session(), settings, comment_id, data, request.remote_addr)
     )
     return jsonify({"id": comment_id, "score": score})
 
@@ -94,10 +90,10 @@ def vote(comment_id: int) -> Response:
 def edit_comment(comment_id: int) -> Response:
     """Change one's own comment inside the edit window (Authorization: Bearer <edit token>)."""
     data, token = json_object(), bearer_token()
-    config = site_config()
+    settings = site_config()
     comment = commit_write(
         lambda: domain.edit_comment(
-            db.session(), config, comment_id, token, data, remote_addr=request.remote_addr
+            db.session(), settings, comment_id, token, data, remote_addr=request.remote_addr
         )
     )
     return jsonify(public_comment(comment))
@@ -108,19 +104,19 @@ def edit_comment(comment_id: int) -> Response:
 def delete_comment(comment_id: int) -> Response:
     """Withdraw one's own comment inside the edit window."""
     token = bearer_token()
-    config = site_config()
-    comment = commit_write(lambda: domain.delete_comment(db.session(), config, comment_id, token))
+    settings = site_config()
+    comment = commit_write(lambda: domain.delete_comment(db.session(), settings, comment_id, token))
     return jsonify({"id": comment.id, "status": comment.status.value})
 
 
 @bp.post("/preview")
-@limiter.limit(_limit("RATELIMIT_PREVIEW"))
+@limiter.limit(lambda: current_settings().ratelimit_preview)
 def preview() -> Response:
     """Render Markdown exactly as a saved comment would be."""
     text = json_object().get("text")
     if not isinstance(text, str):
         raise ValidationFailed({"text": [gettext("Must be a string.")]})
-    if len(text) > site_config()["MAX_TEXT_LENGTH"]:
+    if len(text) > site_config().max_text_length:
         raise ValidationFailed({"text": [gettext("This text is too long.")]})
     try:
         text.encode("utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask_babel import gettext
 
+from ..config import current_settings
 from ..errors import Forbidden
 from . import bp
 from .requests import site_config_or_none
@@ -21,8 +22,8 @@ WARNED_MAX = 1000
 def origin_allowed(origin: str) -> bool:
     """The service's own origin, or one of the origins of the site the request is for."""
     own = request.host_url.rstrip("/")
-    config = site_config_or_none() or current_app.config
-    allowed = origin in (own, config["PUBLIC_URL"]) or origin in config["ALLOWED_ORIGINS"]
+    settings = site_config_or_none() or current_settings()
+    allowed = origin in (own, settings.public_url) or origin in settings.allowed_origins
     if not allowed:
         _warn_once(origin)
     return allowed

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_babel import gettext
 
 from .. import sites
+from ..config import Settings, current_settings
 from ..errors import ServiceError, UnknownSite, UnsupportedMediaType
 from ..tokens import own_comment_ids
 from ..transactions import read_with_retry
@@ -38,26 +38,25 @@ def reader_own_ids() -> set[int]:
     raw = request.headers.get("X-Edit-Tokens", "")
     if not raw:
         return set()
-    return own_comment_ids(current_app.config["SECRET_KEY"], raw.split(","))
+    return own_comment_ids(current_settings().secret_key, raw.split(","))
 
 
 def site() -> str:
     """The site a request is for (`?site=`, default "default"); 400 for one not served."""
-    name: str = site_config()["SITE"]
-    return name
+    return site_config().site or sites.DEFAULT_SITE
 
 
-def site_config() -> Mapping[str, Any]:
+def site_config() -> Settings:
     """The settings of the site the request is for: its own, then the install's. Read once
     per request."""
     if "site_config" not in g:
         name = request.args.get("site", sites.DEFAULT_SITE)
-        g.site_config = sites.cached_settings(current_app.config, name, read_with_retry)
-    config: Mapping[str, Any] = g.site_config
-    return config
+        g.site_config = sites.cached_settings(current_settings(), name, read_with_retry)
+    settings: Settings = g.site_config
+    return settings
 
 
-def site_config_or_none() -> Mapping[str, Any] | None:
+def site_config_or_none() -> Settings | None:
     """The same, or None for a site not served (for answers that must not fail again)."""
     try:
         return site_config()

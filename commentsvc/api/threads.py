@@ -40,8 +40,8 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 def get_thread() -> Response:
     """The approved comments of one thread, nested, with a form token for the next post."""
     uri = request.args.get("uri", "")
-    config = site_config()
-    if problem := uri_problem(uri, config["ALLOWED_ORIGINS"]):
+    settings = site_config()
+    if problem := uri_problem(uri, settings.allowed_origins):
         raise ValidationFailed({"uri": [problem]})
     sort = request.args.get("sort", "oldest")
     if sort not in SORTS:
@@ -59,8 +59,8 @@ def get_thread() -> Response:
         "after": request.args.get("after"),
     }
     options["extra"] = {
-        "edit_window": config["EDIT_WINDOW"],
-        "min_submit_seconds": config["MIN_SUBMIT_SECONDS"],
+        "edit_window": settings.edit_window,
+        "min_submit_seconds": settings.min_submit_seconds,
     }
     # A plain read on a connection: no ORM session to set up and tear down.
     body, public = read_with_retry(lambda conn: thread_json(conn, **options))
@@ -79,14 +79,14 @@ def get_form_token() -> Response:
     """A form token for the next post to a thread (each works once), and how old it must be
     before it is used."""
     uri = request.args.get("uri", "")
-    config = site_config()
-    if problem := uri_problem(uri, config["ALLOWED_ORIGINS"]):
+    settings = site_config()
+    if problem := uri_problem(uri, settings.allowed_origins):
         raise ValidationFailed({"uri": [problem]})
     response = jsonify(
         {
             "uri": uri,
-            "form_token": issue_form_token(config["SECRET_KEY"], site(), uri),
-            "min_submit_seconds": config["MIN_SUBMIT_SECONDS"],
+            "form_token": issue_form_token(settings.secret_key, site(), uri),
+            "min_submit_seconds": settings.min_submit_seconds,
         }
     )
     response.headers["Cache-Control"] = "no-store"
@@ -98,7 +98,7 @@ def _counts_response(uris: list[Any], cache_control: str) -> Response:
         raise ValidationFailed(
             {"uris": [gettext("At most %(max)d uris per request.", max=MAX_COUNT_URIS)]}
         )
-    origins = site_config()["ALLOWED_ORIGINS"]
+    origins = site_config().allowed_origins
     problems = {problem for u in uris if (problem := uri_problem(u, origins))}
     if problems:
         raise ValidationFailed({"uris": sorted(problems)})

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..config import Settings
 from ..errors import BadImportFile
 from ..import_formats import IMPORT_FORMATS as NAMES
 from ..import_formats import IMPORT_STATUSES
@@ -32,7 +33,7 @@ __all__ = ["IMPORT_STATUSES", "NAMES", "READERS", "Report", "import_file", "read
 
 def import_file(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     fmt: str,
     path: str,
     *,
@@ -61,7 +62,7 @@ def import_file(
     with _quiet_collector(), _unprepared(session), _pool(workers) as pool:
         loader = Loader(
             session,
-            config,
+            settings,
             site=site,
             report=report,
             uri_map=uri_map,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from .. import antispam, tokens
 from ..comments import anonymise_address, avatar_seed
+from ..config import Settings
 from ..models import (
     Comment,
     Moderator,
@@ -149,7 +150,7 @@ class Loader:
     def __init__(
         self,
         session: Session,
-        config: Mapping[str, Any],
+        settings: Settings,
         *,
         site: str,
         report: Report,
@@ -158,7 +159,7 @@ class Loader:
         pool: Pool | None = None,
     ):
         self.pool = pool  # worker processes for derive(), or None to derive here
-        self.session, self.secret, self.site = session, config["SECRET_KEY"], site
+        self.session, self.secret, self.site = session, settings.secret_key, site
         self.report, self.uri_map, self.status = report, uri_map or {}, status
         self.titles: dict[str, SourceThread] = {}
         self.threads: dict[str, int] = dict(  # uri -> id, of the site's threads

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
@@ -15,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .. import events
+from ..config import Settings
 from ..models import Comment, Status
 from .alerts import queue_moderator_alerts
 from .sender import SendReport, send_due
@@ -30,20 +30,18 @@ from .worker import (
 __all__ = ["SendReport", "init_app", "send_due"]
 
 
-def on_comment_posted(
-    session: Session, *, config: Mapping[str, Any], comment: Comment, **_: Any
-) -> None:
+def on_comment_posted(session: Session, *, settings: Settings, comment: Comment, **_: Any) -> None:
     """Alert the moderators of a held comment (its address hears nothing until approval)."""
     if comment.status == Status.pending:  # spam is quiet: no alert
-        queue_moderator_alerts(session, config, comment)
+        queue_moderator_alerts(session, settings, comment)
 
 
 def on_comment_approved(
-    session: Session, *, config: Mapping[str, Any], comment: Comment, **_: Any
+    session: Session, *, settings: Settings, comment: Comment, **_: Any
 ) -> None:
     """Offer the opt-in to a reader who asked; tell the parent's subscribers of the reply."""
-    subscribe(session, config, comment)  # approved on posting, by a moderator, or from spam
-    queue_reply_notifications(session, config, comment)
+    subscribe(session, settings, comment)  # approved on posting, by a moderator, or from spam
+    queue_reply_notifications(session, settings, comment)
 
 
 def init_app(app: Flask) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -13,6 +12,7 @@ from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
+from ..config import Settings
 from ..i18n import template_language
 from ..models import MailStatus, OutboxMail, Thread
 
@@ -20,22 +20,22 @@ QUEUED = "commentsvc.mail_queued"  # session.info flag: this transaction wrote m
 SUBJECT_LENGTH = 300  # OutboxMail.subject
 
 
-def public_url(config: Mapping[str, Any], endpoint: str, **values: Any) -> str:
+def public_url(settings: Settings, endpoint: str, **values: Any) -> str:
     """An absolute URL of one of our pages on PUBLIC_URL (mail is sent outside any request)."""
-    base = urlsplit(config["PUBLIC_URL"])
+    base = urlsplit(settings.public_url)
     adapter = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
     )
     return adapter.build(endpoint, values, force_external=True)
 
 
-def thread_url(config: Mapping[str, Any], thread: Thread, comment_id: int | None = None) -> str:
+def thread_url(settings: Settings, thread: Thread, comment_id: int | None = None) -> str:
     """The thread's page on this service, or the thread's own address when there is none."""
     site = {"site": thread.site} if thread.site != "default" else {}
     try:
-        url = public_url(config, "widget.thread_page", uri=thread.uri, **site)
+        url = public_url(settings, "widget.thread_page", uri=thread.uri, **site)
     except BuildError:
-        url = config["PUBLIC_URL"] + thread.uri
+        url = settings.public_url + thread.uri
     return f"{url}#comment-{comment_id}" if comment_id else url
 
 

@@ -12,7 +12,6 @@ import logging
 import random
 import smtplib
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
@@ -24,6 +23,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..config import Settings
 from ..errors import MailServerUnusable
 from ..models import MailStatus, OutboxMail, utcnow
 from .upkeep import before_pass
@@ -92,13 +92,13 @@ class LogTransport:
 class SMTPTransport:
     """One connection for a whole pass, opened on the first mail; STARTTLS and login if set."""
 
-    def __init__(self, config: Mapping[str, Any]):
-        self.config = config
+    def __init__(self, settings: Settings):
+        self.settings = settings
         self.smtp: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
-        c = self.config
-        host, port, timeout = c["SMTP_HOST"], c["SMTP_PORT"], c["SMTP_TIMEOUT"]
+        c = self.settings
+        host, port, timeout = c.smtp_host or "", c.smtp_port, c.smtp_timeout
         if port == IMPLICIT_TLS_PORT:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
                 host, port, timeout=timeout, context=ssl.create_default_context()
@@ -106,7 +106,7 @@ class SMTPTransport:
         else:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
         try:
-            if c["SMTP_STARTTLS"] and port != IMPLICIT_TLS_PORT:
+            if c.smtp_starttls and port != IMPLICIT_TLS_PORT:
                 try:
                     smtp.starttls(context=ssl.create_default_context())
                 except smtplib.SMTPNotSupportedError:
@@ -114,9 +114,9 @@ class SMTPTransport:
                         f"the mail server {host}:{port} does not offer STARTTLS: set "
                         "COMMENTSVC_SMTP_STARTTLS=false (or use port 465 for TLS from the start)"
                     ) from None
-            if c["SMTP_USERNAME"]:
+            if c.smtp_username:
                 try:
-                    smtp.login(c["SMTP_USERNAME"], c["SMTP_PASSWORD"] or "")
+                    smtp.login(c.smtp_username, c.smtp_password or "")
                 except smtplib.SMTPNotSupportedError:
                     raise MailServerUnusable(
                         f"the mail server {host}:{port} does not offer a login (AUTH), or only "
@@ -149,19 +149,19 @@ class SMTPTransport:
                 self.reset()
 
 
-def open_transport(config: Mapping[str, Any]) -> Transport:
-    return SMTPTransport(config) if config["SMTP_HOST"] else LogTransport()
+def open_transport(settings: Settings) -> Transport:
+    return SMTPTransport(settings) if settings.smtp_host else LogTransport()
 
 
-def build_message(config: Mapping[str, Any], mail: OutboxMail) -> EmailMessage:
+def build_message(settings: Settings, mail: OutboxMail) -> EmailMessage:
     """The MIME message for an outbox row: plain text, HTML alternative, unsubscribe headers."""
-    domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["Subject"] = mail.subject
     message["From"] = (
-        formataddr((mail.sender_name, parseaddr(config["MAIL_FROM"])[1]))
+        formataddr((mail.sender_name, parseaddr(settings.mail_from)[1]))
         if mail.sender_name
-        else config["MAIL_FROM"]
+        else settings.mail_from
     )
     message["To"] = mail.recipient
     message["Date"] = format_datetime(utcnow())
@@ -184,21 +184,21 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * (1 + random.random() / 10))  # noqa: S311  (not crypto)
 
 
-def describe(config: Mapping[str, Any], exc: BaseException) -> str:
+def describe(settings: Settings, exc: BaseException) -> str:
     """The error as stored and logged: never with the SMTP password in it."""
     text = f"{type(exc).__name__}: {exc}"
-    if config.get("SMTP_PASSWORD"):
-        text = text.replace(config["SMTP_PASSWORD"], "[hidden]")
+    if settings.smtp_password:
+        text = text.replace(settings.smtp_password, "[hidden]")
     return text[:ERROR_LENGTH]
 
 
-def lease(config: Mapping[str, Any]) -> timedelta:
+def lease(settings: Settings) -> timedelta:
     """How long a claimed mail is left to its sender: connect, TLS, login, data, each may wait."""
-    return timedelta(seconds=300 + 10 * config["SMTP_TIMEOUT"])
+    return timedelta(seconds=300 + 10 * settings.smtp_timeout)
 
 
 def claim(
-    session: Session, config: Mapping[str, Any], mail_id: int, seen: datetime, now: datetime
+    session: Session, settings: Settings, mail_id: int, seen: datetime, now: datetime
 ) -> OutboxMail | None:
     """Take one due mail for this process, or None when another process took it first."""
     result = session.execute(
@@ -208,7 +208,7 @@ def claim(
             OutboxMail.status == MailStatus.queued,
             OutboxMail.next_attempt == seen,
         )
-        .values(attempts=OutboxMail.attempts + 1, next_attempt=now + lease(config))
+        .values(attempts=OutboxMail.attempts + 1, next_attempt=now + lease(settings))
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -219,7 +219,7 @@ def claim(
 
 def _record_failure(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     mail: OutboxMail,
     exc: BaseException,
     now: datetime,
@@ -227,8 +227,8 @@ def _record_failure(
     permanent: bool,
 ) -> bool:
     """Schedule the next try, or give up; True when the mail is given up."""
-    mail.last_error = describe(config, exc)
-    give_up = permanent or mail.attempts >= config["MAIL_MAX_ATTEMPTS"]
+    mail.last_error = describe(settings, exc)
+    give_up = permanent or mail.attempts >= settings.mail_max_attempts
     if give_up:
         mail.status = MailStatus.failed
         log.error(
@@ -249,7 +249,7 @@ def _record_failure(
 
 def send_batch(
     session: Session,
-    config: Mapping[str, Any],
+    settings: Settings,
     transport: Transport,
     now: datetime,
     limit: int = BATCH,
@@ -264,13 +264,13 @@ def send_batch(
     ).all()
     session.rollback()  # end the read transaction; each claim is its own short one
     for mail_id, seen in due:
-        mail = claim(session, config, mail_id, seen, now)
+        mail = claim(session, settings, mail_id, seen, now)
         if mail is None:
             continue
         try:
-            message = build_message(config, mail)
+            message = build_message(settings, mail)
         except (ValueError, TypeError) as exc:  # a header no retry will make encodable
-            _count(report, _record_failure(session, config, mail, exc, now, permanent=True))
+            _count(report, _record_failure(session, settings, mail, exc, now, permanent=True))
             continue
         try:
             transport.send(mail, message)
@@ -278,12 +278,12 @@ def send_batch(
             transport.reset()
             _count(
                 report,
-                _record_failure(session, config, mail, exc, now, permanent=_is_permanent(exc)),
+                _record_failure(session, settings, mail, exc, now, permanent=_is_permanent(exc)),
             )
             continue
         except Exception as exc:  # server down, timed out, login refused: try again later
             transport.reset()
-            _count(report, _record_failure(session, config, mail, exc, now, permanent=False))
+            _count(report, _record_failure(session, settings, mail, exc, now, permanent=False))
             report.server_down = True  # the rest wait for the next pass, their tries unspent
             break
         mail.status = MailStatus.sent
@@ -321,18 +321,16 @@ def _is_permanent(exc: Exception) -> bool:
     return True
 
 
-def send_due(
-    session: Session, config: Mapping[str, Any], *, now: datetime | None = None
-) -> SendReport:
+def send_due(session: Session, settings: Settings, *, now: datetime | None = None) -> SendReport:
     """Queue what has come due (see upkeep), then send every mail that is due at `now`
     (default: the current time), batch after batch."""
     now = now or utcnow()
-    before_pass(session, config, now)
+    before_pass(session, settings, now)
     report = SendReport()
-    transport = open_transport(config)
+    transport = open_transport(settings)
     try:
         while True:
-            batch = send_batch(session, config, transport, now)
+            batch = send_batch(session, settings, transport, now)
             report.add(batch)
             if batch.server_down or batch.handled == 0:
                 break

@@ -3,15 +3,15 @@ notification itself, and unsubscribing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from .. import sites, tokens
+from ..config import Settings
 from ..errors import LinkGone, LinkRefused
 from ..i18n import duration, stored_language
 from ..models import Comment, Status, Subscription, utcnow
@@ -26,13 +26,13 @@ def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def unsubscribe_url(config: Mapping[str, Any], subscription: Subscription) -> str:
-    token = tokens.issue_unsubscribe_token(config["SECRET_KEY"], subscription.id)
-    return public_url(config, "links.unsubscribe", token=token)
+def unsubscribe_url(settings: Settings, subscription: Subscription) -> str:
+    token = tokens.issue_unsubscribe_token(settings.secret_key, subscription.id)
+    return public_url(settings, "links.unsubscribe", token=token)
 
 
 def subscribe(
-    session: Session, config: Mapping[str, Any], comment: Comment, now: datetime | None = None
+    session: Session, settings: Settings, comment: Comment, now: datetime | None = None
 ) -> bool:
     """Record an approved comment's wish to hear of replies, and offer the opt-in by mail when
     its address has had none today; True if the subscription is new.
@@ -49,7 +49,7 @@ def subscribe(
         return False
     session.add(Subscription(comment_id=comment.id, email=comment.email.lower()))
     session.flush()
-    offer_opt_in(session, config, comment.email.lower(), now or utcnow())
+    offer_opt_in(session, settings, comment.email.lower(), now or utcnow())
     return True
 
 
@@ -65,7 +65,7 @@ _WAITING = (
 )
 
 
-def offer_opt_in(session: Session, config: Mapping[str, Any], address: str, now: datetime) -> bool:
+def offer_opt_in(session: Session, settings: Settings, address: str, now: datetime) -> bool:
     """Queue one opt-in mail for every subscription of `address` still waiting for one, if the
     address has had none in the last day; True when a mail was queued.
 
@@ -78,7 +78,7 @@ def offer_opt_in(session: Session, config: Mapping[str, Any], address: str, now:
         .all()
     )
     if not waiting or not limits.take(
-        session, limits.opt_in_key(config["SECRET_KEY"], address), now, OPT_IN_EVERY, 1
+        session, limits.opt_in_key(settings.secret_key, address), now, OPT_IN_EVERY, 1
     ):
         return False
     for subscription in waiting:
@@ -88,10 +88,10 @@ def offer_opt_in(session: Session, config: Mapping[str, Any], address: str, now:
         cast(Comment, session.get(Comment, subscription.comment_id))  # cascade: it exists
         for subscription in waiting
     ]
-    config = sites.settings_for(session, config, comments[0].thread.site)
-    threads = [thread_url(config, comment.thread, comment.id) for comment in comments]
+    settings = sites.settings_for(session, settings, comments[0].thread.site)
+    threads = [thread_url(settings, comment.thread, comment.id) for comment in comments]
     # The language the reader wrote the comment in whose link this mail carries.
-    with force_locale(stored_language(comments[0].lang, config).locale):
+    with force_locale(stored_language(comments[0].lang, settings).locale):
         queue_mail(
             session,
             recipient=address,
@@ -101,24 +101,24 @@ def offer_opt_in(session: Session, config: Mapping[str, Any], address: str, now:
                 "Please confirm: e-mail about replies to your %(num)d comments",
                 len(waiting),
             ),
-            unsubscribe_url=unsubscribe_url(config, lead),
+            unsubscribe_url=unsubscribe_url(settings, lead),
             confirm_url=public_url(
-                config,
+                settings,
                 "links.confirm",
-                token=tokens.issue_confirm_token(config["SECRET_KEY"], lead.id),
+                token=tokens.issue_confirm_token(settings.secret_key, lead.id),
             ),
             link_works_for=duration(tokens.CONFIRM_MAX_AGE),
             threads=threads,
-            public_url=config["PUBLIC_URL"],
+            public_url=settings.public_url,
             about=lead.comment_id,
             now=now,
-            sender_name=config["MAIL_SENDER_NAME"],
+            sender_name=settings.mail_sender_name,
         )
     return True
 
 
 def offer_waiting_opt_ins(
-    session: Session, config: Mapping[str, Any], now: datetime, limit: int = 100
+    session: Session, settings: Settings, now: datetime, limit: int = 100
 ) -> int:
     """For the sender: offer the subscriptions that waited for their address's day to pass,
     one address per transaction; returns how many mails were queued."""
@@ -135,12 +135,12 @@ def offer_waiting_opt_ins(
     session.rollback()
     queued = 0
     for address in addresses:
-        queued += offer_opt_in(session, config, address, now)
+        queued += offer_opt_in(session, settings, address, now)
         session.commit()
     return queued
 
 
-def queue_reply_notifications(session: Session, config: Mapping[str, Any], reply: Comment) -> int:
+def queue_reply_notifications(session: Session, settings: Settings, reply: Comment) -> int:
     """Mail the confirmed subscribers of an approved reply's parent; returns how many."""
     if reply.parent_id is None or reply.status != Status.approved:
         return 0
@@ -157,14 +157,14 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any], reply
         .order_by(Subscription.id)
     ).scalars()
     thread = reply.thread
-    config = sites.settings_for(session, config, thread.site)
+    settings = sites.settings_for(session, settings, thread.site)
     skip = {(reply.email or "").lower()}  # never tell authors of their own replies
     queued = 0
     for subscription in subscriptions:
         if subscription.email.lower() in skip:
             continue
         skip.add(subscription.email.lower())
-        with force_locale(stored_language(parent.lang, config).locale):  # the subscriber's
+        with force_locale(stored_language(parent.lang, settings).locale):  # the subscriber's
             queue_mail(
                 session,
                 recipient=subscription.email,
@@ -172,14 +172,14 @@ def queue_reply_notifications(session: Session, config: Mapping[str, Any], reply
                 subject=gettext(
                     "New reply to your comment on %(thread)s", thread=reader_thread_name(thread)
                 ),
-                unsubscribe_url=unsubscribe_url(config, subscription),
+                unsubscribe_url=unsubscribe_url(settings, subscription),
                 reply=reply,
                 reply_author=reply.author or gettext("Anonymous"),
-                reply_url=thread_url(config, thread, reply.id),
+                reply_url=thread_url(settings, thread, reply.id),
                 parent_excerpt=excerpt(parent.text),
                 thread_name=reader_thread_name(thread),
                 about=reply.id,
-                sender_name=config["MAIL_SENDER_NAME"],
+                sender_name=settings.mail_sender_name,
             )
         queued += 1
     return queued
@@ -192,12 +192,10 @@ def _subscription(session: Session, subscription_id: int) -> Subscription:
     return subscription
 
 
-def subscription_to_confirm(
-    session: Session, config: Mapping[str, Any], token: str
-) -> Subscription:
+def subscription_to_confirm(session: Session, settings: Settings, token: str) -> Subscription:
     """The subscription an opt-in link is for, or LinkRefused saying why not."""
     try:
-        subscription_id = tokens.confirm_token_subscription(config["SECRET_KEY"], token)
+        subscription_id = tokens.confirm_token_subscription(settings.secret_key, token)
     except tokens.ExpiredToken as exc:
         raise LinkGone(
             gettext(
@@ -217,12 +215,10 @@ def subscription_to_confirm(
     return subscription
 
 
-def subscription_to_end(
-    session: Session, config: Mapping[str, Any], token: str
-) -> Subscription | None:
+def subscription_to_end(session: Session, settings: Settings, token: str) -> Subscription | None:
     """The subscription an unsubscribe link ends (None: gone with its comment), or LinkRefused."""
     try:
-        subscription_id = tokens.unsubscribe_token_subscription(config["SECRET_KEY"], token)
+        subscription_id = tokens.unsubscribe_token_subscription(settings.secret_key, token)
     except tokens.InvalidToken as exc:
         raise LinkRefused(
             gettext("This unsubscribe link is not valid. Please check that it was copied whole.")

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
+from ..config import settings_of
 from ..extensions import db
 from .outbox import QUEUED
 from .sender import SendReport, send_due
@@ -36,7 +37,7 @@ def forget_on_rollback(session: Session) -> None:
 
 def drain(app: Flask) -> SendReport:
     with app.app_context():
-        return send_due(db.session(), app.config)
+        return send_due(db.session(), settings_of(app))
 
 
 def run_forever(
@@ -56,7 +57,7 @@ def run_forever(
 def start_background_sender() -> None:
     """Before a request: start this process's sender thread once (gunicorn forks after import)."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.testing or not app.config["MAIL_BACKGROUND"]:
+    if app.testing or not settings_of(app).mail_background:
         return
     state = app.extensions[STATE]
     if state["pid"] == os.getpid():

@@ -29,6 +29,8 @@ from commentsvc.validation import uri_problem
 from commentsvc.widget import bp
 from commentsvc.widget.display import NESTING_DEPTH, count_label
 
+from ..config import current_settings
+
 DEMO_URI = "/2008/01/persistence-pays-off.html"
 FORM_FIELDS = ("author", "email", "website", "text")
 PAGE_SIZE = 100  # comments on one page, replies included
@@ -259,7 +261,7 @@ def _render_thread(
         values=values or {},
         message=message,
         lang_arg=lang_arg(),
-        form_token=issue_form_token(current_app.config["SECRET_KEY"], site, uri),
+        form_token=issue_form_token(current_settings().secret_key, site, uri),
     )
     # The form carries this visitor's CSRF and form tokens: never keep it in a shared cache.
     response.headers["Cache-Control"] = "no-store"
@@ -274,10 +276,10 @@ def thread_page() -> ResponseReturnValue:
     uri = (request.form.get("uri") if request.method == "POST" else request.args.get("uri")) or ""
     site = site_arg() or DEFAULT_SITE
     try:
-        config = sites.cached_settings(current_app.config, site, read_with_retry)
+        settings = sites.cached_settings(current_settings(), site, read_with_retry)
     except UnknownSite:
         return page("widget/no_thread.html", 400)
-    if uri_problem(uri, config["ALLOWED_ORIGINS"]):  # the API's own check
+    if uri_problem(uri, settings.allowed_origins):  # the API's own check
         return page("widget/no_thread.html", 400)
     if request.method == "GET":
         return _render_thread(uri, site)
@@ -288,7 +290,7 @@ def thread_page() -> ResponseReturnValue:
         result = commit_write(
             lambda: post_comment(
                 db.session(),
-                current_app.config,
+                current_settings(),
                 data=data,
                 remote_addr=request.remote_addr,
                 lang=lang,

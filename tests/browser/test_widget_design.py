@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from commentsvc import create_app
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Status
 from commentsvc.moderation import moderate
@@ -326,7 +327,7 @@ def test_an_approved_comment_and_the_readers_held_one_make_two(
     seeded = strict_service.post(thread_uri, fresh("Approved by a moderator"), author="Pat")
     with strict_app.app_context():
         stored = db.session.get(Comment, seeded["id"])
-        assert moderate(db.session, strict_app.config, stored, "approve", "tests")
+        assert moderate(db.session, settings_of(strict_app), stored, "approve", "tests")
         db.session.commit()
     url = blog.post_page(strict_service, thread_uri)
     page.goto(url)

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from commentsvc import create_app
 from commentsvc.comments import reply_as_moderator
+from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Moderator, Status
 
@@ -262,7 +263,7 @@ def seed_moderator_reply(app, parent_id: int, text: str, display_name: str | Non
         db.session.add(moderator)
         db.session.flush()
         parent = db.session.get(Comment, parent_id)
-        reply_as_moderator(db.session, app.config, parent, moderator, text)
+        reply_as_moderator(db.session, settings_of(app), parent, moderator, text)
         db.session.commit()
     return name
 
