@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from commentsvc import create_app, sites
+from commentsvc.config import settings_of
 from commentsvc.extensions import db, init_migrations
 from commentsvc.mail.alerts import queue_digest_if_due
 from commentsvc.models import (
@@ -322,7 +323,7 @@ def test_each_sites_held_comments_have_their_own_hourly_digest(app, client, docs
             "docs-team@example.com",
             "docsmod@example.com",
         ]
-        assert queue_digest_if_due(db.session, app.config, utcnow()) == 2
+        assert queue_digest_if_due(db.session, settings_of(app), utcnow()) == 2
         digests = db.session.execute(
             sa.select(OutboxMail).where(OutboxMail.subject.like("%held for review"))
         ).scalars()
