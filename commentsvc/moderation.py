@@ -199,7 +199,7 @@ def moderate_many(
     site outside `on_sites` (None: every site). How many changed."""
     comments = session.execute(select(Comment).where(Comment.id.in_(ids))).scalars().all()
     if on_sites is not None and any(c.thread.site not in on_sites for c in comments):
-        raise Forbidden(gettext("Your role does not allow this."))
+        raise Forbidden("Your role does not allow this.")  # moderators read English
     return sum(moderate(session, settings, comment, action, actor) for comment in comments)
 
 
