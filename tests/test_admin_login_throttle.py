@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from .admin_helpers import PASSWORD, login, make_moderator
+from tests.support.admin import PASSWORD, login, make_moderator
 
 A, B = "198.51.100.7", "203.0.113.9"
 

@@ -10,8 +10,7 @@ import sqlalchemy as sa
 
 from commentsvc.extensions import db
 from commentsvc.models import AdminSession, Role, utcnow
-
-from .admin_helpers import PASSWORD, csrf_token, login, make_moderator
+from tests.support.admin import PASSWORD, csrf_token, login, make_moderator
 
 NEW_PASSWORD = "a brand new password"
 

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from commentsvc.threads import BodyCache
+from tests.support.databases import migrated_database
+from tests.support.env import BIN, service_env
+from tests.support.need import free_port
 
 from .conftest import REPO, corpus
-from .server_helpers import BIN, free_port, migrated_database, service_env
 
 # Never needed by an app on SQLite without Redis while it serves readers and moderators.
 UNUSED_ON_SQLITE = [

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.env import service_env
+from tests.support.need import free_port
+
 from .conftest import REPO
-from .server_helpers import free_port, service_env
 
 SCRIPTS = Path(sys.executable).parent
 

@@ -26,8 +26,8 @@ from commentsvc.models import (
 )
 from commentsvc.rules import add_ban, block_word
 from commentsvc.tokens import issue_form_token
+from tests.support.admin import csrf_token, login, make_moderator
 
-from .admin_helpers import csrf_token, login, make_moderator
 from .conftest import SECRET, unique_uri
 
 BLOG, DOCS = "http://blog.test", "http://docs.test"
@@ -381,23 +381,10 @@ def test_site_commands_add_list_and_set(app):
 
 
 @pytest.fixture
-def before_sites(database_url, tmp_path):
+def before_sites(scratch_database):
     """A database at the schema before sites, with a thread, a comment, a ban, a blocked word
     and a moderator in it."""
-    if database_url.startswith("sqlite"):
-        url, admin, name = f"sqlite:///{tmp_path / 'before.sqlite3'}", None, None
-    else:
-        name = f"commentsvc_before_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(
-            sa.engine.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-        )
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = (
-            sa.engine.make_url(database_url)
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
+    url = scratch_database("commentsvc_before")
     app = create_app(
         {
             "DATABASE_URL": url,
@@ -436,10 +423,6 @@ def before_sites(database_url, tmp_path):
     yield app
     with app.app_context():
         db.engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_an_install_from_before_sites_upgrades_with_nothing_lost_or_changed(before_sites):
