@@ -23,12 +23,16 @@ from tests.support.databases import (
     upgrade_in_process,
 )
 from tests.support.need import ON_CI, need
+from tests.support.routing import reuse_url_builders
 from tests.support.smtp import MailServer
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SECRET = "test-secret-key-" + "x" * 32
 MODERATOR = "mod@example.com"  # the address moderator alerts go to
+
+
+reuse_url_builders()  # most tests make an app of their own; compiling its URL rules dominated
 
 
 def corpus(*parts: str) -> Path:
@@ -54,6 +58,21 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist, a worker takes a whole file at a time (tests of one file share
+    module fixtures and Redis databases), and every browser test goes to the same worker (they
+    share one Chromium and session-wide servers, which another worker would start again)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileBrowserTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/browser" if path.startswith("tests/browser/") else path
+
+    return ByFileBrowserTogether(config, log)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -6,4 +6,7 @@
 - `tests.support.server`: the service under gunicorn on a free port.
 - `tests.support.http`: a small HTTP client for launched servers.
 - `tests.support.smtp`: a real SMTP server (aiosmtpd), with or without STARTTLS.
+- `tests.support.tls`: throwaway certificates.
+- `tests.support.admin`: moderator accounts, logging in, CSRF tokens.
+- `tests.support.routing`: URL rules compiled once per process, for a faster `create_app()`.
 """
