@@ -160,13 +160,19 @@ def request(
         return client.request(method, path, body, headers)
 
 
-def http_json(method: str, url: str, body=None, headers=None) -> tuple[int, Any, Headers]:
-    """One JSON request to a full URL on a connection of its own: (status, decoded body,
-    headers)."""
+def fetch(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> Response:
+    """One request to a full http:// URL, on a connection of its own."""
     parts = urllib.parse.urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     with Client(parts.port or 80, 30, parts.hostname or HOST) as client:
-        response = client.request(method, path, body, headers)
+        return client.request(method, path or "/", body, headers)
+
+
+def http_json(method: str, url: str, body=None, headers=None) -> tuple[int, Any, Headers]:
+    """One JSON request to a full URL: (status, decoded body, headers)."""
+    response = fetch(method, url, body, headers)
     return response.status, response.json(), response.headers
 
 

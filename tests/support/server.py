@@ -23,7 +23,8 @@ LOAD_SETTINGS = {  # what a load test needs: every post accepted and approved at
 
 class Server:
     """A gunicorn master and its sync workers in their own process group, on a free port (or on
-    `port`). With cli=True it is started as an operator does, by `commentsvc run`."""
+    `port`). With cli=True it is started as an operator does, by `commentsvc run` (that of
+    another installation when `commentsvc` names its script)."""
 
     def __init__(
         self,
@@ -36,10 +37,14 @@ class Server:
         ready_path: str = "/healthz",
         port: int = 0,
         cli: bool = False,
+        commentsvc: Path = BIN / "commentsvc",
     ):
         self.env, self.log, self.workers = env, log, workers
         self.app, self.chdir, self.ready_path = app, chdir, ready_path
-        self.fixed_port, self.cli = port, cli
+        self.fixed_port, self.cli, self.commentsvc = port, cli, commentsvc
+        # `commentsvc run` is stopped as a service manager stops it: SIGTERM, requests in flight
+        # finish. A bare gunicorn gets its quick shutdown (SIGINT).
+        self.stop_signal = signal.SIGTERM if cli else signal.SIGINT
         self.port = port
         self.process: subprocess.Popen | None = None
 
@@ -57,7 +62,7 @@ class Server:
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 60) -> None:
         """Start on a new free port and return once the ready path answers and every worker is
         up."""
         self.launch()
@@ -66,7 +71,7 @@ class Server:
     def command(self) -> list[str]:
         if self.cli:
             return [
-                str(BIN / "commentsvc"),
+                str(self.commentsvc),
                 "run",
                 "--host",
                 HOST,
@@ -106,7 +111,7 @@ class Server:
                 start_new_session=True,
             )
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
@@ -135,12 +140,12 @@ class Server:
             return []
 
     def stop(self) -> None:
-        """Quick shutdown (SIGINT) of the master and its workers; SIGKILL after 10 s."""
+        """Shut the master and its workers down (stop_signal); SIGKILL after 10 s."""
         if self.process is None:
             return
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGINT)
+                os.kill(self.process.pid, self.stop_signal)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=10)
         self.kill()
