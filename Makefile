@@ -42,8 +42,10 @@ test-js:
 	@command -v node >/dev/null 2>&1 || { echo "make test-js: Node.js (18 or newer) is needed for the widget's unit tests; on Debian: apt-get install -y nodejs" >&2; exit 1; }
 	node --test tests/widget_unit/*.test.mjs
 
+# Two pytest workers (pytest-xdist): a file stays on one worker, the browser tests all on one.
+PYTEST_WORKERS ?= 2
 test: install-test lint test-js tests/browser/node_modules/axe-core/axe.min.js
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # A longer, random search of the API than the fixed one `make test` runs (FUZZ_EXAMPLES cases
 # per operation and database). What it finds is kept in .hypothesis/fuzz and replayed first by

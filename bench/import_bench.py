@@ -37,12 +37,8 @@ sys.path.insert(0, str(REPO))  # measure the tree this file sits in, wherever th
 
 import sqlalchemy as sa  # noqa: E402
 
-from tests.server_helpers import (  # noqa: E402
-    fresh_postgres,
-    migrate,
-    postgres_problem,
-    service_env,
-)
+from tests.support.databases import fresh_postgres, migrate, postgres_problem  # noqa: E402
+from tests.support.env import service_env  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 SIZES = (10_000, 100_000)

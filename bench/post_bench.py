@@ -35,16 +35,10 @@ sys.path.insert(0, str(REPO))  # measure the tree this file sits in, wherever th
 import sqlalchemy as sa  # noqa: E402
 
 from commentsvc.tokens import issue_form_token  # noqa: E402
-from tests.server_helpers import (  # noqa: E402
-    LOAD_SETTINGS,
-    SECRET_KEY,
-    Client,
-    Server,
-    fresh_postgres,
-    migrate,
-    postgres_problem,
-    service_env,
-)
+from tests.support.databases import fresh_postgres, migrate, postgres_problem  # noqa: E402
+from tests.support.env import SECRET_KEY, service_env  # noqa: E402
+from tests.support.http import Client  # noqa: E402
+from tests.support.server import LOAD_SETTINGS, Server  # noqa: E402
 
 WRK = "/usr/bin/wrk"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

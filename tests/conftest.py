@@ -2,37 +2,40 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import secrets
-import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 
 from commentsvc import create_app, sites
 from commentsvc.config import SETTINGS, settings_of
-from commentsvc.extensions import db, init_migrations
-from commentsvc.models import Comment, Site, Thread
+from commentsvc.extensions import db
+from commentsvc.mail import worker
+from commentsvc.models import Comment, Role, Site, Thread
 from commentsvc.tokens import issue_form_token
 from commentsvc.transactions import read_with_retry
+from tests.support.admin import login, make_moderator
+from tests.support.databases import (
+    empty_database_like,
+    fresh_postgres,
+    postgres_base,
+    upgrade_in_process,
+)
+from tests.support.need import ON_CI, need
+from tests.support.routing import reuse_url_builders
+from tests.support.smtp import MailServer
 
-ON_CI = os.environ.get("CI") == "true"
 SETTING_KEYS = {setting.key for setting in SETTINGS}
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SECRET = "test-secret-key-" + "x" * 32
+MODERATOR = "mod@example.com"  # the address moderator alerts go to
 
 
-def need(condition: bool, reason: str) -> None:
-    """Skip when a required part is missing on this machine; under CI that is a failure."""
-    if condition:
-        return
-    if ON_CI:
-        pytest.fail(f"required under CI: {reason}")
-    pytest.skip(reason)
+reuse_url_builders()  # most tests make an app of their own; compiling its URL rules dominated
 
 
 def corpus(*parts: str) -> Path:
@@ -60,6 +63,21 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist, a worker takes a whole file at a time (tests of one file share
+    module fixtures and Redis databases), and every browser test goes to the same worker (they
+    share one Chromium and session-wide servers, which another worker would start again)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileBrowserTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/browser" if path.startswith("tests/browser/") else path
+
+    return ByFileBrowserTogether(config, log)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     skipped = terminalreporter.stats.get("skipped", [])
     if ON_CI and skipped:
@@ -78,33 +96,8 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture(scope="session")
 def postgres_url():
     """A fresh PostgreSQL database for this run, dropped at the end."""
-    base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL")
-    need(bool(base), "COMMENTSVC_TEST_DATABASE_URL is not set (PostgreSQL tests)")
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        need(False, f"PostgreSQL is not reachable at {make_url(base).host}: {exc.orig}")
-    name = f"commentsvc_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _migrated(url: str) -> str:
-    from flask_migrate import upgrade
-
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET})
-    init_migrations(app)
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    return url
+    with fresh_postgres(postgres_base()) as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -112,8 +105,16 @@ def database_url(request, tmp_path_factory):
     """A migrated database URL, once per backend."""
     instance = tmp_path_factory.mktemp("instance")
     if request.param == "sqlite":
-        return _migrated(f"sqlite:///{instance / 'test.sqlite3'}")
-    return _migrated(request.getfixturevalue("postgres_url"))
+        return upgrade_in_process(f"sqlite:///{instance / 'test.sqlite3'}")
+    return upgrade_in_process(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def scratch_database(database_url, tmp_path):
+    """scratch_database(prefix) -> the URL of a new, empty database of database_url's backend
+    (a SQLite file, or a PostgreSQL database on its server), dropped after the test."""
+    with contextlib.ExitStack() as made:
+        yield lambda prefix: made.enter_context(empty_database_like(database_url, tmp_path, prefix))
 
 
 @pytest.fixture
@@ -173,6 +174,74 @@ def count_queries(app, monkeypatch):
     event.listen(engine, "before_cursor_execute", record)
     yield statements
     event.remove(engine, "before_cursor_execute", record)
+
+
+# --- moderators --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def held(settings):
+    """Every new comment waits for a moderator."""
+    settings["MODERATION"] = "all"
+
+
+@pytest.fixture
+def moderator(app, client):
+    """`client`, logged in as the moderator "mo"."""
+    make_moderator(app, "mo")
+    assert login(client).status_code == 303
+    return client
+
+
+@pytest.fixture
+def admin(app, client):
+    """`client`, logged in as the administrator "boss"."""
+    make_moderator(app, "boss", role=Role.admin)
+    assert login(client, "boss").status_code == 303
+    return client
+
+
+# --- mail ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mail_server():
+    """A real SMTP server on a free port, not started yet: a test may send to it before."""
+    server = MailServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(mail_server):
+    """A real SMTP server, listening; `smtp.to(address)` are the mails it was given for one."""
+    return mail_server.start()
+
+
+@pytest.fixture
+def mail_overrides():
+    """Settings a test changes through `@pytest.mark.parametrize("mail_overrides", [{...}])`."""
+    return {}
+
+
+@pytest.fixture
+def mail_settings(settings, mail_server, mail_overrides):
+    """Settings that send mail to `mail_server`, MODERATOR alerted, every comment held;
+    modules that send mail use it with `pytest.mark.usefixtures("mail_settings")`."""
+    # Apps built without TESTING by earlier tests may have started senders on this database.
+    worker.stop_background_senders()
+    settings.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=mail_server.port,
+        SMTP_STARTTLS=False,
+        SMTP_TIMEOUT=2,
+        MAIL_FROM="Blog comments <comments@blog.test>",
+        MODERATOR_EMAILS=[MODERATOR],
+        MAIL_BACKGROUND=False,
+        MODERATION="all",
+    )
+    settings.update(mail_overrides)
+    return settings
 
 
 # --- builders --------------------------------------------------------------------------------

@@ -22,30 +22,11 @@ from commentsvc.models import (
     Status,
     Thread,
 )
+from tests.support.admin import PASSWORD, csrf_token, login, make_moderator
 
-from .admin_helpers import PASSWORD, csrf_token, login, make_moderator
 from .conftest import corpus, unique_uri
 
 IMPORT_FILE = ("imports", "disqus", "isso-disqus.xml")  # a real export, valid to import
-
-
-@pytest.fixture
-def held(settings):
-    settings["MODERATION"] = "all"
-
-
-@pytest.fixture
-def moderator(app, client):
-    make_moderator(app, "mo")
-    assert login(client).status_code == 303
-    return client
-
-
-@pytest.fixture
-def admin(app, client):
-    make_moderator(app, "boss", role=Role.admin)
-    assert login(client, "boss").status_code == 303
-    return client
 
 
 def statuses(app, ids=None) -> dict[int, str]:

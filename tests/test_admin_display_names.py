@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from commentsvc.accounts import clean_display_name
 from commentsvc.extensions import db
 from commentsvc.models import Moderator, Role
+from tests.support.admin import PASSWORD, csrf_token, login, make_moderator
 
-from .admin_helpers import PASSWORD, csrf_token, login, make_moderator
 from .conftest import unique_uri
 
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import AuditEntry, Comment, Role, Thread
+from tests.support.admin import csrf_token, login, make_moderator
 
-from .admin_helpers import csrf_token, login, make_moderator
 from .conftest import corpus
 
 DISQUS = ("imports", "disqus", "isso-disqus.xml")
@@ -35,13 +35,6 @@ def scratch(tmp_path, monkeypatch):
 def admin(app, client, scratch):
     make_moderator(app, "boss", role=Role.admin)
     assert login(client, "boss").status_code == 303
-    return client
-
-
-@pytest.fixture
-def moderator(app, client):
-    make_moderator(app, "mo")
-    assert login(client).status_code == 303
     return client
 
 

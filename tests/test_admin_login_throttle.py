@@ -8,7 +8,8 @@ from functools import partial
 
 import pytest
 
-from .admin_helpers import PASSWORD, login, make_moderator
+from tests.support.admin import PASSWORD, login, make_moderator
+
 from .settings_helpers import change_settings
 
 A, B = "198.51.100.7", "203.0.113.9"

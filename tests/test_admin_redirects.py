@@ -7,8 +7,7 @@ from urllib.parse import quote
 import pytest
 
 from commentsvc.admin import back
-
-from .admin_helpers import PASSWORD, csrf_token, make_moderator
+from tests.support.admin import PASSWORD, csrf_token, make_moderator
 
 QUEUE = "/admin/"
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from commentsvc.extensions import db
 from commentsvc.models import AdminSession, Role, utcnow
+from tests.support.admin import PASSWORD, csrf_token, login, make_moderator
 
-from .admin_helpers import PASSWORD, csrf_token, login, make_moderator
 from .settings_helpers import change_settings
 
 NEW_PASSWORD = "a brand new password"

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from commentsvc.extensions import db
 from commentsvc.models import AuditEntry, Moderator, ModeratorSite, Role
+from tests.support.admin import csrf_token, login, make_moderator
 
-from .admin_helpers import csrf_token, login, make_moderator
 from .conftest import unique_uri
 from .settings_helpers import change_settings
 from .test_sites import DOCS, docs, post  # noqa: F401  (docs is a fixture)

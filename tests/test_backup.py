@@ -13,9 +13,10 @@ import pytest
 
 from commentsvc import create_app
 from commentsvc.tokens import issue_form_token
+from tests.support.databases import upgrade_in_process
+from tests.support.env import service_env
 
-from .conftest import SECRET, _migrated
-from .server_helpers import service_env
+from .conftest import SECRET
 
 SCRIPT = Path(sys.executable).parent / "commentsvc"
 
@@ -28,7 +29,7 @@ def test_a_backup_under_write_load_holds_every_acknowledged_comment(tmp_path):
     database = tmp_path / "live.sqlite3"
     app = create_app(
         {
-            "DATABASE_URL": _migrated(f"sqlite:///{database}"),
+            "DATABASE_URL": upgrade_in_process(f"sqlite:///{database}"),
             "SECRET_KEY": SECRET,
             "MIN_SUBMIT_SECONDS": 0,
             "RATELIMIT_ENABLED": False,
@@ -123,7 +124,7 @@ def test_backup_of_another_database_says_what_to_use(tmp_path, url, reason):
 
 def test_a_backup_that_cannot_be_written_is_one_line(tmp_path):
     database = tmp_path / "live.sqlite3"
-    _migrated(f"sqlite:///{database}")
+    upgrade_in_process(f"sqlite:///{database}")
     target = tmp_path / "missing" / "copy.sqlite3"
     result = subprocess.run(
         [str(SCRIPT), "backup", str(target)],

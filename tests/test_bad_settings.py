@@ -11,9 +11,9 @@ import pytest
 
 from commentsvc import config
 from commentsvc.errors import BadSetting
+from tests.support.env import service_env
 
 from .conftest import REPO
-from .server_helpers import service_env
 
 CASES = {
     "COMMENTSVC_EDIT_WINDOW=15min": (

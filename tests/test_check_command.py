@@ -6,8 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .server_helpers import free_port, migrate, service_env
-from .test_mail import MailServer
+from tests.support.databases import migrate
+from tests.support.env import service_env
+from tests.support.need import free_port
+from tests.support.smtp import MailServer
 
 SCRIPT = Path(sys.executable).parent / "commentsvc"
 

@@ -10,15 +10,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tests.server_helpers import (
-    LOAD_SETTINGS,
-    Client,
-    Server,
+from tests.support.databases import (
     fresh_database,  # noqa: F401  (the database_url fixture: a database of its own per test)
-    service_env,
     stored_comments,
-    tree_ids,
 )
+from tests.support.env import service_env
+from tests.support.http import Client, tree_ids
+from tests.support.server import LOAD_SETTINGS, Server
 
 CLIENTS = 50
 POSTS_PER_CLIENT = 20

@@ -9,7 +9,6 @@ the approved comments must all agree, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import http.client
-import os
 import re
 import secrets
 import sys
@@ -35,18 +34,11 @@ from commentsvc.models import Comment
 from commentsvc.moderation import moderate
 from commentsvc.tokens import issue_action_token, issue_form_token
 from commentsvc.transactions import commit_write
-from tests.admin_helpers import csrf_token, login, make_moderator
-from tests.conftest import need
-from tests.server_helpers import (
-    LOAD_SETTINGS,
-    SECRET_KEY,
-    Client,
-    Server,
-    fresh_postgres,
-    migrated_database,
-    postgres_problem,
-    service_env,
-)
+from tests.support.admin import csrf_token, login, make_moderator
+from tests.support.databases import fresh_postgres, migrated_database, postgres_base
+from tests.support.env import SECRET_KEY, service_env
+from tests.support.http import Client
+from tests.support.server import LOAD_SETTINGS, Server
 
 from .settings_helpers import change_settings
 
@@ -55,13 +47,6 @@ _APPROVED = sa.text(
     "SELECT count(*) FROM comments JOIN threads ON threads.id = comments.thread_id"
     " WHERE threads.uri = :uri AND comments.status = 'approved'"
 )
-
-
-def _postgres_base() -> str:
-    base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL", "")
-    problem = postgres_problem(base)
-    need(problem is None, problem or "")
-    return base
 
 
 @dataclass
@@ -101,7 +86,7 @@ class Service:
 def service(request, tmp_path_factory):
     """A migrated database of its own, with a reading gunicorn process (one worker, so the
     pages it caches are the ones it serves next)."""
-    base = _postgres_base() if request.param == "postgresql" else ""
+    base = postgres_base() if request.param == "postgresql" else ""
     tmp = tmp_path_factory.mktemp(f"counts-{request.param}")
     with migrated_database(request.param, tmp, base) as url:
         engine = sa.create_engine(url)
@@ -614,7 +599,7 @@ def blank_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'blank.sqlite3'}"
         return
-    with fresh_postgres(_postgres_base()) as url:
+    with fresh_postgres(postgres_base()) as url:
         yield url
 
 

@@ -12,7 +12,6 @@ storage that honours fsync, which no test here exercises.
 from __future__ import annotations
 
 import http.client
-import os
 import secrets
 import sqlite3
 import threading
@@ -23,18 +22,15 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from tests.conftest import need
-from tests.server_helpers import (
-    LOAD_SETTINGS,
-    Client,
-    Server,
-    comment_body,
+from tests.support.databases import (
     fresh_database,  # noqa: F401  (the database_url fixture: a database of its own per test)
     migrated_database,
-    postgres_problem,
-    service_env,
+    postgres_base,
     stored_comments,
 )
+from tests.support.env import service_env
+from tests.support.http import Client, comment_body
+from tests.support.server import LOAD_SETTINGS, Server
 
 CLIENTS = 50
 MAX_POSTS_PER_CLIENT = 100  # the kill comes long before; this only bounds the loop
@@ -191,9 +187,7 @@ def test_comments_acknowledged_before_sigkill_survive_the_restart(database_url, 
 
 def test_no_request_fails_after_postgresql_drops_the_service_connections(tmp_path):
     """A PostgreSQL restart or failover closes every pooled connection; readers must not see it."""
-    base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL", "")
-    problem = postgres_problem(base)
-    need(problem is None, problem or "")
+    base = postgres_base()
     with migrated_database("postgresql", tmp_path, base) as database_url:
         env = service_env(database_url, tmp_path, **LOAD_SETTINGS)
         with (

@@ -13,17 +13,12 @@ from commentsvc.extensions import db
 from commentsvc.models import AuditEntry, Comment, MailStatus, OutboxMail, Thread, utcnow
 from commentsvc.moderation import record
 
-from . import test_mail
 from .conftest import unique_uri
 from .settings_helpers import change_settings
 from .test_mail import MODERATOR, approve, outbox, send, text_of
 
-mail_server, mail_overrides, mail_settings, smtp = (
-    test_mail.mail_server,
-    test_mail.mail_overrides,
-    test_mail.mail_settings,
-    test_mail.smtp,
-)
+# A real SMTP server (the `smtp` fixture) and the settings that send to it, for every test here.
+pytestmark = pytest.mark.usefixtures("mail_settings")
 
 ERIN = "erin.erased@example.net"
 BOB = "bob.stays@example.net"

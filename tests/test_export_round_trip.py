@@ -4,44 +4,29 @@ gives the same threads and comments, field for field."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from commentsvc import create_app
 from commentsvc.extensions import db
 from commentsvc.importers.native import export_source
 from commentsvc.models import Comment, Moderator, Role, Status, Thread, utcnow
-from tests.conftest import SECRET, _migrated, corpus
+from tests.conftest import SECRET, corpus
+from tests.support.databases import upgrade_in_process
 from tests.test_import_formats import isso_database, run_import, stored
 
 
 @pytest.fixture
-def empty_app(database_url, settings, tmp_path):
+def empty_app(scratch_database, settings):
     """A second service on a new, empty database of the same backend (and another key)."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        target = _migrated(f"sqlite:///{tmp_path / 'copy.sqlite3'}")
-        admin = None
-    else:
-        name = f"commentsvc_copy_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        target = _migrated(url.set(database=name).render_as_string(hide_password=False))
+    target = upgrade_in_process(scratch_database("commentsvc_copy"))
     app = create_app({**settings, "DATABASE_URL": target, "SECRET_KEY": SECRET + "-copy"})
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def snapshot(app, source: str | None = None) -> list[tuple]:

@@ -35,8 +35,8 @@ from .test_bad_settings import _run
 from .test_links import csrf, path_of
 from .test_mail import approve, html_of, send, text_of
 
-# The SMTP server and mail settings of test_mail, for this module's tests too.
-mail_server, mail_settings, smtp = test_mail.mail_server, test_mail.mail_settings, test_mail.smtp
+# A real SMTP server (the `smtp` fixture) and the settings that send to it, for every test here.
+pytestmark = pytest.mark.usefixtures("mail_settings")
 
 CATALOGUES = REPO / "commentsvc" / "translations"
 TEMPLATE = CATALOGUES / "messages.pot"

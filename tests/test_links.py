@@ -19,17 +19,11 @@ from commentsvc.models import AuditEntry, Comment, Moderator, Status, Subscripti
 from commentsvc.moderation import moderate
 from commentsvc.tokens import issue_edit_token
 
-from . import test_mail
 from .conftest import SECRET, unique_uri
 from .test_mail import MODERATOR, add_moderator, comment_status, html_of, outbox, send, text_of
 
-# The SMTP server and mail settings of test_mail, for this module's tests too.
-mail_server, mail_overrides, mail_settings, smtp = (
-    test_mail.mail_server,
-    test_mail.mail_overrides,
-    test_mail.mail_settings,
-    test_mail.smtp,
-)
+# A real SMTP server (the `smtp` fixture) and the settings that send to it, for every test here.
+pytestmark = pytest.mark.usefixtures("mail_settings")
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
 MAX_AGE = 7 * 86400

@@ -1,6 +1,7 @@
 """The outbox and its sender: moderator alerts, retries, one delivery per mail, the log fallback.
 
-Mail goes to a real SMTP server (aiosmtpd on 127.0.0.1) started by the `smtp` fixture.
+Mail goes to a real SMTP server (aiosmtpd on 127.0.0.1) started by the `smtp` fixture
+(tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -8,17 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import socket
 import threading
 import time
-from dataclasses import dataclass
 from datetime import timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from werkzeug.security import generate_password_hash
 
@@ -29,90 +26,13 @@ from commentsvc.mail.sender import claim
 from commentsvc.models import Comment, MailStatus, Moderator, OutboxMail, Status, utcnow
 from commentsvc.moderation import moderate
 
-from .conftest import SECRET, unique_uri
+from .conftest import MODERATOR, SECRET, unique_uri
 from .settings_helpers import change_settings
 
-MODERATOR = "mod@example.com"
+# A real SMTP server (the `smtp` fixture) and the settings that send to it, for every test here.
+pytestmark = pytest.mark.usefixtures("mail_settings")
+
 SMTP_PASSWORD = "smtp-pass-Zq81!x"
-
-
-# --- a real SMTP server ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Received:
-    recipients: list[str]
-    message: EmailMessage
-    raw: bytes
-
-
-class MailServer:
-    """aiosmtpd on a port chosen up front, so a test can send to it before it is started."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.received: list[Received] = []
-        self.controller: Controller | None = None
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        self.received.append(Received(list(envelope.rcpt_tos), message, envelope.content))
-        return "250 OK"
-
-    def start(self, **smtp_options) -> MailServer:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **smtp_options)
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [r.message for r in self.received if address in r.recipients]
-
-
-@pytest.fixture
-def mail_server():
-    server = MailServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp(mail_server):
-    return mail_server.start()
-
-
-@pytest.fixture
-def mail_overrides():
-    """Settings a test changes through `@pytest.mark.parametrize("mail_overrides", [{...}])`."""
-    return {}
-
-
-@pytest.fixture(autouse=True)
-def mail_settings(settings, mail_server, mail_overrides):
-    # Apps built without TESTING by earlier tests may have started senders on this database.
-    worker.stop_background_senders()
-    settings.update(
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=mail_server.port,
-        SMTP_STARTTLS=False,
-        SMTP_TIMEOUT=2,
-        MAIL_FROM="Blog comments <comments@blog.test>",
-        MODERATOR_EMAILS=[MODERATOR],
-        MAIL_BACKGROUND=False,
-        MODERATION="all",
-    )
-    settings.update(mail_overrides)
-    return settings
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -17,17 +17,11 @@ import sqlalchemy as sa
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Subscription, utcnow
 
-from . import test_mail
 from .conftest import unique_uri
 from .test_mail import MODERATOR, approve, html_of, send, send_from_two_threads, text_of
 
-# The SMTP server and mail settings of test_mail (MODERATION "all" unless a test says).
-mail_server, mail_overrides, mail_settings, smtp = (
-    test_mail.mail_server,
-    test_mail.mail_overrides,
-    test_mail.mail_settings,
-    test_mail.smtp,
-)
+# A real SMTP server (the `smtp` fixture) and the settings that send to it, for every test here.
+pytestmark = pytest.mark.usefixtures("mail_settings")
 
 VICTIM = "victim@example.org"
 READER = "reader@example.org"

@@ -8,16 +8,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from commentsvc.threads import BodyCache
+from tests.support.databases import migrated_database
+from tests.support.env import service_env
+from tests.support.server import Server
 
 from .conftest import REPO, corpus
-from .server_helpers import BIN, free_port, migrated_database, service_env
 
 # Never needed by an app on SQLite without Redis while it serves readers and moderators.
 UNUSED_ON_SQLITE = [
@@ -108,31 +108,10 @@ def _maps(pid: int) -> str:
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc")
 def test_the_run_command_leaves_a_master_without_the_app(sqlite_url, tmp_path):
-    port = free_port()
     env = service_env(sqlite_url, tmp_path, mail_background=False)
-    server = subprocess.Popen(
-        [
-            str(BIN / "commentsvc"),
-            "run",
-            "--port",
-            str(port),  # noqa: S603
-            "--workers",
-            "1",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline
-                time.sleep(0.2)
+    with Server(env, tmp_path / "run.log", workers=1, chdir=tmp_path, cli=True) as running:
+        server = running.process
+        assert server is not None
         # The command's own process became the gunicorn master: same pid, a fresh interpreter.
         command = Path(f"/proc/{server.pid}/cmdline").read_text().rstrip("\0").split("\0")
         assert command[-5:-3] == ["-m", "commentsvc.serve"]
@@ -142,9 +121,6 @@ def test_the_run_command_leaves_a_master_without_the_app(sqlite_url, tmp_path):
         # SQLAlchemy's compiled modules and SQLite's are mapped only where the app was loaded.
         assert "sqlalchemy" in _maps(worker) and "_sqlite3" in _maps(worker)
         assert "sqlalchemy" not in _maps(server.pid) and "_sqlite3" not in _maps(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 # --- the per-process page caches ------------------------------------------------------------

@@ -67,26 +67,10 @@ PREVIOUS_RELEASE = "0005"  # the schema the last release left
 
 
 @pytest.fixture
-def previous_release_database(database_url, tmp_path):
+def previous_release_database(scratch_database):
     """A database the previous release's migrations built, holding a thread and two comments
     written the way that release wrote them."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'previous.sqlite3'}"
-        admin, name = None, None
-    else:
-        import uuid
-
-        name = f"commentsvc_previous_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(
-            sa.engine.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-        )
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = (
-            sa.engine.make_url(database_url)
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
+    url = scratch_database("commentsvc_previous")
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET})
     init_migrations(app)
     with app.app_context():
@@ -123,10 +107,6 @@ def previous_release_database(database_url, tmp_path):
     yield app
     with app.app_context():
         db.engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_the_previous_release_upgrades_with_its_data_intact(previous_release_database):

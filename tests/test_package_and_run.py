@@ -6,14 +6,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import sysconfig
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.support.env import service_env
+from tests.support.http import fetch
+from tests.support.need import free_port
+from tests.support.server import Server
+
 from .conftest import REPO
-from .server_helpers import free_port, service_env
 
 SCRIPTS = Path(sys.executable).parent
 
@@ -67,21 +69,10 @@ def test_run_refuses_a_database_behind_the_release(tmp_path):
     )
 
 
-def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer")
-
-
 def _get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
-        return response.status, response.read().decode()
+    response = fetch("GET", url)
+    assert response.status < 400, (url, response.status)
+    return response.status, response.body.decode()
 
 
 @pytest.fixture(scope="module")
@@ -168,25 +159,14 @@ def test_the_installed_wheel_migrates_and_serves(installed, tmp_path):
     env, script = _env(tmp_path), installed / "bin" / "commentsvc"
     upgraded = _command(script, "db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    port = free_port()
-    server = subprocess.Popen(
-        [str(script), "run", "--port", str(port), "--workers", "1"],  # noqa: S603
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_for(base + "/healthz", server)
+    log = tmp_path / "run.log"
+    with Server(env, log, workers=1, chdir=tmp_path, cli=True, commentsvc=script) as server:
+        base = server.base_url
         status, page = _get(base + "/demo")
         assert status == 200 and "Persistence pays off" in page
         assert "commentsvc" in _get(base + "/embed.js")[1]
         assert 'name="password"' in _get(base + "/admin/login")[1]
         assert "See it under a blog post" in _get(base + "/")[1]
         assert "So sieht es unter einem Blogbeitrag aus" in _get(base + "/?lang=de")[1]
-    finally:
-        server.terminate()
-        log = server.communicate(timeout=30)[0]
-    assert "Traceback" not in log and '"GET /demo HTTP/1.1" 200' in log
+    served = log.read_text()
+    assert "Traceback" not in served and '"GET /demo HTTP/1.1" 200' in served

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
 
 import pytest
 import redis
 
 from tests.conftest import need
-from tests.server_helpers import (
-    Client,
-    Server,
-    migrated_database,
-    postgres_problem,
-    service_env,
-    tree_ids,
-)
+from tests.support.databases import migrated_database, postgres_base
+from tests.support.env import service_env
+from tests.support.http import Client, tree_ids
+from tests.support.server import Server
 
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own, flushed by these tests
 URI = "/blog/2025/two-processes/"
@@ -39,9 +34,7 @@ def shared_redis():
 @pytest.fixture(scope="module")
 def servers(shared_redis, tmp_path_factory):
     """Process A and process B: one worker each, on their own ports, sharing every store."""
-    base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL")
-    problem = postgres_problem(base)
-    need(problem is None, problem or "")
+    base = postgres_base()
     tmp = tmp_path_factory.mktemp("processes")
     with migrated_database("postgresql", tmp, base) as database_url, ExitStack() as stack:
         shared_redis.flushdb()

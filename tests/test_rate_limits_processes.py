@@ -5,12 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
-from tests.server_helpers import (
-    Client,
-    Server,
+from tests.support.databases import (
     fresh_database,  # noqa: F401  (the database_url fixture: a database of its own per test)
-    service_env,
 )
+from tests.support.env import service_env
+from tests.support.http import Client
+from tests.support.server import Server
 
 from .conftest import unique_uri
 

@@ -30,8 +30,8 @@ from commentsvc.models import (
 )
 from commentsvc.rules import add_ban, block_word
 from commentsvc.tokens import issue_form_token
+from tests.support.admin import csrf_token, login, make_moderator
 
-from .admin_helpers import csrf_token, login, make_moderator
 from .conftest import SECRET, unique_uri
 from .settings_helpers import change_settings
 

@@ -17,10 +17,10 @@ from commentsvc.errors import BadSetting
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Role, SpamFeature, SpamLesson, Status
 from commentsvc.tokens import issue_action_token, issue_form_token
+from tests.support.admin import csrf_token, login, make_moderator
+from tests.support.env import BIN, service_env
 
-from .admin_helpers import csrf_token, login, make_moderator
 from .conftest import REPO, SECRET, corpus, unique_uri
-from .server_helpers import BIN, service_env
 from .settings_helpers import change_settings
 
 BLOG_COMMENTS = REPO / "tests" / "data" / "blog_comments.csv"
@@ -247,18 +247,6 @@ def test_an_edit_into_spam_is_held_by_the_filter(app, client, make_comment):
 
 
 # --- learning from moderators -----------------------------------------------------------------
-
-
-@pytest.fixture
-def held(settings):
-    settings["MODERATION"] = "all"
-
-
-@pytest.fixture
-def moderator(app, client):
-    make_moderator(app, "mo")
-    assert login(client).status_code == 303
-    return client
 
 
 @pytest.mark.usefixtures("held")

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from commentsvc.admin.accounts import AUDIT_PER_PAGE
 from commentsvc.extensions import db
 from commentsvc.models import AuditEntry, Ban, BlockedWord, Role, utcnow
+from tests.support.admin import csrf_token, login, make_moderator
 
-from .admin_helpers import csrf_token, login, make_moderator
 from .conftest import unique_uri
 
 TROLL = "troll@example.com"

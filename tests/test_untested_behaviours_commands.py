@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from datetime import timedelta
@@ -14,7 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from commentsvc import privacy
 from commentsvc.api import comments as comments_api
@@ -23,9 +21,9 @@ from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.mail import worker
 from commentsvc.models import Comment, MailStatus, OutboxMail, utcnow
+from tests.support.env import BIN, REPO, service_env
 
 from .conftest import unique_uri
-from .server_helpers import BIN, REPO, service_env
 from .settings_helpers import change_settings
 
 MODERATOR = "mod@example.com"
@@ -82,21 +80,6 @@ def test_rerender_rebuilds_stale_html_from_the_stored_text_and_only_that(app, ma
 # --- send-mail as a worker -------------------------------------------------------------------
 
 
-class Inbox:
-    """aiosmtpd on 127.0.0.1 collecting the recipients of every mail."""
-
-    def __init__(self):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.recipients: list[list[str]] = []
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server, session, envelope):
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
 def wait_until(condition, worker_process: subprocess.Popen, what: str, timeout: float = 30):
     deadline = time.monotonic() + timeout
     while not condition():
@@ -116,17 +99,9 @@ def sent_mails(app) -> int:
     return count
 
 
-@pytest.fixture
-def inbox():
-    box = Inbox()
-    box.controller.start()
-    yield box
-    box.controller.stop()
-
-
 @pytest.mark.backends("sqlite")  # the claim is shared with the tested senders; one backend here
 def test_send_mail_keeps_sending_as_mail_is_queued_until_interrupted(
-    app, database_url, inbox, make_comment, tmp_path
+    app, database_url, smtp, make_comment, tmp_path
 ):
     worker.stop_background_senders()
     change_settings(app, MODERATION="all", MODERATOR_EMAILS=[MODERATOR])
@@ -134,7 +109,7 @@ def test_send_mail_keeps_sending_as_mail_is_queued_until_interrupted(
         database_url,
         tmp_path,
         SMTP_HOST="127.0.0.1",
-        SMTP_PORT=inbox.port,
+        SMTP_PORT=smtp.port,
         SMTP_STARTTLS=False,
         SMTP_TIMEOUT=5,
         MAIL_BACKGROUND=False,
@@ -163,7 +138,7 @@ def test_send_mail_keeps_sending_as_mail_is_queued_until_interrupted(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
-    assert inbox.recipients == [[MODERATOR], [MODERATOR]]
+    assert smtp.recipients == [[MODERATOR], [MODERATOR]]
     assert "Sending mail as it is queued" in log.read_text()
 
 

@@ -7,103 +7,19 @@ the sender trusts it the way it trusts any certificate, through OpenSSL's defaul
 
 from __future__ import annotations
 
-import shutil
-import socket
-import ssl
-import subprocess
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.mail import send_due, worker
 from commentsvc.models import MailStatus, OutboxMail
+from tests.support.smtp import make_certificate
 
-from .conftest import need, unique_uri
+from .conftest import unique_uri
 from .settings_helpers import change_settings
 
 MODERATOR = "mod@example.com"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def make_certificate(folder: Path, name: str) -> tuple[Path, Path]:
-    """A one-day self-signed certificate for 127.0.0.1 (the sender checks the host name)."""
-    need(shutil.which("openssl") is not None, "openssl is missing (apt-get install -y openssl)")
-    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return cert, key
-
-
-@dataclass
-class Delivery:
-    recipients: list[str]
-    over_tls: bool
-
-
-@dataclass
-class TLSMailServer:
-    """aiosmtpd that records, for every mail, whether it came over TLS."""
-
-    port: int = field(default_factory=free_port)
-    received: list[Delivery] = field(default_factory=list)
-    controller: Controller | None = None
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(Delivery(list(envelope.rcpt_tos), session.ssl is not None))
-        return "250 OK"
-
-    def start(self, cert: Path | None = None, key: Path | None = None) -> TLSMailServer:
-        options = {}
-        if cert is not None:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(cert, key)
-            # Production servers refuse mail before STARTTLS: 530 to a plain MAIL FROM.
-            options = {"tls_context": context, "require_starttls": True}
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-
-
-@pytest.fixture
-def mail_server():
-    server = TLSMailServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -153,7 +69,7 @@ def test_mail_is_delivered_over_starttls_by_default(app, mail_server, certificat
     report = send(app)
 
     assert (report.sent, report.retrying, report.failed) == (1, 0, 0)
-    assert mail_server.received == [Delivery([MODERATOR], over_tls=True)]
+    assert [(r.recipients, r.over_tls) for r in mail_server.received] == [([MODERATOR], True)]
     assert [m.status for m in outbox(app)] == [MailStatus.sent]
 
 
@@ -190,4 +106,4 @@ def test_starttls_can_be_turned_off_for_a_local_relay(app, mail_server, make_com
     make_comment(unique_uri(), "To the relay on this host")
 
     assert send(app).sent == 1
-    assert mail_server.received == [Delivery([MODERATOR], over_tls=False)]
+    assert [(r.recipients, r.over_tls) for r in mail_server.received] == [([MODERATOR], False)]

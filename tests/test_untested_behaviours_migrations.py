@@ -8,7 +8,6 @@ SQLite table rebuilt in batch mode with foreign keys on takes its children with 
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 
 import pytest
@@ -17,9 +16,9 @@ from flask_migrate import downgrade, upgrade
 
 from commentsvc import create_app
 from commentsvc.extensions import db, init_migrations
+from tests.support.databases import fresh_postgres, postgres_base
 
-from .conftest import SECRET, need
-from .server_helpers import fresh_postgres, postgres_problem
+from .conftest import SECRET
 from .test_migrations import PREVIOUS_RELEASE, _schema_drift
 
 WHEN = "2008-01-19 10:00:00"
@@ -109,9 +108,7 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return
-    base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL", "")
-    problem = postgres_problem(base)
-    need(problem is None, problem or "")
+    base = postgres_base()
     with fresh_postgres(base, prefix="commentsvc_migrate") as url:
         yield url
 
@@ -180,9 +177,7 @@ def test_a_downgrade_to_the_previous_release_and_back_keeps_every_row(empty_data
 
 
 def test_postgresql_downgrades_to_nothing_and_upgrades_again():
-    base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL", "")
-    problem = postgres_problem(base)
-    need(problem is None, problem or "")
+    base = postgres_base()
     with fresh_postgres(base, prefix="commentsvc_downgrade") as url, migrating(url) as app:
         upgrade()
         downgrade(revision="base")

@@ -6,20 +6,13 @@ started once, on its own temporary SQLite database, and every test uses its own 
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,7 +22,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.databases import migrated_sqlite
+from tests.support.env import service_env
+from tests.support.http import http_json
+from tests.support.need import free_port
+from tests.support.server import Server
+
 BROWSER_DIR = Path(__file__).resolve().parent
 AXE_JS = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = os.environ.get("COMMENTSVC_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -56,26 +54,6 @@ def _tool(name: str) -> str:
     if not found:
         pytest.fail(f"{name} is not installed in the test environment")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def http_json(method: str, url: str, body=None, headers=None):
-    """One JSON request without a browser: (status, decoded body, headers)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null"), response.headers
-    except urllib.error.HTTPError as exc:
-        payload = exc.read()
-        return exc.code, json.loads(payload) if payload else None, exc.headers
 
 
 # ---------------------------------------------------------------- blog pages on other origins
@@ -164,9 +142,12 @@ class Service:
     """One running service instance and a small API client for seeding it."""
 
     url: str
-    process: subprocess.Popen
-    log: Path
+    server: Server = field(repr=False)
     env: dict[str, str] = field(repr=False)
+
+    @property
+    def log(self) -> Path:
+        return self.server.log
 
     def api(self, method: str, path: str, body=None, headers=None):
         return http_json(method, self.url + path, body, headers)
@@ -193,75 +174,30 @@ class Service:
         return self.thread(uri)["count"]
 
     def stop(self):
-        self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        self.server.stop()
 
 
 def start_service(tmp: Path, allowed_origin: str, **settings: str) -> Service:
-    """Migrate a fresh SQLite database and serve the app with gunicorn on a free port."""
+    """Serve the app with gunicorn on a free port, on a migrated SQLite database of its own."""
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTSVC_")}
-    env.update(
-        {
-            "COMMENTSVC_INSTANCE_PATH": str(tmp),
-            "COMMENTSVC_DATABASE_URL": f"sqlite:///{tmp / 'comments.sqlite3'}",
-            "COMMENTSVC_SECRET_KEY": secrets.token_urlsafe(32),
-            "COMMENTSVC_ALLOWED_ORIGINS": allowed_origin,
-            "COMMENTSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "COMMENTSVC_MIN_SUBMIT_SECONDS": "0",
-            "COMMENTSVC_RATELIMIT_ENABLED": "false",
-            "COMMENTSVC_MODERATION": "none",
-        }
+    database_url = migrated_sqlite(tmp / "comments.sqlite3")
+    defaults = {
+        "ALLOWED_ORIGINS": allowed_origin,
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "MIN_SUBMIT_SECONDS": "0",
+        "RATELIMIT_ENABLED": "false",
+        "MODERATION": "none",
+    }
+    env = service_env(
+        database_url, tmp, **{**defaults, **{key.upper(): value for key, value in settings.items()}}
     )
-    env.update({f"COMMENTSVC_{key.upper()}": str(value) for key, value in settings.items()})
-    upgrade = subprocess.run(
-        [_tool("commentsvc"), "db", "upgrade"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if upgrade.returncode != 0:
-        pytest.fail(f"commentsvc db upgrade failed:\n{upgrade.stdout}\n{upgrade.stderr}")
-    log = tmp / "gunicorn.log"
-    with log.open("w") as log_file:  # the child keeps its own descriptor
-        process = subprocess.Popen(
-            [
-                _tool("gunicorn"),
-                "-w",
-                "2",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "wsgi:app",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    service = Service(f"http://127.0.0.1:{port}", process, log, env)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(service.url + "/embed.js", timeout=2) as response:
-                if response.status == 200:
-                    return service
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            service.stop()
-            pytest.fail(f"the service did not answer within 60 s:\n{log.read_text()}")
-        time.sleep(0.2)
+    server = Server(env, tmp / "gunicorn.log", port=port, ready_path="/embed.js")
+    try:
+        server.start(timeout=60)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    return Service(server.base_url, server, env)
 
 
 # ---------------------------------------------------------------- fixtures

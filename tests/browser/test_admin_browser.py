@@ -8,7 +8,9 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import REPO, _tool, serious_violations, wait_for_widget
+from tests.support.env import REPO
+
+from .conftest import _tool, serious_violations, wait_for_widget
 
 pytestmark = pytest.mark.browser
 PASSWORD = "moderate with care"

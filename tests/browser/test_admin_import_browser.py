@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.env import REPO
+
 from ..conftest import corpus
-from .conftest import REPO, Service, _tool, serious_violations, start_service
+from .conftest import Service, _tool, serious_violations, start_service
 from .test_admin_browser import PASSWORD, log_in
 
 pytestmark = pytest.mark.browser

@@ -7,7 +7,9 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import http_json, wait_for_widget
+from tests.support.http import http_json
+
+from .conftest import wait_for_widget
 
 pytestmark = pytest.mark.browser
 

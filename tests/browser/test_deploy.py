@@ -32,9 +32,14 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.conftest import need
-from tests.server_helpers import BIN, fresh_postgres, postgres_problem, service_env
+from tests.support.databases import fresh_postgres, migrate, postgres_base
+from tests.support.env import REPO, service_env
+from tests.support.http import Headers, exchange
+from tests.support.need import free_port
+from tests.support.server import Server
+from tests.support.tls import make_certificate
 
-from .conftest import REPO, free_port, wait_for_widget
+from .conftest import wait_for_widget
 
 pytestmark = pytest.mark.browser
 
@@ -98,57 +103,9 @@ http {{
 """
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            f"/CN={HOST}",
-            "-addext",
-            f"subjectAltName=IP:{HOST}",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return cert, key
-
-
 def _kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-
-
-@dataclass
-class App:
-    """One `commentsvc run` (a gunicorn master and one worker, in a process group of its own)."""
-
-    port: int
-    process: subprocess.Popen
-    log: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            _kill_group(self.process, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
-        _kill_group(self.process)  # the worker too, should the master have gone first
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(5)
 
 
 @dataclass
@@ -159,7 +116,7 @@ class Deployment:
     tls_port: int
     plain_port: int
     database_url: str
-    apps: list[App]
+    apps: list[Server]
     folder: Path
     context: ssl.SSLContext = field(repr=False)
 
@@ -183,28 +140,14 @@ class Deployment:
 
 
 def request(
-    conn: http.client.HTTPSConnection,
+    conn: http.client.HTTPConnection,
     method: str,
     path: str,
     body=None,
     headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    headers = dict(headers or {})
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, data, headers)
-        response = conn.getresponse()
-        merged: dict[str, str] = {}
-        for name, value in response.getheaders():  # repeated headers (Vary) as one list
-            name = name.lower()
-            merged[name] = f"{merged[name]}, {value}" if name in merged else value
-        return response.status, merged, response.read()
-    except BaseException:
-        conn.close()  # never reuse a connection left mid-request
-        raise
+) -> tuple[int, Headers, bytes]:
+    answer = exchange(conn, method, path, body, headers)
+    return answer.status, answer.headers, answer.body
 
 
 def post_comment(conn, uri: str, text: str, headers=None) -> tuple[int, dict]:
@@ -235,49 +178,11 @@ def stored(database_url: str) -> dict[int, tuple[str, str, str | None]]:
     return {row.id: (row.uri, row.text, row.remote_addr) for row in rows}
 
 
-def start_app(env: dict[str, str], port: int, log: Path) -> App:
-    with log.open("wb") as out:  # the child keeps its own descriptor
-        process = subprocess.Popen(
-            [str(BIN / "commentsvc"), "run", "--host", HOST, "--port", str(port), "--workers", "1"],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    return App(port, process, log)
-
-
-def wait_until_ready(app: App, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if app.process.poll() is not None:
-            pytest.fail(
-                f"commentsvc run exited with {app.process.returncode}:\n"
-                f"{app.log.read_text(errors='replace')}"
-            )
-        conn = http.client.HTTPConnection(HOST, app.port, timeout=2)
-        try:
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            conn.close()
-        time.sleep(0.1)
-    pytest.fail(
-        f"commentsvc run did not answer on port {app.port}:\n{app.log.read_text(errors='replace')}"
-    )
-
-
 @pytest.fixture(scope="module")
 def deployment(blog, tmp_path_factory) -> Iterator[Deployment]:
     need(Path(NGINX).exists(), f"{NGINX} is missing (apt-get install -y nginx)")
     need(shutil.which("openssl") is not None, "openssl is missing (apt-get install -y openssl)")
-    base = os.environ.get("COMMENTSVC_TEST_DATABASE_URL", "")
-    problem = postgres_problem(base)
-    need(problem is None, problem or "")
+    base = postgres_base()
     try:
         redis.Redis.from_url(REDIS_URL).flushdb()
     except redis.RedisError as exc:
@@ -285,7 +190,7 @@ def deployment(blog, tmp_path_factory) -> Iterator[Deployment]:
 
     folder = tmp_path_factory.mktemp("deploy")
     tls, plain, first, second = (free_port() for _ in range(4))
-    cert, key = self_signed(folder)
+    cert, key = make_certificate(folder, "deploy")
     conf = folder / "nginx.conf"
     conf.write_text(
         main_conf(
@@ -314,24 +219,17 @@ def deployment(blog, tmp_path_factory) -> Iterator[Deployment]:
             MODERATION="none",
             MAIL_BACKGROUND=False,
         )
-        upgrade = subprocess.run(
-            [str(BIN / "commentsvc"), "db", "upgrade"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert upgrade.returncode == 0, f"{upgrade.stdout}\n{upgrade.stderr}"
+        migrate(database_url, folder)
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         site = Deployment(url, tls, plain, database_url, [], folder, context)
         nginx = None
         try:
-            site.apps.extend(
-                start_app(env, port, folder / f"app-{port}.log") for port in (first, second)
-            )
+            for port in (first, second):  # both boot side by side
+                app = Server(env, folder / f"app-{port}.log", workers=1, port=port, cli=True)
+                site.apps.append(app)
+                app.launch()
             with (folder / "nginx.out").open("wb") as out:
                 nginx = subprocess.Popen(
                     [*nginx_base, "-g", "daemon off;"],
@@ -340,9 +238,9 @@ def deployment(blog, tmp_path_factory) -> Iterator[Deployment]:
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,
                 )
-            deadline = time.monotonic() + 30
             for app in site.apps:
-                wait_until_ready(app, deadline)
+                app.wait_ready(30)
+            deadline = time.monotonic() + 30
             while not answers_through_nginx(site):
                 assert nginx.poll() is None, (folder / "error.log").read_text()
                 assert time.monotonic() < deadline, site.logs()
@@ -508,8 +406,7 @@ def test_a_killed_app_process_loses_no_read_and_no_acknowledged_post(deployment,
     try:
         served(10, 3)  # both processes at work
         victim = deployment.apps[0]
-        _kill_group(victim.process)  # master and worker at once, as a crash would
-        victim.process.wait(10)
+        victim.kill()  # master and worker at once, as a crash would
         served(len(reads) + 20, sum(s == 201 for s, _, _ in posts) + 3)  # and after the kill
     finally:
         stop.set()

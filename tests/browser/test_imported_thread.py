@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.env import REPO
+
 from ..conftest import corpus
-from .conftest import REPO, Service, _tool, start_service, wait_for_widget
+from .conftest import Service, _tool, start_service, wait_for_widget
 
 # Dates are checked as the reader sees them: pin the browser's zone and language.
 pytestmark = [

@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import REPO, wait_for_widget
+from tests.support.env import REPO
+
+from .conftest import wait_for_widget
 
 pytestmark = pytest.mark.browser
 
