@@ -84,7 +84,10 @@ def settings_for(session: Session, base: Settings, name: str) -> Settings:
 # one statement on a plain connection: a change (`site set`) reaches every process within
 # CACHE_SECONDS; this process's own changes at once.
 CACHE_SECONDS = 2.0
-_cached: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+# Each entry: when it was read, the site's own values (None: no such site), and the settings
+# built from them over the install's (kept while the install's are the same object).
+_Built = tuple[Settings, Settings] | None  # (the install's, the site's built over them)
+_cached: dict[tuple[str, str], tuple[float, dict[str, Any] | None, _Built]] = {}
 _SITE_ROW = select(Site).where(Site.name == bindparam("name"))
 
 
@@ -102,10 +105,14 @@ def cached_settings(
             found = overrides(row) if row is not None else None
         if len(_cached) > 1000:
             _cached.clear()
-        hit = _cached[key] = (now, found)
-    if hit[1] is None:
+        hit = _cached[key] = (now, found, None)
+    read_at, own, built = hit
+    if own is None:
         raise UnknownSite()
-    return install.for_site(name, hit[1])
+    if built is None or built[0] is not install:
+        built = (install, install.for_site(name, own))
+        _cached[key] = (read_at, own, built)
+    return built[1]
 
 
 def on_site(current: Settings, comment: Any) -> bool:

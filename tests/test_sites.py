@@ -30,10 +30,11 @@ from commentsvc.models import (
 )
 from commentsvc.rules import add_ban, block_word
 from commentsvc.tokens import issue_form_token
+from commentsvc.transactions import read_with_retry
 from tests.support.admin import csrf_token, login, make_moderator
 
 from .conftest import SECRET, unique_uri
-from .settings_helpers import change_settings
+from .settings_helpers import change_settings, changed
 
 BLOG, DOCS = "http://blog.test", "http://docs.test"
 
@@ -593,3 +594,16 @@ def test_threads_keep_their_sites_and_the_database_refuses_an_unknown_one(databa
         upgrade()
         assert kept_rows() == after
         db.session.remove()
+
+
+def test_a_sites_settings_are_built_once_per_read_and_follow_the_install(app, docs):
+    """Readers' requests share the site's settings built at the last read; settings of the
+    install that change (a new object) are the base of the next ones at once."""
+    with app.app_context():
+        install = settings_of(app)
+        first = sites.cached_settings(install, "docs", read_with_retry, now=1.0)
+        assert sites.cached_settings(install, "docs", read_with_retry, now=1.5) is first
+        assert (first.site, first.moderation, first.allowed_origins) == ("docs", "all", (DOCS,))
+        other = changed(install, MAX_LINKS=7)
+        rebuilt = sites.cached_settings(other, "docs", read_with_retry, now=1.6)
+        assert rebuilt.max_links == 7 and rebuilt.moderation == "all"
