@@ -17,7 +17,7 @@ from commentsvc.mail import worker
 from commentsvc.models import Comment, Role, Site, Thread
 from commentsvc.tokens import issue_form_token
 from commentsvc.transactions import read_with_retry
-from tests.support.admin import login, make_moderator
+from tests.support.admin import signed_in
 from tests.support.databases import (
     empty_database_like,
     fresh_postgres,
@@ -188,17 +188,13 @@ def held(settings):
 @pytest.fixture
 def moderator(app, client):
     """`client`, logged in as the moderator "mo"."""
-    make_moderator(app, "mo")
-    assert login(client).status_code == 303
-    return client
+    return signed_in(app, "mo", client=client)
 
 
 @pytest.fixture
 def admin(app, client):
     """`client`, logged in as the administrator "boss"."""
-    make_moderator(app, "boss", role=Role.admin)
-    assert login(client, "boss").status_code == 303
-    return client
+    return signed_in(app, "boss", Role.admin, client=client)
 
 
 # --- mail ------------------------------------------------------------------------------------

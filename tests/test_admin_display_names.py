@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from commentsvc.accounts import clean_display_name
 from commentsvc.extensions import db
 from commentsvc.models import Moderator, Role
-from tests.support.admin import PASSWORD, csrf_token, login, make_moderator
+from tests.support.admin import PASSWORD, csrf_token, make_moderator, signed_in
 
 from .conftest import unique_uri
 
@@ -22,18 +22,14 @@ def display_name(app, name: str) -> str | None:
 
 @pytest.fixture
 def admin(app):
-    make_moderator(app, "boss", role=Role.admin)
-    client = app.test_client()
-    assert login(client, "boss").status_code == 303
-    return client
+    """An administrator's own client (beside `client`, a reader's)."""
+    return signed_in(app, "boss", Role.admin)
 
 
 @pytest.fixture
 def moderator(app):
-    make_moderator(app, "mo")
-    client = app.test_client()
-    assert login(client, "mo").status_code == 303
-    return client
+    """A moderator's own client (beside `client`, a reader's)."""
+    return signed_in(app, "mo")
 
 
 def rename(client, value: str):

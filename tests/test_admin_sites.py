@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from commentsvc.extensions import db
 from commentsvc.models import AuditEntry, Moderator, ModeratorSite, Role
-from tests.support.admin import csrf_token, login, make_moderator
+from tests.support.admin import csrf_token, login, make_moderator, signed_in
 
 from .conftest import unique_uri
 from .settings_helpers import change_settings
@@ -18,10 +18,8 @@ NEW = {"name": "dora", "email": "dora@example.com", "password": "a long password
 
 @pytest.fixture
 def admin(app):
-    make_moderator(app, "boss", role=Role.admin)
-    client = app.test_client()
-    assert login(client, "boss").status_code == 303
-    return client
+    """An administrator's own client (beside `client`, a reader's)."""
+    return signed_in(app, "boss", Role.admin)
 
 
 @pytest.fixture

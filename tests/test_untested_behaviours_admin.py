@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from commentsvc.admin.accounts import AUDIT_PER_PAGE
 from commentsvc.extensions import db
 from commentsvc.models import AuditEntry, Ban, BlockedWord, Role, utcnow
-from tests.support.admin import csrf_token, login, make_moderator
+from tests.support.admin import csrf_token, signed_in
 
 from .conftest import unique_uri
 
@@ -23,18 +23,14 @@ TROLL = "troll@example.com"
 
 @pytest.fixture
 def admin(app):
-    make_moderator(app, "boss", role=Role.admin)
-    client = app.test_client()
-    assert login(client, "boss").status_code == 303
-    return client
+    """An administrator's own client (beside `client`, a reader's)."""
+    return signed_in(app, "boss", Role.admin)
 
 
 @pytest.fixture
 def moderator(app):
-    make_moderator(app, "mo")
-    client = app.test_client()
-    assert login(client, "mo").status_code == 303
-    return client
+    """A moderator's own client (beside `client`, a reader's)."""
+    return signed_in(app, "mo")
 
 
 def ids(app, model) -> list[int]:

@@ -45,6 +45,14 @@ def csrf_token(client, path="/admin/login") -> str:
     return match.group(1) or match.group(2)
 
 
+def signed_in(app, name="mo", role=Role.moderator, client=None):
+    """A client (a new one unless given) logged in as a new account `name` of this role."""
+    make_moderator(app, name, role=role)
+    client = client or app.test_client()
+    assert login(client, name).status_code == 303
+    return client
+
+
 def login(client, name="mo", password=PASSWORD):
     token = csrf_token(client)
     return client.post(
