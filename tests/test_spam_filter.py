@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import re
 import secrets
-import subprocess
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +17,7 @@ from commentsvc.extensions import db
 from commentsvc.models import Comment, Role, SpamFeature, SpamLesson, Status
 from commentsvc.tokens import issue_action_token, issue_form_token
 from tests.support.admin import csrf_token, login, make_moderator
-from tests.support.env import BIN, service_env
+from tests.support.env import run_command
 
 from .conftest import REPO, SECRET, corpus, unique_uri
 from .settings_helpers import change_settings
@@ -393,16 +392,8 @@ def test_a_second_process_reads_the_model_the_first_one_taught(
     app, database_url, tmp_path, make_comment
 ):
     teach_examples(app, spam=25, ham=30)
-    env = service_env(database_url, tmp_path)
-    shown = subprocess.run(
-        [str(BIN / "commentsvc"), "spam-filter", "stats"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    shown = run_command(database_url, tmp_path, "spam-filter", "stats", timeout=60)
+    assert shown.returncode == 0, shown.stderr
     assert "from files:    25 spam, 30 not spam" in shown.stdout
     assert "filter:        acting" in shown.stdout
     # And the other way: a lesson taught by another process changes what this one decides.
@@ -412,15 +403,8 @@ def test_a_second_process_reads_the_model_the_first_one_taught(
     examples.write_text(
         "text,label\n" + "".join(f"zymurgy quokka offer {n},spam\n" for n in range(30))
     )
-    subprocess.run(
-        [str(BIN / "commentsvc"), "spam-filter", "train", str(examples)],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    trained = run_command(database_url, tmp_path, "spam-filter", "train", str(examples), timeout=60)
+    assert trained.returncode == 0, trained.stderr
     response = app.test_client().post(
         "/api/comments",
         json={"uri": uri, "text": "zymurgy quokka offer today", "form_token": token},

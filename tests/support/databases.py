@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from tests.support.env import BIN, REPO, service_env
+from tests.support.env import run_command
 from tests.support.need import need
 
 BASE_URL_VARIABLE = "COMMENTSVC_TEST_DATABASE_URL"
@@ -130,16 +129,7 @@ def upgrade_in_process(url: str, revision: str = "head") -> str:
 
 def migrate(database_url: str, instance: Path) -> None:
     """`commentsvc db upgrade` on the database, as an operator runs it."""
-    env = service_env(database_url, instance)
-    done = subprocess.run(
-        [str(BIN / "commentsvc"), "db", "upgrade"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_command(database_url, instance, "db", "upgrade")
     if done.returncode != 0:
         raise RuntimeError(f"commentsvc db upgrade failed:\n{done.stdout}\n{done.stderr}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,3 +29,18 @@ def service_env(database_url: str, instance: Path, **settings: Any) -> dict[str,
             str(value).lower() if isinstance(value, bool) else str(value)
         )
     return env
+
+
+def run_command(
+    database_url: str, instance: Path, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`commentsvc ARGS` in a process of its own on this database, as an operator runs it."""
+    return subprocess.run(
+        [str(BIN / "commentsvc"), *args],
+        cwd=REPO,
+        env=service_env(database_url, instance),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
