@@ -95,10 +95,7 @@ def post_comment(
     if bot_signal is None and parent is not None and parent.status == Status.spam:
         bot_signal = "reply to a comment marked spam"
     html = render_comment(entry.text)
-    verdict = spamfilter.classify(
-        session, settings, text=entry.text, author=entry.author, website=entry.website, lang=lang
-    )
-    status, reason = decide_status(
+    status, reason, score = _judge(
         session,
         settings,
         text=entry.text,
@@ -108,7 +105,7 @@ def post_comment(
         bot_signal=bot_signal,
         author=entry.author,
         website=entry.website,
-        verdict=verdict,
+        lang=lang,
     )
     if thread is None:
         thread = Thread(site=site, uri=entry.uri, title=entry.title)
@@ -130,7 +127,7 @@ def post_comment(
         remote_hash=remote_hash,
         avatar=avatar_seed(secret, entry.email, entry.author, remote_hash),
         created=utcnow(),
-        spam_score=verdict.score if verdict else None,
+        spam_score=score,
         filter_action=filter_action(status, reason),
     )
     session.add(comment)
@@ -250,6 +247,39 @@ def _own_comment(
     return comment
 
 
+def _judge(
+    session: Session,
+    settings: Settings,
+    *,
+    text: str,
+    html: str,
+    email: str | None,
+    remote_hash: str,
+    bot_signal: str | None,
+    author: str | None,
+    website: str | None,
+    lang: str | None,
+) -> tuple[Status, str | None, float | None]:
+    """What a new or edited comment with this content gets, the same for both: the spam
+    filter's score, then the moderation decision on it. (status, why, score)"""
+    verdict = spamfilter.classify(
+        session, settings, text=text, author=author, website=website, lang=lang
+    )
+    status, reason = decide_status(
+        session,
+        settings,
+        text=text,
+        html=html,
+        email=email,
+        remote_hash=remote_hash,
+        bot_signal=bot_signal,
+        author=author,
+        website=website,
+        verdict=verdict,
+    )
+    return status, reason, verdict.score if verdict else None
+
+
 def edit_comment(
     session: Session,
     settings: Settings,
@@ -287,10 +317,7 @@ def edit_comment(
             "permalink": comment.thread.uri,
         },
     )
-    scored = spamfilter.classify(
-        session, settings, text=entry.text, author=author, website=website, lang=comment.lang
-    )
-    verdict, reason = decide_status(
+    verdict, reason, score = _judge(
         session,
         settings,
         text=entry.text,
@@ -300,7 +327,7 @@ def edit_comment(
         bot_signal=signal,
         author=author,
         website=website,
-        verdict=scored,
+        lang=comment.lang,
     )
     was = comment.status
     comment.text, comment.html, comment.text_hash = entry.text, html, text_hash
@@ -310,7 +337,7 @@ def edit_comment(
         settings.secret_key, comment.email, author, comment.remote_hash or remote_hash
     )
     comment.edited = utcnow()
-    comment.spam_score = scored.score if scored else None
+    comment.spam_score = score
     # Never upwards: an edit cannot publish a held comment nor rescue one marked spam.
     if (
         verdict == Status.spam
