@@ -32,6 +32,7 @@ from commentsvc.rules import add_ban, block_word
 from commentsvc.tokens import issue_form_token
 from commentsvc.transactions import read_with_retry
 from tests.support.admin import csrf_token, login, make_moderator
+from tests.support.databases import empty_database_like
 
 from .conftest import SECRET, unique_uri
 from .settings_helpers import change_settings, changed
@@ -426,51 +427,34 @@ def test_site_commands_add_list_and_set(app):
 def database_at(database_url, tmp_path, revision: str, statements: list[str]):
     """An app on a database of its own, migrated to `revision`, holding what `statements`
     insert (`:no`, `:yes` and `:when` are bound), left at that revision."""
-    if database_url.startswith("sqlite"):
-        url, admin, name = f"sqlite:///{tmp_path / f'at-{revision}.sqlite3'}", None, None
-    else:
-        name = f"commentsvc_at_{revision}_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(
-            sa.engine.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    with empty_database_like(database_url, tmp_path, f"commentsvc_at_{revision}") as url:
+        app = create_app(
+            {
+                "DATABASE_URL": url,
+                "SECRET_KEY": SECRET,
+                "MODERATION": "none",
+                "MIN_SUBMIT_SECONDS": 0,
+                "RATELIMIT_ENABLED": False,
+                "ALLOWED_ORIGINS": [BLOG],
+                "MAIL_BACKGROUND": False,
+            }
         )
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = (
-            sa.engine.make_url(database_url)
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "MODERATION": "none",
-            "MIN_SUBMIT_SECONDS": 0,
-            "RATELIMIT_ENABLED": False,
-            "ALLOWED_ORIGINS": [BLOG],
-            "MAIL_BACKGROUND": False,
-        }
-    )
-    init_migrations(app)
-    try:
-        with app.app_context():
-            upgrade(revision=revision)
-            with db.engine.begin() as conn:
-                for statement in statements:
-                    conn.execute(
-                        sa.text(statement),
-                        {"no": False, "yes": True, "when": "2008-01-19 10:00:00"},
-                    )
-            db.engine.dispose()
-        yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        init_migrations(app)
+        try:
+            with app.app_context():
+                upgrade(revision=revision)
+                with db.engine.begin() as conn:
+                    for statement in statements:
+                        conn.execute(
+                            sa.text(statement),
+                            {"no": False, "yes": True, "when": "2008-01-19 10:00:00"},
+                        )
+                db.engine.dispose()
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
 
 
 @pytest.fixture
