@@ -23,6 +23,8 @@ bp = Blueprint("feeds", __name__, url_prefix="/feed")
 
 ENTRIES = 50  # the newest comments a feed carries
 MAX_AGE = 300  # seconds readers and proxies may keep a feed
+# Fresh for MAX_AGE, then served stale for up to an hour while a proxy asks again.
+CACHE_CONTROL = f"public, max-age={MAX_AGE}, stale-while-revalidate={MAX_AGE * 12}"
 
 _COLUMNS = (
     Comment.id,
@@ -100,9 +102,7 @@ def _feed(
         entries=entries,
         updated=updated,
     )
-    return conditional(
-        Body(body.encode()), "application/atom+xml; charset=utf-8", f"public, max-age={MAX_AGE}"
-    )
+    return conditional(Body(body.encode()), "application/atom+xml; charset=utf-8", CACHE_CONTROL)
 
 
 @bp.get("/thread.atom")

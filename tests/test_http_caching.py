@@ -180,6 +180,9 @@ def test_feeds_have_validators(client, make_comment):
     make_comment(uri, "Fed to the readers")
     first = client.get("/feed/thread.atom", query_string={"uri": uri})
     assert first.status_code == 200 and first.headers["ETag"]
+    # Feed readers poll; a proxy may answer from its copy while it asks the server again.
+    control = first.headers["Cache-Control"]
+    assert control.startswith("public, max-age=") and "stale-while-revalidate=" in control
     assert (
         client.get(
             "/feed/thread.atom",
