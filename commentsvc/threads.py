@@ -395,7 +395,7 @@ def thread_json(
     body = _bodies.get((thread.id, uri), thread.version, page)
     if body is None:
         body = Body(_closed_with(_tree(session, uri, thread, [], sort, limit, after_key), extra))
-        # Counted with room for its gzipped form, made on first need.
+        # Counted with room for its compressed forms, made on first need.
         _bodies.put((thread.id, uri), thread.version, page, body, size=2 * len(body.raw))
     return body, True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 
+import brotli
 import pytest
 
 from commentsvc import create_app
@@ -120,6 +121,37 @@ def test_gzip_and_plain_bodies_are_the_same_and_either_tag_proves_a_copy_current
             thread(client, uri, {"Accept-Encoding": "gzip", "If-None-Match": tag}).status_code
             == 304
         )
+
+
+def test_brotli_when_the_client_prefers_it_and_every_tag_proves_a_copy_current(
+    client, make_comment
+):
+    uri = unique_uri()
+    for n in range(12):
+        make_comment(uri, f"Comment number {n}, long enough to be worth compressing. " * 3)
+    plain = thread(client, uri)
+    packed = thread(client, uri, {"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(packed.data) == plain.data
+    assert len(packed.data) < len(thread(client, uri, {"Accept-Encoding": "gzip"}).data)
+    # A client that rates gzip higher gets gzip.
+    rated = thread(client, uri, {"Accept-Encoding": "br;q=0.5, gzip"})
+    assert rated.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(rated.data) == plain.data
+    tags = {etag_of(plain), etag_of(packed), etag_of(rated)}
+    assert len(tags) == 3
+    for tag in tags:
+        again = thread(client, uri, {"Accept-Encoding": "br", "If-None-Match": tag})
+        assert again.status_code == 304 and again.data == b""
+    assert "Accept-Encoding" in packed.headers["Vary"]
+
+
+def test_the_widget_script_comes_in_brotli_too(client):
+    plain = client.get("/embed.js")
+    packed = client.get("/embed.js", headers={"Accept-Encoding": "br"})
+    assert packed.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(packed.data) == plain.data
+    assert etag_of(packed) != etag_of(plain)
 
 
 def test_small_bodies_are_not_compressed(client):

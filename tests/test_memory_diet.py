@@ -31,6 +31,7 @@ UNUSED_ON_SQLITE = [
     "tqdm",
     "yaml",
     "commentsvc.backup",
+    "brotli",  # until a client asks for it
 ]
 DISQUS = ("imports", "disqus", "isso-disqus.xml")
 

@@ -4,6 +4,7 @@ import gzip
 import re
 import shutil
 
+import brotli
 import pytest
 
 from commentsvc.widget import assets
@@ -31,12 +32,16 @@ def test_asset_is_served_with_validators_and_cache_headers(client, url):
 
 
 @pytest.mark.parametrize("url", SCRIPTS)
-def test_asset_is_gzipped_when_the_client_accepts_it(client, url):
+def test_asset_is_compressed_as_the_client_prefers(client, url):
     name, _ = SCRIPTS[url]
-    response = client.get(url, headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    served = assets.minified(assets.STATIC_DIR / name)
+    response = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
     assert response.headers["Content-Encoding"] == "gzip"
-    assert gzip.decompress(response.data) == assets.minified(assets.STATIC_DIR / name)
+    assert gzip.decompress(response.data) == served
     assert int(response.headers["Content-Length"]) == len(response.data)
+    preferred = client.get(url, headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    assert preferred.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(preferred.data) == served
     refused = client.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
     assert "Content-Encoding" not in refused.headers
 
