@@ -24,13 +24,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this tree, not whatever the venv points at
 
 from commentsvc import create_app, spamfilter  # noqa: E402
-from commentsvc.config import SETTINGS  # noqa: E402
+from commentsvc.config import SETTINGS, settings_of  # noqa: E402
 from commentsvc.extensions import db  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "spam"
@@ -183,7 +184,7 @@ def speed_and_size(youtube: list[Example], blog: list[Example]) -> None:
             spamfilter.train(db.session, [(t, label, a) for t, label, a, _ in youtube + blog])
             db.session.commit()
             trained = time.perf_counter() - began
-            config = {**DEFAULTS, "LANGUAGE": "en"}
+            config = replace(settings_of(app), language="en")
             times = []
             for text, _, author, website in youtube + blog:
                 began = time.perf_counter()
