@@ -154,8 +154,12 @@ def quality(hold: float, mark: float) -> tuple[list[Example], list[Example]]:
         train = [item for n, item in enumerate(blog) if n % 5 != fold]
         pairs = scored(train, test)
         pooled += pairs
-        (c, f), (m, _) = shares(pairs, hold), shares(pairs, mark)
+        (c, f), (m, fm) = shares(pairs, hold), shares(pairs, mark)
         caught.append(c), marked.append(m), flagged.append(f)
+        print(
+            f"  {f'fold {fold + 1}':<22} {c:17.1%} {m:12.1%} {f:17.1%}"
+            f"   (real marked spam: {fm:.1%})"
+        )
     trade_offs("pooled", pooled)
     print(f"  spam held or marked:  {spread(caught)}")
     print(f"  spam marked outright: {spread(marked)}")
