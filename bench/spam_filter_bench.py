@@ -24,13 +24,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this tree, not whatever the venv points at
 
 from commentsvc import create_app, spamfilter  # noqa: E402
-from commentsvc.config import SETTINGS  # noqa: E402
+from commentsvc.config import SETTINGS, settings_of  # noqa: E402
 from commentsvc.extensions import db  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "spam"
@@ -153,8 +154,12 @@ def quality(hold: float, mark: float) -> tuple[list[Example], list[Example]]:
         train = [item for n, item in enumerate(blog) if n % 5 != fold]
         pairs = scored(train, test)
         pooled += pairs
-        (c, f), (m, _) = shares(pairs, hold), shares(pairs, mark)
+        (c, f), (m, fm) = shares(pairs, hold), shares(pairs, mark)
         caught.append(c), marked.append(m), flagged.append(f)
+        print(
+            f"  {f'fold {fold + 1}':<22} {c:17.1%} {m:12.1%} {f:17.1%}"
+            f"   (real marked spam: {fm:.1%})"
+        )
     trade_offs("pooled", pooled)
     print(f"  spam held or marked:  {spread(caught)}")
     print(f"  spam marked outright: {spread(marked)}")
@@ -183,7 +188,7 @@ def speed_and_size(youtube: list[Example], blog: list[Example]) -> None:
             spamfilter.train(db.session, [(t, label, a) for t, label, a, _ in youtube + blog])
             db.session.commit()
             trained = time.perf_counter() - began
-            config = {**DEFAULTS, "LANGUAGE": "en"}
+            config = replace(settings_of(app), language="en")
             times = []
             for text, _, author, website in youtube + blog:
                 began = time.perf_counter()

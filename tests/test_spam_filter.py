@@ -100,6 +100,10 @@ def test_features_name_links_phone_numbers_word_pairs_and_the_website():
     assert "phone" not in spamfilter.features("We met in 2019 and again in 2021.")
     assert "capitals" in spamfilter.features("BUY NOW THE BEST WATCHES CHEAP")
     assert "capitals" not in spamfilter.features("Buy now, the best watches are cheap")
+    assert "link only" in spamfilter.features("see this https://www.facebook.com/x")
+    assert "link only" not in spamfilter.features(
+        "The docs at https://docs.example/x explain the flag better than I can."
+    )
     assert (
         len(spamfilter.features(" ".join(f"w{n}" for n in range(5000)))) == spamfilter.MAX_FEATURES
     )
@@ -121,6 +125,15 @@ def test_a_feature_seen_only_in_spam_pushes_the_score_up_and_is_named_first():
     assert verdict.reason() == (
         "spam filter: 0.87 (link to printer-support.example, 'call', 'support number')"
     )
+
+
+def test_the_score_reads_shares_of_lessons_so_a_small_model_speaks_as_a_large_one():
+    small = {"w:casino": (9, 1), "w:garden": (1, 9)}
+    large = {feature: (spam * 100, ham * 100) for feature, (spam, ham) in small.items()}
+    for feats in (["w:casino"], ["w:garden"], ["w:casino", "w:garden"]):
+        assert spamfilter.score(small, 10, 10, feats)[0] == pytest.approx(
+            spamfilter.score(large, 1000, 1000, feats)[0], abs=0.01
+        )
 
 
 def test_thresholds_and_mode_are_settings_checked_when_read():
