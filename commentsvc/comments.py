@@ -107,6 +107,10 @@ def post_comment(
         website=entry.website,
         lang=lang,
     )
+    if status == Status.approved and parent is not None and parent.status != Status.approved:
+        # A reply to a comment that is not public waits for a moderator, whether the parent is
+        # held or marked spam: both answer "pending", so the answer tells nothing of a verdict.
+        status, reason = Status.pending, "reply to a comment awaiting moderation"
     if thread is None:
         thread = Thread(site=site, uri=entry.uri, title=entry.title)
         session.add(thread)
