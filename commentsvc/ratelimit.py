@@ -157,3 +157,8 @@ new_comments_per_thread = limiter.shared_limit(
 edits_and_deletes = limiter.shared_limit(
     lambda: current_settings().ratelimit_edit, scope="edit-or-delete"
 )
+# One budget per address for form tokens, asked of the API or carried by the no-JS page's form:
+# each is a post's admission ticket, so handing them out without end would help a flood.
+form_tokens_per_address = limiter.shared_limit(
+    lambda: current_settings().ratelimit_form_token, scope="form-token", methods=["GET"]
+)
