@@ -220,8 +220,9 @@ def erase(email: str, yes: bool) -> None:
     )
     if erased.bans_kept:
         click.echo(
-            "The ban on this address is kept (it is how the address stays banned); "
-            "lift it on the admin Bans page to remove it too."
+            "The ban on this address is kept, as a keyed hash of the address rather than the "
+            "address itself (shown as erased:... on the admin Bans page; lift it there to "
+            "remove it too)."
         )
 
 

@@ -107,6 +107,10 @@ def post_comment(
         website=entry.website,
         lang=lang,
     )
+    if status == Status.approved and parent is not None and parent.status != Status.approved:
+        # A reply to a comment that is not public waits for a moderator, whether the parent is
+        # held or marked spam: both answer "pending", so the answer tells nothing of a verdict.
+        status, reason = Status.pending, "reply to a comment awaiting moderation"
     if thread is None:
         thread = Thread(site=site, uri=entry.uri, title=entry.title)
         session.add(thread)
@@ -292,9 +296,12 @@ def edit_comment(
 
     An edit meets every check a new comment with the same content would: one that would be
     refused is refused and changes nothing; one that would be held takes a published comment
-    out of public view until a moderator approves it again.
+    out of public view until a moderator approves it again. A closed thread takes no edits.
     """
     comment = _own_comment(session, settings, comment_id, token)
+    if comment.thread.closed:
+        # Closed means no new words on the thread; withdrawing one's own stays allowed.
+        raise ThreadClosed(gettext("Comments are closed."))
     entry = validate_comment(data, max_text=settings.max_text_length, partial=True)
     author = entry.author if "author" in data else comment.author
     website = entry.website if "website" in data else comment.website

@@ -224,6 +224,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("RATELIMIT_THREAD", "30 per minute", _limits, "new comments per thread, from everyone"),
     Setting(
+        "RATELIMIT_FORM_TOKEN",
+        "60 per minute",
+        _limits,
+        "form tokens per address: GET /api/form-token and the no-JS page's form together",
+    ),
+    Setting(
         "SPAM_FILTER",
         "on",
         _filter_mode,
@@ -322,6 +328,7 @@ class Settings:
     mail_max_attempts: int
     duplicate_window: int
     ratelimit_thread: str
+    ratelimit_form_token: str
     spam_filter: str
     spam_filter_spam: float
     spam_filter_hold: float

@@ -26,6 +26,7 @@ from .models import (
     Thread,
 )
 from .render import count_links
+from .rules import erased_email_value
 
 # Built once: these run on every new comment.
 DEFAULT_SITE = "default"
@@ -44,7 +45,10 @@ _BAN = (
     .where(
         Ban.site == bindparam("site"),
         or_(
-            and_(Ban.kind == BanKind.email, Ban.value == bindparam("email")),
+            and_(
+                Ban.kind == BanKind.email,
+                or_(Ban.value == bindparam("email"), Ban.value == bindparam("erased_email")),
+            ),
             and_(Ban.kind == BanKind.address, Ban.value == bindparam("remote_hash")),
         ),
     )
@@ -67,12 +71,22 @@ def has_approved_comment(session: Session, email: str, site: str = DEFAULT_SITE)
 
 
 def _ban(
-    session: Session, site: str, email: str | None, remote_hash: str | None
+    session: Session, settings: Settings, email: str | None, remote_hash: str | None
 ) -> Row[BanKind, RuleAction] | None:
-    """The (kind, action) of the site's ban on this e-mail or address, or None."""
+    """The (kind, action) of the site's ban on this e-mail (as written, or as kept after an
+    erasure) or address, or None."""
     if not email and not remote_hash:
         return None
-    return session.execute(_BAN, {"email": email, "remote_hash": remote_hash, "site": site}).first()
+    erased = erased_email_value(settings.secret_key, email) if email else None
+    return session.execute(
+        _BAN,
+        {
+            "email": email,
+            "erased_email": erased,
+            "remote_hash": remote_hash,
+            "site": site_of(settings),
+        },
+    ).first()
 
 
 def _blocked_word(session: Session, site: str, text: str) -> Row[str, RuleAction] | None:
@@ -110,7 +124,7 @@ def decide_status(
     if bot_signal:
         return Status.spam, f"bot signal: {bot_signal}"
     site = site_of(settings)
-    ban = _ban(session, site, email, remote_hash)
+    ban = _ban(session, settings, email, remote_hash)
     if ban is not None:
         return _apply(ban.action, f"banned {ban.kind.value}")
     word = _blocked_word(session, site, "\n".join(filter(None, (author, website, text))))

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from . import spamfilter
+from . import rules, spamfilter
 from .chores import Every
 from .extensions import Model
 from .mail import limits
@@ -94,7 +94,7 @@ class Erasure:
     subscriptions: int = 0
     mails: int = 0
     audit_entries: int = 0
-    bans_kept: int = 0  # a ban on the address itself is how it stays banned
+    bans_kept: int = 0  # an e-mail ban stays, on a keyed hash of the address
 
 
 ERASED = "[erased]"
@@ -154,15 +154,38 @@ def erase_personal_data(session: Session, email: str, secret_key: str | None = N
     erasure.audit_entries = _scrub_audit(session, email, ids)
     for ban in session.execute(select(Ban).where(_holds(Ban.reason, email))).scalars():
         ban.reason = _without(ban.reason or "", email)  # it holds the address
-    erasure.bans_kept = session.execute(
-        select(func.count())
-        .select_from(Ban)
-        .where(Ban.kind == BanKind.email, func.lower(Ban.value) == email)
-    ).scalar_one()
+    erasure.bans_kept = _keep_bans_without_the_address(session, email, secret_key)
     if secret_key:
         limits.forget(session, limits.opt_in_key(secret_key, email))
     session.flush()
     return erasure
+
+
+def _keep_bans_without_the_address(session: Session, email: str, secret_key: str | None) -> int:
+    """Turn the e-mail bans on this address into bans on its keyed hash, so the address stays
+    banned without being stored; how many were kept. Without the key they are lifted."""
+    bans = (
+        session.execute(
+            select(Ban).where(Ban.kind == BanKind.email, func.lower(Ban.value) == email)
+        )
+        .scalars()
+        .all()
+    )
+    kept = 0
+    for ban in bans:
+        erased = rules.erased_email_value(secret_key, email) if secret_key else None
+        twin = session.execute(
+            select(Ban).where(Ban.site == ban.site, Ban.kind == ban.kind, Ban.value == erased)
+        ).scalar_one_or_none()
+        if erased is None or twin is not None:  # banned again after an earlier erasure
+            if twin is not None:
+                twin.action = ban.action  # the latest decision holds
+                kept += 1
+            session.delete(ban)
+        else:
+            ban.value = erased
+            kept += 1
+    return kept
 
 
 def _delete(

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import ReturningInsert
 
+from . import sites
 from .config import current_settings
 from .extensions import db, limiter
 from .models import RateLimitCounter
@@ -130,12 +131,15 @@ class DatabaseStorage(Storage):
 
 
 def thread_key() -> str:
-    """The thread a new comment is for, from the JSON body or the no-JS form."""
+    """The thread a new comment is for, from the JSON body or the no-JS form, and its site
+    (`?site=`, or the no-JS form's field): two blogs' threads at one path are two threads."""
     body = request.get_json(silent=True) if request.is_json else None
     uri = body.get("uri") if isinstance(body, dict) else request.form.get("uri")
     if not isinstance(uri, str):
         return "thread:?"
-    return "thread:" + hashlib.sha256(uri.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    site = request.values.get("site") or sites.DEFAULT_SITE
+    thread = f"{site}\0{uri}".encode("utf-8", "surrogatepass")
+    return "thread:" + hashlib.sha256(thread).hexdigest()[:24]
 
 
 # One budget for new comments per address, and one per thread from everyone: the JSON API
@@ -152,4 +156,9 @@ new_comments_per_thread = limiter.shared_limit(
 # One budget for a reader's edits and deletes together, per address.
 edits_and_deletes = limiter.shared_limit(
     lambda: current_settings().ratelimit_edit, scope="edit-or-delete"
+)
+# One budget per address for form tokens, asked of the API or carried by the no-JS page's form:
+# each is a post's admission ticket, so handing them out without end would help a flood.
+form_tokens_per_address = limiter.shared_limit(
+    lambda: current_settings().ratelimit_form_token, scope="form-token", methods=["GET"]
 )

@@ -8,8 +8,16 @@ from sqlalchemy.orm import Session
 
 from .audit import record
 from .models import Ban, BanKind, BlockedWord, Moderator, RuleAction
+from .tokens import keyed_hash
 
 DEFAULT_SITE = "default"
+ERASED_EMAIL = "erased:"  # the start of an e-mail ban's value once its address was erased
+
+
+def erased_email_value(secret_key: str, email: str) -> str:
+    """What an e-mail ban keeps once the address is erased: a keyed hash of it, which still
+    matches the address when it comments again but no longer holds it."""
+    return ERASED_EMAIL + keyed_hash(secret_key, "email ban:" + email.strip().lower())
 
 
 def add_ban(

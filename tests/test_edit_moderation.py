@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from commentsvc.config import settings_of
 from commentsvc.extensions import db
-from commentsvc.models import Ban, BanKind, BlockedWord, Comment, RuleAction, Status
+from commentsvc.models import Ban, BanKind, BlockedWord, Comment, RuleAction, Status, Thread
 from commentsvc.moderation import moderate
 from commentsvc.tokens import keyed_hash
 
@@ -171,3 +171,35 @@ def test_replies_keep_their_place_when_their_parent_goes_back_to_review(app, cli
     assert placeholder["id"] == root["id"] and placeholder["status"] == "deleted"
     assert placeholder["html"] == "" and placeholder["author"] is None
     assert [r["id"] for r in placeholder["replies"]] == [reply["id"]]
+
+
+def _close(app, uri):
+    with app.app_context():
+        db.session.execute(sa.update(Thread).where(Thread.uri == uri).values(closed=True))
+        db.session.commit()
+        db.session.remove()
+
+
+def test_an_edit_on_a_closed_thread_is_refused_like_a_new_post(app, client, post, make_comment):
+    uri = unique_uri()
+    comment = make_comment(uri, "Nice post")
+    _close(app, uri)
+    new_post = post(uri, "Too late")
+    edit = _edit(client, comment, text=CASINO, author="Casino King")
+    assert (new_post.status_code, edit.status_code) == (403, 403)
+    assert set(edit.get_json()["error"]) == set(new_post.get_json()["error"])
+    assert edit.get_json()["error"]["code"] == "closed"
+    stored = _row(app, comment["id"])
+    assert (stored.status, stored.text, stored.author) == (Status.approved, "Nice post", None)
+
+
+def test_deleting_ones_comment_on_a_closed_thread_is_allowed(app, client, make_comment):
+    uri = unique_uri()
+    comment = make_comment(uri, "I take it back")
+    _close(app, uri)
+    response = client.delete(
+        f"/api/comments/{comment['id']}",
+        headers={"Authorization": f"Bearer {comment['edit_token']}"},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert _row(app, comment["id"]).status == Status.deleted

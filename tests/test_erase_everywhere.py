@@ -10,8 +10,19 @@ import pytest
 import sqlalchemy as sa
 
 from commentsvc.extensions import db
-from commentsvc.models import AuditEntry, Comment, MailStatus, OutboxMail, Thread, utcnow
+from commentsvc.models import (
+    AuditEntry,
+    Ban,
+    BanKind,
+    Comment,
+    MailStatus,
+    OutboxMail,
+    RuleAction,
+    Thread,
+    utcnow,
+)
 from commentsvc.moderation import record
+from commentsvc.rules import add_ban
 
 from .conftest import unique_uri
 from .settings_helpers import change_settings
@@ -60,7 +71,7 @@ def hits(app, needle: str) -> list[str]:
 
 
 @pytest.mark.parametrize("mail_overrides", [{"MODERATION": "first-time"}])
-def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, make_comment):
+def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, post, make_comment):
     uri = unique_uri()
     # Held, so alerted to the moderators with the whole text and the address; then approved.
     first = make_comment(
@@ -86,6 +97,7 @@ def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, mak
     with app.app_context():  # what a moderator may have written down about her
         record(db.session, "ann", "edit", f"comment {first['id']}", f"{WORDS[0]} ({ERIN})")
         record(db.session, "ann", "ban", "address ban", f"hold: complaint by {ERIN.upper()}")
+        add_ban(db.session, BanKind.email, ERIN, RuleAction.refuse, f"see {ERIN}", "ann")
         db.session.commit()
         version = db.session.scalar(sa.select(Thread.version).where(Thread.uri == uri))
 
@@ -110,12 +122,20 @@ def test_erase_leaves_no_copy_of_the_address_or_the_words(app, client, smtp, mak
         kept = db.session.execute(
             sa.select(AuditEntry.action, AuditEntry.target).where(AuditEntry.actor == "ann")
         ).all()
-        assert sorted(kept) == [("ban", "address ban"), ("edit", f"comment {first['id']}")]
+        assert sorted(kept) == [
+            ("ban", "address ban"),
+            ("ban", "email ban"),
+            ("edit", f"comment {first['id']}"),
+        ]
         db.session.remove()
     assert any(m.recipient == MODERATOR and "Bob again" in m.text_body for m in outbox(app))
     change_settings(app, SMTP_PORT=smtp.port)
     send(app, now=utcnow() + timedelta(days=1))
     assert all(ERIN not in r.recipients for r in smtp.received[sent_before:])
+    # The e-mail ban outlives the erasure without the address: she is still refused.
+    assert "ban on this address is kept" in result.output
+    refused = post(unique_uri(), "Back again", email=ERIN.upper())
+    assert refused.status_code == 403, refused.get_json()
 
 
 def age(app, mail_id: int, days: int, status: MailStatus) -> None:
@@ -188,3 +208,23 @@ def test_a_mail_erased_while_it_is_being_sent_is_no_error(app, smtp, make_commen
     report = send(app)
     assert (report.sent, report.retrying, report.failed) == (0, 0, 0)
     assert len(smtp.received) == 1 and outbox(app) == []
+
+
+def test_an_address_banned_again_after_an_erasure_keeps_one_ban(app, post):
+    def ban_and_erase(action):
+        with app.app_context():
+            add_ban(db.session, BanKind.email, ERIN, action, None, "ann")
+            db.session.commit()
+            db.session.remove()
+        result = app.test_cli_runner().invoke(args=["erase", "--email", ERIN, "--yes"])
+        assert result.exit_code == 0, result.output
+
+    ban_and_erase(RuleAction.hold)
+    ban_and_erase(RuleAction.refuse)
+    assert hits(app, ERIN) == []
+    with app.app_context():
+        bans = db.session.execute(sa.select(Ban.value, Ban.action)).all()
+        db.session.remove()
+    assert [action for _, action in bans] == [RuleAction.refuse]
+    assert bans[0].value.startswith("erased:")
+    assert post(unique_uri(), "Back again", email=ERIN).status_code == 403

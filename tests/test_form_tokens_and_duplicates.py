@@ -157,3 +157,34 @@ def test_the_no_js_form_token_works_once_too(app, client):
         ("From the plain form", Status.approved, None),
         ("Again with the same page", Status.spam, "bot signal: form token used before"),
     ]
+
+
+@pytest.fixture
+def few_tokens(settings, request, database_url):
+    settings.update(RATELIMIT_ENABLED=True, RATELIMIT_FORM_TOKEN="3 per minute")
+    return request.getfixturevalue("app")
+
+
+def test_form_tokens_are_rate_limited_per_address(few_tokens):
+    """The API and the no-JS page (whose form carries a token) share one budget."""
+    client = few_tokens.test_client()
+    uri = unique_uri()
+    assert client.get(f"/api/form-token?uri={uri}").status_code == 200
+    assert client.get(f"/comments?uri={uri}").status_code == 200
+    assert client.get(f"/api/form-token?uri={uri}").status_code == 200
+    over_api = client.get(f"/api/form-token?uri={uri}")
+    assert over_api.status_code == 429
+    error = over_api.get_json()["error"]
+    assert error["code"] == "rate_limited" and error["message"]
+    assert over_api.headers["Retry-After"]
+    over_page = client.get(f"/comments?uri={uri}")
+    assert over_page.status_code == 429
+    assert "form_token" not in over_page.get_data(as_text=True)
+    assert over_page.headers["Retry-After"]
+    elsewhere = few_tokens.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert elsewhere.get(f"/api/form-token?uri={uri}").status_code == 200
+
+
+def test_the_form_token_limit_has_a_generous_default(app):
+    assert settings_of(app).ratelimit_form_token == "60 per minute"

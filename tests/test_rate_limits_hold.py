@@ -7,10 +7,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from commentsvc import sites
 from commentsvc.extensions import db
 from commentsvc.models import RateLimitCounter
+from commentsvc.tokens import issue_form_token
 
-from .conftest import unique_uri
+from .conftest import SECRET, unique_uri
 
 
 @pytest.fixture
@@ -74,3 +76,32 @@ def test_without_redis_the_counters_live_in_the_database(limited_app):
         db.session.remove()
     assert rows and all(count == 1 for _, count in rows)
     assert not any("127.0.0.1" in key for key, _ in rows)  # addresses are kept as digests
+
+
+def test_two_sites_with_the_same_thread_uri_have_a_budget_each(settings, request, database_url):
+    settings.update(
+        RATELIMIT_ENABLED=True, RATELIMIT_POST="100 per minute", RATELIMIT_THREAD="2 per minute"
+    )
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        sites.add(db.session, "docs", origins=["http://docs.test"], title="The docs")
+        db.session.commit()
+        db.session.remove()
+    uri = unique_uri()
+
+    def post_to(site, n):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n}"
+        query, origin = (
+            ("", "http://blog.test") if site == "default" else ("?site=docs", "http://docs.test")
+        )
+        body = {
+            "uri": uri,
+            "text": f"Comment {n}",
+            "form_token": issue_form_token(SECRET, site, uri),
+        }
+        return client.post(f"/api/comments{query}", json=body, headers={"Origin": origin})
+
+    blog = [post_to("default", n).status_code for n in (1, 2, 3)]
+    docs = [post_to("docs", n).status_code for n in (4, 5, 6)]
+    assert (blog, docs) == ([201, 201, 429], [201, 201, 429])

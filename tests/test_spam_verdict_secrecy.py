@@ -10,10 +10,26 @@ from commentsvc.models import Comment, Status
 
 from .conftest import unique_uri
 
+ME = "me@example.com"
+HELD_TEXT = "Links [a](https://a.example) [b](https://b.example) [c](https://c.example)"
 
-@pytest.fixture(autouse=True)
-def review_all(settings):
-    settings["MODERATION"] = "all"  # a person's comment is held: the answer spam must copy
+
+@pytest.fixture(autouse=True, params=["all", "first-time", "none"])
+def policy(request, settings):
+    """Every policy: under `first-time` and `none` a reply to one's own held comment would be
+    published at once, where one to a spam comment is held, unless both are held alike."""
+    settings["MODERATION"] = request.param
+    return request.param
+
+
+@pytest.fixture
+def known_author(app, make_comment):
+    """The poster has a published comment already, so `first-time` trusts them."""
+    comment = make_comment(unique_uri(), "An earlier comment", email=ME)
+    with app.app_context():
+        db.session.get(Comment, comment["id"]).status = Status.approved
+        db.session.commit()
+        db.session.remove()
 
 
 def _status(app, comment_id):
@@ -26,10 +42,11 @@ def _status(app, comment_id):
 
 
 @pytest.fixture
-def held_and_spam(app, make_comment):
-    """A held comment and a spam one (the honeypot filled), on threads of their own."""
-    held = make_comment(unique_uri(), "A held comment")
-    spam = make_comment(unique_uri(), "A spam comment", hp="http://spam.example")
+def held_and_spam(app, make_comment, known_author):
+    """A held comment (more links than allowed, held under every policy) and a spam one (the
+    honeypot filled), on threads of their own, both by a known author."""
+    held = make_comment(unique_uri(), HELD_TEXT, email=ME)
+    spam = make_comment(unique_uri(), "A spam comment", hp="http://spam.example", email=ME)
     assert _status(app, held["id"]) == Status.pending
     assert _status(app, spam["id"]) == Status.spam
     return held, spam
@@ -60,15 +77,16 @@ def test_replying_to_ones_spam_comment_answers_like_replying_to_a_held_one(
     answers = []
     for comment in held_and_spam:
         thread = _uri_of(app, comment["id"])
-        response = post(thread, "A reply to myself", parent_id=comment["id"])
-        answers.append((response.status_code, response.get_json()["status"]))
-    assert answers == [(201, "pending"), (201, "pending")]
-    with app.app_context():
-        [reply_to_spam] = db.session.execute(
-            sa.select(Comment).where(Comment.parent_id == held_and_spam[1]["id"])
-        ).scalars()
-        assert reply_to_spam.status == Status.spam
-        db.session.remove()
+        response = post(thread, "A reply to myself", parent_id=comment["id"], email=ME)
+        answers.append(response.status_code)
+        answers.append(response.get_json())
+    assert answers[0] == answers[2] == 201
+    reply_to_held, reply_to_spam = answers[1], answers[3]
+    assert set(reply_to_held) == set(reply_to_spam)
+    assert reply_to_held["status"] == reply_to_spam["status"] == "pending"
+    # Neither reply is public: the one to a held comment waits for a moderator with its parent.
+    assert _status(app, reply_to_held["id"]) == Status.pending
+    assert _status(app, reply_to_spam["id"]) == Status.spam
 
 
 def _uri_of(app, comment_id):

@@ -17,7 +17,7 @@ from .. import accounts
 from ..config import current_settings
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
-from . import SESSION_KEY, back, bp
+from . import SESSION_KEY, back, bp, error_page, is_admin_path
 from .forms import ActionForm, DisplayNameForm, LoginForm, PasswordForm
 
 Counter = tuple[RateLimitItem, tuple[str, ...]]
@@ -80,9 +80,25 @@ def _too_many(wait: int) -> ResponseReturnValue:
     return body, 429, {"Retry-After": str(wait)}
 
 
+BAD_NEXT = (
+    "This login link asks to go on to an address that is not one of the admin pages (another "
+    "site, or one with control characters), so it was not followed and no one was logged in. "
+    "Log in from /admin/login instead."
+)
+
+
+def _next_is_ours() -> bool:
+    """Whether the page to go on to after logging in, if any, is a plain admin path. A crafted
+    one is refused before anything else, rather than quietly dropped after a login."""
+    targets = (request.args.get("next"), request.form.get("next"))
+    return all(is_admin_path(target) for target in targets if target)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     """The login form; wrong passwords slow down the address they come from."""
+    if not _next_is_ours():
+        return error_page(400, BAD_NEXT)
     if current_user.is_authenticated:
         return redirect(url_for("admin.queue"))
     form = LoginForm()

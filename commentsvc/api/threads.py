@@ -10,6 +10,7 @@ from flask_babel import gettext
 
 from ..errors import ValidationFailed
 from ..httpcache import Body, conditional, public_cache_control
+from ..ratelimit import form_tokens_per_address
 from ..threads import SORTS, count_by_uri, thread_json
 from ..tokens import issue_form_token
 from ..transactions import read_with_retry
@@ -75,6 +76,7 @@ def get_thread() -> Response:
 
 
 @bp.get("/form-token")
+@form_tokens_per_address
 def get_form_token() -> Response:
     """A form token for the next post to a thread (each works once), and how old it must be
     before it is used."""

@@ -21,7 +21,11 @@ from commentsvc.health import package_version
 from commentsvc.http_errors import status_of
 from commentsvc.i18n import current_language, requested_language
 from commentsvc.models import Status
-from commentsvc.ratelimit import new_comments_per_address, new_comments_per_thread
+from commentsvc.ratelimit import (
+    form_tokens_per_address,
+    new_comments_per_address,
+    new_comments_per_thread,
+)
 from commentsvc.threads import BodyCache, ThreadVersion, thread_tree, thread_version
 from commentsvc.tokens import issue_form_token
 from commentsvc.transactions import commit_write, read_with_retry
@@ -271,6 +275,7 @@ def _render_thread(
 @bp.route("/comments", methods=["GET", "POST"])
 @new_comments_per_address
 @new_comments_per_thread
+@form_tokens_per_address
 def thread_page() -> ResponseReturnValue:
     """The thread as a plain HTML page with a plain form, for readers without JavaScript."""
     uri = (request.form.get("uri") if request.method == "POST" else request.args.get("uri")) or ""
@@ -333,14 +338,15 @@ def csrf_refused(exc: CSRFError) -> Response:
 
 @bp.errorhandler(429)
 def too_many_posts(exc: Exception) -> Response:
-    """The no-JS form, posted too often from one address."""
-    response = page(
-        "widget/refused.html",
-        429,
-        uri=request.form.get("uri", ""),
-        lang_arg=lang_arg(),
-        reason=gettext("You are posting too quickly. Please wait a minute and try again."),
-    )
+    """The no-JS form posted, or its page (which carries a form token) asked for, too often
+    from one address."""
+    if request.method == "POST":
+        uri = request.form.get("uri", "")
+        reason = gettext("You are posting too quickly. Please wait a minute and try again.")
+    else:
+        uri = request.args.get("uri", "")
+        reason = gettext("Too many requests; please wait before trying again.")
+    response = page("widget/refused.html", 429, uri=uri, lang_arg=lang_arg(), reason=reason)
     current = limiter.current_limit
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
     response.headers["Retry-After"] = str(wait)
