@@ -214,3 +214,14 @@ def test_preview_renders_like_saving(client, make_comment):
     text = "> quote\n\n- [link](https://example.com)\n\n<script>x</script>"
     preview = client.post("/api/preview", json={"text": text}).get_json()["html"]
     assert preview == make_comment(unique_uri(), text)["html"]
+
+
+def test_a_post_runs_a_fixed_number_of_statements(make_comment, count_queries):
+    """A new comment on an existing thread, approved at once, from a fresh install: the thread,
+    the form token, the duplicate check, the spam filter, the site's bans and blocked words,
+    the insert, and the thread's version and count."""
+    uri = unique_uri()
+    make_comment(uri)  # the thread exists from here on
+    count_queries.clear()
+    assert make_comment(uri)["status"] == "approved"
+    assert len(count_queries) == 9, "\n".join(count_queries)
