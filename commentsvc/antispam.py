@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, delete, or_, select
+from sqlalchemy import CursorResult, Executable, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from . import tokens
 from .chores import Every
 from .config import Settings
-from .models import Comment, UsedToken, utcnow
+from .models import Comment, UsedToken, UTCDateTime, utcnow
 from .transactions import upsert_insert
 
 log = logging.getLogger("commentsvc.antispam")
@@ -98,14 +98,24 @@ def use_form_token(session: Session, token: str) -> bool:
     """Mark a form token used, in the caller's transaction; False when it was used before.
     One statement: an insert that does nothing when the token is there already (of two posts
     racing with one token, the second waits for the first's commit, then finds it used)."""
-    insert = upsert_insert(session.get_bind().dialect.name)
-    statement = insert(UsedToken).values(id=tokens.form_token_id(token), used=utcnow())
-    return (
-        session.connection()
-        .execute(statement.on_conflict_do_nothing(index_elements=["id"]).returning(UsedToken.id))
-        .first()
-        is not None
+    connection = session.connection()
+    statement = _USE_FORM_TOKEN.get(connection.dialect.name)
+    if statement is None:
+        insert = upsert_insert(connection.dialect.name)
+        statement = _USE_FORM_TOKEN[connection.dialect.name] = (
+            insert(UsedToken)
+            .values(id=bindparam("token_id"), used=bindparam("used_at", type_=UTCDateTime()))
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(UsedToken.id)
+        )
+    found = connection.execute(
+        statement, {"token_id": tokens.form_token_id(token), "used_at": utcnow()}
     )
+    return found.first() is not None
+
+
+# Built once per database dialect: a statement built for each post cost more than running it.
+_USE_FORM_TOKEN: dict[str, Executable] = {}
 
 
 _prunes = Every()

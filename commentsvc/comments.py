@@ -17,7 +17,7 @@ from .audit import record
 from .config import Settings
 from .errors import Forbidden, NotFound, ThreadClosed, TokenExpired, ValidationFailed
 from .models import Comment, Moderator, Status, Thread, utcnow
-from .moderation import decide_status, filter_action
+from .moderation import decide_status, filter_action, read_rules
 from .render import render_comment, render_source
 from .validation import CommentInput, validate_comment
 
@@ -266,8 +266,15 @@ def _judge(
 ) -> tuple[Status, str | None, float | None]:
     """What a new or edited comment with this content gets, the same for both: the spam
     filter's score, then the moderation decision on it. (status, why, score)"""
+    rules = read_rules(session, settings, email, remote_hash)
     verdict = spamfilter.classify(
-        session, settings, text=text, author=author, website=website, lang=lang
+        session,
+        settings,
+        text=text,
+        author=author,
+        website=website,
+        lang=lang,
+        lessons=rules.lessons,
     )
     status, reason = decide_status(
         session,
@@ -280,6 +287,7 @@ def _judge(
         author=author,
         website=website,
         verdict=verdict,
+        rules=rules,
     )
     return status, reason, verdict.score if verdict else None
 

@@ -122,8 +122,8 @@ class Thread(Model):
     # cached copy of the thread is known to be current by its version alone.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # How many of its comments are approved: what every count reads, one row by (site, uri).
-    # Recounted from the comments in the same transaction as every write that adds, removes or
-    # changes the status of one (see recount_approved).
+    # Kept in the same transaction as every write that adds, removes or changes the status of
+    # one: a new comment adds to it, any other change recounts it (see recount_approved).
     approved_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     comments: Mapped[list[Comment]] = relationship(back_populates="thread", lazy="write_only")
@@ -415,6 +415,15 @@ _BUMP_VERSIONS = (
     .where(Thread.id.in_(bindparam("ids", expanding=True)))
     .values(version=Thread.version + 1)
 )
+# A new approved comment's thread: bumped and counted in one statement. An addition to the
+# locked row is applied to its latest committed version (PostgreSQL re-reads a row another
+# writer changed while this UPDATE waited), unlike a count of the comments, whose snapshot
+# was taken before the wait (see recount_approved).
+_BUMP_AND_ADD = (
+    update(Thread)
+    .where(Thread.id == bindparam("thread_id"))
+    .values(version=Thread.version + 1, approved_count=Thread.approved_count + bindparam("added"))
+)
 _RECOUNT = (
     update(Thread)
     .where(Thread.id.in_(bindparam("ids", expanding=True)))
@@ -437,6 +446,13 @@ def bump_thread_versions(connection: Connection, ids: Iterable[int]) -> None:
     """Mark these threads' cached pages and counts stale, in every process."""
     for chunk in _chunks(ids):
         connection.execute(_BUMP_VERSIONS, {"ids": chunk})
+
+
+def bump_and_add_approved(connection: Connection, added: dict[int, int]) -> None:
+    """Bump these threads' versions and add new approved comments to their counts: thread id
+    -> how many were added. Only for threads whose other comments' statuses did not change."""
+    for ident in sorted(added):
+        connection.execute(_BUMP_AND_ADD, {"thread_id": ident, "added": added[ident]})
 
 
 def recount_approved(connection: Connection, ids: Iterable[int]) -> None:
@@ -464,16 +480,18 @@ def _status_or_thread_changed(comment: Comment) -> set[int]:
 @event.listens_for(Session, "after_flush")
 def _bump_thread_versions(session: Session, _context: Any) -> None:
     """Every flushed change to a thread or a comment makes the thread's cached copies stale;
-    a comment added, removed, or moved to or from approved has its thread recounted too."""
+    a comment added, removed, or moved to or from approved has its thread's count changed too:
+    by addition for new comments (the common case: one statement), by a recount otherwise."""
     changed: set[int] = set()
     recount: set[int] = set()
+    added: dict[int, int] = {}
     new, deleted = session.new, session.deleted  # each built anew on every access
     for obj in (*new, *session.dirty, *deleted):
         if isinstance(obj, Comment) and obj.thread_id is not None:
             changed.add(obj.thread_id)
             if obj in new:
                 if obj.status == Status.approved:
-                    recount.add(obj.thread_id)
+                    added[obj.thread_id] = added.get(obj.thread_id, 0) + 1
             elif obj in deleted:
                 recount.add(obj.thread_id)
             else:
@@ -481,10 +499,16 @@ def _bump_thread_versions(session: Session, _context: Any) -> None:
         elif isinstance(obj, Thread) and obj.id is not None:
             changed.add(obj.id)
     if changed:
+        if recount or changed != added.keys():
+            # Threads are locked in one order by every writer (see _chunks): a flush that
+            # changes more than new comments recounts every thread it touched, in that order.
+            recount |= added.keys()
+            added = {}
         connection = session.connection()
-        bump_thread_versions(connection, changed | recount)
+        bump_thread_versions(connection, (changed | recount) - added.keys())
+        bump_and_add_approved(connection, added)
         recount_approved(connection, recount)
-        session.info.setdefault("recounted", set()).update(recount)
+        session.info.setdefault("recounted", set()).update(recount | added.keys())
 
 
 @event.listens_for(Session, "after_flush_postexec")

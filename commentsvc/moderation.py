@@ -5,10 +5,22 @@ audit log by audit.py."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from flask_babel import gettext
-from sqlalchemy import Row, and_, bindparam, or_, select
+from sqlalchemy import (
+    CompoundSelect,
+    String,
+    and_,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from . import events, spamfilter
@@ -22,6 +34,7 @@ from .models import (
     Comment,
     Moderator,
     RuleAction,
+    SpamFeature,
     Status,
     Thread,
 )
@@ -40,9 +53,19 @@ _APPROVED_BY_EMAIL = (
     )
     .limit(1)
 )
-_BAN = (
-    select(Ban.kind, Ban.action)
-    .where(
+
+# What a new comment is checked against besides its thread, in one statement: the site's ban
+# on its e-mail or address (at most one of each kind), the site's blocked words, and how many
+# lessons of each kind the spam filter holds. Enum columns are read as their stored names.
+_TEXT = String()
+_RULES: CompoundSelect[str, str, str, int, int] = union_all(
+    select(
+        literal_column("'ban'").label("what"),
+        type_coerce(Ban.kind, _TEXT).label("name"),
+        type_coerce(Ban.action, _TEXT).label("action"),
+        literal_column("0").label("spam"),
+        literal_column("0").label("ham"),
+    ).where(
         Ban.site == bindparam("site"),
         or_(
             and_(
@@ -51,12 +74,59 @@ _BAN = (
             ),
             and_(Ban.kind == BanKind.address, Ban.value == bindparam("remote_hash")),
         ),
+    ),
+    select(
+        literal_column("'word'"),
+        BlockedWord.word,
+        type_coerce(BlockedWord.action, _TEXT),
+        literal_column("0"),
+        literal_column("0"),
+    ).where(BlockedWord.site == bindparam("site")),
+    select(
+        literal_column("'lessons'"),
+        literal_column("''"),
+        literal_column("''"),
+        SpamFeature.spam,
+        SpamFeature.ham,
+    ).where(SpamFeature.feature == spamfilter.TOTAL),
+)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The site's rules that apply to one comment, and the spam filter's lesson counts."""
+
+    ban: tuple[BanKind, RuleAction] | None  # the site's ban on its e-mail or address
+    words: tuple[tuple[str, RuleAction], ...]  # the site's blocked words
+    lessons: tuple[int, int]  # how many spam and ham lessons the spam filter holds
+
+
+def read_rules(
+    session: Session, settings: Settings, email: str | None, remote_hash: str | None
+) -> Rules:
+    """Everything decide_status and the spam filter need beyond the comment, in one read. An
+    e-mail ban matches the address as written or as kept after an erasure."""
+    ban: tuple[BanKind, RuleAction] | None = None
+    words: list[tuple[str, RuleAction]] = []
+    lessons = (0, 0)
+    erased = erased_email_value(settings.secret_key, email) if email else None
+    rows = session.execute(
+        _RULES,
+        {
+            "site": site_of(settings),
+            "email": email,
+            "erased_email": erased,
+            "remote_hash": remote_hash,
+        },
     )
-    .limit(1)
-)
-_BLOCKED_WORDS = select(BlockedWord.word, BlockedWord.action).where(
-    BlockedWord.site == bindparam("site")
-)
+    for what, name, action, spam, ham in rows:
+        if what == "ban":
+            ban = ban or (BanKind[name], RuleAction[action])
+        elif what == "word":
+            words.append((name, RuleAction[action]))
+        else:
+            lessons = (spam, ham)
+    return Rules(ban=ban, words=tuple(words), lessons=lessons)
 
 
 def site_of(settings: Settings) -> str:
@@ -70,32 +140,14 @@ def has_approved_comment(session: Session, email: str, site: str = DEFAULT_SITE)
     return session.execute(_APPROVED_BY_EMAIL, {"email": email, "site": site}).first() is not None
 
 
-def _ban(
-    session: Session, settings: Settings, email: str | None, remote_hash: str | None
-) -> Row[BanKind, RuleAction] | None:
-    """The (kind, action) of the site's ban on this e-mail (as written, or as kept after an
-    erasure) or address, or None."""
-    if not email and not remote_hash:
-        return None
-    erased = erased_email_value(settings.secret_key, email) if email else None
-    return session.execute(
-        _BAN,
-        {
-            "email": email,
-            "erased_email": erased,
-            "remote_hash": remote_hash,
-            "site": site_of(settings),
-        },
-    ).first()
-
-
-def _blocked_word(session: Session, site: str, text: str) -> Row[str, RuleAction] | None:
-    """The (word, action) of a word the site blocks in the text, refusals first, or None."""
-    words = session.execute(_BLOCKED_WORDS, {"site": site}).all()
+def _blocked_word(
+    words: Sequence[tuple[str, RuleAction]], text: str
+) -> tuple[str, RuleAction] | None:
+    """The (word, action) of a blocked word found in the text, refusals first, or None."""
     lowered = text.lower()
-    for word in sorted(words, key=lambda w: w.action != RuleAction.refuse):
-        if re.search(rf"(?<!\w){re.escape(word.word.lower())}(?!\w)", lowered):
-            return word
+    for word, action in sorted(words, key=lambda w: w[1] != RuleAction.refuse):
+        if re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", lowered):
+            return word, action
     return None
 
 
@@ -117,19 +169,23 @@ def decide_status(
     author: str | None = None,
     website: str | None = None,
     verdict: spamfilter.Verdict | None = None,
+    rules: Rules | None = None,
 ) -> tuple[Status, str | None]:
     """The status of a new (or edited) comment and, when it is not approved, why: rules first
     (bot signals, bans, the blocklist, the spam filter once it has learned, too many links),
-    then policy. The blocklist reads the name and website as well as the text."""
+    then policy. The blocklist reads the name and website as well as the text. `rules` are
+    read_rules' for this comment, read here when not given."""
     if bot_signal:
         return Status.spam, f"bot signal: {bot_signal}"
     site = site_of(settings)
-    ban = _ban(session, settings, email, remote_hash)
-    if ban is not None:
-        return _apply(ban.action, f"banned {ban.kind.value}")
-    word = _blocked_word(session, site, "\n".join(filter(None, (author, website, text))))
+    if rules is None:
+        rules = read_rules(session, settings, email, remote_hash)
+    if rules.ban is not None:
+        kind, action = rules.ban
+        return _apply(action, f"banned {kind.value}")
+    word = _blocked_word(rules.words, "\n".join(filter(None, (author, website, text))))
     if word is not None:
-        return _apply(word.action, f"blocklisted word: {word.word}")
+        return _apply(word[1], f"blocklisted word: {word[0]}")
     if verdict is not None and verdict.active:
         if verdict.score >= settings.spam_filter_spam:
             return Status.spam, verdict.reason()

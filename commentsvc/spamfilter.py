@@ -225,10 +225,16 @@ def classify(
     author: str | None,
     website: str | None,
     lang: str | None = None,
+    lessons: tuple[int, int] | None = None,
 ) -> Verdict | None:
-    """The filter's verdict on a comment, or None when it is off. Two indexed reads."""
+    """The filter's verdict on a comment, or None when it is off. One read of the features'
+    counts, none when `lessons` (the spam and ham lessons, read by the caller) show that no
+    feature can move the score yet."""
     if settings.spam_filter == "off":
         return None
+    if lessons is not None and not min(lessons):
+        probability, clues = score({}, *lessons, ())
+        return Verdict(score=probability, clues=clues, active=False)
     feats = features(text, author=author, website=website, lang=lang, blog_lang=settings.language)
     counts = {
         row.feature: (row.spam, row.ham)

@@ -7,6 +7,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from commentsvc import spamfilter
 from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Status, Thread
@@ -214,3 +215,27 @@ def test_preview_renders_like_saving(client, make_comment):
     text = "> quote\n\n- [link](https://example.com)\n\n<script>x</script>"
     preview = client.post("/api/preview", json={"text": text}).get_json()["html"]
     assert preview == make_comment(unique_uri(), text)["html"]
+
+
+def test_a_post_runs_a_fixed_number_of_statements(app, make_comment, count_queries):
+    """A new comment on an existing thread, approved at once: the thread, the form token, the
+    duplicate check, the site's bans and blocked words with the spam filter's lesson counts,
+    the insert, and the thread's version and count in one UPDATE. The features' counts are
+    read only once the filter has lessons of both kinds (before, its score is always 0.5)."""
+    uri = unique_uri()
+    make_comment(uri)  # the thread exists from here on
+    count_queries.clear()
+    assert make_comment(uri)["status"] == "approved"
+    assert len(count_queries) == 6, "\n".join(count_queries)
+    with app.app_context():
+        spamfilter.train(db.session, [("cheap pills here", "spam", None)])
+        db.session.commit()
+    count_queries.clear()
+    assert make_comment(uri)["status"] == "approved"
+    assert len(count_queries) == 6, "\n".join(count_queries)
+    with app.app_context():
+        spamfilter.train(db.session, [("a kind word", "ham", None)])
+        db.session.commit()
+    count_queries.clear()
+    assert make_comment(uri)["status"] == "approved"
+    assert len(count_queries) == 7, "\n".join(count_queries)

@@ -27,6 +27,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
 from commentsvc import create_app, sites
+from commentsvc.comments import post_comment
 from commentsvc.config import settings_of
 from commentsvc.extensions import db, init_migrations
 from commentsvc.importers import import_file
@@ -493,6 +494,53 @@ def test_an_approval_waiting_for_another_in_the_same_thread_counts_both(service,
     waiter.join(30)
     assert not errors and finished.is_set()
     assert waited, "the second approval did not wait for the first"
+    service.agree(uri, 2)
+
+
+@pytest.mark.parametrize("holder", ["approval", "post"])
+def test_a_post_waiting_for_another_write_in_the_same_thread_counts_both(service, apps, holder):
+    """A new approved comment adds one to its thread's count in the UPDATE that waits for the
+    other writer's lock: the addition must apply to the count that writer committed."""
+    first, second = apps(), apps()
+    uri = uri_of_test()
+    held = post(first, uri, held=True)["id"]
+    service.agree(uri, 0)
+    started, finished = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def post_another():
+        try:
+            started.set()
+            post(second, uri)
+            finished.set()
+        except BaseException as exc:
+            errors.append(exc)
+            raise
+
+    with first.app_context():
+        if holder == "approval":
+            moderate(db.session, settings_of(first), db.session.get(Comment, held), "approve", "a")
+        else:
+            change_settings(first, MODERATION="none")
+            post_comment(
+                db.session,
+                settings_of(first),
+                data={
+                    "uri": uri,
+                    "text": f"Comment {secrets.token_hex(4)}",
+                    "form_token": issue_form_token(SECRET_KEY, "default", uri),
+                },
+                remote_addr="203.0.113.9",
+            )
+        waiter = threading.Thread(target=post_another)
+        waiter.start()
+        assert started.wait(10)
+        time.sleep(0.5)
+        waited = not finished.is_set()
+        db.session.commit()
+    waiter.join(30)
+    assert not errors and finished.is_set()
+    assert waited, "the post did not wait for the other write"
     service.agree(uri, 2)
 
 

@@ -167,6 +167,17 @@ def test_a_fresh_install_records_scores_but_holds_and_marks_nothing(app, make_co
     assert row.filter_action is None and row.held_reason is None
 
 
+@pytest.mark.parametrize("spam, ham", [(0, 0), (30, 0), (0, 30)])
+def test_until_it_has_lessons_of_both_kinds_every_score_recorded_is_even(
+    app, make_comment, spam, ham
+):
+    teach_examples(app, spam=spam, ham=ham)
+    for text in ("cheap pills casino loans https://pills-1.example", "My tomato grew well."):
+        posted = make_comment(unique_uri(), text, author="Pills")
+        row = comment_row(app, posted["id"])
+        assert (row.spam_score, row.filter_action, posted["status"]) == (0.5, None, "approved")
+
+
 def test_after_training_from_a_file_spam_is_held_with_its_reason_and_real_comments_pass(
     app, make_comment, settings
 ):
