@@ -509,15 +509,14 @@
 
   /* ---- the widget: its context, its frame, loading the thread ---- */
 
-  // What one widget shows and knows, shared by the functions below: made here, its elements
-  // added by frame().
+  // What one widget shows and knows, shared by the functions below: made here, its shadow
+  // root added by mount() and its elements by frame().
   function context(host) {
     const sort = store.get("sort");
     return {
       host,
       uri: host.dataset.uri || location.pathname,
       title: host.dataset.title || document.title,
-      root: host.shadowRoot || host.attachShadow({ mode: "open" }),
       id: "csvc" + ++uid + "-",
       nodes: new Map(), // comment id -> {c, li, article, depth, name, inReplyTo, kids, timer}
       state: { token: null, tokenAt: 0, asking: null, minAge: 3, count: 0, closed: false,
@@ -527,25 +526,27 @@
 
   async function mount(host) {
     const ctx = context(host);
-    const tag = pickLanguage(host.dataset.lang || document.documentElement.lang || "");
-    // The thread, the stylesheet and the words load side by side.
-    lang.tag = tag;
+    lang.tag = pickLanguage(host.dataset.lang || document.documentElement.lang || "");
+    // The thread first, then the stylesheet and the words: all three load side by side.
     const first = fetchThread(ctx).catch((e) => e);
     const css = h("link", { rel: "stylesheet", href: BASE + "widget.css" });
     const styled = new Promise((done) => {
       css.addEventListener("load", done);
       css.addEventListener("error", done);
     });
+    ctx.root = host.shadowRoot || host.attachShadow({ mode: "open" });
     ctx.root.replaceChildren(css);
-    const catalogue = await loadWords(tag);
-    useLanguage(catalogue ? tag : "en", catalogue);
+    const catalogue = await loadWords(lang.tag);
+    useLanguage(catalogue ? lang.tag : "en", catalogue);
     frame(ctx);
-    // No inline styles anywhere (strict CSP): the stylesheet is a link, content waits for it.
-    // The widget appears with its comments in one go (one layout and paint, not two), or
-    // saying it is loading them when they take longer than a moment.
-    await Promise.all([styled, Promise.race([first, new Promise((done) => setTimeout(done, 300))])]);
+    // The comments are built as soon as they arrive, while the stylesheet may still be on its
+    // way. No inline styles anywhere (strict CSP): the widget waits for its stylesheet, then
+    // appears with its comments in one go (one layout and paint, not two), or saying it is
+    // loading them when they take longer than a moment.
+    const built = build(ctx, first);
+    await Promise.all([styled, Promise.race([built, new Promise((done) => setTimeout(done, 300))])]);
     ctx.root.append(ctx.box);
-    await load(ctx, first);
+    if (await built) shown(ctx);
   }
 
   // The widget's lasting elements: heading and sort, status lines, form, list, "load more".
@@ -564,6 +565,7 @@
       more: h("button", { type: "button", class: "csvc-more", hidden: true,
         onclick: () => loadMore(ctx) }, t("more")),
       formSlot: h("div", { class: "csvc-main-form" }),
+      form: commentForm(ctx, null), // made while the thread is on its way, shown with it
     });
     const bar = h("div", { class: "csvc-bar" }, ctx.heading,
       h("label", { class: "csvc-sort", for: id + "s" }, t("sort"), " ", sorter));
@@ -608,7 +610,12 @@
     ctx.more.hidden = !state.next;
   }
 
-  async function load(ctx, early) {
+  async function load(ctx) {
+    if (await build(ctx)) shown(ctx);
+  }
+
+  // The thread (one fetched early, or a fresh one) in the list; false when it failed.
+  async function build(ctx, early) {
     const { box, status } = ctx;
     box.setAttribute("aria-busy", "true");
     status.textContent = t("loading");
@@ -618,18 +625,24 @@
       status.textContent = t("loadFailed") + " " + data.message;
       ctx.formSlot.replaceChildren(h("button", { type: "button", class: "csvc-button",
         onclick: () => load(ctx) }, t("retry")));
-      return;
+      return false;
     }
     takeThread(ctx, data);
     performance.mark("commentsvc:data");
     status.textContent = "";
     showThread(ctx, data);
-    performance.mark("commentsvc:rendered");
-    localise(ctx.list, () => setCount(ctx, ctx.state.count));
+    performance.mark("commentsvc:built");
     if (!ctx.formSlot.querySelector("form")) {
       ctx.formSlot.replaceChildren(ctx.state.closed ? h("p", { class: "csvc-closed" }, t("closed"))
-        : commentForm(ctx, null));
+        : ctx.form);
     }
+    return true;
+  }
+
+  // The comments are in the page: dates the reader's way, and the comment a link points to.
+  function shown(ctx) {
+    performance.mark("commentsvc:rendered");
+    localise(ctx.list, () => setCount(ctx, ctx.state.count));
     const target = location.hash.match(/^#comment-(\d+)$/);
     const node = target && ctx.nodes.get(Number(target[1]));
     if (node) node.article.scrollIntoView();

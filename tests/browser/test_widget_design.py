@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from commentsvc import create_app
+from commentsvc import create_app, sites
 from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Status
@@ -418,6 +418,21 @@ def test_the_theme_follows_the_page_then_the_system(
         context.close()
 
 
+def test_custom_properties_set_by_the_page_restyle_the_widget(page, blog, service, thread_uri):
+    themed = """<style>#comments {
+        --commentsvc-bg: rgb(255, 250, 243); --commentsvc-fg: rgb(34, 34, 34);
+        --commentsvc-accent: rgb(176, 65, 62); --commentsvc-font-size: 21px;
+    }</style>"""
+    page.goto(blog.post_page(service, thread_uri, head=WHITE_PAGE + themed))
+    wait_for_widget(page)
+    style = widget(page).evaluate(
+        "el => { const s = getComputedStyle(el); return [s.backgroundColor, s.color, s.fontSize]; }"
+    )
+    assert style == ["rgb(255, 250, 243)", "rgb(34, 34, 34)", "21px"]
+    button = main_form(page).get_by_role("button", name="Post comment")
+    assert button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(176, 65, 62)"
+
+
 # ---------------------------------------------------------------- 7. votes
 
 
@@ -488,6 +503,31 @@ def test_a_fast_poster_sees_posting_and_is_published_not_taken_for_spam(
     with paced_app.app_context():
         stored = db.session.get(Comment, comment_id(mine))
         assert stored.status == Status.approved, (stored.status, stored.held_reason)
+
+
+def test_a_fast_poster_on_a_moderated_site_sees_awaiting_moderation_and_is_held_not_spam(
+    page, blog, paced_service, paced_app, thread_uri
+):
+    # A blog of the paced instance whose every comment waits for a moderator.
+    name = "held-" + uuid.uuid4().hex[:8]
+    with paced_app.app_context():
+        sites.add(db.session, name, origins=[blog.origin], moderation="all")
+        db.session.commit()
+    page.goto(blog.post_page(paced_service, thread_uri, script_attrs=f'data-site="{name}"'))
+    wait_for_widget(page)
+    form = main_form(page)
+    text = fresh("Pasted in a hurry, on a moderated blog")
+    form.get_by_label("Comment", exact=True).fill(text)
+    form.get_by_role("button", name="Post comment").click()
+    expect(form.locator(".csvc-status")).to_have_text("Posting…")
+    mine = comment(page, text)
+    expect(mine).to_be_visible(timeout=15_000)
+    expect(mine.locator(".csvc-msg")).to_have_text(HELD)
+    expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
+    with paced_app.app_context():
+        stored = db.session.get(Comment, comment_id(mine))
+        assert stored.status == Status.pending, (stored.status, stored.held_reason)
+        assert stored.thread.site == name
 
 
 # ---------------------------------------------------------------- 9. axe

@@ -208,9 +208,14 @@ def test_only_the_chosen_languages_catalogue_is_requested(
 
 def test_arabic_page_is_right_to_left(page, blog, service, thread_uri):
     seed(service, thread_uri, 2, author="ليلى")
+    page.clock.set_fixed_time(dt.datetime.now(dt.UTC) + dt.timedelta(days=3, minutes=5))
     page.goto(language_page(blog, service, thread_uri, "ar"))
     box = wait_for_language(page, "ar")
     expect(box).to_have_attribute("dir", "rtl")
+    # "3 days ago", in Arabic words (with Western or Arabic-Indic digits, as the ICU has it).
+    expect(page.locator("#comments article time").first).to_have_text(
+        re.compile(r"^قبل [3٣] أيام$")
+    )
     expect(page.locator("#comments .csvc-count")).to_have_text("تعليقان")  # the dual
     expect(page.locator("#comments .csvc-form-title")).to_have_text("اكتب تعليقًا")
     # Names inside right-to-left text are isolated (FSI ... PDI) so they keep their own order.
