@@ -18,7 +18,7 @@ from .jsonfast import FastJSONProvider
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, error handlers, commands."""
-    instance = os.environ.get("COMMENTSVC_INSTANCE_PATH") or (
+    instance = os.environ.get(config.INSTANCE_PATH) or (
         str(CHECKOUT / "instance") if CHECKOUT else None
     )
     # Named for the package: its logger is "commentsvc", and an installed package's instance
