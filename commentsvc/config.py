@@ -383,9 +383,11 @@ def load(
     overrides = overrides or {}
     values: dict[str, Any] = {}
     for setting in SETTINGS:
-        raw = environ.get(setting.env)
-        value = setting.default if raw in (None, "") else _parsed(setting, raw)
-        value = overrides.get(setting.key, value)
+        if setting.key in overrides:
+            value = overrides[setting.key]
+        else:
+            raw = environ.get(setting.env)
+            value = setting.default if raw in (None, "") else _parsed(setting, raw)
         values[setting.attr] = tuple(value) if isinstance(value, list) else value
     if values["spam_filter_hold"] > values["spam_filter_spam"]:
         raise BadSetting(
@@ -399,6 +401,37 @@ def load(
     if not values["secret_key"]:
         values["secret_key"] = _instance_secret(Path(instance_path))
     return Settings(**values)
+
+
+def problems(
+    instance_path: str, environ: Mapping[str, str]
+) -> tuple[list[BadSetting], dict[str, Any]]:
+    """Every bad setting (not only the first, as `load` stops at), for `commentsvc check`; and
+    overrides for `load` that put the defaults in the bad ones' place, so the checks that do
+    not depend on them can still run."""
+    found: list[BadSetting] = []
+    defaults: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        if raw in (None, ""):
+            continue
+        try:
+            _parsed(setting, raw)
+        except BadSetting as exc:
+            found.append(exc)
+            defaults[setting.key] = setting.default
+    for _ in range(2):  # the two checks across settings: the spam thresholds, the folder
+        try:
+            load(instance_path, defaults, environ)
+            break
+        except BadSetting as exc:
+            found.append(exc)
+            if exc.variable != "COMMENTSVC_SPAM_FILTER_HOLD":
+                break  # the instance folder, which no default can replace
+            defaults.update(
+                {s.key: s.default for s in SETTINGS if s.key.startswith("SPAM_FILTER_")}
+            )
+    return found, defaults
 
 
 def current_settings() -> Settings:
