@@ -44,7 +44,10 @@ BATCH = 1000
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no database keeps NUL in text
 
 _COMMENTS, _THREADS = cast(Table, Comment.__table__), cast(Table, Thread.__table__)
-_INSERT_COMMENTS = insert(_COMMENTS).returning(_COMMENTS.c.id, sort_by_parameter_order=True)
+# Each new id comes back with its row's origin (unique in a batch: a repeat is skipped), so the
+# rows may come back in any order: RETURNING in the parameters' order made SQLAlchemy send
+# SQLite one INSERT per comment.
+_INSERT_COMMENTS = insert(_COMMENTS).returning(_COMMENTS.c.origin, _COMMENTS.c.id)
 _INSERT_THREAD = insert(_THREADS).returning(_THREADS.c.id)
 _INSERT_SUBSCRIPTIONS = insert(cast(Table, Subscription.__table__))
 _INSERT_VOTES = insert(cast(Table, Vote.__table__))
@@ -355,10 +358,12 @@ class Loader:
             parent = self.origins.get(item.parent_origin) if item.parent_origin else None
             if parent is not None and parent[0] and parent[1] == row["thread_id"]:
                 row["parent_id"] = parent[0]
-        ids = self.session.execute(_INSERT_COMMENTS, [row for row, _ in self.batch]).scalars().all()
+        inserted = self.session.execute(_INSERT_COMMENTS, [row for row, _ in self.batch])
+        ids: dict[str, int] = {origin: ident for origin, ident in inserted}
         subscriptions: list[dict[str, Any]] = []
         votes: list[dict[str, Any]] = []
-        for ident, (row, item) in zip(ids, self.batch, strict=True):
+        for row, item in self.batch:
+            ident = ids[row["origin"]]
             self.origins[row["origin"]] = (ident, row["thread_id"])
             self.touched.add(row["thread_id"])
             self.report.imported[row["status"].value] += 1
