@@ -18,18 +18,28 @@ from .jsonfast import FastJSONProvider
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, error handlers, commands."""
-    instance = os.environ.get("COMMENTSVC_INSTANCE_PATH") or (
-        str(CHECKOUT / "instance") if CHECKOUT else None
-    )
     # Named for the package: its logger is "commentsvc", and an installed package's instance
     # folder is found from that name.
-    app = Flask(__package__, instance_path=instance, template_folder=str(bundled("templates")))
+    app = Flask(
+        __package__, instance_path=_instance_setting(), template_folder=str(bundled("templates"))
+    )
     configure(app, test_config)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
     return app
+
+
+def _instance_setting() -> str | None:
+    return os.environ.get(config.INSTANCE_PATH) or (
+        str(CHECKOUT / "instance") if CHECKOUT else None
+    )
+
+
+def instance_folder() -> str:
+    """The instance folder an app made now would use (Flask finds an installed package's)."""
+    return Flask(__package__, instance_path=_instance_setting()).instance_path
 
 
 def configure(app: Flask, test_config: dict[str, Any] | None) -> None:

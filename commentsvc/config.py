@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +20,8 @@ from sqlalchemy.exc import ArgumentError
 from .errors import BadSetting
 from .i18n import LANGUAGES, parse_language
 
+# Read by the app factory (Flask takes the folder when the app is made), checked here.
+INSTANCE_PATH = "COMMENTSVC_INSTANCE_PATH"
 MODERATION_POLICIES = ("all", "first-time", "none")
 SPAM_FILTER_MODES = ("off", "learn", "on")
 
@@ -42,6 +46,27 @@ def _whole(value: str) -> int:
 
 def _seconds(value: str) -> int:
     return _whole(value)
+
+
+# An address as a mail header carries it; the domain may be a bare host name (localhost).
+_ADDRESS = r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\".]+(?:\.[^@\s<>()\[\],;:\".]+)*"
+_ADDRESS_ALONE = re.compile(_ADDRESS)
+_ADDRESS_NAMED = re.compile(rf"[^<>@]*<{_ADDRESS}>")
+
+
+def _sender(value: str) -> str:
+    value = value.strip()
+    if not (_ADDRESS_ALONE.fullmatch(value) or _ADDRESS_NAMED.fullmatch(value)):
+        raise ValueError(value)
+    return value
+
+
+def _addresses(value: str) -> tuple[str, ...]:
+    addresses = _list(value)
+    for address in addresses:
+        if not _ADDRESS_ALONE.fullmatch(address):
+            raise ValueError(address)
+    return addresses
 
 
 def _redis(value: str) -> str:
@@ -111,6 +136,8 @@ ALLOWED: dict[Callable[[str], Any], str] = {
     _origins: "a comma-separated list of origins like https://blog.example (no path)",
     _url: "an http:// or https:// URL",
     _redis: "a URL like redis://127.0.0.1:6379/0",
+    _sender: "an e-mail address, like comments@blog.example or Blog <comments@blog.example>",
+    _addresses: "a comma-separated list of e-mail addresses, like ann@blog.example",
     _database: "a database URL like "
     "postgresql+psycopg://user@host/db or sqlite:////path/file.sqlite3",
     _limits: 'rate limits like "5 per minute;50 per hour"',
@@ -201,14 +228,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_PASSWORD", None, str, "mail server password"),
     Setting("SMTP_STARTTLS", True, _bool, "upgrade the mail connection with STARTTLS"),
     Setting("SMTP_TIMEOUT", 10, _seconds, "seconds to wait for the mail server"),
-    Setting("MAIL_FROM", "commentsvc@localhost", str, "sender address of every mail"),
+    Setting("MAIL_FROM", "commentsvc@localhost", _sender, "sender address of every mail"),
     Setting(
         "MAIL_SENDER_NAME",
         None,
         str,
         "the name mails are sent under (the From line), e.g. the blog's name",
     ),
-    Setting("MODERATOR_EMAILS", (), _list, "comma-separated addresses alerted of held comments"),
+    Setting(
+        "MODERATOR_EMAILS", (), _addresses, "comma-separated addresses alerted of held comments"
+    ),
     Setting(
         "MAIL_BACKGROUND",
         True,
@@ -361,20 +390,55 @@ def load(
     overrides = overrides or {}
     values: dict[str, Any] = {}
     for setting in SETTINGS:
-        raw = environ.get(setting.env)
-        value = setting.default if raw in (None, "") else _parsed(setting, raw)
-        value = overrides.get(setting.key, value)
+        if setting.key in overrides:
+            value = overrides[setting.key]
+        else:
+            raw = environ.get(setting.env)
+            value = setting.default if raw in (None, "") else _parsed(setting, raw)
         values[setting.attr] = tuple(value) if isinstance(value, list) else value
     if values["spam_filter_hold"] > values["spam_filter_spam"]:
         raise BadSetting(
             "COMMENTSVC_SPAM_FILTER_HOLD: must not be above "
             "COMMENTSVC_SPAM_FILTER_SPAM (a comment is held before it is marked)"
         )
+    if environ.get(INSTANCE_PATH) or not values["database_url"] or not values["secret_key"]:
+        _usable_folder(Path(instance_path))
     if not values["database_url"]:
         values["database_url"] = "sqlite:///" + str(Path(instance_path) / "commentsvc.sqlite3")
     if not values["secret_key"]:
         values["secret_key"] = _instance_secret(Path(instance_path))
     return Settings(**values)
+
+
+def problems(
+    instance_path: str, environ: Mapping[str, str]
+) -> tuple[list[BadSetting], dict[str, Any]]:
+    """Every bad setting (not only the first, as `load` stops at), for `commentsvc check`; and
+    overrides for `load` that put the defaults in the bad ones' place, so the checks that do
+    not depend on them can still run."""
+    found: list[BadSetting] = []
+    defaults: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        if raw in (None, ""):
+            continue
+        try:
+            _parsed(setting, raw)
+        except BadSetting as exc:
+            found.append(exc)
+            defaults[setting.key] = setting.default
+    for _ in range(2):  # the two checks across settings: the spam thresholds, the folder
+        try:
+            load(instance_path, defaults, environ)
+            break
+        except BadSetting as exc:
+            found.append(exc)
+            if exc.variable != "COMMENTSVC_SPAM_FILTER_HOLD":
+                break  # the instance folder, which no default can replace
+            defaults.update(
+                {s.key: s.default for s in SETTINGS if s.key.startswith("SPAM_FILTER_")}
+            )
+    return found, defaults
 
 
 def current_settings() -> Settings:
@@ -395,6 +459,19 @@ def _parsed(setting: Setting, raw: str) -> Any:
         # URLs of databases may hold a password: never repeated in a message or a log.
         given = "the value given" if setting.parse in (_database, _redis) else repr(raw)
         raise BadSetting(f"{setting.env}: {given} is not {allowed}") from None
+
+
+def _usable_folder(folder: Path) -> None:
+    """The instance folder exists (or is made now) and this process can write in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise BadSetting(
+            f"{INSTANCE_PATH}: {str(folder)!r} is not a folder this service can create and "
+            f"write to ({exc.strerror or type(exc).__name__})"
+        ) from None
 
 
 def _instance_secret(instance: Path) -> str:

@@ -125,3 +125,8 @@ class MailServerUnusable(Exception):
 class BadSetting(ValueError):
     """A setting's value that cannot be used; the message names the variable, the value given
     and what is allowed, in one line."""
+
+    @property
+    def variable(self) -> str:
+        """The variable named at the start of the message (COMMENTSVC_...)."""
+        return str(self).split(":", 1)[0]

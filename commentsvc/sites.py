@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from .audit import record
-from .config import Settings, _list, _origins, _policy, _whole
+from .config import Settings, _addresses, _origins, _policy, _whole
 from .errors import NotFound, UnknownSite, ValidationFailed
 from .models import Moderator, ModeratorSite, Role, Site
 
@@ -33,7 +33,7 @@ SETTABLE: dict[str, tuple[str, Callable[[str], Any], str | None]] = {
     "origins": ("origins", _origins, "allowed_origins"),
     "moderation": ("moderation", _policy, "moderation"),
     "max-links": ("max_links", _whole, "max_links"),
-    "alert-emails": ("alert_emails", _list, "moderator_emails"),
+    "alert-emails": ("alert_emails", _addresses, "moderator_emails"),
     "sender-name": ("sender_name", _text, "mail_sender_name"),
 }
 _JSON_COLUMNS = {"origins", "alert_emails"}

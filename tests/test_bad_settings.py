@@ -39,6 +39,13 @@ CASES = {
     "COMMENTSVC_DATABASE_URL=postgres//u:hunter2@db": (
         "COMMENTSVC_DATABASE_URL: the value given is not a database URL"
     ),
+    "COMMENTSVC_MAIL_FROM=comments at blog.example": (
+        "COMMENTSVC_MAIL_FROM: 'comments at blog.example' is not an e-mail address"
+    ),
+    "COMMENTSVC_MODERATOR_EMAILS=ann@blog.example, bob": (
+        "COMMENTSVC_MODERATOR_EMAILS: 'ann@blog.example, bob' is not a comma-separated list "
+        "of e-mail addresses"
+    ),
 }
 
 
@@ -51,8 +58,61 @@ def test_a_bad_setting_is_named_with_what_is_allowed(case, tmp_path):
     assert "hunter2" not in str(caught.value)
 
 
-def _run(args: list[str], env_change: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+def test_mail_addresses_are_taken_bare_or_with_a_name(tmp_path):
+    loaded = config.load(
+        str(tmp_path),
+        environ={
+            "COMMENTSVC_SECRET_KEY": "k",
+            "COMMENTSVC_MAIL_FROM": "Old Blog <comments@blog.example>",
+            "COMMENTSVC_MODERATOR_EMAILS": "ann@blog.example, bob@localhost",
+        },
+    )
+    assert loaded.mail_from == "Old Blog <comments@blog.example>"
+    assert loaded.moderator_emails == ("ann@blog.example", "bob@localhost")
+    assert config.load(str(tmp_path), environ={}).mail_from == "commentsvc@localhost"
+
+
+# The instance folder holds the SQLite file and the generated key: it must exist or be
+# creatable, and be writable. /proc stands for a folder nobody may write to, root included.
+INSTANCE_CASES = {
+    "cannot be created": lambda tmp: "/proc/commentsvc-instance",
+    "a file is in the way": lambda tmp: str(tmp / "a-file" / "instance"),
+    "not writable": lambda tmp: "/proc",
+}
+
+
+@pytest.mark.parametrize("case", INSTANCE_CASES, ids=list(INSTANCE_CASES))
+@pytest.mark.parametrize("secret", ["generated", "given"])
+def test_an_unusable_instance_folder_is_one_line_and_status_2(case, secret, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    folder = INSTANCE_CASES[case](tmp_path)
+    env = {"COMMENTSVC_INSTANCE_PATH": folder}
+    script = Path(sys.executable).parent / "commentsvc"
+    if secret == "given":
+        env["COMMENTSVC_SECRET_KEY"] = "k" * 32
+    result = _run([str(script), "db", "upgrade"], env, tmp_path, database=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(
+        f"Error: COMMENTSVC_INSTANCE_PATH: {folder!r} is not a folder this service can "
+        "create and write to ("
+    ), result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_missing_instance_folder_is_created(tmp_path):
+    folder = tmp_path / "new" / "instance"
+    loaded = config.load(str(folder), environ={"COMMENTSVC_SECRET_KEY": "k"})
+    assert folder.is_dir()
+    assert loaded.database_url == f"sqlite:///{folder / 'commentsvc.sqlite3'}"
+
+
+def _run(
+    args: list[str], env_change: dict[str, str], cwd: Path, database: bool = True
+) -> subprocess.CompletedProcess:
     env = {**service_env(f"sqlite:///{cwd / 'db.sqlite3'}", cwd), **env_change}
+    if not database:  # the defaults: the SQLite file in the instance folder, a generated key
+        del env["COMMENTSVC_DATABASE_URL"], env["COMMENTSVC_SECRET_KEY"]
+        env.update(env_change)
     return subprocess.run(
         args,
         env=env,

@@ -19,7 +19,12 @@ def database(tmp_path: Path) -> str:
 
 
 def check(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:
-    env = service_env(database(tmp_path), tmp_path, smtp_starttls=False, smtp_timeout=3, **settings)
+    """`commentsvc check` with these settings; an empty one is left unset (its default)."""
+    env = service_env(database(tmp_path), tmp_path, smtp_starttls=False, smtp_timeout=3)
+    for key, value in settings.items():
+        env[f"COMMENTSVC_{key.upper()}"] = value
+        if not value:
+            del env[f"COMMENTSVC_{key.upper()}"]
     return subprocess.run(
         [str(SCRIPT), "check"],
         env=env,
@@ -73,5 +78,63 @@ def test_each_problem_is_one_line_with_its_fix(tmp_path):
         "_PORT, _STARTTLS and the login",
         "allowed origins: none: no blog can show comments; set COMMENTSVC_ALLOWED_ORIGINS to "
         "your blog's origin",
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_is_the_settings_line_and_the_other_checks_still_run(tmp_path):
+    upgrade(tmp_path)
+    result = check(
+        tmp_path,
+        edit_window="15min",
+        redis_url="localhost:6379",
+        allowed_origins="https://blog.example",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "settings: COMMENTSVC_REDIS_URL: the value given is not a URL like "
+        "redis://127.0.0.1:6379/0; COMMENTSVC_EDIT_WINDOW: '15min' is not a whole number of "
+        "seconds; set each to what is allowed, or unset it for the default",
+        "database schema: ok",
+        "redis: skipped until COMMENTSVC_REDIS_URL is fixed",
+    ]
+    assert result.stderr == ""
+
+
+def test_a_bad_database_url_skips_the_schema_check_and_shows_no_password(tmp_path):
+    result = check(tmp_path, database_url="postgres//u:hunter2@db")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "settings: COMMENTSVC_DATABASE_URL: the value given is not a database URL like "
+        "postgresql+psycopg://user@host/db or sqlite:////path/file.sqlite3; set each to what "
+        "is allowed, or unset it for the default"
+    )
+    assert lines[1] == "database schema: skipped until COMMENTSVC_DATABASE_URL is fixed"
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unusable_instance_folder_skips_what_needs_it(tmp_path):
+    server = MailServer().start()
+    try:
+        env_change = {
+            "database_url": "",  # the default: the SQLite file in the instance folder
+            "instance_path": str(tmp_path / "a-file" / "instance"),
+            "smtp_host": "127.0.0.1",
+            "smtp_port": str(server.port),
+        }
+        (tmp_path / "a-file").write_text("not a folder")
+        result = check(tmp_path, **env_change)
+    finally:
+        server.stop()
+    assert result.returncode == 1
+    folder = str(tmp_path / "a-file" / "instance")
+    assert result.stdout.splitlines()[:3] == [
+        f"settings: COMMENTSVC_INSTANCE_PATH: {folder!r} is not a folder this service can "
+        "create and write to (Not a directory); set each to what is allowed, or unset it "
+        "for the default",
+        "database schema: skipped until COMMENTSVC_INSTANCE_PATH is fixed",
+        "mail server: ok",
     ]
     assert "Traceback" not in result.stderr

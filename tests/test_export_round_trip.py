@@ -12,7 +12,16 @@ from sqlalchemy import select
 from commentsvc import create_app
 from commentsvc.extensions import db
 from commentsvc.importers.native import export_source
-from commentsvc.models import Comment, Moderator, Role, Status, Thread, utcnow
+from commentsvc.models import (
+    Comment,
+    Moderator,
+    Role,
+    Status,
+    Subscription,
+    Thread,
+    Vote,
+    utcnow,
+)
 from tests.conftest import SECRET, corpus
 from tests.support.databases import upgrade_in_process
 from tests.test_import_formats import isso_database, run_import, stored
@@ -34,6 +43,13 @@ def snapshot(app, source: str | None = None) -> list[tuple]:
     with app.app_context():
         rows = db.session.execute(select(Comment, Thread).join(Thread)).all()
         moderators = dict(db.session.execute(select(Moderator.id, Moderator.email)).all())
+        subscriptions = {
+            s.comment_id: (s.email, s.confirmed, s.unsubscribed, s.created, s.confirm_mailed)
+            for s in db.session.execute(select(Subscription)).scalars()
+        }
+        votes: dict[int, list[tuple]] = {}
+        for v in db.session.execute(select(Vote)).scalars():
+            votes.setdefault(v.comment_id, []).append((v.voter, v.address, v.value, v.created))
 
         def key(comment):
             return comment.origin or f"commentsvc:{source}:{comment.id}"
@@ -61,6 +77,10 @@ def snapshot(app, source: str | None = None) -> list[tuple]:
                 c.score,
                 c.remote_addr,
                 moderators.get(c.moderator_id),
+                c.lang,
+                c.notify,
+                subscriptions.get(c.id),
+                sorted(votes.get(c.id, [])),
             )
             for c, t in rows
         )
@@ -92,10 +112,33 @@ def fill(app, tmp_path) -> None:
             created=now,
             edited=now + timedelta(minutes=3),
             remote_addr="203.0.113.0",
-            score=4,
+            score=1,
+            lang="pt-BR",
+            notify=True,
         )
         db.session.add(root)
         db.session.flush()
+        db.session.add_all(
+            [
+                Subscription(
+                    comment_id=root.id,
+                    email="ann@example.org",
+                    created=now,
+                    confirm_mailed=now,
+                    confirmed=now + timedelta(minutes=5),
+                ),
+                *(
+                    Vote(
+                        comment_id=root.id,
+                        voter=f"reader{n}",
+                        address=f"network{n % 2}",
+                        value=value,
+                        created=now + timedelta(minutes=n),
+                    )
+                    for n, value in enumerate([1, 1, -1])
+                ),
+            ]
+        )
         db.session.add_all(
             [
                 Comment(
@@ -108,6 +151,8 @@ def fill(app, tmp_path) -> None:
                     status=Status.approved,
                     created=now + timedelta(hours=1),
                     moderator_id=admin.id,
+                    lang="de",
+                    notify=True,
                 ),
                 Comment(
                     thread=thread,
@@ -128,6 +173,18 @@ def fill(app, tmp_path) -> None:
                     created=now + timedelta(hours=3),
                 ),
             ]
+        )
+        db.session.flush()
+        reply = db.session.execute(select(Comment).where(Comment.author == "Jo")).scalar_one()
+        db.session.add(  # confirmed, then ended
+            Subscription(
+                comment_id=reply.id,
+                email="jo@example.org",
+                created=now + timedelta(hours=1),
+                confirm_mailed=now + timedelta(hours=1),
+                confirmed=now + timedelta(hours=2),
+                unsubscribed=now + timedelta(days=2),
+            )
         )
         db.session.commit()
 
@@ -193,3 +250,23 @@ def test_an_export_that_cannot_be_written_is_one_line(app, tmp_path):
         f"Error: cannot write {tmp_path / 'missing' / 'x.json'}: "
         "No such file or directory; nothing was written"
     )
+
+
+def test_an_export_from_before_the_language_subscription_and_votes_still_imports(app, tmp_path):
+    fill(app, tmp_path)
+    export = tmp_path / "export.json"
+    assert app.test_cli_runner().invoke(args=["export", str(export)]).exit_code == 0
+    data = json.loads(export.read_text(encoding="utf-8"))
+    for thread in data["threads"]:
+        for comment in thread["comments"]:
+            for later in ("lang", "notify", "subscription", "votes"):
+                del comment[later]
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(data), encoding="utf-8")
+    report = run_import(app, "commentsvc", older, site="copy")
+    assert report.comments == 24 and not report.refused
+    with app.app_context():
+        copied = db.session.execute(
+            select(Comment).join(Thread).where(Thread.site == "copy")
+        ).scalars()
+        assert {(c.lang, c.notify) for c in copied} == {(None, False)}

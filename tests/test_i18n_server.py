@@ -452,9 +452,16 @@ def test_a_bad_language_setting_is_one_clear_line(tmp_path):
         config.load(str(tmp_path), environ={"COMMENTSVC_LANGUAGE": "klingon"})
     assert str(caught.value) == expected
     result = _run(
-        [str(Path(sys.executable).parent / "commentsvc"), "check"],
+        [str(Path(sys.executable).parent / "commentsvc"), "db", "current"],
         {"COMMENTSVC_LANGUAGE": "klingon"},
         tmp_path,
     )
     assert result.returncode == 2
     assert result.stderr == f"Error: {expected}\n"
+    checked = _run(
+        [str(Path(sys.executable).parent / "commentsvc"), "check"],
+        {"COMMENTSVC_LANGUAGE": "klingon"},
+        tmp_path,
+    )
+    assert checked.returncode == 1
+    assert checked.stdout.splitlines()[0].startswith(f"settings: {expected}; ")

@@ -100,6 +100,29 @@ def test_replies_before_their_parents_and_across_batches_are_linked(app, tmp_pat
     assert comments["disqus:1500"]["parent"] is None
 
 
+def test_comments_are_inserted_a_batch_per_statement_each_with_its_own_row(
+    app, count_queries, tmp_path
+):
+    # A statement per comment (SQLite's RETURNING in the parameters' order) made an import's
+    # inserts cost as much as its parsing; each id is matched to its row by the origin.
+    posts = [disqus_post(i, parent=i - 1 if i % 4 != 1 else None) for i in range(1, 2101)]
+    path = disqus_file(tmp_path / "many.xml", posts)
+    count_queries.clear()
+    report = run_import(app, "disqus", path)
+    inserts = [s for s in count_queries if s.lstrip().upper().startswith("INSERT INTO COMMENTS")]
+    assert report.comments == 2100 and len(inserts) == 3  # batches of 1,000
+    with app.app_context():
+        rows = db.session.execute(select(Comment.origin, Comment.email, Comment.id)).all()
+    ids = {origin: ident for origin, _, ident in rows}
+    assert all(email == f"r{origin[7:]}@example.org" for origin, email, _ in rows)
+    comments = stored(app)
+    assert all(
+        comments[f"disqus:{i}"]["parent"] == (f"disqus:{i - 1}" if i % 4 != 1 else None)
+        for i in range(1, 2101)
+    )
+    assert sorted(ids.values()) == sorted(set(ids.values()))
+
+
 def test_a_reply_to_a_comment_of_another_thread_goes_to_the_top(app, tmp_path):
     path = disqus_file(
         tmp_path / "x.xml",

@@ -11,7 +11,7 @@ from flask_migrate import downgrade, upgrade
 from commentsvc import create_app
 from commentsvc.extensions import db, init_migrations
 
-from .conftest import SECRET
+from .conftest import REPO, SECRET
 
 
 def _schema_drift(app) -> list:
@@ -138,3 +138,14 @@ def test_the_previous_release_upgrades_with_its_data_intact(previous_release_dat
     assert thread["title"] == "Persistence pays off" and thread["count"] == 2
     assert thread["comments"][0]["replies"][0]["html"] == "<p>Yes, *once*.</p>"
     assert _schema_drift(app) == []
+
+
+def test_the_changelog_and_the_rollback_guide_name_every_migration_of_the_release():
+    versions = REPO / "migrations" / "versions"
+    added = sorted(p.name[:4] for p in versions.glob("[0-9]*.py") if p.name[:4] > PREVIOUS_RELEASE)
+    unreleased = (REPO / "CHANGELOG.md").read_text().split("\n## ")[1]
+    missing = [revision for revision in added if f"`{revision}`" not in unreleased]
+    assert missing == [], "the CHANGELOG's migration list lacks these"
+    rollback = (REPO / "docs" / "deploy.md").read_text().split("rolling back", 1)[1]
+    assert f"adds `{added[0]}` to `{added[-1]}`" in rollback
+    assert f"commentsvc db downgrade {PREVIOUS_RELEASE}" in rollback

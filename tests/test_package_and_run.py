@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+import http.cookiejar
+import re
 import subprocess
 import sys
 import sysconfig
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.support.admin import PASSWORD
 from tests.support.env import service_env
 from tests.support.http import fetch
 from tests.support.need import free_port
@@ -73,6 +79,28 @@ def _get(url: str) -> tuple[int, str]:
     response = fetch("GET", url)
     assert response.status < 400, (url, response.status)
     return response.status, response.body.decode()
+
+
+def _log_in(base: str, name: str, password: str) -> int:
+    """Post the login form as a browser would (its session cookie, its CSRF token); the status
+    of the answer: 303 to the moderators' pages when the password is right."""
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), Stay
+    )
+    with browser.open(base + "/admin/login", timeout=30) as page:  # noqa: S310
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.read().decode())
+    assert token, "no CSRF token on the login page"
+    form = urllib.parse.urlencode({"name": name, "password": password, "csrf_token": token[1]})
+    try:
+        with browser.open(base + "/admin/login", form.encode(), timeout=30) as answer:  # noqa: S310
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +187,19 @@ def test_the_installed_wheel_migrates_and_serves(installed, tmp_path):
     env, script = _env(tmp_path), installed / "bin" / "commentsvc"
     upgraded = _command(script, "db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
+    created = subprocess.run(
+        [str(script), "create-moderator", "owner", "--email", "owner@blog.example"]
+        + ["--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,  # noqa: S603
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == "Moderator owner (admin) created; log in at /admin/"
     log = tmp_path / "run.log"
     with Server(env, log, workers=1, chdir=tmp_path, cli=True, commentsvc=script) as server:
         base = server.base_url
@@ -166,6 +207,8 @@ def test_the_installed_wheel_migrates_and_serves(installed, tmp_path):
         assert status == 200 and "Persistence pays off" in page
         assert "commentsvc" in _get(base + "/embed.js")[1]
         assert 'name="password"' in _get(base + "/admin/login")[1]
+        assert _log_in(base, "owner", PASSWORD) == 303  # the password read from stdin
+        assert _log_in(base, "owner", PASSWORD + "!") == 401  # any other is refused
         assert "See it under a blog post" in _get(base + "/")[1]
         assert "So sieht es unter einem Blogbeitrag aus" in _get(base + "/?lang=de")[1]
     served = log.read_text()

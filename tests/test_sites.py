@@ -372,6 +372,8 @@ def test_site_commands_add_list_and_set(app):
     assert runner.invoke(args=["site", "set", "shop", "max-links", "5"]).exit_code == 0
     wrong = runner.invoke(args=["site", "set", "shop", "max-links", "many"])
     assert wrong.exit_code == 2 and "not a valid max-links" in wrong.output
+    mails = runner.invoke(args=["site", "set", "shop", "alert-emails", "ann@shop.example, bob"])
+    assert mails.exit_code == 2 and "not a valid alert-emails" in mails.output
     unknown = runner.invoke(args=["site", "set", "shop", "colour", "red"])
     assert unknown.exit_code == 2 and "Unknown key" in unknown.output
     assert runner.invoke(args=["site", "set", "nowhere", "title", "x"]).exit_code == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -12,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import BadImportFile
-from ..models import Comment, Moderator, Status, Thread
+from ..i18n import parse_language
+from ..models import Comment, Moderator, Status, Subscription, Thread, Vote
 from ..render import TEXT_FORMATS
 from ..threads import iso_time
 from ..tokens import keyed_hash
@@ -23,7 +25,9 @@ from .records import (
     Record,
     Refused,
     SourceComment,
+    SourceSubscription,
     SourceThread,
+    SourceVote,
     optional_text,
     parse_time,
 )
@@ -63,6 +67,17 @@ def export_site(
     }
     out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "threads": [')
     moderators = dict(session.execute(select(Moderator.id, Moderator.email)).all())
+    extras = _Extras(
+        subscriptions={
+            s.comment_id: _subscription(s)
+            for s in session.execute(
+                select(Subscription).join(Comment).join(Thread).where(Thread.site == site)
+            ).scalars()
+        },
+        votes=_votes(session, site),
+        moderators=moderators,
+        source=source,
+    )
     threads = comments = 0
     rows = session.execute(
         select(Thread, Comment)
@@ -78,7 +93,7 @@ def export_site(
             threads += 1
             batch = []
         current = thread
-        batch.append(_comment(comment, moderators, source))
+        batch.append(_comment(comment, extras))
         comments += 1
         if progress is not None:
             progress(comments, total)
@@ -102,7 +117,43 @@ def _write_thread(
     out.write(("" if first else ",") + "\n" + json.dumps(item, ensure_ascii=False))
 
 
-def _comment(comment: Comment, moderators: dict[int, str], source: str) -> dict[str, Any]:
+@dataclass
+class _Extras:
+    """What an exported comment carries from other tables, by comment id."""
+
+    subscriptions: dict[int, dict[str, Any]]
+    votes: dict[int, list[dict[str, Any]]]
+    moderators: dict[int, str]
+    source: str
+
+
+def _subscription(subscription: Subscription) -> dict[str, Any]:
+    return {
+        "created": iso_time(subscription.created),
+        "offered": iso_time(subscription.confirm_mailed),
+        "confirmed": iso_time(subscription.confirmed),
+        "unsubscribed": iso_time(subscription.unsubscribed),
+    }
+
+
+def _votes(session: Session, site: str) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = {}
+    rows = session.execute(
+        select(Vote).join(Comment).join(Thread).where(Thread.site == site).order_by(Vote.id)
+    ).scalars()
+    for vote in rows:
+        found.setdefault(vote.comment_id, []).append(
+            {
+                "voter": vote.voter,
+                "address": vote.address,
+                "value": vote.value,
+                "created": iso_time(vote.created),
+            }
+        )
+    return found
+
+
+def _comment(comment: Comment, extras: _Extras) -> dict[str, Any]:
     return {
         "id": comment.id,
         "parent": comment.parent_id,
@@ -117,8 +168,12 @@ def _comment(comment: Comment, moderators: dict[int, str], source: str) -> dict[
         "held_reason": comment.held_reason,
         "score": comment.score,
         "address": comment.remote_addr,
-        "moderator": moderators.get(comment.moderator_id) if comment.moderator_id else None,
-        "origin": comment.origin or f"{own_prefix(source)}{comment.id}",
+        "moderator": extras.moderators.get(comment.moderator_id) if comment.moderator_id else None,
+        "origin": comment.origin or f"{own_prefix(extras.source)}{comment.id}",
+        "lang": comment.lang,
+        "notify": comment.notify,
+        "subscription": extras.subscriptions.get(comment.id),
+        "votes": extras.votes.get(comment.id, []),
     }
 
 
@@ -218,4 +273,55 @@ def _read_comment(item: Any, thread: SourceThread, origins: dict[int, Any]) -> R
         held_reason=optional_text(item.get("held_reason")),
         score=score,
         moderator_email=optional_text(item.get("moderator")),
+        lang=_language(item.get("lang")),
+        notify=item.get("notify") is True,
+        subscription=_read_subscription(item.get("subscription")),
+        votes=[vote for v in _list(item.get("votes")) if (vote := _read_vote(v))],
     )
+
+
+# The fields below came later in version 1: a file from before has none of them, and a
+# value that is not what this page says is left out (the comment itself is kept).
+
+
+def _language(value: Any) -> str | None:
+    try:
+        return parse_language(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _read_subscription(value: Any) -> SourceSubscription | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return SourceSubscription(
+            created=parse_time(value.get("created")),
+            offered=_time_or_none(value.get("offered")),
+            confirmed=_time_or_none(value.get("confirmed")),
+            unsubscribed=_time_or_none(value.get("unsubscribed")),
+        )
+    except ValueError:
+        return None
+
+
+def _read_vote(value: Any) -> SourceVote | None:
+    if not isinstance(value, dict):
+        return None
+    voter, address, number = value.get("voter"), value.get("address"), value.get("value")
+    if not (isinstance(voter, str) and isinstance(address, str)) or number not in (1, -1):
+        return None
+    if not (0 < len(voter) <= 32 and 0 < len(address) <= 32) or isinstance(number, bool):
+        return None
+    try:
+        return SourceVote(voter, address, number, parse_time(value.get("created")))
+    except ValueError:
+        return None
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    return parse_time(value) if value is not None else None

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
@@ -24,6 +24,26 @@ class SourceThread:
     title: str | None = None
     closed: bool = False
     created: datetime | None = None  # our own export keeps it; other sources' posts have theirs
+
+
+@dataclass
+class SourceSubscription:
+    """A reader's reply notifications for one comment, as our own export keeps them."""
+
+    created: datetime
+    offered: datetime | None = None  # when the opt-in mail was queued
+    confirmed: datetime | None = None
+    unsubscribed: datetime | None = None
+
+
+@dataclass
+class SourceVote:
+    """One reader's vote, as our own export keeps it: keyed hashes, never the reader."""
+
+    voter: str
+    address: str
+    value: int
+    created: datetime
 
 
 @dataclass
@@ -46,6 +66,10 @@ class SourceComment:
     moderator_email: str | None = None  # a moderator's reply, in our own export
     thread_title: str | None = None
     thread_closed: bool = False
+    lang: str | None = None  # the language it was posted in (our own export)
+    notify: bool = False  # its author asked to hear of replies (our own export)
+    subscription: SourceSubscription | None = None
+    votes: list[SourceVote] = field(default_factory=list)
 
 
 @dataclass

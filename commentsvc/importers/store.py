@@ -21,7 +21,9 @@ from ..models import (
     Comment,
     Moderator,
     Status,
+    Subscription,
     Thread,
+    Vote,
     bump_thread_versions,
     recount_approved,
     utcnow,
@@ -29,14 +31,26 @@ from ..models import (
 from ..render import render_source
 from ..validation import MAX_AUTHOR, MAX_TITLE, clean_email, clean_name, clean_website, uri_problem
 from .native import export_source, own_prefix
-from .records import Record, Refused, SourceComment, SourceThread, content_origin
+from .records import (
+    Record,
+    Refused,
+    SourceComment,
+    SourceSubscription,
+    SourceThread,
+    content_origin,
+)
 
 BATCH = 1000
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no database keeps NUL in text
 
 _COMMENTS, _THREADS = cast(Table, Comment.__table__), cast(Table, Thread.__table__)
-_INSERT_COMMENTS = insert(_COMMENTS).returning(_COMMENTS.c.id, sort_by_parameter_order=True)
+# Each new id comes back with its row's origin (unique in a batch: a repeat is skipped), so the
+# rows may come back in any order: RETURNING in the parameters' order made SQLAlchemy send
+# SQLite one INSERT per comment.
+_INSERT_COMMENTS = insert(_COMMENTS).returning(_COMMENTS.c.origin, _COMMENTS.c.id)
 _INSERT_THREAD = insert(_THREADS).returning(_THREADS.c.id)
+_INSERT_SUBSCRIPTIONS = insert(cast(Table, Subscription.__table__))
+_INSERT_VOTES = insert(cast(Table, Vote.__table__))
 _SET_PARENT = (
     update(_COMMENTS)
     .where(_COMMENTS.c.id == bindparam("child"))
@@ -142,6 +156,20 @@ def derive(source: tuple[str, str]) -> tuple[str, str]:
     costly part of an import, so it may run in worker processes)."""
     text, text_format = source
     return render_source(text, text_format), antispam.text_digest(text)
+
+
+def _subscription_row(comment_id: int, email: str, item: SourceComment) -> dict[str, Any]:
+    subscription = cast(SourceSubscription, item.subscription)
+    return {
+        "comment_id": comment_id,
+        "email": email.lower(),
+        "created": subscription.created,
+        # One whose opt-in mail was never sent counts as offered: an import mails nobody,
+        # then or later.
+        "confirm_mailed": subscription.offered or subscription.created,
+        "confirmed": subscription.confirmed,
+        "unsubscribed": subscription.unsubscribed,
+    }
 
 
 class Loader:
@@ -294,7 +322,8 @@ class Loader:
             "created": item.created,
             "edited": item.edited,
             "score": item.score,
-            "notify": False,
+            "notify": item.notify and email is not None,
+            "lang": item.lang,
             "remote_addr": address,
             "remote_hash": remote_hash,
             "text_hash": "",  # with html, derived for the whole batch in _flush
@@ -329,13 +358,28 @@ class Loader:
             parent = self.origins.get(item.parent_origin) if item.parent_origin else None
             if parent is not None and parent[0] and parent[1] == row["thread_id"]:
                 row["parent_id"] = parent[0]
-        ids = self.session.execute(_INSERT_COMMENTS, [row for row, _ in self.batch]).scalars().all()
-        for ident, (row, item) in zip(ids, self.batch, strict=True):
+        inserted = self.session.execute(_INSERT_COMMENTS, [row for row, _ in self.batch])
+        ids: dict[str, int] = {origin: ident for origin, ident in inserted}
+        subscriptions: list[dict[str, Any]] = []
+        votes: list[dict[str, Any]] = []
+        for row, item in self.batch:
+            ident = ids[row["origin"]]
             self.origins[row["origin"]] = (ident, row["thread_id"])
             self.touched.add(row["thread_id"])
             self.report.imported[row["status"].value] += 1
             if item.parent_origin and row["parent_id"] is None:
                 self.waiting.append((ident, row["thread_id"], item.parent_origin, item.where))
+            if item.subscription and row["email"]:
+                subscriptions.append(_subscription_row(ident, row["email"], item))
+            voters = set()
+            for vote in item.votes:
+                if vote.voter not in voters:  # one vote per reader, as the table allows
+                    voters.add(vote.voter)
+                    votes.append({"comment_id": ident, **vars(vote)})
+        if subscriptions:
+            self.session.execute(_INSERT_SUBSCRIPTIONS, subscriptions)
+        if votes:
+            self.session.execute(_INSERT_VOTES, votes)
         self.batch = []
 
     def finish(self) -> Report:
