@@ -47,6 +47,29 @@ api/cors.py
 - origin_allowed: `host_url.rstrip("XX/XX")` for `rstrip("/")` also strips a trailing capital
   X from the service's own host; host names are lower case in the Origin a browser sends, and
   an own origin ending in a capital X is refused at worst (fails closed).
+
+validation.py
+- _encodable: `encode("UTF-8")`, and _real_host: `encode("IDNA")`, `decode("ASCII")`: codec
+  names are case-insensitive.
+- _encodable returning True for a lone surrogate, and _has_control's "Cs" spelled otherwise:
+  the two guards cover each other: a lone surrogate is refused by whichever is intact.
+- _has_control: its unused default `allow=""`, and Checker.string's allowed characters with
+  "XX" around them ("XX\n\r\tXX", "XXXX"): X is no control character, so nothing else is
+  let through.
+- validate_comment: `notify = data.get("notify")` or `get("notify", None)`: a missing notify
+  becomes None, which the next line turns into False. `text or "XXXX"`: text is required, so
+  an empty one has already raised ValidationFailed.
+- _real_host: `rstrip("XX.XX")`: urlsplit gives the host in lower case, so there is no
+  capital X to strip.
+- _website: `"XX://XX" not in value`: a value with "://" that is not prefixed today has a
+  colon before its first "/" and stays unprefixed under the mutant too; one with "://" only
+  after a "/" ("example.com/?r=https://x") is refused today and accepted with the mutant,
+  which would pin a refusal nobody wants (left as it is; a reader can type https:// first).
+- clean_website: `not value.strip() and len(...) > MAX_WEBSITE` for `or`: a blank value fails
+  in _website and a long one at the final length check. `_Checker(None)`: _website never reads
+  the data. `check.errors and website is None or ...`: _website returns None exactly when it
+  recorded an error, so the two tests are one.
+- clean_email: `(value or "XXXX")`: "xxxx" is no e-mail address either.
 """
 
 from __future__ import annotations
@@ -911,6 +934,7 @@ def test_a_moderator_action_is_logged_taught_and_announced_once(app, make_commen
         assert moderation.moderate(db.session, settings, comment, "restore", "mo") is True
         assert lessons(comment_id) == []
         assert moderation.moderate(db.session, settings, comment, "delete", "mo") is True
+        assert lessons(comment_id) == []  # a deletion teaches nothing
         assert len(heard) == 2
         lines = db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
         assert [(a.actor, a.action, a.target, a.detail) for a in lines] == [
@@ -930,7 +954,7 @@ def test_a_bulk_action_on_a_comment_of_another_site_changes_nothing(app, make_co
     with app.app_context():
         db.session.execute(update(Thread).where(Thread.uri == "/docs.html").values(site="docs"))
         mo = db.session.get(Moderator, mo_id)
-        with pytest.raises(Forbidden):
+        with pytest.raises(Forbidden, match=r"^Your role does not allow this\.$"):
             moderation.moderate_many(db.session, settings, both, "spam", mo, ["default"])
         assert [db.session.get(Comment, i).status for i in both] == [Status.approved] * 3
         assert moderation.moderate_many(db.session, settings, ours, "spam", mo, ["default"]) == 2
@@ -958,3 +982,36 @@ def test_closing_and_renaming_a_thread_is_logged_only_when_it_changes(app, make_
             ("mo", "rename", target, "'Old' -> 'New'"),
             ("mo", "rename", target, "'New' -> None"),
         ]
+
+
+def test_outer_blanks_are_trimmed_as_each_field_needs(english):
+    entry = validation.validate_comment(
+        {
+            "uri": "https://blog.example/a.html",
+            "text": "\u3000Xylophone X\n",
+            "title": "\u3000Title\u3000",
+            "form_token": 5,
+        },
+        max_text=100,
+        origins=["https://blog.example"],
+    )
+    # A text keeps what is not an ASCII blank (an ideographic indent); a one-line field
+    # drops every blank around it.
+    assert (entry.uri, entry.text, entry.title) == (
+        "https://blog.example/a.html",
+        "\u3000Xylophone X",
+        "Title",
+    )
+    assert entry.notify is False and entry.form_token is None
+
+
+@pytest.mark.parametrize(
+    "value, kept",
+    [
+        ("https://" + "a." * 125 + "exa", "https://" + "a." * 125 + "exa"),  # 253 characters
+        ("https://a.b.123/", None),  # a numeric top-level label is no host name
+        ("https://a.123.example/", "https://a.123.example/"),
+    ],
+)
+def test_a_host_name_is_judged_by_its_length_and_last_label(english, value, kept):
+    assert validation.clean_website(value) == kept

@@ -9,7 +9,7 @@ second run only tries what changed) whose [tool.mutmut] mutates that module alon
 tests [tool.commentsvc-mutmut.modules] in pyproject.toml lists for it. Then:
 `cd .mutmut/<name> && mutmut results` lists its survivors, `mutmut show NAME` shows one.
 mutmut keeps a verdict once given; --retry tries the survivors (and the mutants no test
-reached) again, against today's tests: the run after writing tests that should kill them.
+reached or that timed out) again, against today's tests: the run after writing tests for them.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ SCRATCH = REPO / ".mutmut"
 COPIED = ["commentsvc", "templates", "migrations", "tests", "wsgi.py", "babel.cfg"]
 IGNORED = shutil.ignore_patterns("__pycache__", "node_modules", "*.pyc", ".hypothesis")
 MUTMUT = Path(sys.executable).parent / "mutmut"
+RETRIED = ("survived", "no tests", "timeout")  # what --retry tries again
 
 
 def toml_list(values: list[str]) -> str:
@@ -109,7 +110,7 @@ def main() -> int:
         print(f"== {module}: mutmut in {folder.relative_to(REPO)}", flush=True)
         again = []
         if args.retry:
-            again = [n for n, v in verdicts(folder).items() if v in ("survived", "no tests")]
+            again = [n for n, v in verdicts(folder).items() if v in RETRIED]
             if not again:
                 rows.append((module, score(folder)))
                 continue
