@@ -47,6 +47,29 @@ api/cors.py
 - origin_allowed: `host_url.rstrip("XX/XX")` for `rstrip("/")` also strips a trailing capital
   X from the service's own host; host names are lower case in the Origin a browser sends, and
   an own origin ending in a capital X is refused at worst (fails closed).
+
+validation.py
+- _encodable: `encode("UTF-8")`, and _real_host: `encode("IDNA")`, `decode("ASCII")`: codec
+  names are case-insensitive.
+- _encodable returning True for a lone surrogate, and _has_control's "Cs" spelled otherwise:
+  the two guards cover each other: a lone surrogate is refused by whichever is intact.
+- _has_control: its unused default `allow=""`, and Checker.string's allowed characters with
+  "XX" around them ("XX\n\r\tXX", "XXXX"): X is no control character, so nothing else is
+  let through.
+- validate_comment: `notify = data.get("notify")` or `get("notify", None)`: a missing notify
+  becomes None, which the next line turns into False. `text or "XXXX"`: text is required, so
+  an empty one has already raised ValidationFailed.
+- _real_host: `rstrip("XX.XX")`: urlsplit gives the host in lower case, so there is no
+  capital X to strip.
+- _website: `"XX://XX" not in value`: a value with "://" that is not prefixed today has a
+  colon before its first "/" and stays unprefixed under the mutant too; one with "://" only
+  after a "/" ("example.com/?r=https://x") is refused today and accepted with the mutant,
+  which would pin a refusal nobody wants (left as it is; a reader can type https:// first).
+- clean_website: `not value.strip() and len(...) > MAX_WEBSITE` for `or`: a blank value fails
+  in _website and a long one at the final length check. `_Checker(None)`: _website never reads
+  the data. `check.errors and website is None or ...`: _website returns None exactly when it
+  recorded an error, so the two tests are one.
+- clean_email: `(value or "XXXX")`: "xxxx" is no e-mail address either.
 """
 
 from __future__ import annotations
@@ -58,10 +81,27 @@ from types import SimpleNamespace
 import itsdangerous
 import pytest
 from markdown_it import MarkdownIt
+from sqlalchemy import select, update
 
-from commentsvc import tokens
+from commentsvc import events, moderation, sites, spamfilter, tokens, validation
 from commentsvc.api import cors
-from commentsvc.models import UsedToken
+from commentsvc.config import settings_of
+from commentsvc.errors import Forbidden, Refused, ValidationFailed
+from commentsvc.extensions import db
+from commentsvc.models import (
+    AuditEntry,
+    Ban,
+    BanKind,
+    BlockedWord,
+    Comment,
+    Moderator,
+    Role,
+    RuleAction,
+    SpamLesson,
+    Status,
+    Thread,
+    UsedToken,
+)
 from commentsvc.render import (
     LINK_BRACKETS,
     clean_html,
@@ -70,6 +110,12 @@ from commentsvc.render import (
     render_html,
     render_source,
 )
+from commentsvc.rules import add_ban, block_word, lift_ban, unblock_word
+from commentsvc.spamfilter import Verdict
+from tests.support.admin import make_moderator
+
+from .conftest import unique_uri
+from .settings_helpers import changed
 
 SECRET = "mutation-survivors-secret-" + "k" * 32
 
@@ -407,3 +453,565 @@ def test_a_flood_of_brackets_is_read_as_text_from_the_thousandth_on():
     linked = '<a href="https://e.org/" rel="nofollow ugc noopener">'
     assert rendered(LINK_BRACKETS - 1).startswith(f"<p>{linked}x</a> [[")
     assert rendered(LINK_BRACKETS).startswith(f"<p>[x]({linked}https://e.org/</a>) [[")
+
+
+# --- validation.py ---------------------------------------------------------------------------
+
+GOOD = {"uri": "/a.html", "text": "Hi"}
+REQUIRED = "This field is required."
+BAD_CHARS = "Contains characters that are not allowed."
+BAD_WEBSITE = "Must be an http:// or https:// address, like https://example.com."
+
+
+@pytest.fixture
+def english(app):
+    """A request context, for the reasons' translations."""
+    with app.test_request_context():
+        yield
+
+
+def refusals(data, **options) -> dict[str, list[str]]:
+    """The reasons validate_comment gives per field ({} when it accepts the data)."""
+    try:
+        validation.validate_comment({**GOOD, **data}, **{"max_text": 10, **options})
+    except ValidationFailed as failed:
+        return failed.fields
+    return {}
+
+
+def test_each_refused_field_says_why_in_the_readers_words(english):
+    assert refusals({}) == {}
+    assert refusals({"uri": None, "text": "  \n "}) == {"uri": [REQUIRED], "text": [REQUIRED]}
+    assert refusals({"author": 7, "title": ["t"]}) == {
+        "author": ["Must be a string."],
+        "title": ["Must be a string."],
+    }
+    assert refusals({"text": "x" * 11}) == {"text": ["Must be at most 10 characters."]}
+    assert refusals({"text": "x" * 2}, max_text=1) == {"text": ["Must be at most 1 character."]}
+    assert refusals({"email": "ann"}) == {"email": ["Enter a valid e-mail address."]}
+    assert refusals({"website": "a b.example"}) == {"website": ["Must not contain spaces."]}
+    assert refusals({"website": "ftp://x.example"}) == {"website": [BAD_WEBSITE]}
+    assert refusals({"parent_id": "3"}) == {
+        "parent_id": ["Must be the id of a comment in this thread."]
+    }
+    assert refusals({"notify": "yes"}) == {"notify": ["Must be true or false."]}
+    assert refusals({"uri": "a.html"}) == {
+        "uri": ["Must be the page's path, starting with /, or an address on the blog's own site."]
+    }
+
+
+def test_every_reason_for_one_field_is_kept(english):
+    checker = validation._Checker({})
+    checker.fail("email", "first")
+    checker.fail("email", "second")
+    assert checker.errors == {"email": ["first", "second"]}
+
+
+@pytest.mark.parametrize("field, limit", [("author", 80), ("title", 200), ("email", 254)])
+def test_each_field_takes_up_to_its_limit_and_no_more(english, field, limit):
+    def value(n: int) -> str:
+        return "a@b.example"[:n] if n < 11 else "a" * (n - 10) + "@b.example"
+
+    fit = value(limit) if field == "email" else "x" * limit
+    long = value(limit + 1) if field == "email" else "x" * (limit + 1)
+    assert refusals({field: fit}) == {}
+    assert refusals({field: long}) == {field: [f"Must be at most {limit} characters."]}
+
+
+@pytest.mark.parametrize("uri", ["/" + "a" * 499, "/" + "a" * 500])
+def test_a_thread_uri_has_at_most_five_hundred_characters(english, uri):
+    assert bool(refusals({"uri": uri})) == (len(uri) > 500)
+
+
+def test_what_a_reader_wrote_is_kept_as_written_but_for_outer_blanks(english):
+    entry = validation.validate_comment(
+        {
+            "uri": "/a.html",
+            "text": "\t\n  line one\n\tline two  \r\n",
+            "title": "  A title ",
+            "author": "  Ann   Lee ",
+            "email": " Ann@Example.ORG ",
+            "website": "ann.example/blog",
+            "parent_id": 2**62 - 1,
+            "notify": None,
+            "form_token": "1.ab.cd",
+            "hp": "",
+        },
+        max_text=100,
+    )
+    assert entry == validation.CommentInput(
+        uri="/a.html",
+        text="line one\n\tline two",
+        title="A title",
+        parent_id=2**62 - 1,
+        author="Ann Lee",
+        email="ann@example.org",
+        website="https://ann.example/blog",
+        notify=False,
+        form_token="1.ab.cd",
+        honeypot="",
+    )
+
+
+@pytest.mark.parametrize(
+    "honeypot, kept", [(None, None), ("", ""), ("x", "x"), (1, "filled"), (True, "filled")]
+)
+def test_a_filled_honeypot_is_kept_whatever_its_type(english, honeypot, kept):
+    entry = validation.validate_comment({**GOOD, "hp": honeypot}, max_text=10)
+    assert entry.honeypot == kept
+    assert entry.form_token is None
+
+
+@pytest.mark.parametrize("parent_id", [0, -1, 2**62, True, 1.0, "1"])
+def test_a_parent_is_a_positive_number_below_two_to_the_sixty_second(english, parent_id):
+    assert "parent_id" in refusals({"parent_id": parent_id})
+    assert refusals({"parent_id": 1}) == {}
+
+
+@pytest.mark.parametrize(
+    "field, value, refused",
+    [
+        ("text", "line\nbreak\r\tand tab", False),
+        ("author", "tab\there", True),
+        ("author", "new\nline", True),
+        ("text", "bell\x07", True),
+        ("text", "null\x00", True),
+        ("text", "\x7f", True),
+        ("author", "surrogate \ud800", True),
+        ("text", "lone \udfff", True),
+        ("author", "emoji \U0001f600 and é", False),
+    ],
+)
+def test_control_characters_and_lone_surrogates_are_refused(english, field, value, refused):
+    assert refusals({field: value}, max_text=100) == ({field: [BAD_CHARS]} if refused else {})
+
+
+def test_an_edit_needs_no_uri_but_still_its_text(english):
+    assert validation.validate_comment({"text": "x"}, max_text=10, partial=True).uri == ""
+    assert refusals({"uri": None, "text": None}, partial=True) == {"text": [REQUIRED]}
+
+
+def test_invisible_characters_leave_no_name(english):
+    assert validation.clean_name("\u200b\u3164 \u2800") is None
+    assert validation.clean_name(None) is None
+    assert validation.clean_name("A\u202en\u00adn") == "Ann"
+
+
+@pytest.mark.parametrize(
+    "url, origin",
+    [
+        ("HTTPS://Blog.Example/2008/post.html", "https://blog.example"),
+        ("http://blog.example:8080/x", "http://blog.example:8080"),
+        ("https://blog.example", "https://blog.example"),
+        ("https://user@blog.example/", None),
+        ("ftp://blog.example/", None),
+        ("https:///path", None),
+        ("https://blog.example:99999/", None),
+        ("https://[::1", None),
+    ],
+)
+def test_the_origin_of_a_thread_address(url, origin):
+    assert validation.origin_of(url) == origin
+
+
+@pytest.mark.parametrize(
+    "value, kept",
+    [
+        ("ann.example", "https://ann.example"),
+        ("ann.example/x:y", "https://ann.example/x:y"),
+        ("ann.example:8080", None),  # read as a scheme "ann.example", like mailto:
+        ("HTTP://ann.example/", "HTTP://ann.example/"),
+        ("https://bücher.example/", "https://bücher.example/"),
+        ("https://127.0.0.1/", "https://127.0.0.1/"),
+        ("https://[2001:db8::1]:8443/", "https://[2001:db8::1]:8443/"),
+        ("https://ann.example./", "https://ann.example./"),
+        ("https://" + "a" * 63 + ".example/", "https://" + "a" * 63 + ".example/"),
+        ("https://a-b.example/", "https://a-b.example/"),
+        ("https://" + "a." * 125 + "ex", "https://" + "a." * 125 + "ex"),  # 252 characters
+        ("mailto:ann@ann.example", None),
+        ("javascript:alert(1)", None),
+        ("https://localhost/", None),
+        ("https://1.2.3.999/", None),
+        ("https://" + "a" * 64 + ".example/", None),
+        ("https://-a.example/", None),
+        ("https://a-.example/", None),
+        ("https://" + "a." * 126 + "ex", None),  # 254 characters
+        ("https://ann@ann.example/", None),
+        ("https://ann.example:99999/", None),
+        ("https://ann.example/<x>", None),
+        ('https://ann.example/"', None),
+        ("https://ann.example/a|b", None),
+        ("https://" + "ü" * 64 + ".example/", None),  # IDNA cannot encode it
+        ("https://a..example/", None),
+        ("https:///x", None),
+        ("https://ann.example/ x", None),
+        ("  ", None),
+        (None, None),
+    ],
+)
+def test_a_website_is_a_web_address_on_a_real_host(english, value, kept):
+    assert validation.clean_website(value) == kept
+    if value is not None and value.strip():
+        assert refusals({"website": value}) == ({} if kept else refusals({"website": value}))
+        if kept:
+            assert (
+                validation.validate_comment({**GOOD, "website": value}, max_text=10).website == kept
+            )
+
+
+def test_an_imported_website_is_at_most_five_hundred_characters_once_normalised(english):
+    path = "ann.example/" + "p" * 480  # 492 characters; 500 with https://
+    assert validation.clean_website(path) == "https://" + path
+    assert validation.clean_website(path + "p") is None  # 501 once normalised
+    assert validation.clean_website("https://" + path + "p") is None  # 501 as given
+    assert validation.clean_website(f"  https://{path}  ") == "https://" + path
+
+
+@pytest.mark.parametrize(
+    "value, kept",
+    [
+        (" Ann@Example.ORG ", "ann@example.org"),
+        ("a" * 244 + "@b.example", "a" * 244 + "@b.example"),  # 254 characters
+        ("a" * 245 + "@b.example", None),
+        ("ann@example", None),
+        ("ann@@example.org", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_an_imported_email_is_kept_in_lower_case_when_valid(value, kept):
+    assert validation.clean_email(value) == kept
+
+
+@pytest.mark.parametrize(
+    "uri, reason",
+    [
+        (None, "A thread uri of 1 to 500 characters is required."),
+        ("", "A thread uri of 1 to 500 characters is required."),
+        ("/" + "a" * 500, "A thread uri of 1 to 500 characters is required."),
+        ("/" + "a" * 499, None),
+        ("/a b", "Must not contain spaces or control characters."),
+        ("/a\u3000b", "Must not contain spaces or control characters."),
+        ("/a\xa0b", "Must not contain spaces or control characters."),
+        ("/a\ud800", "Must not contain spaces or control characters."),
+        ("/é/ü.html", None),
+        (
+            "//evil.example/x",
+            "Must be the page's path, starting with /, or an address on the blog's own site.",
+        ),
+        (
+            "/\\evil.example/x",
+            "Must be the page's path, starting with /, or an address on the blog's own site.",
+        ),
+        ("https://Blog.Example/a.html", None),
+        ("HTTPS://blog.example/a.html", None),
+        (
+            "https://blog.example.evil/a.html",
+            "Must be the page's path, starting with /, or an address on the blog's own site.",
+        ),
+    ],
+)
+def test_a_thread_uri_names_a_page_of_the_blog_or_says_why_not(english, uri, reason):
+    assert validation.uri_problem(uri, ["HTTPS://BLOG.EXAMPLE"]) == reason
+
+
+# --- rules.py --------------------------------------------------------------------------------
+
+
+def rule_rows(model) -> list[tuple]:
+    """Every ban or blocked word as (site, kind or None, value or word, action)."""
+    rows = db.session.execute(select(model).order_by(model.id)).scalars().all()
+    return [
+        (r.site, getattr(r, "kind", None), getattr(r, "value", None) or r.word, r.action)
+        for r in rows
+    ]
+
+
+def audit_lines() -> list[tuple]:
+    """The audit log, but for the line that made the second site."""
+    rows = db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
+    return [(a.moderator_id, a.actor, a.action, a.target, a.detail) for a in rows][1:]
+
+
+@pytest.fixture
+def docs_site(app):
+    with app.app_context():
+        sites.add(db.session, "docs", origins=["http://docs.test"], title="Docs")
+        db.session.commit()
+    return "docs"
+
+
+def test_a_ban_is_kept_once_per_site_kind_and_value_and_banning_again_updates_it(app, docs_site):
+    boss_id = make_moderator(app, "boss", Role.admin)
+    with app.app_context():
+        boss = db.session.get(Moderator, boss_id)
+        first = add_ban(
+            db.session, BanKind.email, " Troll@Example.COM ", RuleAction.hold, "rude", boss
+        )
+        again = add_ban(
+            db.session, BanKind.email, "troll@example.com", RuleAction.refuse, None, "cli"
+        )
+        add_ban(db.session, BanKind.address, "troll@example.com", RuleAction.spam, None, "cli")
+        add_ban(db.session, BanKind.email, "other@example.com", RuleAction.spam, None, "cli")
+        docs = add_ban(
+            db.session, BanKind.email, "troll@example.com", RuleAction.hold, "x", "cli", site="docs"
+        )
+        assert again is first and docs is not first
+        assert (first.reason, first.action) == (None, RuleAction.refuse)
+        assert rule_rows(Ban) == [
+            ("default", BanKind.email, "troll@example.com", RuleAction.refuse),
+            ("default", BanKind.address, "troll@example.com", RuleAction.spam),
+            ("default", BanKind.email, "other@example.com", RuleAction.spam),
+            ("docs", BanKind.email, "troll@example.com", RuleAction.hold),
+        ]
+        assert audit_lines() == [
+            (boss.id, "boss", "ban", "email ban", "hold: rude"),
+            (None, "cli", "ban", "email ban", "refuse: "),
+            (None, "cli", "ban", "address ban", "spam: "),
+            (None, "cli", "ban", "email ban", "spam: "),
+            (None, "cli", "ban", "email ban", "hold: x (site docs)"),
+        ]
+        lift_ban(db.session, docs, boss)
+        lift_ban(db.session, first, "cli")
+        db.session.flush()
+        assert [row[0] for row in rule_rows(Ban)] == ["default", "default"]
+        assert audit_lines()[-2:] == [
+            (boss.id, "boss", "unban", "email ban", "site docs"),
+            (None, "cli", "unban", "email ban", None),
+        ]
+
+
+def test_a_word_is_blocked_once_per_site_and_blocking_it_again_changes_what_it_does(app, docs_site):
+    with app.app_context():
+        casino = block_word(db.session, " Casino ", RuleAction.hold, "cli")
+        assert block_word(db.session, "CASINO", RuleAction.refuse, "cli") is casino
+        block_word(db.session, "casino", RuleAction.spam, "cli", site="docs")
+        block_word(db.session, "poker", RuleAction.spam, "cli")
+        assert rule_rows(BlockedWord) == [
+            ("default", None, "casino", RuleAction.refuse),
+            ("docs", None, "casino", RuleAction.spam),
+            ("default", None, "poker", RuleAction.spam),
+        ]
+        unblock_word(db.session, casino, "boss")
+        db.session.flush()
+        assert [row[2] for row in rule_rows(BlockedWord)] == ["casino", "poker"]
+        assert audit_lines() == [
+            (None, "cli", "blocklist", "word", "casino"),
+            (None, "cli", "blocklist", "word", "casino"),
+            (None, "cli", "blocklist", "word", "casino (site docs)"),
+            (None, "cli", "blocklist", "word", "poker"),
+            (None, "boss", "unblocklist", "word", "casino"),
+        ]
+
+
+# --- moderation.py ---------------------------------------------------------------------------
+
+
+def decision(app, text="Hello", *, site=None, html=None, verdict=None, **extra):
+    """decide_status for a comment with these fields, under these settings."""
+    fields = {key: extra.pop(key, None) for key in ("author", "email")}
+    remote_hash = extra.pop("remote_hash", "h")
+    settings = changed(settings_of(app), **{"MODERATION": "none", **extra})
+    if site:
+        settings = settings.for_site(site, {})
+    with app.app_context():
+        return moderation.decide_status(
+            db.session,
+            settings,
+            text=text,
+            html=html or f"<p>{text}</p>",
+            remote_hash=remote_hash,
+            bot_signal=None,
+            verdict=verdict,
+            **fields,
+        )
+
+
+def add_rules(app, *rules) -> None:
+    with app.app_context():
+        db.session.add_all(rules)
+        db.session.commit()
+
+
+def test_the_spam_filter_and_the_link_limit_act_from_their_thresholds_on(app):
+    def verdict(score: float) -> Verdict:
+        return Verdict(score=score, clues=(), active=True)
+
+    at = {"SPAM_FILTER_HOLD": 0.8, "SPAM_FILTER_SPAM": 0.95}
+    assert decision(app, verdict=verdict(0.95), **at)[0] == Status.spam
+    assert decision(app, verdict=verdict(0.8), **at) == (Status.pending, "spam filter: 0.80")
+    assert decision(app, verdict=verdict(0.79), **at) == (Status.approved, None)
+    one_link = '<p><a href="https://a.example">a</a></p>'
+    assert decision(app, html=one_link, MAX_LINKS=1) == (Status.approved, None)
+
+
+def test_each_policy_gives_its_reason_and_first_time_counts_the_site_s_own_comments(
+    app, make_comment, docs_site
+):
+    assert decision(app, MODERATION="all") == (
+        Status.pending,
+        "every comment is reviewed (moderation: all)",
+    )
+    first = (Status.pending, "first comment from this author (moderation: first-time)")
+    assert decision(app, MODERATION="first-time", email="new@example.com") == first
+    assert decision(app, MODERATION="first-time") == first
+    make_comment(unique_uri(), "approved here", email="known@example.com")
+    known = {"MODERATION": "first-time", "email": "known@example.com"}
+    assert decision(app, **known) == (Status.approved, None)
+    assert decision(app, site="docs", **known) == first  # approved on another site only
+
+
+def test_a_ban_on_the_email_applies_without_an_address_and_hold_means_pending(app):
+    add_rules(
+        app,
+        Ban(kind=BanKind.email, value="troll@example.com", action=RuleAction.hold),
+        Ban(kind=BanKind.address, value="bad-hash", action=RuleAction.spam),
+    )
+    assert decision(app, email="troll@example.com", remote_hash=None) == (
+        Status.pending,
+        "banned email",
+    )
+    assert decision(app, remote_hash="bad-hash") == (Status.spam, "banned address")
+    assert decision(app, email=None, remote_hash=None) == (Status.approved, None)
+
+
+def test_a_blocked_word_in_the_name_alone_is_found_and_refusals_win(app, english):
+    add_rules(
+        app,
+        BlockedWord(word="casino", action=RuleAction.hold),
+        BlockedWord(word="night", action=RuleAction.refuse),
+    )
+    assert decision(app, "hi", author="Casino") == (Status.pending, "blocklisted word: casino")
+    with pytest.raises(Refused) as refused:
+        decision(app, "casino night")
+    assert str(refused.value) == "This comment cannot be accepted."
+
+
+def test_what_each_moderator_action_teaches_the_spam_filter():
+    lesson = moderation._lesson
+    assert lesson("approve", Status.spam) == spamfilter.HAM
+    assert lesson("spam", Status.approved) == spamfilter.SPAM
+    assert lesson("restore", Status.spam) is None
+    assert lesson("restore", Status.deleted) is False
+    assert lesson("delete", Status.spam) is False
+
+
+@pytest.mark.parametrize(
+    "status, reason, acted",
+    [
+        (Status.spam, "spam filter: 0.99", "spam"),
+        (Status.pending, "spam filter: 0.90 (link to x.example)", "held"),
+        (Status.pending, "banned email", None),
+        (Status.spam, None, None),
+    ],
+)
+def test_the_queue_names_what_the_spam_filter_did(status, reason, acted):
+    assert moderation.filter_action(status, reason) == acted
+
+
+def lessons(comment_id: int) -> list[str]:
+    rows = db.session.execute(select(SpamLesson).where(SpamLesson.comment_id == comment_id))
+    return [lesson.label for lesson in rows.scalars()]
+
+
+def test_a_moderator_action_is_logged_taught_and_announced_once(app, make_comment):
+    comment_id = make_comment(unique_uri(), "held", email="new@example.com")["id"]
+    settings = changed(settings_of(app), SPAM_FILTER="on")
+    heard = []
+
+    def listen(sender, **extra):
+        heard.append((sender, extra["settings"], extra["comment"].id))
+
+    with app.app_context(), events.comment_approved.connected_to(listen):
+        comment = db.session.get(Comment, comment_id)
+        comment.status = Status.pending
+        assert moderation.moderate(db.session, settings, comment, "approve", "mo") is True
+        assert heard == [(db.session, settings, comment_id)]
+        assert lessons(comment_id) == [spamfilter.HAM]
+        assert moderation.moderate(db.session, settings, comment, "approve", "mo") is False
+        assert moderation.moderate(db.session, settings, comment, "spam", "mo") is True
+        assert lessons(comment_id) == [spamfilter.SPAM]
+        assert moderation.moderate(db.session, settings, comment, "restore", "mo") is True
+        assert lessons(comment_id) == []
+        assert moderation.moderate(db.session, settings, comment, "delete", "mo") is True
+        assert lessons(comment_id) == []  # a deletion teaches nothing
+        assert len(heard) == 2
+        lines = db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+        assert [(a.actor, a.action, a.target, a.detail) for a in lines] == [
+            ("mo", "approve", f"comment {comment_id}", "pending -> approved"),
+            ("mo", "spam", f"comment {comment_id}", "approved -> spam"),
+            ("mo", "restore", f"comment {comment_id}", "spam -> approved"),
+            ("mo", "delete", f"comment {comment_id}", "approved -> deleted"),
+        ]
+
+
+def test_a_bulk_action_on_a_comment_of_another_site_changes_nothing(app, make_comment, docs_site):
+    ours = [make_comment(unique_uri(), f"c{n}")["id"] for n in range(2)]
+    theirs = make_comment("/docs.html", "docs")["id"]
+    both = [*ours, theirs]
+    settings = settings_of(app)
+    mo_id = make_moderator(app, "mo2")
+    with app.app_context():
+        db.session.execute(update(Thread).where(Thread.uri == "/docs.html").values(site="docs"))
+        mo = db.session.get(Moderator, mo_id)
+        with pytest.raises(Forbidden, match=r"^Your role does not allow this\.$"):
+            moderation.moderate_many(db.session, settings, both, "spam", mo, ["default"])
+        assert [db.session.get(Comment, i).status for i in both] == [Status.approved] * 3
+        assert moderation.moderate_many(db.session, settings, ours, "spam", mo, ["default"]) == 2
+        assert moderation.moderate_many(db.session, settings, both, "spam", mo, None) == 1
+        assert [db.session.get(Comment, i).status for i in both] == [Status.spam] * 3
+
+
+def test_closing_and_renaming_a_thread_is_logged_only_when_it_changes(app, make_comment):
+    make_comment("/t.html", "x")
+    with app.app_context():
+        thread = db.session.execute(select(Thread).where(Thread.uri == "/t.html")).scalar_one()
+        thread.title = "Old"
+        for closed in (True, True, False, False):
+            moderation.set_thread_closed(db.session, thread, closed, "mo")
+            assert thread.closed is closed
+        for title in ("New", "New", None):
+            moderation.rename_thread(db.session, thread, title, "mo")
+            assert thread.title == title
+        db.session.flush()
+        lines = db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+        target = f"thread {thread.id}"
+        assert [(a.actor, a.action, a.target, a.detail) for a in lines] == [
+            ("mo", "close", target, None),
+            ("mo", "reopen", target, None),
+            ("mo", "rename", target, "'Old' -> 'New'"),
+            ("mo", "rename", target, "'New' -> None"),
+        ]
+
+
+def test_outer_blanks_are_trimmed_as_each_field_needs(english):
+    entry = validation.validate_comment(
+        {
+            "uri": "https://blog.example/a.html",
+            "text": "\u3000Xylophone X\n",
+            "title": "\u3000Title\u3000",
+            "form_token": 5,
+        },
+        max_text=100,
+        origins=["https://blog.example"],
+    )
+    # A text keeps what is not an ASCII blank (an ideographic indent); a one-line field
+    # drops every blank around it.
+    assert (entry.uri, entry.text, entry.title) == (
+        "https://blog.example/a.html",
+        "\u3000Xylophone X",
+        "Title",
+    )
+    assert entry.notify is False and entry.form_token is None
+
+
+@pytest.mark.parametrize(
+    "value, kept",
+    [
+        ("https://" + "a." * 125 + "exa", "https://" + "a." * 125 + "exa"),  # 253 characters
+        ("https://a.b.123/", None),  # a numeric top-level label is no host name
+        ("https://a.123.example/", "https://a.123.example/"),
+    ],
+)
+def test_a_host_name_is_judged_by_its_length_and_last_label(english, value, kept):
+    assert validation.clean_website(value) == kept

@@ -1,6 +1,6 @@
 """mutmut over each guarding module with that module's own fast tests, and a score table.
 
-    python tests/mutants/mutmut_modules.py [MODULE ...]     e.g. commentsvc/tokens.py
+    python tests/mutants/mutmut_modules.py [--retry] [MODULE ...]     e.g. commentsvc/tokens.py
 
 mutmut reads one [tool.mutmut] from pyproject.toml; a module whose functions every request
 calls (tokens.keyed_hash, render.render_comment) would otherwise be tried against hundreds of
@@ -8,6 +8,8 @@ database tests. So each module runs in a scratch copy of the tree (.mutmut/<name
 second run only tries what changed) whose [tool.mutmut] mutates that module alone, against the
 tests [tool.commentsvc-mutmut.modules] in pyproject.toml lists for it. Then:
 `cd .mutmut/<name> && mutmut results` lists its survivors, `mutmut show NAME` shows one.
+mutmut keeps a verdict once given; --retry tries the survivors (and the mutants no test
+reached or that timed out) again, against today's tests: the run after writing tests for them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ SCRATCH = REPO / ".mutmut"
 COPIED = ["commentsvc", "templates", "migrations", "tests", "wsgi.py", "babel.cfg"]
 IGNORED = shutil.ignore_patterns("__pycache__", "node_modules", "*.pyc", ".hypothesis")
 MUTMUT = Path(sys.executable).parent / "mutmut"
+RETRIED = ("survived", "no tests", "timeout")  # what --retry tries again
 
 
 def toml_list(values: list[str]) -> str:
@@ -60,8 +63,8 @@ def prepare(module: str, tests: list[str], base: dict) -> Path:
     return folder
 
 
-def score(folder: Path) -> dict[str, int]:
-    """Counts by mutmut's verdict (killed, survived, no tests, timeout, ...)."""
+def verdicts(folder: Path) -> dict[str, str]:
+    """mutmut's verdict (killed, survived, no tests, timeout, ...) by mutant name."""
     done = subprocess.run(
         [str(MUTMUT), "results", "--all", "true"],
         cwd=folder,
@@ -69,11 +72,19 @@ def score(folder: Path) -> dict[str, int]:
         text=True,
         check=False,
     )
-    counts: dict[str, int] = {}
+    found = {}
     for line in done.stdout.splitlines():
         if ": " in line:
-            verdict = line.rsplit(": ", 1)[1].strip()
-            counts[verdict] = counts.get(verdict, 0) + 1
+            name, verdict = line.rsplit(": ", 1)
+            found[name.strip()] = verdict.strip()
+    return found
+
+
+def score(folder: Path) -> dict[str, int]:
+    """How many mutants got each verdict."""
+    counts: dict[str, int] = {}
+    for verdict in verdicts(folder).values():
+        counts[verdict] = counts.get(verdict, 0) + 1
     return counts
 
 
@@ -81,6 +92,9 @@ def main() -> int:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]
     modules: dict[str, list[str]] = config["commentsvc-mutmut"]["modules"]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--retry", action="store_true", help="try the survivors of the last run again"
+    )
     parser.add_argument(
         "modules", nargs="*", metavar="MODULE", help=f"some of: {', '.join(modules)} (default: all)"
     )
@@ -94,7 +108,17 @@ def main() -> int:
     for module in chosen:
         folder = prepare(module, modules[module], config["mutmut"])
         print(f"== {module}: mutmut in {folder.relative_to(REPO)}", flush=True)
-        subprocess.run([str(MUTMUT), "run"], cwd=folder, check=False, stdout=subprocess.DEVNULL)
+        again = []
+        if args.retry:
+            again = [n for n, v in verdicts(folder).items() if v in RETRIED]
+            if not again:
+                rows.append((module, score(folder)))
+                continue
+        done = subprocess.run(
+            [str(MUTMUT), "run", *again], cwd=folder, check=False, stdout=subprocess.DEVNULL
+        )
+        if done.returncode:  # e.g. a test that fails without any mutant: nothing was tried
+            print(f"   mutmut stopped (exit {done.returncode}); `mutmut run` there says why")
         rows.append((module, score(folder)))
 
     print(f"{'module':<28}{'mutants':>8}{'killed':>8}{'survived':>9}{'other':>7}  score")
