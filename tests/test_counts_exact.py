@@ -462,39 +462,47 @@ def test_an_approval_waiting_for_another_in_the_same_thread_counts_both(service,
     uri = uri_of_test()
     ids = [post(first, uri, held=True)["id"] for _ in range(2)]
     service.agree(uri, 0)
+
+    def approve_the_other():
+        with second.app_context():
+            commit_write(
+                lambda: moderate(
+                    db.session, settings_of(second), db.session.get(Comment, ids[1]), "approve", "b"
+                )
+            )
+
+    with first.app_context():
+        moderate(db.session, settings_of(first), db.session.get(Comment, ids[0]), "approve", "a")
+        waited = waits_for_this_commit(approve_the_other)
+    assert waited, "the second approval did not wait for the first"
+    service.agree(uri, 2)
+
+
+def waits_for_this_commit(write) -> bool:
+    """Run `write` in another thread while this app context holds an uncommitted write, then
+    commit; whether `write` was still waiting (for the lock) when the commit came. `write`
+    must end without error afterwards."""
     started, finished = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
-    def approve_the_other():
+    def run():
         try:
-            with second.app_context():
-                started.set()
-                commit_write(
-                    lambda: moderate(
-                        db.session,
-                        settings_of(second),
-                        db.session.get(Comment, ids[1]),
-                        "approve",
-                        "b",
-                    )
-                )
-                finished.set()
+            started.set()
+            write()
+            finished.set()
         except BaseException as exc:
             errors.append(exc)
             raise
 
-    with first.app_context():
-        moderate(db.session, settings_of(first), db.session.get(Comment, ids[0]), "approve", "a")
-        waiter = threading.Thread(target=approve_the_other)
-        waiter.start()
-        assert started.wait(10)
-        time.sleep(0.5)
-        waited = not finished.is_set()
-        db.session.commit()
+    waiter = threading.Thread(target=run)
+    waiter.start()
+    assert started.wait(10)
+    time.sleep(0.5)
+    waited = not finished.is_set()
+    db.session.commit()
     waiter.join(30)
     assert not errors and finished.is_set()
-    assert waited, "the second approval did not wait for the first"
-    service.agree(uri, 2)
+    return waited
 
 
 @pytest.mark.parametrize("holder", ["approval", "post"])
@@ -505,17 +513,6 @@ def test_a_post_waiting_for_another_write_in_the_same_thread_counts_both(service
     uri = uri_of_test()
     held = post(first, uri, held=True)["id"]
     service.agree(uri, 0)
-    started, finished = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def post_another():
-        try:
-            started.set()
-            post(second, uri)
-            finished.set()
-        except BaseException as exc:
-            errors.append(exc)
-            raise
 
     with first.app_context():
         if holder == "approval":
@@ -532,14 +529,7 @@ def test_a_post_waiting_for_another_write_in_the_same_thread_counts_both(service
                 },
                 remote_addr="203.0.113.9",
             )
-        waiter = threading.Thread(target=post_another)
-        waiter.start()
-        assert started.wait(10)
-        time.sleep(0.5)
-        waited = not finished.is_set()
-        db.session.commit()
-    waiter.join(30)
-    assert not errors and finished.is_set()
+        waited = waits_for_this_commit(lambda: post(second, uri))
     assert waited, "the post did not wait for the other write"
     service.agree(uri, 2)
 
