@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 
 from commentsvc.admin import back
-from tests.support.admin import PASSWORD, csrf_token, make_moderator
+from tests.support.admin import PASSWORD, csrf_token, login, make_moderator
 
 QUEUE = "/admin/"
 
@@ -78,10 +78,7 @@ def test_back_falls_back_to_the_given_page(app):
 @pytest.mark.parametrize("target", [t for t in REFUSED if t])
 def test_login_with_a_crafted_next_is_refused_and_logs_no_one_in(app, client, target):
     make_moderator(app)
-    response = client.post(
-        "/admin/login?next=" + quote(target, safe=""),
-        data={"name": "mo", "password": PASSWORD, "csrf_token": csrf_token(client)},
-    )
+    response = login(client, url="/admin/login?next=" + quote(target, safe=""))
     assert response.status_code == 400
     assert "Location" not in response.headers
     page = response.get_data(as_text=True)
@@ -102,9 +99,7 @@ def test_login_without_a_next_goes_to_the_queue(app):
     make_moderator(app)
     for url in ("/admin/login", "/admin/login?next="):
         client = app.test_client()
-        response = client.post(
-            url, data={"name": "mo", "password": PASSWORD, "csrf_token": csrf_token(client)}
-        )
+        response = login(client, url=url)
         assert response.status_code == 303, url
         assert response.headers["Location"] == QUEUE
 
@@ -112,10 +107,7 @@ def test_login_without_a_next_goes_to_the_queue(app):
 @pytest.mark.parametrize("target", KEPT)
 def test_login_goes_on_to_a_plain_admin_path(app, client, target):
     make_moderator(app)
-    response = client.post(
-        "/admin/login?next=" + quote(target, safe=""),
-        data={"name": "mo", "password": PASSWORD, "csrf_token": csrf_token(client)},
-    )
+    response = login(client, url="/admin/login?next=" + quote(target, safe=""))
     assert response.status_code == 303
     assert response.headers["Location"] == target
 
@@ -125,9 +117,7 @@ def test_login_goes_back_to_the_page_asked_for(app, client):
     page = client.get("/admin/threads")
     assert page.status_code == 302
     login_url = page.headers["Location"]
-    response = client.post(
-        login_url, data={"name": "mo", "password": PASSWORD, "csrf_token": csrf_token(client)}
-    )
+    response = login(client, url=login_url)
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/threads"
 

@@ -18,6 +18,14 @@ from .conftest import unique_uri
 from .settings_helpers import change_settings
 
 
+def thread_worth_compressing(make_comment) -> str:
+    """A new thread whose page is long enough to be sent compressed."""
+    uri = unique_uri()
+    for n in range(12):
+        make_comment(uri, f"Comment number {n}, long enough to be worth compressing. " * 3)
+    return uri
+
+
 def thread(client, uri, headers=None, **params):
     return client.get("/api/threads", query_string={"uri": uri, **params}, headers=headers or {})
 
@@ -106,9 +114,7 @@ def test_a_readers_own_held_comment_is_private_and_never_matches_the_public_page
 def test_gzip_and_plain_bodies_are_the_same_and_either_tag_proves_a_copy_current(
     client, make_comment
 ):
-    uri = unique_uri()
-    for n in range(12):
-        make_comment(uri, f"Comment number {n}, long enough to be worth compressing. " * 3)
+    uri = thread_worth_compressing(make_comment)
     plain = thread(client, uri)
     packed = thread(client, uri, {"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in plain.headers
@@ -126,9 +132,7 @@ def test_gzip_and_plain_bodies_are_the_same_and_either_tag_proves_a_copy_current
 def test_brotli_when_the_client_prefers_it_and_every_tag_proves_a_copy_current(
     client, make_comment
 ):
-    uri = unique_uri()
-    for n in range(12):
-        make_comment(uri, f"Comment number {n}, long enough to be worth compressing. " * 3)
+    uri = thread_worth_compressing(make_comment)
     plain = thread(client, uri)
     packed = thread(client, uri, {"Accept-Encoding": "gzip, deflate, br"})
     assert packed.headers["Content-Encoding"] == "br"

@@ -53,8 +53,7 @@ def signed_in(app, name="mo", role=Role.moderator, client=None):
     return client
 
 
-def login(client, name="mo", password=PASSWORD):
+def login(client, name="mo", password=PASSWORD, url="/admin/login"):
+    """Post the login form (to `url`, which may carry a `next`), as the login page would."""
     token = csrf_token(client)
-    return client.post(
-        "/admin/login", data={"name": name, "password": password, "csrf_token": token}
-    )
+    return client.post(url, data={"name": name, "password": password, "csrf_token": token})
