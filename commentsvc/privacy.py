@@ -171,21 +171,21 @@ def _keep_bans_without_the_address(session: Session, email: str, secret_key: str
         .scalars()
         .all()
     )
-    kept = 0
+    if not secret_key:
+        for ban in bans:
+            session.delete(ban)
+        return 0
+    erased = rules.erased_email_value(secret_key, email)
     for ban in bans:
-        erased = rules.erased_email_value(secret_key, email) if secret_key else None
         twin = session.execute(
             select(Ban).where(Ban.site == ban.site, Ban.kind == ban.kind, Ban.value == erased)
         ).scalar_one_or_none()
-        if erased is None or twin is not None:  # banned again after an earlier erasure
-            if twin is not None:
-                twin.action = ban.action  # the latest decision holds
-                kept += 1
+        if twin is not None:  # banned again after an earlier erasure
+            twin.action = ban.action  # the latest decision holds
             session.delete(ban)
         else:
             ban.value = erased
-            kept += 1
-    return kept
+    return len(bans)
 
 
 def _delete(
