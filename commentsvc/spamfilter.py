@@ -190,7 +190,7 @@ def features(
 def _deobfuscated(word: str) -> str:
     """The word a spammer hid behind digits ("ch3ck" -> "check", "subscr1be" -> "subscribe"),
     or the word itself when it is not one ("mp3", "covid19", "b2b", "4ever")."""
-    if not _LEET_INSIDE.search(word):
+    if word.isalpha() or not _LEET_INSIDE.search(word):
         return word
     plain = word.translate(_LEET)
     return plain if plain.isalpha() else word
