@@ -109,6 +109,54 @@ def test_features_name_links_phone_numbers_word_pairs_and_the_website():
     )
 
 
+def test_a_spam_word_hidden_behind_digits_reads_as_the_word():
+    feats = spamfilter.features("Pls subscr1be to my ch4nnel and ch3ck out my v1deos")
+    for expected in ("w:subscribe", "w:channel", "w:check", "w:videos", "w:subscr1be"):
+        assert expected in feats
+    # Words that merely hold digits are left as they are.
+    for word in ("mp3", "covid19", "b2b", "4ever", "x11r6", "2019"):
+        assert not [f for f in spamfilter.features(f"I like {word} a lot") if f.startswith("s:")]
+        assert [f for f in spamfilter.features(f"I like {word} a lot") if f.startswith("w:")] == [
+            "w:like",
+            *([f"w:{word}"] if not word.isdigit() else []),
+            "w:lot",
+        ]
+
+
+def test_an_obfuscated_spam_word_is_recognised_from_lessons_of_the_plain_word():
+    lessons = [
+        ("spam", spamfilter.features(f"please subscribe to my channel for {topic} videos"))
+        for topic in ("cooking", "gaming", "music", "prank", "travel")
+    ] + [
+        ("ham", spamfilter.features(f"the {part} of this song is lovely, great voice"))
+        for part in ("chorus", "bridge", "ending", "beat", "intro")
+    ]
+    counts: dict[str, tuple[int, int]] = {}
+    for label, feats in lessons:
+        for feature in feats:
+            spam, ham = counts.get(feature, (0, 0))
+            counts[feature] = (spam + (label == "spam"), ham + (label == "ham"))
+    probability, clues = spamfilter.score(
+        counts, 5, 5, spamfilter.features("pls subscr1be 2 my ch4nnel")
+    )
+    assert probability > 0.9
+    assert {"w:subscribe", "w:channel"} <= set(clues)
+
+
+def test_long_words_also_count_by_their_stem_so_word_forms_teach_one_another():
+    assert "s:subscri" in spamfilter.features("Subscribers wanted")
+    assert "s:subscri" in spamfilter.features("Subscribing is free")
+    assert not [f for f in spamfilter.features("my small cat") if f.startswith("s:")]
+    assert spamfilter.describe("s:subscri") == "'subscri…'"
+    # A moderator is told of the word once, not of the word and its stem.
+    verdict = spamfilter.Verdict(
+        score=0.95,
+        clues=("s:subscri", "w:subscribe", "w:channel", "w:subscribers", "phone"),
+        active=True,
+    )
+    assert verdict.reason() == "spam filter: 0.95 ('subscri…', 'channel', phone)"
+
+
 def test_a_feature_seen_only_in_spam_pushes_the_score_up_and_is_named_first():
     counts = {"w:casino": (30, 0), "w:garden": (0, 30), "w:the": (20, 20)}
     spammy, clues = spamfilter.score(counts, 30, 30, ["w:casino", "w:the"])
