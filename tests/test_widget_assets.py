@@ -43,6 +43,12 @@ def brotli_once_made(client, url, accept="br, gzip;q=0.8"):
         time.sleep(0.01)
 
 
+@pytest.mark.parametrize("url", [*SCRIPTS, "/avatars/0123456789abcdef.svg"])
+def test_a_blog_page_may_see_where_the_time_of_a_widget_file_went(client, url):
+    # Without it, a cross-origin resource timing shows no connection, wait or download.
+    assert client.get(url).headers["Timing-Allow-Origin"] == "*"
+
+
 @pytest.mark.parametrize("url", SCRIPTS)
 def test_asset_is_compressed_as_the_client_prefers(client, url):
     name, _ = SCRIPTS[url]

@@ -98,6 +98,8 @@ def _public_resource_headers(response: Response) -> None:
     # Any blog may load these files, including pages with COEP or crossorigin attributes.
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    # Public files: their pages may time them (connection, wait, download), not only see them.
+    response.headers["Timing-Allow-Origin"] = "*"
 
 
 @bp.get("/embed.js")
