@@ -70,6 +70,7 @@ PHASES = """(() => {
   const built = mark("commentsvc:built"), done = mark("commentsvc:rendered");
   return {
     html: nav.responseEnd, embedStart: embed && embed.startTime,
+    embedFirst: embed && embed.responseStart ? embed.responseStart : null,
     embedEnd: embed && embed.responseEnd, start,
     threadStart: thread && thread.startTime, threadEnd: thread && thread.responseEnd,
     cssEnd: css && css.responseEnd, data, built, marked: done, rendered: window.__rendered,
@@ -80,6 +81,7 @@ PHASES = """(() => {
 PHASE_LABELS = {
     "html": "blog page received",
     "embedStart": "embed.js requested",
+    "embedFirst": "embed.js first byte",
     "embedEnd": "embed.js received",
     "start": "embed.js running",
     "threadStart": "thread requested",

@@ -34,9 +34,19 @@ def content_tag(*parts: bytes) -> str:
 
 class Body:
     """One response body, its entity tag, and its gzipped and brotli forms (given, or made on
-    first need)."""
+    first need). A body whose brotli form is slow to make (`brotli_later`) has it made in a
+    thread of its own on first need, and is sent gzipped meanwhile."""
 
-    __slots__ = ("raw", "tag", "_gzipped", "_brotli", "_brotli_quality", "_lock")
+    __slots__ = (
+        "raw",
+        "tag",
+        "_gzipped",
+        "_brotli",
+        "_brotli_quality",
+        "_brotli_later",
+        "_brotli_started",
+        "_lock",
+    )
 
     def __init__(
         self,
@@ -44,12 +54,15 @@ class Body:
         tag: str | None = None,
         gzipped: bytes | None = None,
         brotli_quality: int = BROTLI_QUALITY,
+        brotli_later: bool = False,
     ):
         self.raw = raw
         self.tag = tag or content_tag(raw)
         self._gzipped = gzipped
         self._brotli: bytes | None = None
         self._brotli_quality = brotli_quality
+        self._brotli_later = brotli_later
+        self._brotli_started = False
         self._lock = threading.Lock()
 
     def gzipped(self) -> bytes:
@@ -68,6 +81,16 @@ class Body:
 
                     self._brotli = brotli.compress(self.raw, quality=self._brotli_quality)
         return self._brotli
+
+    def brotli_ready(self) -> bool:
+        """Whether the brotli form can be sent without waiting; a slow one is started now."""
+        if self._brotli is not None or not self._brotli_later:
+            return True
+        with self._lock:
+            start, self._brotli_started = not self._brotli_started, True
+        if start:
+            threading.Thread(target=self.brotli, name="commentsvc-brotli", daemon=True).start()
+        return False
 
 
 def chosen_encoding() -> str | None:
@@ -101,6 +124,8 @@ def conditional(
     when the client's copy is current. Every representation decodes to the same bytes, so any
     of their ETags proves a copy current."""
     encoding = chosen_encoding() if len(body.raw) >= GZIP_MIN_BYTES else None
+    if encoding == "br" and not body.brotli_ready() and request.accept_encodings["gzip"] > 0:
+        encoding = "gzip"  # rather than wait for the slow brotli form
     tags = {None: body.tag, "gzip": body.tag + "-gz", "br": body.tag + "-br"}
     if not_modified(tuple(tags.values())):
         response = Response(status=304)
