@@ -193,7 +193,9 @@ def duration(seconds: int) -> str:
 def add_vary(response: Response) -> Response:
     """A text chosen by Accept-Language must not be served from a cache to another reader."""
     if g.get(_FROM_HEADER):
-        response.vary.add("Accept-Language")
+        from .httpcache import add_vary  # httpcache reads the settings, which read this module
+
+        add_vary(response, "Accept-Language")
     return response
 
 
