@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import threading
+from functools import lru_cache
 
 from flask import Response, request
+from werkzeug.datastructures import HeaderSet
 
 from .config import current_settings
 
@@ -104,6 +107,8 @@ def chosen_encoding() -> str | None:
 
 def not_modified(etags: tuple[str, ...]) -> bool:
     """Whether the request's If-None-Match names one of these (unquoted) tags."""
+    if "HTTP_IF_NONE_MATCH" not in request.environ:
+        return False  # most requests: nothing to parse
     if_none_match = request.if_none_match
     return bool(if_none_match) and any(if_none_match.contains_weak(tag) for tag in etags)
 
@@ -137,9 +142,37 @@ def conditional(
         response.headers["Content-Encoding"] = "gzip"
     else:
         response = Response(body.raw, content_type=content_type)
-    response.set_etag(tags[encoding])
-    response.headers["Cache-Control"] = cache_control
-    response.vary.add("Accept-Encoding")
-    for header in vary:
-        response.vary.add(header)
+    # The response is new, so none of these is there yet: added, not searched for and set.
+    headers = response.headers
+    headers.add("ETag", f'"{tags[encoding]}"')
+    headers.add("Cache-Control", cache_control)
+    headers.add("Vary", _vary_value(vary))
     return response
+
+
+@lru_cache(maxsize=32)
+def _vary_value(vary: tuple[str, ...]) -> str:
+    """The Vary of a conditional answer, written as werkzeug writes a header set."""
+    names = HeaderSet()
+    names.update(["Accept-Encoding", *vary])  # one by one, as response.vary.add would
+    return names.to_header()
+
+
+# A header name, and a Vary value as werkzeug writes it when every name in it is a plain token.
+_HEADER_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_ONE_NAME = re.compile(_HEADER_NAME)
+_NAMES = re.compile(f"{_HEADER_NAME}(?:, {_HEADER_NAME})*")
+
+
+def add_vary(response: Response, name: str) -> None:
+    """`response.vary.add(name)`, with the same result, without parsing and writing the header
+    again when it is already in werkzeug's own form (as every Vary we write is)."""
+    headers = response.headers
+    value = headers.get("Vary")
+    if _ONE_NAME.fullmatch(name) and (not value or _NAMES.fullmatch(value)):
+        if not value:
+            headers["Vary"] = name
+        elif name.lower() not in value.lower().split(", "):
+            headers["Vary"] = f"{value}, {name}"
+    else:
+        response.vary.add(name)

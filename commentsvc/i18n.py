@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, cast
 
 from babel import Locale
@@ -81,7 +82,12 @@ def best_accepted(header: str | None) -> Language | None:
     """
     if not header:
         return None
-    for value, quality in parse_accept_header(header[:1000], LanguageAccept):
+    return _best_of(header[:1000])
+
+
+@lru_cache(maxsize=256)  # readers' browsers send few distinct headers
+def _best_of(header: str) -> Language | None:
+    for value, quality in parse_accept_header(header, LanguageAccept):
         if quality <= 0 or value == "*":
             continue
         value = value.replace("_", "-").lower()
@@ -193,7 +199,9 @@ def duration(seconds: int) -> str:
 def add_vary(response: Response) -> Response:
     """A text chosen by Accept-Language must not be served from a cache to another reader."""
     if g.get(_FROM_HEADER):
-        response.vary.add("Accept-Language")
+        from .httpcache import add_vary  # httpcache reads the settings, which read this module
+
+        add_vary(response, "Accept-Language")
     return response
 
 

@@ -14,18 +14,26 @@ HSTS = "max-age=31536000; includeSubDomains"
 EMBEDDABLE = ("/embed.js", "/count.js", "/widget.css", "/avatars/")  # served to other origins
 
 
+# The headers every response gets unless it set its own; then those of HTML pages.
+EVERY = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+)
+PAGES = (("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"))
+
+
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    admin = request.path.startswith("/admin")
-    if response.mimetype == "text/html":
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Frame-Options", "DENY")
-    if admin:
+    # One look at the names there are, rather than a search of them per header added.
+    present = {name.lower() for name, _ in headers.items()}
+    wanted = EVERY + PAGES if response.mimetype == "text/html" else EVERY
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if request.path.startswith("/admin"):
         headers["Referrer-Policy"] = "same-origin"
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", HSTS)
+    if request.is_secure and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", HSTS)
     return response
 
 

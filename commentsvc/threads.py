@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from .errors import ValidationFailed
 from .httpcache import Body
 from .models import Comment, Status, Thread
+from .transactions import PlainReads, plain
 
 MAX_DEPTH = 10  # replies deeper than this are attached at this depth (parent_id stays true)
 SORTS = ("oldest", "newest", "top")  # top: score, then age
@@ -39,9 +40,11 @@ _PUBLIC_COLUMNS = (
 )
 _HELD = (Status.pending, Status.spam)
 # Statements built once: the hot reads then only bind values to an already compiled query.
-_THREAD = select(
-    Thread.id, Thread.title, Thread.closed, Thread.version, Thread.approved_count
-).where(Thread.site == bindparam("site"), Thread.uri == bindparam("uri"))
+_THREAD = plain(
+    select(Thread.id, Thread.title, Thread.closed, Thread.version, Thread.approved_count).where(
+        Thread.site == bindparam("site"), Thread.uri == bindparam("uri")
+    )
+)
 # A held comment (an edit sent back to review, say) whose replies are public stays in the
 # tree as a placeholder, as a deleted one does, so its replies keep their place.
 _PARENTS_OF_PUBLIC = (
@@ -74,8 +77,10 @@ _COMMENTS_WITH_OWN = (
     .order_by(Comment.created, Comment.id)
 )
 # The count kept on each thread row: one read of the (site, uri) index per URI.
-_COUNTS = select(Thread.uri, Thread.approved_count).where(
-    Thread.site == bindparam("site"), Thread.uri.in_(bindparam("uris", expanding=True))
+_COUNTS = plain(
+    select(Thread.uri, Thread.approved_count).where(
+        Thread.site == bindparam("site"), Thread.uri.in_(bindparam("uris", expanding=True))
+    )
 )
 # PostgreSQL takes the URIs as one array: the statement is the same however many there are, so
 # it is prepared once, not written out with a parameter per URI on every request.
@@ -185,7 +190,7 @@ def thread_tree(
 
 
 def _tree(
-    session: Session | Connection,
+    session: Session | Connection | PlainReads,
     uri: str,
     thread: Row[*tuple[Any, ...]],
     own_ids: list[int],
@@ -364,7 +369,7 @@ def _closed_with(tree: dict[str, Any], extra: dict[str, Any]) -> bytes:
 
 
 def thread_json(
-    session: Session | Connection,
+    session: Session | Connection | PlainReads,
     *,
     site: str,
     uri: str,
@@ -378,7 +383,7 @@ def thread_json(
     this process's cache when it is current. A page holding a reader's own held comments is
     theirs alone and never cached, here or anywhere else.
 
-    `session` may be a plain Connection: every statement here is a Core one.
+    `session` may be a plain Connection (or PlainReads): every statement here is a Core one.
     """
     extra = extra or {}
     after_key = _parse_cursor(after) if after is not None else None
@@ -400,7 +405,9 @@ def thread_json(
     return body, True
 
 
-def count_by_uri(session: Session | Connection, site: str, uris: Iterable[str]) -> dict[str, int]:
+def count_by_uri(
+    session: Session | Connection | PlainReads, site: str, uris: Iterable[str]
+) -> dict[str, int]:
     """Approved comments per thread URI, read from the threads' rows in one query; unknown
     URIs count 0."""
     uris = list(dict.fromkeys(uris))

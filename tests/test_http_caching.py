@@ -247,3 +247,32 @@ def test_a_form_token_is_never_cached_and_checks_its_uri(client):
     assert bad.status_code == 400
     assert bad.get_json()["error"]["code"] == "validation"
     assert "uri" in bad.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        None,
+        "",
+        "Origin",
+        "Accept-Encoding, X-Edit-Tokens",
+        "accept-encoding,origin",
+        '"x", Origin',
+        "Cookie, Cookie",
+    ],
+)
+@pytest.mark.parametrize("name", ["Origin", "ORIGIN", "Accept-Language", "Accept-Encoding"])
+def test_adding_to_vary_writes_what_werkzeug_writes(before, name):
+    from flask import Response
+
+    from commentsvc.httpcache import add_vary
+
+    ours, theirs = Response("x"), Response("x")
+    for response in (ours, theirs):
+        response.headers["X-Before"] = "1"
+        if before is not None:
+            response.headers["Vary"] = before
+        response.headers["X-After"] = "1"
+    add_vary(ours, name)
+    theirs.vary.add(name)
+    assert list(ours.headers.items()) == list(theirs.headers.items())

@@ -14,7 +14,7 @@ from ..antispam import prune_used_form_tokens_if_due
 from ..config import Settings, current_settings
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
-from ..i18n import current_language
+from ..i18n import reader_language
 from ..privacy import purge_if_due
 from ..ratelimit import edits_and_deletes, new_comments_per_address, new_comments_per_thread
 from ..render import render_comment
@@ -32,7 +32,9 @@ def post_comment() -> Response:
     """Store a new comment or reply; 201 with its status and an edit token."""
     data = json_object()
     settings, thread_site = site_config(), site()
-    lang = current_language().tag  # from Accept-Language: the widget sends its own
+    # From Accept-Language (the widget sends its own): the language Flask-Babel would choose
+    # here, without building the Babel locale a successful post never needs.
+    lang = reader_language().tag
 
     def work() -> dict[str, Any]:
         result = domain.post_comment(

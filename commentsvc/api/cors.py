@@ -7,6 +7,7 @@ from flask_babel import gettext
 
 from ..config import current_settings
 from ..errors import Forbidden
+from ..httpcache import add_vary
 from . import bp
 from .requests import site_config_or_none
 
@@ -58,7 +59,7 @@ def refuse_foreign_writes() -> Response | None:
 @bp.after_request
 def add_cors_headers(response: Response) -> Response:
     origin = request.headers.get("Origin")
-    response.vary.add("Origin")
+    add_vary(response, "Origin")
     if origin and origin_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = "Retry-After"
