@@ -15,28 +15,50 @@ tokens.py
   token and fit used_tokens.id, so a token still works exactly once.
 - keyed_hash: `encode("UTF-8", ...)`: codec names are case-insensitive.
 
-render.py
-- _link_attributes: `attrs.get((None, "href"))` or `get(..., "XXXX")` for `get(..., "")`: an
-  <a> without href gets None, which urlsplit reads as an empty (bytes) URL, or "XXXX": neither
-  is absolute, so the link is dropped all the same. Its unused `new=False` changed: unused.
-- _link_attributes: `attrs.pop((None, "target"))` changed: bleach's sanitizer has already
-  dropped target (not in ALLOWED_ATTRIBUTES) before the linkifier calls back; the pop is a
-  second guard (test_imported_html_is_stored_in_the_allowed_shape proves no target is kept).
-- _clean: `attrs.get("href", None)`, `get("href")`, `get("href", "XXXX")`: as in
-  _link_attributes, none is absolute. `in_link = None`, `skip = ""`: as falsy as False and
-  None. `dropped = True` at first: a second pass over clean pieces changes nothing (slower).
-- _attribute: its '"' and "<" replacements changed: the values reaching it come from
-  markdown-it's escapeHtml, which already wrote those two as entities.
-- _link: `_Tag("a", None | 2, ...)` for nesting 1: only nesting == -1 (a closing tag) is ever
-  asked of an <a>.
-- _entity: `len(part) > 1` changed: for a lone "&" match_entity finds nothing either.
-- _sanitised: `start <= end` or always: when start == end the text is all spaces and the
-  spliced text is the same.
+render.py (the sanitising half: mutant ids as `mutmut results` names them, x_<function>__mutmut_N)
+- _link_attributes 5, 7, 10: `attrs.get((None, "href"))` or `get(..., "XXXX")` for
+  `get(..., "")`: an <a> without href gets None, which urlsplit reads as an empty (bytes) URL,
+  or "XXXX": neither is absolute, so the link is dropped all the same. 1: its unused
+  `new=False` changed: unused.
+- _link_attributes 14, 17, 18: `attrs.pop((None, "target"))` changed: bleach's sanitizer has
+  already dropped target (not in ALLOWED_ATTRIBUTES) before the linkifier calls back; the pop is
+  a second guard (test_imported_html_is_stored_in_the_allowed_shape proves no target is kept).
+- _clean 48, 50, 53: `attrs.get("href", None)`, `get("href")`, `get("href", "XXXX")`: as in
+  _link_attributes, none is absolute. 4, 7, 85: `in_link = None`, `skip = ""` (at first or at
+  a closing tag): as falsy as False and None, and no tag is named "". 3: `dropped = True` at
+  first: a second pass over clean pieces changes nothing (slower).
+- _clean 73, 74: "pre" spelled otherwise among the tags that stop linking: markdown-it writes
+  <pre> only right before <code>, which stops it, and its text only inside that <code>.
+- _clean 78, 79: the end of a skipped <pre>/<code> asked with `or` for one of its `and`s: the
+  only tags reaching that test are <pre> and <code> (em, strong, p... are markup, never tags);
+  outside a link a closing one of them ends what skip holds or finds skip None already, and
+  inside a link skip is None, which no tag is named.
+- _attribute 19-24: its '"' and "<" replacements changed: the values reaching it come from
+  markdown-it's escapeHtml, which already wrote those two as entities, or from a bare URL,
+  which holds neither.
+- _link 12, 21: `_Tag("a", None | 2, ...)` for nesting 1: only nesting == -1 (a closing tag)
+  is ever asked of an <a>.
+- _entity 3, 5, 6: `len(part) > 1` changed (always, >= 1, > 2): for a lone "&" match_entity
+  finds nothing either, nor for "&" and one character (no entity name has one letter).
+- _sanitised 12, 15: `start <= end` or always: when start == end the text is all spaces and
+  the spliced text is the same.
 - render_html: '<BR>' for '<br>': bleach writes tag names in lower case.
 - render_source: its default format "markdown" spelled otherwise: only "html" is asked about.
-- _escape: its "<" and ">" replacements changed: every text piece comes from markdown-it's
-  escapeHtml and bleach's tokenizer keeps "&lt;" and "&gt;" as entities, which a dropped link's
-  text leaves out, so no raw "<" or ">" ever reaches _escape (only "&" does).
+- _escape 16-21: its "<" and ">" replacements changed: every text piece comes from
+  markdown-it's escapeHtml and bleach's tokenizer keeps "&lt;" and "&gt;" as entities, which a
+  dropped link's text leaves out, so no raw "<" or ">" ever reaches _escape (only "&" does).
+- _linkify 7, 9: a text said to have a refused URL when it has none (`return True` early,
+  `refused = True` at first): only a second cleaning pass follows, which changes nothing in
+  clean pieces (slower). 17: URLs looked for in a text without ".": URL_RE needs one, so none
+  is found (slower). 21: `match.start() >= end`: adds an empty text before a URL right at
+  the start, which writes nothing.
+- _url_matches 11, 33, 62: `cast(None, ...)`: cast only tells the type checker. 52: the
+  search for a start not bounded by the run's end: a start found beyond it is refused by the
+  next test (`first.start() < end`). 60: `if match:` for `if not match:`: a failed run no
+  longer skips the rest of its dotted name, whose later runs fail too, one by one (slower);
+  after a match pos moves to its end either way.
+- _strip_non_url_bits 12: `start <= end` before looking for a ")" at the end: when start has
+  just reached end, the character asked about is the "(" just stepped over, never a ")".
 
 security.py
 - add_security_headers: every header name written in another case ("x-frame-options",
