@@ -604,7 +604,7 @@ def _linkify(html: str, out: list[Any]) -> bool:
             out.append(f"&{token};")
             continue
         end = 0
-        for match in _url_matches(token) if "." in token else ():
+        for match in _url_matches(token) if _HOST_DOT.search(token) else ():
             if match.start() > end:
                 out.append(_decoded(token[end : match.start()]))
             url, prefix, suffix = _strip_non_url_bits(match.group(0))
@@ -635,6 +635,8 @@ def _linkify(html: str, out: list[Any]) -> bool:
 # may only end its host on a later part. So URL_RE is tried once per run, from the first start
 # it allows, once per dotted name if that fails, and near the colon of a run that ends in one.
 
+# Every match of URL_RE holds a host's last label, its dot and a top-level domain (letters).
+_HOST_DOT = re.compile(r"[\w-]\.\w")
 _CANDIDATE = re.compile(r"[(\w-]")
 _PARENTHESES = re.compile(r"\(+")
 _RUN = re.compile(r"[\w-]+")
