@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import bleach
 from bleach.html5lib_shim import (  # type: ignore[attr-defined]  # missing from the stubs
+    ENTITIES,
     allowed_protocols,
     convert_entity,
     match_entity,
@@ -78,7 +79,10 @@ _cleaner = bleach.Cleaner(
 
 def clean_html(html: str) -> str:
     """Sanitise HTML to the allowlist; applying it twice changes nothing."""
-    return _cleaner.clean(html)
+    # Most HTML is simple and well formed, and html5lib's parsing costs most of the time of an
+    # import; such HTML gets bleach's result without it (see _clean_simple_html).
+    simple = _clean_simple_html(html)
+    return simple if simple is not None else _cleaner.clean(html)
 
 
 def count_links(html: str) -> int:
@@ -600,7 +604,7 @@ def _linkify(html: str, out: list[Any]) -> bool:
             out.append(f"&{token};")
             continue
         end = 0
-        for match in _url_matches(token) if "." in token else ():
+        for match in _url_matches(token) if _HOST_DOT.search(token) else ():
             if match.start() > end:
                 out.append(_decoded(token[end : match.start()]))
             url, prefix, suffix = _strip_non_url_bits(match.group(0))
@@ -631,6 +635,8 @@ def _linkify(html: str, out: list[Any]) -> bool:
 # may only end its host on a later part. So URL_RE is tried once per run, from the first start
 # it allows, once per dotted name if that fails, and near the colon of a run that ends in one.
 
+# Every match of URL_RE holds a host's last label, its dot and a top-level domain (letters).
+_HOST_DOT = re.compile(r"[\w-]\.\w")
 _CANDIDATE = re.compile(r"[(\w-]")
 _PARENTHESES = re.compile(r"\(+")
 _RUN = re.compile(r"[\w-]+")
@@ -686,3 +692,131 @@ def _strip_non_url_bits(fragment: str) -> tuple[str, str, str]:
         end -= 1
         suffix.append(fragment[end])
     return fragment[start:end], "(" * start, "".join(reversed(suffix))
+
+
+# --- Simple HTML, cleaned without html5lib -----------------------------------------------------
+#
+# HTML made only of allowlisted tags, nested so that html5lib's tree building keeps every one
+# where it is written (no <p> that another block would close, no link in a link, every tag
+# closed in order), with double-quoted attributes of a link only, and text without "<", ">",
+# control characters or entities of unusual forms, is read here into the pieces _clean takes,
+# which give bleach's own result. Anything else, or a link _clean would drop, returns None:
+# bleach then cleans it. tests/test_sanitiser_fast_path.py holds the two results equal.
+
+_HTML_SPACE = "[ \t\n\x0c]"
+_MARKUP_TAG = re.compile(
+    f'<(?:([a-z]+)((?:{_HTML_SPACE}+[a-z]+="[^"]*")*){_HTML_SPACE}*(/?)|/([a-z]+))>'
+)
+_TAG_ATTRIBUTE = re.compile(f'{_HTML_SPACE}+([a-z]+)="([^"]*)"')
+# Text and attribute values: no control characters, surrogates or noncharacters, and an "&"
+# only as a named entity ending in ";", a decimal or hexadecimal one, or before a character
+# that starts none. Text has no ">" either: bleach reads it as a character, not as "&gt;"; nor
+# an "&amp;" that makes an entity once decoded, which _decoded decodes further than bleach.
+_NOT_SIMPLE_VALUE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
+    "|&(?!#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};|[^A-Za-z0-9#])"
+)
+_NOT_SIMPLE_TEXT = re.compile(f">|&amp;[A-Za-z0-9#]|{_NOT_SIMPLE_VALUE.pattern}")
+_NAMED_ENTITY = re.compile("&([A-Za-z][A-Za-z0-9]*;)")
+# An href bleach keeps as written: an allowed scheme, then ASCII that no step of its URL
+# checks removes, decodes or reads otherwise (no spaces, brackets, entities but "&amp;").
+_SIMPLE_HREF = re.compile(
+    "(?i:https?|mailto):(?:[A-Za-z0-9._~:/?#@!$'()*+,;=%-]|&amp;(?![A-Za-z0-9#]))*"
+)
+_FLOW_TAGS = frozenset({"p", "blockquote", "ul", "ol", "pre"})  # each closes an open <p>
+_FORMATTING_TAGS = frozenset({"a", "em", "strong", "code"})
+_LIST_TAGS = frozenset({"ul", "ol"})
+_OWN_PIECES = {
+    ("pre", 1): _PRE,
+    ("pre", -1): _END_PRE,
+    ("code", 1): _CODE,
+    ("code", -1): _END_CODE,
+    ("a", -1): _END_A,
+}
+
+
+def _clean_simple_html(html: str) -> str | None:
+    """clean_html(html) for simple, well-formed HTML, without html5lib; None for other HTML."""
+    if "\r" in html:  # as html5lib reads it
+        html = html.replace("\r\n", "\n").replace("\r", "\n")
+    pieces = _simple_pieces(html)
+    if pieces is None:
+        return None
+    cleaned, dropped = _clean(pieces)
+    if dropped:  # its text may make a URL with its neighbours': left to bleach
+        return None
+    return "".join(p.html if p.__class__ is _Tag else p for p in cleaned)
+
+
+def _simple_text(text: str, unsimple: re.Pattern[str] = _NOT_SIMPLE_TEXT) -> bool:
+    if unsimple.search(text):
+        return False
+    return "&" not in text or all(name in ENTITIES for name in _NAMED_ENTITY.findall(text))
+
+
+def _simple_pieces(html: str) -> list[Any] | None:
+    """The pieces of simple HTML as _clean takes them, or None if it is not simple."""
+    out = _Pieces()
+    opened: list[str] = []
+    pos, size = 0, len(html)
+    while pos < size:
+        start = html.find("<", pos)
+        if start < 0:
+            start = size
+        if start > pos:
+            text = html[pos:start]
+            if not _simple_text(text):
+                return None
+            if opened and opened[-1] in _LIST_TAGS and text.strip(" \t\n\x0c"):
+                return None
+            out.text(text)
+            if start == size:
+                break
+        tag = _MARKUP_TAG.match(html, start)
+        if tag is None:
+            return None
+        pos = tag.end()
+        name, attributes, closed, end = tag.groups()
+        if end:
+            if not opened or opened.pop() != end:
+                return None
+            piece = _OWN_PIECES.get((end, -1))
+            if piece:
+                out.tag(piece)
+            else:
+                out.markup(f"</{end}>")
+            continue
+        if not _simple_start(name, attributes, closed, opened):
+            return None
+        if name == "a":
+            attrs: dict[str, str] = {}
+            for key, value in _TAG_ATTRIBUTE.findall(attributes):
+                if key not in ALLOWED_ATTRIBUTES["a"] or key in attrs:
+                    return None
+                if not _simple_text(value, _NOT_SIMPLE_VALUE):
+                    return None
+                attrs[key] = value
+            if "href" in attrs and not _SIMPLE_HREF.fullmatch(attrs["href"]):
+                return None
+            out.tag(_Tag("a", 1, "", attrs))
+        elif (name, 1) in _OWN_PIECES:
+            out.tag(_OWN_PIECES[(name, 1)])
+        else:
+            out.markup(f"<{name}>")
+        if name == "pre" and html.startswith("\n", pos):  # html5lib drops that newline
+            return None
+        if name != "br":
+            opened.append(name)
+    return out.done() if not opened else None
+
+
+def _simple_start(name: str, attributes: str, closed: str, opened: list[str]) -> bool:
+    """Whether html5lib's tree building puts this start tag where it stands, as written."""
+    if name not in ALLOWED_TAGS or (closed and name != "br") or (attributes and name != "a"):
+        return False
+    parent = opened[-1] if opened else None
+    if (parent in _LIST_TAGS) != (name == "li"):  # lists hold items, items are in lists
+        return False
+    if name in _FLOW_TAGS:  # would close an open <p>, or sit in an inline element
+        return not any(tag == "p" or tag in _FORMATTING_TAGS for tag in opened)
+    return name not in _FORMATTING_TAGS or name not in opened
