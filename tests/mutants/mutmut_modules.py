@@ -24,7 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SCRATCH = REPO / ".mutmut"
-COPIED = ["commentsvc", "templates", "migrations", "tests", "wsgi.py", "babel.cfg"]
+COPIED = ["commentsvc", "templates", "migrations", "bench", "tests", "wsgi.py", "babel.cfg"]
 IGNORED = shutil.ignore_patterns("__pycache__", "node_modules", "*.pyc", ".hypothesis")
 MUTMUT = Path(sys.executable).parent / "mutmut"
 RETRIED = ("survived", "no tests", "timeout")  # what --retry tries again
