@@ -151,6 +151,16 @@ def _url_key(url: str) -> str:
     return f"{host}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
 
 
+class _Derived:
+    """derive()'s results made here, read as the workers' are."""
+
+    def __init__(self, results: list[tuple[str, str]]):
+        self.results = results
+
+    def get(self) -> list[tuple[str, str]]:
+        return self.results
+
+
 def derive(source: tuple[str, str]) -> tuple[str, str]:
     """What is computed from a comment's text alone: its HTML and its duplicate digest (the
     costly part of an import, so it may run in worker processes)."""
@@ -198,6 +208,9 @@ class Loader:
         self.touched: set[int] = set()
         self.named: set[int] = set()  # every thread this file names
         self.batch: list[tuple[dict[str, Any], SourceComment]] = []
+        # The batch handed to the workers, stored once the next one is read: reading the file
+        # and sanitising its texts then run at the same time.
+        self.sent: tuple[list[tuple[dict[str, Any], SourceComment]], Any] | None = None
         self.waiting: list[tuple[int, int, str, str]] = []  # child, thread, parent origin, where
         self.own_prefix = own_prefix(export_source(self.secret))
         self.own_ids: dict[int, int] | None = None
@@ -347,22 +360,30 @@ class Loader:
         return found
 
     def _flush(self) -> None:
-        if not self.batch:
-            return
-        sources = [(row["text"], row["text_format"]) for row, _ in self.batch]
-        derived = (
-            self.pool.map(derive, sources, chunksize=50) if self.pool else map(derive, sources)
-        )
-        for (row, item), (html, digest) in zip(self.batch, derived, strict=True):
+        """Send the batch read to the workers and store the one sent before it (in file order,
+        so a reply finds a parent stored by an earlier batch). Without workers, store it now."""
+        sent, self.sent = self.sent, None
+        if self.batch:
+            sources = [(row["text"], row["text_format"]) for row, _ in self.batch]
+            if self.pool:
+                self.sent = (self.batch, self.pool.map_async(derive, sources, chunksize=50))
+            else:
+                sent = (self.batch, _Derived(list(map(derive, sources))))
+            self.batch = []
+        if sent is not None:
+            self._store(*sent)
+
+    def _store(self, batch: list[tuple[dict[str, Any], SourceComment]], derived: Any) -> None:
+        for (row, item), (html, digest) in zip(batch, derived.get(), strict=True):
             row["html"], row["text_hash"] = html, digest
             parent = self.origins.get(item.parent_origin) if item.parent_origin else None
             if parent is not None and parent[0] and parent[1] == row["thread_id"]:
                 row["parent_id"] = parent[0]
-        inserted = self.session.execute(_INSERT_COMMENTS, [row for row, _ in self.batch])
+        inserted = self.session.execute(_INSERT_COMMENTS, [row for row, _ in batch])
         ids: dict[str, int] = {origin: ident for origin, ident in inserted}
         subscriptions: list[dict[str, Any]] = []
         votes: list[dict[str, Any]] = []
-        for row, item in self.batch:
+        for row, item in batch:
             ident = ids[row["origin"]]
             self.origins[row["origin"]] = (ident, row["thread_id"])
             self.touched.add(row["thread_id"])
@@ -380,12 +401,12 @@ class Loader:
             self.session.execute(_INSERT_SUBSCRIPTIONS, subscriptions)
         if votes:
             self.session.execute(_INSERT_VOTES, votes)
-        self.batch = []
 
     def finish(self) -> Report:
         """Link the replies whose parent came later; the changed threads are recounted and
         their cached pages marked stale."""
         self._flush()
+        self._flush()  # the last batch sent
         links = []
         for child, thread, parent_origin, where in self.waiting:
             parent = self.origins.get(parent_origin)
