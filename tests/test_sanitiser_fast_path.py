@@ -276,6 +276,11 @@ def test_fast_path_result_is_allowlisted_and_clean(html):
         "<blockquote><p>quoted</p></blockquote><ul><li>a</li> <li><strong>b</strong></li></ul>",
         "<pre><code>x.com &lt;b&gt;</code></pre><p>a<br>b<br/>c</p>",
         "text with https://example.org/path and “quotes” 🙂\nover lines",
+        # A closed link, <code> or <pre> ends what is never linkified: the URLs after are.
+        '<p><a href="https://a.example/">a</a> example.com <code>c</code> example.org</p>'
+        "<pre>e</pre>example.net",
+        # Carriage returns read as html5lib reads them, in attribute values too.
+        '<p><a href="https://a.example/" title="a\r\nb\rc">x</a>\r\ny</p>',
     ],
 )
 def test_simple_well_formed_html_takes_the_fast_path(html):
@@ -299,6 +304,8 @@ def test_simple_well_formed_html_takes_the_fast_path(html):
         "<li>item outside a list</li>",
         "a > b",
         "AT&T",
+        "<div>a tag bleach strips</div>",
+        '<a title="no href">a link without href is dropped</a>',
     ],
 )
 def test_html_html5lib_would_change_is_left_to_bleach(html):
