@@ -153,7 +153,6 @@ from types import SimpleNamespace
 
 import itsdangerous
 import pytest
-from markdown_it import MarkdownIt
 from sqlalchemy import select, update
 
 from commentsvc import events, moderation, sites, spamfilter, tokens, validation
@@ -177,7 +176,6 @@ from commentsvc.models import (
 )
 from commentsvc.render import (
     LINK_BRACKETS,
-    clean_html,
     count_links,
     render_comment,
     render_html,
@@ -186,6 +184,7 @@ from commentsvc.render import (
 from commentsvc.rules import add_ban, block_word, lift_ban, unblock_word
 from commentsvc.spamfilter import Verdict
 from tests.support.admin import make_moderator
+from tests.support.markdown import reference_html
 
 from .conftest import unique_uri
 from .settings_helpers import changed
@@ -436,22 +435,10 @@ def test_a_refused_origin_is_logged_once_and_at_most_a_thousand_of_them(
 
 # --- render.py: the fast renderer against the reference pipeline -----------------------------
 
-# What render_comment stands for: markdown-it's own HTML, through bleach's clean_html until it
-# no longer changes. render_comment makes it from the parser's tokens, much faster; these texts
-# take the paths where the two could part: entities in text, link text, dropped links, titles
-# and URLs, invisible characters, code.
-_REFERENCE = MarkdownIt("commonmark", {"html": False}).disable(
-    ["image", "heading", "lheading", "hr", "html_block", "html_inline"]
-)
 
-
-def reference_html(text: str) -> str:
-    html = clean_html(_REFERENCE.render(text))
-    while (again := clean_html(html)) != html:
-        html = again
-    return html.strip()
-
-
+# render_comment against tests.support.markdown's reference_html: these texts take the paths
+# where the two could part: entities in text, link text, dropped links, titles and URLs,
+# invisible characters, code.
 @pytest.mark.parametrize(
     "text",
     [

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from markdown_it import MarkdownIt
 
 from commentsvc.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, clean_html, render_comment
+from tests.support.markdown import reference_html
 
 from .conftest import unique_uri
 
@@ -195,22 +195,8 @@ DISABLED_MARKDOWN = [
 ]
 
 
-# render_comment is clean_html(markdown-it's own HTML), made faster from the parser's tokens by
-# our own copies of markdown-it's link helpers and renderer. markdown-it-py's own parser, with
-# the same rules, is the oracle: each text below takes one of the paths those copies take.
-_MARKDOWN_IT = MarkdownIt("commonmark", {"html": False}).disable(
-    ["image", "heading", "lheading", "hr", "html_block", "html_inline"]
-)
-
-
-def markdown_it_html(text: str) -> str:
-    """markdown-it's HTML for text, cleaned until clean_html no longer changes it."""
-    html = clean_html(_MARKDOWN_IT.render(text))
-    while (again := clean_html(html)) != html:
-        html = again
-    return html.strip()
-
-
+# Each text below takes one of the paths our copies of markdown-it's link helpers and renderer
+# take; markdown-it-py's own parser is the oracle (tests.support.markdown).
 SAME_AS_MARKDOWN_IT = [
     # Paragraphs and list items with and without characters the inline parser stops at.
     "",
@@ -313,7 +299,7 @@ SAME_AS_MARKDOWN_IT = [
 
 @pytest.mark.parametrize("text", SAME_AS_MARKDOWN_IT)
 def test_stored_html_is_markdown_its_html_cleaned(text):
-    assert render_comment(text) == markdown_it_html(text)
+    assert render_comment(text) == reference_html(text)
 
 
 @pytest.mark.parametrize(("source", "html"), ALLOWED)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from bleach.linkifier import URL_RE, LinkifyFilter
-from markdown_it import MarkdownIt
 
 from commentsvc.render import (
     _strip_non_url_bits,
@@ -13,21 +12,9 @@ from commentsvc.render import (
     count_links,
     render_comment,
 )
+from tests.support.markdown import reference_html
 
 REL = 'rel="nofollow ugc noopener"'
-
-# markdown-it's own HTML, as render_comment parses it, through clean_html until it no longer
-# changes: what render_comment is documented to store.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable(
-    ["image", "heading", "lheading", "hr", "html_block", "html_inline"]
-)
-
-
-def cleaned_markdown(text: str) -> str:
-    html = clean_html(_MARKDOWN.render(text))
-    while (again := clean_html(html)) != html:
-        html = again
-    return html.strip()
 
 
 def link(url: str, href: str | None = None) -> str:
@@ -83,7 +70,7 @@ BARE_URLS = [
 @pytest.mark.parametrize(("source", "html"), BARE_URLS)
 def test_a_bare_url_is_linked_without_the_punctuation_around_it(source, html):
     assert render_comment(source) == html
-    assert cleaned_markdown(source) == html
+    assert reference_html(source) == html
 
 
 # Texts that take each path of finding and trimming bare URLs. Each is rendered both ways and
@@ -308,7 +295,7 @@ LINKIFIED_TEXTS = {
 
 
 def rendered_both_ways(texts: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    return {t: render_comment(t) for t in texts}, {t: cleaned_markdown(t) for t in texts}
+    return {t: render_comment(t) for t in texts}, {t: reference_html(t) for t in texts}
 
 
 @pytest.mark.parametrize("texts", LINKIFIED_TEXTS.values(), ids=LINKIFIED_TEXTS)
