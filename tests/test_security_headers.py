@@ -64,3 +64,42 @@ def test_hsts_behind_a_trusted_proxy(database_url, settings):
     untrusted = create_app({**settings, "DATABASE_URL": database_url})
     response = untrusted.test_client().get("/demo", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in response.headers
+
+
+def sent_names(response) -> set[str]:
+    """The header names exactly as they go out on the wire (HTTP/1.1 keeps their spelling)."""
+    return {name for name, _ in response.headers.items()}
+
+
+def test_security_headers_go_out_in_their_usual_spelling(client):
+    # Header names are case-insensitive, but HTTP/1.1 sends them as written, and log lines,
+    # header scanners and people reading `curl -i` look for the usual spelling.
+    page = sent_names(client.get("/demo", base_url="https://comments.test"))
+    assert {
+        "Content-Security-Policy",
+        "X-Frame-Options",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "Strict-Transport-Security",
+    } <= page
+    api = sent_names(client.get("/api/threads", query_string={"uri": unique_uri()}))
+    assert {"X-Content-Type-Options", "Referrer-Policy"} <= api
+    # The admin's stricter referrer policy replaces the general one under the same spelling.
+    admin = client.get("/admin/login")
+    assert "Referrer-Policy" in sent_names(admin)
+    assert admin.headers.getlist("Referrer-Policy") == ["same-origin"]
+
+
+def test_a_response_that_chose_its_own_hsts_keeps_it(database_url, settings):
+    from flask import Response
+
+    from commentsvc import create_app
+
+    app = create_app({**settings, "DATABASE_URL": database_url})
+
+    @app.get("/own-hsts")
+    def own_hsts():
+        return Response("x", headers={"Strict-Transport-Security": "max-age=60"})
+
+    response = app.test_client().get("/own-hsts", base_url="https://comments.test")
+    assert response.headers.getlist("Strict-Transport-Security") == ["max-age=60"]
