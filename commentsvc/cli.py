@@ -32,7 +32,27 @@ from .validation import EMAIL
 IMPORT_IN_PROCESS_BYTES = 2 * 1024 * 1024  # smaller files are sanitised without workers
 
 
+@click.command(
+    "db",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def migrations(ctx: click.Context) -> None:
+    """Create or upgrade the database's tables: `commentsvc db upgrade`."""
+    # Flask-Migrate's `db` commands, given the rest of the arguments. Loaded (with Alembic)
+    # only when they run, so that no other command pays for them at start-up.
+    from flask_migrate.cli import db as commands
+
+    from .extensions import init_migrations
+
+    init_migrations(ctx.ensure_object(ScriptInfo).load_app())
+    code = commands.main(ctx.args, ctx.command_path, obj=ctx.obj, standalone_mode=False)
+    ctx.exit(code if isinstance(code, int) else 0)
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(migrations)
     app.cli.add_command(import_comments)
     app.cli.add_command(rerender)
     app.cli.add_command(create_moderator)
@@ -498,15 +518,12 @@ def rerender() -> None:
 def _create_app() -> Flask:
     from . import create_app
     from .errors import BadSetting
-    from .extensions import init_migrations
 
     try:
-        app = create_app()
+        return create_app()
     except BadSetting as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
-    init_migrations(app)  # `commentsvc db ...`
-    return app
 
 
 @click.command("run")

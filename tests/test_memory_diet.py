@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +103,47 @@ def test_an_app_on_postgresql_and_redis_loads_their_clients(tmp_path):
         "created"
     ]
     assert "redis" in with_redis
+
+
+# Run by the command-line test below in a fresh interpreter: `commentsvc ARGS...`, then which
+# of the migration packages the command loaded.
+COMMAND_PROBE = """
+import json, sys
+from commentsvc.cli import main
+code = main(sys.argv[1:], standalone_mode=False)
+print(json.dumps(sorted(m for m in ("alembic", "flask_migrate") if m in sys.modules)))
+"""
+
+
+def _command_loads(sqlite_url: str, tmp_path: Path, *args: str) -> tuple[str, list[str]]:
+    env = service_env(sqlite_url, tmp_path, mail_background=False)
+    done = subprocess.run(
+        [sys.executable, "-c", COMMAND_PROBE, *args],  # noqa: S603
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    *output, loaded = done.stdout.splitlines()
+    return "\n".join(output), json.loads(loaded)
+
+
+def test_commands_load_alembic_only_to_migrate(sqlite_url, tmp_path):
+    # An import's start-up is part of its time: it needs no migration machinery.
+    output, loaded = _command_loads(
+        sqlite_url, tmp_path, "import", "disqus", str(corpus(*DISQUS)), "--dry-run", "--quiet"
+    )
+    assert "Comments: 5 to import" in output and loaded == []
+    assert _command_loads(sqlite_url, tmp_path, "export", str(tmp_path / "all.json"))[1] == []
+    # The migration commands are still there, described without loading them, and work.
+    output, loaded = _command_loads(sqlite_url, tmp_path, "--help")
+    assert re.search(r"^  db +\S", output, re.MULTILINE) and loaded == []
+    output, loaded = _command_loads(sqlite_url, tmp_path, "db", "current")
+    latest = max(p.name[:4] for p in (REPO / "migrations" / "versions").glob("0*.py"))
+    assert f"{latest} (head)" in output and loaded == ["alembic", "flask_migrate"]
 
 
 def _maps(pid: int) -> str:
