@@ -42,11 +42,13 @@ def migrations(ctx: click.Context) -> None:
     """Create or upgrade the database's tables: `commentsvc db upgrade`."""
     # Flask-Migrate's `db` commands, given the rest of the arguments. Loaded (with Alembic)
     # only when they run, so that no other command pays for them at start-up.
-    from flask_migrate.cli import db as commands
-
     from .extensions import init_migrations
 
-    init_migrations(ctx.ensure_object(ScriptInfo).load_app())
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    init_migrations(app)  # puts Flask-Migrate's own `db` group in this command's place
+    commands = app.cli.commands["db"]
+    if commands is migrations:  # never: it would call itself
+        raise click.ClickException("Flask-Migrate did not register its `db` commands")
     code = commands.main(ctx.args, ctx.command_path, obj=ctx.obj, standalone_mode=False)
     ctx.exit(code if isinstance(code, int) else 0)
 
