@@ -782,13 +782,15 @@
     // A token still shows its holder a held comment; for a published one it is spent.
     if (own && left <= 0 && c.status !== "pending") store.del("token:" + c.id);
     if (left > 0) {
-      const edit = h("button", { type: "button", class: "csvc-link",
+      // A closed thread takes no edits; withdrawing one's own comment stays possible.
+      const edit = !ctx.state.closed && h("button", { type: "button", class: "csvc-link",
         onclick: () => openEdit(ctx, node, own) }, t("edit"));
       const del = h("button", { type: "button", class: "csvc-link",
         onclick: () => askDelete(ctx, node, own) }, t("delete"));
-      actions.append(edit, del);
+      if (edit) actions.append(edit);
+      actions.append(del);
       clearTimeout(node.timer);
-      node.timer = setTimeout(() => { edit.remove(); del.remove(); }, left);
+      node.timer = setTimeout(() => { if (edit) edit.remove(); del.remove(); }, left);
     }
     return actions;
   }

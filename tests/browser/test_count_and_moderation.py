@@ -1,8 +1,10 @@
 """count.js on an index page; held comments; editing and deleting one's own comment."""
 
 import re
+import sqlite3
 import time
 import uuid
+from contextlib import closing
 
 import pytest
 from playwright.sync_api import expect
@@ -188,6 +190,40 @@ def test_edit_buttons_disappear_when_the_window_closes(page, blog, service, thre
     page.clock.fast_forward((window + 1) * 1000)
     expect(mine.get_by_role("button", name="Delete")).to_have_count(0)
     expect(mine.get_by_role("button", name="Edit")).to_have_count(0)
+
+
+def close_thread(service, uri: str) -> None:
+    """What a moderator's Close does to the row: closed, and a new version for the caches."""
+    path = service.env["COMMENTSVC_DATABASE_URL"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path)) as database, database:
+        changed = database.execute(
+            "UPDATE threads SET closed = 1, version = version + 1 WHERE uri = ?", (uri,)
+        ).rowcount
+    assert changed == 1
+
+
+def test_a_closed_thread_offers_delete_but_no_edit(page, blog, service, thread_uri):
+    """Closed means no new words: the server refuses edits there, so the widget offers none;
+    withdrawing one's own comment stays possible."""
+    page.goto(blog.post_page(service, thread_uri))
+    wait_for_widget(page)
+    page.get_by_label("Comment", exact=True).fill("Said before the close")
+    page.get_by_role("button", name="Post comment").click()
+    mine = page.locator("#comments article.csvc-comment", has_text="Said before the close")
+    expect(mine.get_by_role("button", name="Edit")).to_be_visible()
+    close_thread(service, thread_uri)
+    page.reload()
+    wait_for_widget(page)
+    expect(page.locator("#comments .csvc-closed")).to_have_text("Comments are closed.")
+    mine = page.locator("#comments article.csvc-comment", has_text="Said before the close")
+    expect(mine.get_by_role("button", name="Delete")).to_be_visible()
+    expect(mine.get_by_role("button", name="Edit")).to_have_count(0)
+    expect(mine.get_by_role("button", name=re.compile("^Reply"))).to_have_count(0)
+    mine.get_by_role("button", name="Delete").click()
+    mine.get_by_role("button", name="Yes, delete").click()
+    expect(page.locator("#comments .csvc-msg")).to_have_text("Your comment was deleted.")
+    expect(page.locator("#comments .csvc-count")).to_have_text("No comments")
+    assert service.thread(thread_uri)["comments"] == []
 
 
 def test_deleting_a_comment_with_replies_leaves_a_placeholder(page, blog, service, thread_uri):
