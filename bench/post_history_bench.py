@@ -27,13 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this tree, not whatever the venv points at
+sys.path.insert(0, str(ROOT / "bench"))
 
 import sqlalchemy as sa  # noqa: E402
+from _common import migrated_app  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from commentsvc import create_app  # noqa: E402
 from commentsvc.antispam import text_digest  # noqa: E402
-from commentsvc.extensions import db, init_migrations  # noqa: E402
+from commentsvc.extensions import db  # noqa: E402
 from commentsvc.models import Comment, Status, Thread, utcnow  # noqa: E402
 from commentsvc.tokens import issue_form_token, keyed_hash  # noqa: E402
 
@@ -43,27 +44,6 @@ URI = "/2008/01/persistence-pays-off.html"
 ORIGIN = "http://blog.test"
 BATCH = 5_000
 PER_THREAD = 100
-
-
-def _app(url: str):
-    from flask_migrate import upgrade
-
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "MIN_SUBMIT_SECONDS": 0,
-            "RATELIMIT_ENABLED": False,
-            "MODERATION": "none",
-            "MAIL_BACKGROUND": False,
-            "ALLOWED_ORIGINS": [ORIGIN],
-            "PUBLIC_URL": "http://comments.test",
-        }
-    )
-    init_migrations(app)
-    with app.app_context():
-        upgrade()
-    return app
 
 
 def _seed(app, total: int, have: int) -> None:
@@ -123,7 +103,7 @@ def _time_posts(app, posts: int, tag: str) -> list[float]:
 
 
 def _run(label: str, url: str, histories: list[int], posts: int) -> None:
-    app = _app(url)
+    app = migrated_app(url, SECRET, ALLOWED_ORIGINS=[ORIGIN], PUBLIC_URL="http://comments.test")
     with app.app_context():
         db.session.add(Thread(uri=URI, title="Persistence pays off"))
         db.session.commit()

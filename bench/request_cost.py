@@ -29,34 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this tree, not whatever the venv points at
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _common import migrated_app  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
-from commentsvc import create_app  # noqa: E402
-from commentsvc.extensions import init_migrations  # noqa: E402
 from commentsvc.tokens import issue_form_token  # noqa: E402
 
 SECRET = "bench-" + "k" * 40
 COUNT_URIS = [f"/2008/01/post-{n}.html" for n in range(50)]
 POST_URIS = [f"/2008/02/posting-{n}.html" for n in range(8)]
-
-
-def _app(url: str) -> Any:
-    from flask_migrate import upgrade
-
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "MIN_SUBMIT_SECONDS": 0,
-            "RATELIMIT_ENABLED": False,
-            "MODERATION": "none",
-            "MAIL_BACKGROUND": False,
-        }
-    )
-    init_migrations(app)
-    with app.app_context():
-        upgrade()
-    return app
 
 
 def _call(app: Callable[..., Any], environ: dict[str, Any], body: bytes = b"") -> tuple[str, bytes]:
@@ -160,7 +140,7 @@ def main() -> None:
     from floor_app import app as floor
 
     with tempfile.TemporaryDirectory() as folder:
-        app = _app(f"sqlite:///{folder}/bench.db")
+        app = migrated_app(f"sqlite:///{folder}/bench.db", SECRET)
         _seed(app)
         tag = [0]
         rows = _rows(tag)
