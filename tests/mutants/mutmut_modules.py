@@ -54,6 +54,7 @@ def prepare(module: str, tests: list[str], base: dict) -> Path:
         f"only_mutate = {toml_list([module])}\n"
         f"also_copy = {toml_list(base['also_copy'])}\n"
         f"pytest_add_cli_args = {toml_list(base['pytest_add_cli_args'])}\n"
+        f"timeout_multiplier = {base.get('timeout_multiplier', 15.0)}\n"
         f"pytest_add_cli_args_test_selection = {toml_list(tests)}\n\n"
     )
     pyproject = re.sub(
