@@ -25,17 +25,16 @@ render.py (the sanitising half: mutant ids as `mutmut results` names them, x_<fu
   a second guard (test_imported_html_is_stored_in_the_allowed_shape proves no target is kept).
 - _clean 48, 50, 53: `attrs.get("href", None)`, `get("href")`, `get("href", "XXXX")`: as in
   _link_attributes, none is absolute. 4, 7, 85: `in_link = None`, `skip = ""` (at first or at
-  a closing tag): as falsy as False and None, and no tag is named "". 3: `dropped = True` at
-  first: a second pass over clean pieces changes nothing (slower).
+  a closing tag): as falsy as False and None, and no tag is named "".
 - _clean 73, 74: "pre" spelled otherwise among the tags that stop linking: markdown-it writes
   <pre> only right before <code>, which stops it, and its text only inside that <code>.
 - _clean 78, 79: the end of a skipped <pre>/<code> asked with `or` for one of its `and`s: the
   only tags reaching that test are <pre> and <code> (em, strong, p... are markup, never tags);
   outside a link a closing one of them ends what skip holds or finds skip None already, and
   inside a link skip is None, which no tag is named.
-- _attribute 19-24: its '"' and "<" replacements changed: the values reaching it come from
-  markdown-it's escapeHtml, which already wrote those two as entities, or from a bare URL,
-  which holds neither.
+- _attribute 22-24: its '"' replacement changed: the values reaching it come from
+  markdown-it's escapeHtml, which already wrote '"' as an entity, from a bare URL, or from the
+  fast path's plain hrefs (_SIMPLE_HREF), and neither of those two holds one.
 - _link 12, 21: `_Tag("a", None | 2, ...)` for nesting 1: only nesting == -1 (a closing tag)
   is ever asked of an <a>.
 - _entity 3, 5, 6: `len(part) > 1` changed (always, >= 1, > 2): for a lone "&" match_entity
@@ -47,11 +46,9 @@ render.py (the sanitising half: mutant ids as `mutmut results` names them, x_<fu
 - _escape 16-21: its "<" and ">" replacements changed: every text piece comes from
   markdown-it's escapeHtml and bleach's tokenizer keeps "&lt;" and "&gt;" as entities, which a
   dropped link's text leaves out, so no raw "<" or ">" ever reaches _escape (only "&" does).
-- _linkify 7, 9: a text said to have a refused URL when it has none (`return True` early,
-  `refused = True` at first): only a second cleaning pass follows, which changes nothing in
-  clean pieces (slower). 17: URLs looked for in a text without ".": URL_RE needs one, so none
-  is found (slower). 21: `match.start() >= end`: adds an empty text before a URL right at
-  the start, which writes nothing.
+- _linkify 17: URLs looked for in a text without ".": URL_RE needs one, so none is found
+  (slower). 20: `match.start() >= end`: adds an empty text before a URL right at the start,
+  which writes nothing.
 - _url_matches 11, 33, 62: `cast(None, ...)`: cast only tells the type checker. 52: the
   search for a start not bounded by the run's end: a start found beyond it is refused by the
   next test (`first.start() < end`). 60: `if match:` for `if not match:`: a failed run no
@@ -95,6 +92,8 @@ test_render.py, which holds render_comment to markdown-it's own HTML, cleaned)
 
 render.py, the fast path for simple HTML (tests: test_sanitiser_fast_path.py, which holds
 _clean_simple_html to bleach's own result)
+- clean_html 3 (the fast path never taken): every HTML text goes to bleach, whose result the
+  fast path gives by design; only slower.
 - _simple_pieces 16 (`start >= pos`): adds an empty text before a tag that follows another,
   which writes nothing.
 - _simple_pieces 83, 92 (nesting None or 2), 84, 93 (html None or "XXXX") of an opening <a>:
