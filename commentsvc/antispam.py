@@ -94,6 +94,17 @@ def is_duplicate(
     return found is not None
 
 
+def form_token_used(session: Session, token: str) -> bool:
+    """Whether a form token was used already, by a read alone (use_form_token decides)."""
+    return (
+        session.execute(_FORM_TOKEN_USED, {"token_id": tokens.form_token_id(token)}).first()
+        is not None
+    )
+
+
+_FORM_TOKEN_USED = select(UsedToken.id).where(UsedToken.id == bindparam("token_id"))
+
+
 def use_form_token(session: Session, token: str) -> bool:
     """Mark a form token used, in the caller's transaction; False when it was used before.
     One statement: an insert that does nothing when the token is there already (of two posts

@@ -91,7 +91,9 @@ def post_comment(
             )
     remote_hash = tokens.keyed_hash(secret, remote_addr or "")
     text_hash = antispam.text_digest(entry.text)
-    bot_signal = _bot_signal(session, settings, entry, site, remote_addr, remote_hash, text_hash)
+    bot_signal, unused_token = _bot_signal(
+        session, settings, entry, site, remote_addr, remote_hash, text_hash
+    )
     if bot_signal is None and parent is not None and parent.status == Status.spam:
         bot_signal = "reply to a comment marked spam"
     html = render_comment(entry.text)
@@ -111,6 +113,11 @@ def post_comment(
         # A reply to a comment that is not public waits for a moderator, whether the parent is
         # held or marked spam: both answer "pending", so the answer tells nothing of a verdict.
         status, reason = Status.pending, "reply to a comment awaiting moderation"
+    # The post's first write. On SQLite it takes the database's write lock until the commit,
+    # so everything above (reads, rendering, the spam checks) is done before it. Of two posts
+    # racing with one token, the second waits here for the first's commit and finds it used.
+    if unused_token is not None and not antispam.use_form_token(session, unused_token):
+        status, reason = Status.spam, "bot signal: form token used before"
     if thread is None:
         thread = Thread(site=site, uri=entry.uri, title=entry.title)
         session.add(thread)
@@ -173,10 +180,11 @@ def _bot_signal(
     remote_addr: str | None,
     remote_hash: str,
     text_hash: str,
-) -> str | None:
-    """Why a post looks like a bot's, or None; the poster is never told."""
+) -> tuple[str | None, str | None]:
+    """Why a post looks like a bot's, or None (the poster is never told); and its form token
+    when it is good and not yet used, to be marked used with the comment."""
     if entry.honeypot:
-        return "honeypot filled"
+        return "honeypot filled", None
     problem = tokens.form_token_problem(
         settings.secret_key,
         entry.form_token,
@@ -186,10 +194,10 @@ def _bot_signal(
         max_age=settings.form_token_max_age,
     )
     if problem:
-        return problem
-    # A token with no problem is a string.
-    if not antispam.use_form_token(session, cast(str, entry.form_token)):
-        return "form token used before"
+        return problem, None
+    token = cast(str, entry.form_token)  # a token with no problem is a string
+    if antispam.form_token_used(session, token):
+        return "form token used before", None
     return _content_signal(
         session,
         settings,
@@ -204,7 +212,7 @@ def _bot_signal(
             "comment_content": entry.text,
             "permalink": entry.uri,
         },
-    )
+    ), token
 
 
 def _content_signal(

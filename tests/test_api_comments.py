@@ -218,24 +218,30 @@ def test_preview_renders_like_saving(client, make_comment):
 
 
 def test_a_post_runs_a_fixed_number_of_statements(app, make_comment, count_queries):
-    """A new comment on an existing thread, approved at once: the thread, the form token, the
-    duplicate check, the site's bans and blocked words with the spam filter's lesson counts,
-    the insert, and the thread's version and count in one UPDATE. The features' counts are
-    read only once the filter has lessons of both kinds (before, its score is always 0.5)."""
+    """A new comment on an existing thread, approved at once: the thread, whether the form
+    token was used, the duplicate check, the site's bans and blocked words with the spam
+    filter's lesson counts; then the writes: the form token marked used, the insert, and the
+    thread's version and count in one UPDATE. The features' counts are read only once the
+    filter has lessons of both kinds (before, its score is always 0.5)."""
     uri = unique_uri()
     make_comment(uri)  # the thread exists from here on
     count_queries.clear()
     assert make_comment(uri)["status"] == "approved"
-    assert len(count_queries) == 6, "\n".join(count_queries)
+    assert len(count_queries) == 7, "\n".join(count_queries)
     with app.app_context():
         spamfilter.train(db.session, [("cheap pills here", "spam", None)])
         db.session.commit()
     count_queries.clear()
     assert make_comment(uri)["status"] == "approved"
-    assert len(count_queries) == 6, "\n".join(count_queries)
+    assert len(count_queries) == 7, "\n".join(count_queries)
     with app.app_context():
         spamfilter.train(db.session, [("a kind word", "ham", None)])
         db.session.commit()
     count_queries.clear()
     assert make_comment(uri)["status"] == "approved"
-    assert len(count_queries) == 7, "\n".join(count_queries)
+    assert len(count_queries) == 8, "\n".join(count_queries)
+    # Every read comes before the first write: on SQLite a post holds the database's write
+    # lock from its first write to its commit, and the other processes' posts wait for it.
+    kinds = [query.lstrip().split(None, 1)[0].upper() for query in count_queries]
+    first_write = kinds.index("INSERT")
+    assert "SELECT" not in kinds[first_write:], "\n".join(count_queries)

@@ -48,6 +48,24 @@ def test_a_form_token_works_once(app, client):
     assert _stored(app, second["id"]) == (Status.spam, "bot signal: form token used before")
 
 
+def test_a_form_token_spent_while_the_post_was_checked_makes_it_spam(app, client, monkeypatch):
+    """A post reads whether its token was used, does its checks, and marks the token used only
+    with its own writes. Two posts racing with one token both find it unused at first (as
+    here, where that read is made to miss the first post): the second is still caught when
+    it marks the token, and stored as spam, not published."""
+    from commentsvc import antispam
+
+    uri = unique_uri()
+    token = _token(client, uri)
+    first = _post(client, uri, "First, a real comment", token)
+    monkeypatch.setattr(antispam, "form_token_used", lambda session, token: False)
+    second = _post(client, uri, "Second, the same token, at the same moment", token)
+    assert first["status"] == "approved"
+    assert second["status"] == "pending"
+    assert _stored(app, second["id"]) == (Status.spam, "bot signal: form token used before")
+    assert _stored(app, first["id"]) == (Status.approved, None)
+
+
 def test_a_form_token_is_bound_to_its_thread(app, client):
     here, there = unique_uri(), unique_uri()
     moved = _post(client, there, "Token from another thread", _token(client, here))
