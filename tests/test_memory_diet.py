@@ -47,14 +47,15 @@ def probe(database_url: str, instance: Path, *args: str, **settings) -> dict:
         **settings,
     }
     env = service_env(database_url, instance, **settings)
+    return json.loads(
+        _python(env, "-m", "tests.memory_probe", json.dumps(UNUSED_ON_SQLITE), *args)[-1]
+    )
+
+
+def _python(env: dict[str, str], *args: str) -> list[str]:
+    """The lines a fresh interpreter prints, run with these arguments in the checkout."""
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.memory_probe",  # noqa: S603
-            json.dumps(UNUSED_ON_SQLITE),
-            *args,
-        ],
+        [sys.executable, *args],  # noqa: S603
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -63,7 +64,7 @@ def probe(database_url: str, instance: Path, *args: str, **settings) -> dict:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
+    return done.stdout.splitlines()
 
 
 @pytest.fixture
@@ -117,17 +118,7 @@ print(json.dumps(sorted(m for m in ("alembic", "flask_migrate") if m in sys.modu
 
 def _command_loads(sqlite_url: str, tmp_path: Path, *args: str) -> tuple[str, list[str]]:
     env = service_env(sqlite_url, tmp_path, mail_background=False)
-    done = subprocess.run(
-        [sys.executable, "-c", COMMAND_PROBE, *args],  # noqa: S603
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    *output, loaded = done.stdout.splitlines()
+    *output, loaded = _python(env, "-c", COMMAND_PROBE, *args)
     return "\n".join(output), json.loads(loaded)
 
 

@@ -359,23 +359,19 @@ def form_token(deployment: Deployment, source: str, uri: str, tries: int = 3) ->
     """A form token for the thread, asked for again (as the widget does) when the request
     was cut by a process dying: the post is what the crash test judges, not this."""
     query = urllib.parse.urlencode({"uri": uri})
-    for _ in range(tries - 1):
+    failures = []
+    for _ in range(tries):
         conn = deployment.connect(source)
         try:
             status, _, body = request(conn, "GET", f"/api/form-token?{query}")
-            if status == 200:
-                return json.loads(body)["form_token"]
-        except (OSError, http.client.HTTPException):
-            pass
+        except (OSError, http.client.HTTPException) as exc:
+            status, body = 0, repr(exc).encode()
         finally:
             conn.close()
-    conn = deployment.connect(source)
-    try:
-        status, _, body = request(conn, "GET", f"/api/form-token?{query}")
-    finally:
-        conn.close()
-    assert status == 200, (status, body[:300])
-    return json.loads(body)["form_token"]
+        if status == 200:
+            return json.loads(body)["form_token"]
+        failures.append((status, body[:300]))
+    raise AssertionError(f"no form token in {tries} tries: {failures}")
 
 
 def test_a_killed_app_process_loses_no_read_and_no_acknowledged_post(deployment, thread_uri):
