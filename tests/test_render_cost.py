@@ -119,10 +119,12 @@ def elapsed(function: Callable[[], object]) -> float:
 
 
 def cpu_time(text: str, runs: int = 3, enough: float = 0.0) -> float:
-    """The best CPU time of rendering text, at quiet speed, over runs or until under enough."""
-    slowdown = max(1.0, min(elapsed(reference_workload) for _ in range(3)) / QUIET_REFERENCE)
+    """The best CPU time of rendering text, at quiet speed, over runs or until under enough.
+    The machine's slowdown is measured right before each run, so that a run made while other
+    work (a browser, another test process) slows this one is judged at that moment's speed."""
     best = float("inf")
     for _ in range(runs):
+        slowdown = max(1.0, min(elapsed(reference_workload) for _ in range(3)) / QUIET_REFERENCE)
         best = min(best, elapsed(lambda: render_comment(text)) / slowdown)
         if best < enough:
             break
