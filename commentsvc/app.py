@@ -11,7 +11,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import CHECKOUT, bundled, config, i18n, mail, ratelimit
+from . import CHECKOUT, bundled, config, i18n, mail, ratelimit, spamfilter
 from .extensions import csrf, db, limiter, login_manager
 from .jsonfast import FastJSONProvider
 
@@ -89,6 +89,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     i18n.init_app(app)
     mail.init_app(app)
+    spamfilter.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)

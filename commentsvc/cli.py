@@ -443,6 +443,25 @@ def spam_filter_train(file: str, fmt: str) -> None:
     click.echo(f"learned {learned['spam']} spam and {learned['ham']} ham example(s) from {file}")
     for line in refused:
         click.echo(f"  skipped {line}", err=True)
+    _refit()
+
+
+@spam_filter.command("refit")
+@with_appcontext
+def spam_filter_refit() -> None:
+    """Fit the filter's regression to every lesson now (the service refits on its own a little
+    after moderators' decisions)."""
+    _refit()
+
+
+def _refit() -> None:
+    from . import spamfilter
+
+    seconds = spamfilter.refit(db.session())
+    if seconds is None:
+        click.echo("the model is up to date: no lessons changed since its last fit")
+    else:
+        click.echo(f"fitted the model to every lesson in {seconds:.1f} s")
 
 
 @spam_filter.command("stats")
@@ -481,8 +500,16 @@ def spam_filter_stats() -> None:
         if learned.last_trained
         else "last trained:  never"
     )
+    click.echo(
+        f"fitted:        {learned.fitted:%Y-%m-%d %H:%M UTC} in {learned.fit_seconds:.1f} s"
+        + (" (lessons changed since; it refits shortly)" if learned.stale else "")
+        if learned.fitted
+        else "fitted:        not yet (it fits a little after the first lessons)"
+    )
     if learned.accuracy is None:
-        click.echo("accuracy:      not enough lessons to hold some back (10 of each kind)")
+        click.echo(
+            "accuracy:      not measured: needs a fit with 10 lessons of each kind to hold back"
+        )
     else:
         a = learned.accuracy
         click.echo(

@@ -272,7 +272,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SPAM_FILTER_HOLD",
-        0.9,
+        0.75,
         _fraction,
         "a spam-filter score at or above this holds a comment for review",
     ),

@@ -373,13 +373,30 @@ class UsedToken(Model):
 
 
 class SpamFeature(Model):
-    """The spam filter's model: in how many spam and how many ham lessons a feature was seen."""
+    """The spam filter's model: in how many spam and how many ham lessons a feature was seen,
+    and the feature's weight in the regression fitted to all lessons (None: not fitted yet)."""
 
     __tablename__ = "spam_features"
 
     feature: Mapped[str] = mapped_column(String(80), primary_key=True)
     spam: Mapped[int] = mapped_column(Integer, default=0)
     ham: Mapped[int] = mapped_column(Integer, default=0)
+    weight: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class SpamModel(Model):
+    """One row: how often the lessons changed, and when and on which change the regression was
+    last fitted, with the held-back lessons' scores of that fit (a JSON list of [spam, score])."""
+
+    __tablename__ = "spam_model"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    fitted_changes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fitted: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    fit_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    held_back: Mapped[str | None] = mapped_column(Text, nullable=True)
+    refitting_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class SpamLesson(Model):

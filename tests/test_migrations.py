@@ -149,3 +149,32 @@ def test_the_changelog_and_the_rollback_guide_name_every_migration_of_the_releas
     rollback = (REPO / "docs" / "deploy.md").read_text().split("rolling back", 1)[1]
     assert f"adds `{added[0]}` to `{added[-1]}`" in rollback
     assert f"commentsvc db downgrade {PREVIOUS_RELEASE}" in rollback
+
+
+def test_the_spam_filters_lessons_before_0013_are_fitted_after_the_upgrade(scratch_database):
+    """Lessons stored before the regression existed are one change it has not seen: the model
+    is stale after the upgrade, scores by its counts meanwhile, and the first refit fits them."""
+    app = create_app({"DATABASE_URL": scratch_database("commentsvc_0012"), "SECRET_KEY": SECRET})
+    init_migrations(app)
+    with app.app_context():
+        upgrade(revision="0012")
+        with db.engine.begin() as conn:
+            for n, label in enumerate(["spam", "ham"] * 12):
+                word = "casino" if label == "spam" else "garden"
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO spam_lessons (label, source, features, created) "
+                        "VALUES (:label, 'file', :features, :when)"
+                    ),
+                    {"label": label, "features": f'["w:{word}", "w:n{n}"]', "when": "2026-11-01"},
+                )
+        upgrade()
+        from commentsvc import spamfilter
+
+        assert spamfilter.stale(db.session)
+        assert spamfilter.refit(db.session) is not None
+        assert not spamfilter.stale(db.session)
+        held_back = spamfilter.stats(db.session, 0.75).accuracy
+        db.session.remove()
+        db.engine.dispose()
+    assert held_back is not None and held_back.tested == 24
