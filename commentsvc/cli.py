@@ -514,7 +514,7 @@ def spam_filter_stats() -> None:
         a = learned.accuracy
         click.echo(
             f"accuracy:      {a.accuracy:.1%} on {a.tested} held-back lessons "
-            f"(5 folds): {a.spam_caught:.1%} of spam held or marked, "
+            f"(scored by models fitted without them): {a.spam_caught:.1%} of spam held or marked, "
             f"{a.ham_flagged:.1%} of real comments held or marked"
         )
 

@@ -457,7 +457,8 @@ def test_stats_reports_lessons_and_held_back_accuracy_and_reset_asks_first(app):
     assert "filter:        acting" in output
     assert re.search(r"fitted: +\d{4}-\d\d-\d\d \d\d:\d\d UTC in \d+\.\d s\n", output)
     accuracy = re.search(
-        r"accuracy: +(\d+\.\d)% on (\d+) held-back lessons \(5 folds\): (\d+\.\d)% of spam "
+        r"accuracy: +(\d+\.\d)% on (\d+) held-back lessons \(scored by models "
+        r"fitted without them\): (\d+\.\d)% of spam "
         r"held or marked, (\d+\.\d)% of real comments",
         output,
     )
@@ -637,3 +638,14 @@ def test_a_reset_forgets_the_fit_too(app):
     assert model_state(app) == (None, None, False)
     runner = app.test_cli_runner()
     assert "not yet" in runner.invoke(args=["spam-filter", "stats"]).output
+
+
+def test_a_large_model_is_measured_on_one_fifth_held_back(monkeypatch):
+    lessons = [("spam", ["w:casino", f"w:n{n}"]) for n in range(30)]
+    lessons += [("ham", ["w:garden", f"w:n{n}"]) for n in range(30)]
+    assert len(spamfilter.held_back_scores(lessons)) == 60  # every lesson, five fits
+    monkeypatch.setattr(spamfilter, "ALL_FOLDS_BELOW", 60)
+    scores = spamfilter.held_back_scores(lessons)
+    assert [label for label, _ in scores] == [label for label, _ in lessons[::5]]
+    accuracy = spamfilter.accuracy_at(scores, 0.75)
+    assert accuracy.tested == 12 and accuracy.spam_caught == 1.0 and accuracy.ham_flagged == 0.0
