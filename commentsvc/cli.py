@@ -235,6 +235,10 @@ def erase(email: str, yes: bool) -> None:
         f"{erased.comments} comment(s), {erased.mails} mail(s)",
     )
     db.session.commit()
+    from . import spamfilter
+
+    if spamfilter.stale(db.session()):
+        spamfilter.refit(db.session())  # no weight may keep what the erased lessons taught
     click.echo(
         f"{erased.comments} comment(s) erased; {erased.subscriptions} subscription(s) "
         f"and {erased.mails} mail(s) deleted; {erased.audit_entries} audit log "

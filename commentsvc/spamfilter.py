@@ -48,7 +48,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_request_context
 from sqlalchemy import CursorResult, Table, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -396,6 +396,16 @@ def _add(session: Session, feats: Iterable[str], label: str, step: int) -> None:
             .where(SpamFeature.feature.in_(feats))
             .values({column: case((column > 0, column - 1), else_=0)})
         )
+        # A feature no lesson holds any more goes, words and names with it (an erased
+        # commenter's name must not stay behind as a row of zero counts).
+        session.execute(
+            delete(SpamFeature).where(
+                SpamFeature.feature.in_(feats),
+                SpamFeature.feature != TOTAL,
+                SpamFeature.spam == 0,
+                SpamFeature.ham == 0,
+            )
+        )
         return
     _add_counted(session, Counter((feature, label) for feature in feats))
 
@@ -692,8 +702,9 @@ def _refit_in_background(app: Flask) -> None:
 
 
 def refit_after_commit(session: Session) -> None:
-    """After a commit that changed lessons, have this process refit a little later."""
-    if not session.info.pop(CHANGED, False) or not has_app_context():
+    """After a commit that changed lessons, have this process refit a little later (a command
+    refits before it ends, if it means to: its process does not live on)."""
+    if not session.info.pop(CHANGED, False) or not has_request_context():
         return
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.testing and not app.config.get("SPAM_REFIT_IN_TESTS"):
