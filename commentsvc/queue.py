@@ -23,7 +23,9 @@ def _on(query: Query, sites: list[str] | None) -> Query:
 def comments(status: str, filters: Mapping[str, str], sites: list[str] | None) -> Select[Comment]:
     """The queue: comments of a status ("all": any) matching the filters (thread id; author,
     e-mail and text containing), pending ones oldest first (first come, first seen), the others
-    newest first with any pending still on top."""
+    newest first with any pending still on top; with `order=spam`, the highest spam-filter
+    scores first (unscored comments last), so that a moderator can mark a page of them at
+    once."""
     query = _on(select(Comment).join(Thread), sites)
     if status != "all":
         query = query.where(Comment.status == Status(status))
@@ -35,6 +37,8 @@ def comments(status: str, filters: Mapping[str, str], sites: list[str] | None) -
         query = query.where(Comment.email.contains(email, autoescape=True))
     if text := filters.get("q", "").strip().lower():
         query = query.where(func.lower(Comment.text).contains(text, autoescape=True))
+    if filters.get("order") == "spam":
+        return query.order_by(Comment.spam_score.desc().nulls_last(), Comment.created, Comment.id)
     if status == "pending":
         return query.order_by(Comment.created, Comment.id)
     pending_first = case((Comment.status == Status.pending, 0), else_=1)

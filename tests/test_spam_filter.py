@@ -653,3 +653,30 @@ def test_a_large_model_is_measured_on_one_fifth_held_back(monkeypatch):
     assert [label for label, _ in scores] == [label for label, _ in lessons[::5]]
     accuracy = spamfilter.accuracy_at(scores, 0.75)
     assert accuracy.tested == 12 and accuracy.spam_caught == 1.0 and accuracy.ham_flagged == 0.0
+
+
+@pytest.mark.usefixtures("held")
+def test_the_queue_shows_each_score_and_can_put_the_likeliest_spam_first(
+    app, moderator, make_comment
+):
+    teach_examples(app, spam=10, ham=10)  # too few to act: every comment waits, scored
+    uri = unique_uri()
+    texts = [
+        "My tomato grew well in your garden tips",
+        "cheap pills casino loans https://pills-3.example",
+        "cheap pills and my garden",
+    ]
+    ids = [make_comment(uri, text)["id"] for text in texts]
+    scores = {i: comment_row(app, i).spam_score for i in ids}
+    assert scores[ids[1]] > scores[ids[2]] > scores[ids[0]]
+
+    def order(query: str) -> list[int]:
+        page = moderator.get(f"/admin/?status=pending&thread=&{query}").get_data(as_text=True)
+        return [int(i) for i in re.findall(r'id="c(\d+)"', page) if int(i) in ids]
+
+    assert order("") == ids  # oldest first, as ever
+    assert order("order=spam") == [ids[1], ids[2], ids[0]]
+    page = moderator.get("/admin/?order=spam").get_data(as_text=True)
+    assert f"<dt>Spam filter</dt><dd>{scores[ids[1]]:.2f}</dd>" in page
+    assert 'option value="spam" selected' in page
+    assert order("order=nonsense") == ids  # an order it does not know is the usual one

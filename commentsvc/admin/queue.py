@@ -37,7 +37,9 @@ def queue() -> ResponseReturnValue:
         status=status,
         counts=queue_of.status_counts(db.session(), seen),
         form=ActionForm(),
-        filters={k: request.args.get(k, "") for k in ("thread", "author", "email", "q", "site")},
+        filters={
+            k: request.args.get(k, "") for k in ("thread", "author", "email", "q", "site", "order")
+        },
         actions=list(ACTIONS),
     )
 
