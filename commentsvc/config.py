@@ -276,6 +276,12 @@ SETTINGS: tuple[Setting, ...] = (
         _fraction,
         "a spam-filter score at or above this holds a comment for review",
     ),
+    Setting(
+        "SPAM_FILTER_REFIT_DELAY",
+        20,
+        _seconds,
+        "seconds a process waits after moderators' decisions before it refits the spam filter",
+    ),
     Setting("AKISMET_KEY", None, str, "key for an Akismet-compatible spam check (off when unset)"),
     Setting(
         "AKISMET_ENDPOINT",
@@ -361,6 +367,7 @@ class Settings:
     spam_filter: str
     spam_filter_spam: float
     spam_filter_hold: float
+    spam_filter_refit_delay: int
     akismet_key: str | None
     akismet_endpoint: str | None
     akismet_timeout: int

@@ -52,7 +52,7 @@ from flask import Flask, current_app, has_request_context
 from sqlalchemy import CursorResult, Table, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .config import Settings
+from .config import Settings, settings_of
 from .errors import BadTrainingFile
 from .models import Comment, SpamFeature, SpamLesson, SpamModel, utcnow
 from .transactions import upsert_insert
@@ -84,7 +84,6 @@ MAX_STEPS = 300_000
 NB_SHARE = 0.5
 FOLDS = 5  # the held-back measure: each fifth of the lessons scored by a fit to the rest
 ALL_FOLDS_BELOW = 5_000  # from this many lessons on, one fifth held back is measure enough
-REFIT_DELAY = 20.0  # seconds a process waits after a lesson before it refits
 REFIT_CLAIM = timedelta(minutes=10)  # a refit that died frees its claim after this
 MAX_LOG_ODDS = 30.0  # keeps a score below 1.0, so even the highest threshold can pass it
 MAX_FEATURES = 400  # per comment: a 10,000-character text cannot make a huge query
@@ -679,7 +678,7 @@ def _refit_in_background(app: Flask) -> None:
     """This process's refitter: wait for a burst of lessons to end, refit, and again while
     lessons keep changing."""
     while True:
-        time.sleep(app.config.get("SPAM_REFIT_DELAY", REFIT_DELAY))
+        time.sleep(settings_of(app).spam_filter_refit_delay)
         with _refit_lock:
             if not _refit_wanted.is_set():
                 _refitter["thread"] = None

@@ -4,9 +4,12 @@ explains what it held, and keeps one model in the database for every process."""
 from __future__ import annotations
 
 import csv
+import json
 import re
 import secrets
 import time
+import urllib.parse
+import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -19,7 +22,9 @@ from commentsvc.extensions import db
 from commentsvc.models import Comment, Role, SpamFeature, SpamLesson, SpamModel, Status
 from commentsvc.tokens import issue_action_token, issue_form_token
 from tests.support.admin import csrf_token, login, make_moderator
-from tests.support.env import run_command
+from tests.support.env import SECRET_KEY as SERVER_SECRET
+from tests.support.env import run_command, service_env
+from tests.support.server import Server
 
 from .conftest import REPO, SECRET, corpus, unique_uri
 from .settings_helpers import change_settings
@@ -584,7 +589,8 @@ def test_a_moderators_decision_refits_the_model_in_the_background(app, moderator
     with app.app_context():
         spamfilter.refit(db.session)
     before = model_state(app)
-    app.config.update(SPAM_REFIT_IN_TESTS=True, SPAM_REFIT_DELAY=0.2)
+    app.config["SPAM_REFIT_IN_TESTS"] = True
+    change_settings(app, SPAM_FILTER_REFIT_DELAY=0)
     spam = make_comment(unique_uri(), "Buy followers at https://followers.example")
     token = csrf_token(moderator, "/admin/")
     response = moderator.post(f"/admin/comments/{spam['id']}/spam", data={"csrf_token": token})
@@ -680,3 +686,50 @@ def test_the_queue_shows_each_score_and_can_put_the_likeliest_spam_first(
     assert f"<dt>Spam filter</dt><dd>{scores[ids[1]]:.2f}</dd>" in page
     assert 'option value="spam" selected' in page
     assert order("order=nonsense") == ids  # an order it does not know is the usual one
+
+
+def test_a_served_process_refits_a_little_after_a_decision_from_a_mail_link(
+    app, database_url, tmp_path
+):
+    """gunicorn, one worker: an approval from a moderator's mail link is taught at once (the
+    counts) and fitted in the background by the worker that took it."""
+    teach_examples(app, spam=25, ham=25)
+    with app.app_context():
+        spamfilter.refit(db.session)
+    changes = model_state(app)[0]
+    env = service_env(
+        database_url,
+        tmp_path,
+        MODERATION="all",
+        MIN_SUBMIT_SECONDS=0,
+        RATELIMIT_ENABLED=False,
+        MODERATOR_EMAILS="alerts@example.com",
+        SPAM_FILTER_REFIT_DELAY=1,
+    )
+    with Server(env, tmp_path / "server.log", workers=1) as server:
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+
+        def call(path: str, body: bytes | None = None, kind: str = "application/json") -> str:
+            headers = {"Content-Type": kind} if body is not None else {}
+            sent = urllib.request.Request(server.url(path), data=body, headers=headers)
+            with browser.open(sent, timeout=10) as answer:
+                return answer.read().decode()
+
+        uri = unique_uri()
+        token = json.loads(call(f"/api/form-token?uri={uri}"))["form_token"]
+        text = "Zymurgy tips for quokka keepers"
+        body = json.dumps({"uri": uri, "text": text, "form_token": token}).encode()
+        posted = json.loads(call("/api/comments", body))
+        path = "/mail/moderate/" + issue_action_token(
+            SERVER_SECRET, posted["id"], "approve", "alerts@example.com"
+        )
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', call(path))[1]
+        form = urllib.parse.urlencode({"csrf_token": csrf}).encode()
+        call(path, form, "application/x-www-form-urlencoded")  # raises unless it succeeded
+        assert lessons(app) == {posted["id"]: "ham"}  # taught in the decision's transaction
+        deadline = time.monotonic() + 60
+        while model_state(app)[1] != changes + 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert model_state(app) == (changes + 1, changes + 1, True), server.log_tail()
+    with app.app_context():
+        assert db.session.get(SpamFeature, "w:zymurgy").weight < 0  # learnt as not spam
