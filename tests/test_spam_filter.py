@@ -396,6 +396,14 @@ def test_a_comment_the_filter_held_and_a_moderator_approved_counts_as_overturned
     assert "false-positive rate of <strong>50.0%</strong>" in text
     assert "40 spam, 40 not spam" in text  # from files
     assert "<svg" in text and 'class="overturned"' in text
+    assert "Last fitted</dt><dd>not yet" in text and "measured at a fit" in text
+    with app.app_context():
+        spamfilter.refit(db.session)
+    text = re.sub(r"\s+", " ", client.get("/admin/spam-filter").get_data(as_text=True))
+    assert re.search(
+        r"Last fitted</dt><dd><time datetime=\S+>\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>, in", text
+    )
+    assert re.search(r"Accuracy</dt><dd>\d+\.\d% of 81 lessons at the last fit", text), text
     with app.app_context():
         assert spamfilter.activity(db.session).acted == 2
     assert comment_row(app, kept["id"]).filter_action in ("held", "spam")
