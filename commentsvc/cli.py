@@ -510,6 +510,9 @@ def spam_filter_stats() -> None:
         if learned.fitted
         else "fitted:        not yet (it fits a little after the first lessons)"
     )
+    if learned.spam_signs:
+        click.echo(f"towards spam:  {', '.join(learned.spam_signs)}")
+        click.echo(f"towards real:  {', '.join(learned.real_signs)}")
     if learned.accuracy is None:
         click.echo(
             "accuracy:      not measured: needs a fit with 10 lessons of each kind to hold back"

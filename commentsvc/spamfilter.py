@@ -83,6 +83,7 @@ L2 = 1e-4
 MAX_STEPS = 300_000
 NB_SHARE = 0.5
 FOLDS = 5  # the held-back measure: each fifth of the lessons scored by a fit to the rest
+SHOWN_SIGNS = 12  # the strongest signs each way that the admin page and `stats` show
 ALL_FOLDS_BELOW = 5_000  # from this many lessons on, one fifth held back is measure enough
 REFIT_CLAIM = timedelta(minutes=10)  # a refit that died frees its claim after this
 MAX_LOG_ODDS = 30.0  # keeps a score below 1.0, so even the highest threshold can pass it
@@ -792,6 +793,8 @@ class Stats:
     fitted: Any  # when the regression was last fitted, or None
     fit_seconds: float | None
     stale: bool  # lessons changed since that fit
+    spam_signs: list[str] = field(default_factory=list)  # the heaviest weights, described
+    real_signs: list[str] = field(default_factory=list)  # the lightest (most negative) ones
 
 
 def stats(session: Session, hold: float) -> Stats:
@@ -810,6 +813,8 @@ def stats(session: Session, hold: float) -> Stats:
         for spam, p in json.loads(state.held_back if state and state.held_back else "[]")
     ]
     return Stats(
+        spam_signs=strongest(session, spam=True),
+        real_signs=strongest(session, spam=False),
         spam_decisions=by.get(("moderator", SPAM), 0),
         ham_decisions=by.get(("moderator", HAM), 0),
         spam_from_files=by.get(("file", SPAM), 0),
@@ -822,6 +827,19 @@ def stats(session: Session, hold: float) -> Stats:
         fit_seconds=state.fit_seconds if state else None,
         stale=state is not None and state.fitted_changes != state.changes,
     )
+
+
+def strongest(session: Session, *, spam: bool, n: int = SHOWN_SIGNS) -> list[str]:
+    """What the fitted regression weighs most towards spam (or towards a real comment), as a
+    moderator reads it; empty before the first fit."""
+    weight = SpamFeature.weight
+    rows = session.execute(
+        select(SpamFeature.feature)
+        .where(SpamFeature.feature != TOTAL, weight > 0 if spam else weight < 0)
+        .order_by(weight.desc() if spam else weight.asc(), SpamFeature.feature)
+        .limit(n)
+    ).scalars()
+    return [describe(feature) for feature in rows]
 
 
 @dataclass

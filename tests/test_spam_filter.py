@@ -404,6 +404,12 @@ def test_a_comment_the_filter_held_and_a_moderator_approved_counts_as_overturned
         r"Last fitted</dt><dd><time datetime=\S+>\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>, in", text
     )
     assert re.search(r"Accuracy</dt><dd>\d+\.\d% of 81 lessons at the last fit", text), text
+    # What it learned, as signs: the examples' spam words towards spam, the garden towards real.
+    towards_spam = re.search(r"Towards spam</h3> <ol>(.*?)</ol>", text)[1]
+    towards_real = re.search(r"Towards a real comment</h3> <ol>(.*?)</ol>", text)[1]
+    assert "casino" in towards_spam and "garden" not in towards_spam
+    assert "garden" in towards_real and "casino" not in towards_real
+    assert towards_spam.count("<li>") == spamfilter.SHOWN_SIGNS
     with app.app_context():
         assert spamfilter.activity(db.session).acted == 2
     assert comment_row(app, kept["id"]).filter_action in ("held", "spam")

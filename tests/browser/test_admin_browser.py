@@ -111,7 +111,29 @@ def test_admin_pages_have_no_serious_accessibility_violations(
     page.goto(strict_service.url + "/admin/spam-filter")
     expect(page.get_by_role("heading", name="Spam filter")).to_be_visible()
     assert serious_violations(page, axe_script) == []
+    # Fitted, the page also lists the signs it weighs most; the model is forgotten after, so
+    # that the other tests' comments meet no filter.
+    try:
+        _spam_filter(strict_service, "train", str(REPO / "tests" / "data" / "blog_comments.csv"))
+        page.reload()
+        expect(page.get_by_role("heading", name="Towards spam")).to_be_visible()
+        expect(page.get_by_role("heading", name="Towards a real comment")).to_be_visible()
+        assert serious_violations(page, axe_script) == []
+    finally:
+        _spam_filter(strict_service, "reset", "--yes")
     context.close()
+
+
+def _spam_filter(service, *args: str) -> None:
+    done = subprocess.run(
+        [_tool("commentsvc"), "spam-filter", *args],
+        cwd=REPO,
+        env=service.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_admin_adds_a_moderator_for_a_site_and_changes_their_sites(
