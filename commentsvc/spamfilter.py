@@ -669,6 +669,17 @@ def claim_refit(session: Session) -> bool:
     return bool(cast("CursorResult[Any]", result).rowcount)
 
 
+def release_refit(session: Session) -> None:
+    """Give up this process's claim on the refit (it failed). Commits."""
+    session.execute(
+        update(SpamModel)
+        .where(SpamModel.id == MODEL_ID)
+        .values(refitting_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
 log = logging.getLogger(__name__)
 _refitter: dict[str, Any] = {"thread": None, "pid": None}
 _refit_lock = threading.Lock()
@@ -692,7 +703,12 @@ def _refit_in_background(app: Flask) -> None:
                 session = db.session()
                 try:
                     if claim_refit(session):
-                        seconds = refit(session)
+                        try:
+                            seconds = refit(session)
+                        except Exception:
+                            session.rollback()
+                            release_refit(session)  # the next decision need not wait for it
+                            raise
                         if seconds is not None:
                             log.info("spam filter: refitted in %.2f s", seconds)
                 finally:

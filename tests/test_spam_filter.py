@@ -747,3 +747,39 @@ def test_a_served_process_refits_a_little_after_a_decision_from_a_mail_link(
         assert model_state(app) == (changes + 1, changes + 1, True), server.log_tail()
     with app.app_context():
         assert db.session.get(SpamFeature, "w:zymurgy").weight < 0  # learnt as not spam
+
+
+@pytest.mark.usefixtures("held")
+def test_a_failed_background_refit_frees_its_claim_for_the_next_decision(
+    app, moderator, make_comment, monkeypatch
+):
+    teach_examples(app, spam=25, ham=25)
+    app.config["SPAM_REFIT_IN_TESTS"] = True
+    change_settings(app, SPAM_FILTER_REFIT_DELAY=0)
+    fit, failures = spamfilter.fit, []
+
+    def fails_once(lessons, seed=1):
+        if not failures:
+            failures.append(True)
+            raise MemoryError("the host ran short of memory")
+        return fit(lessons, seed)
+
+    monkeypatch.setattr(spamfilter, "fit", fails_once)
+    token = csrf_token(moderator, "/admin/")
+
+    def decide(text: str) -> None:
+        posted = make_comment(unique_uri(), text)
+        url = f"/admin/comments/{posted['id']}/approve"
+        assert moderator.post(url, data={"csrf_token": token}).status_code == 303
+        deadline = time.monotonic() + 30
+        while spamfilter._refitter["thread"] is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    decide("My tomatoes grew well after your advice")
+    with app.app_context():
+        state = db.session.get(SpamModel, spamfilter.MODEL_ID)
+        assert failures and state.refitting_until is None  # not held for ten minutes
+        assert state.fitted_changes != state.changes
+    decide("And the beans did too")
+    changes, fitted, weighted = model_state(app)
+    assert fitted == changes and weighted
