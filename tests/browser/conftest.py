@@ -328,3 +328,9 @@ def wait_for_widget(page):
     expect(page.locator("#comments .csvc")).to_have_attribute("aria-busy", "false")
     expect(page.locator("#comments .csvc")).to_be_visible()
     expect(page.locator("#comments .csvc-count")).to_have_text(COUNT_TEXT)
+
+
+def write_and_post(page, text: str) -> None:
+    """Type a comment into the form on the page (the widget's or the plain page's) and post it."""
+    page.get_by_label("Comment", exact=True).fill(text)
+    page.get_by_role("button", name="Post comment").click()

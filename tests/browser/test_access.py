@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import serious_violations, wait_for_widget
+from .conftest import serious_violations, wait_for_widget, write_and_post
 
 pytestmark = pytest.mark.browser
 
@@ -102,8 +102,7 @@ def test_form_with_errors_has_no_serious_axe_violations(
             wait_for_widget(page)
             page.get_by_label("E-mail (optional)").fill("not an address")
             page.get_by_label("Website (optional)").fill("javascript:alert(1)")
-            page.get_by_label("Comment", exact=True).fill("Hello")
-            page.get_by_role("button", name="Post comment").click()
+            write_and_post(page, "Hello")
             expect(page.locator("#comments .csvc-field-website .csvc-error")).to_be_visible()
             expect(page.locator("#comments .csvc-field-email .csvc-error")).to_be_visible()
             assert serious_violations(page, axe_script) == [], scheme
@@ -143,8 +142,7 @@ def test_thread_page_shows_comments_and_posts_without_javascript(
     expect(page.locator(".csvc-replies article", has_text="A nested answer")).to_be_visible()
 
     page.get_by_label("Name (optional)").fill("Jo")
-    page.get_by_label("Comment", exact=True).fill("Posted from a plain form.")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Posted from a plain form.")
     expect(page).to_have_url(re.compile(r"/comments\?uri=.*#comment-\d+$"))
     expect(page.locator(".csvc-notice")).to_have_text(re.compile("published"))
     expect(page.locator("article", has_text="Posted from a plain form.")).to_be_visible()
@@ -201,8 +199,7 @@ def test_thread_page_shows_field_errors_without_javascript(
         checked = context.new_page()
         checked.goto(f"{service.url}/comments?uri={thread_uri}")
         checked.get_by_label("Website (optional)").fill("javascript:alert(1)")
-        checked.get_by_label("Comment", exact=True).fill("Keep this text")
-        checked.get_by_role("button", name="Post comment").click()
+        write_and_post(checked, "Keep this text")
         expect(checked.locator("#f-website-err")).to_be_visible()
         assert serious_violations(checked, axe_script) == []
     finally:

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.support.env import REPO
 
-from .conftest import _tool, serious_violations, wait_for_widget
+from .conftest import _tool, serious_violations, wait_for_widget, write_and_post
 
 pytestmark = pytest.mark.browser
 PASSWORD = "moderate with care"
@@ -65,8 +65,7 @@ def test_moderator_approves_a_held_comment_and_readers_see_it(
     page.goto(reader_url)
     wait_for_widget(page)
     text = f"Persistence paid off for me too {uuid.uuid4().hex[:6]}"
-    page.get_by_label("Comment", exact=True).fill(text)
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, text)
     expect(
         page.locator("#comments article.csvc-comment", has_text=text).locator(".csvc-pending-note")
     ).to_have_text("awaiting moderation")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.support.http import http_json
 
-from .conftest import wait_for_widget
+from .conftest import wait_for_widget, write_and_post
 
 pytestmark = pytest.mark.browser
 
@@ -50,8 +50,7 @@ def test_held_comment_is_shown_only_to_its_author(page, browser, blog, strict_se
     url = blog.post_page(strict_service, thread_uri)
     page.goto(url)
     wait_for_widget(page)
-    page.get_by_label("Comment", exact=True).fill("Please approve me")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Please approve me")
     mine = page.locator("#comments article.csvc-comment", has_text="Please approve me")
     expect(mine).to_be_visible()
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
@@ -84,8 +83,7 @@ def own_tokens(page):
 def test_edit_and_delete_own_comment_inside_the_window(page, blog, service, thread_uri):
     page.goto(blog.post_page(service, thread_uri))
     wait_for_widget(page)
-    page.get_by_label("Comment", exact=True).fill("First version")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "First version")
     mine = page.locator("#comments article.csvc-comment").first
     expect(mine).to_contain_text("First version")
     mine = page.locator("#comments #" + mine.get_attribute("id"))
@@ -144,8 +142,7 @@ def test_edit_is_refused_after_the_window(page, blog, strict_service, thread_uri
     page.clock.install(time=time.time() - 3600)
     page.goto(blog.post_page(service, thread_uri))
     wait_for_widget(page)
-    page.get_by_label("Comment", exact=True).fill("Quick one")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Quick one")
     posted = page.locator("#comments article.csvc-comment", has_text="Quick one")
     article_id = posted.get_attribute("id")
     held_id = int(article_id.removeprefix("comment-"))
@@ -181,8 +178,7 @@ def test_edit_buttons_disappear_when_the_window_closes(page, blog, service, thre
     page.clock.install(time=time.time())
     page.goto(blog.post_page(service, thread_uri))
     wait_for_widget(page)
-    page.get_by_label("Comment", exact=True).fill("Watch the buttons")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Watch the buttons")
     mine = page.locator("#comments article.csvc-comment", has_text="Watch the buttons")
     expect(mine.get_by_role("button", name="Delete")).to_be_visible()
     expect(mine.get_by_role("button", name="Edit")).to_be_visible()
@@ -207,8 +203,7 @@ def test_a_closed_thread_offers_delete_but_no_edit(page, blog, service, thread_u
     withdrawing one's own comment stays possible."""
     page.goto(blog.post_page(service, thread_uri))
     wait_for_widget(page)
-    page.get_by_label("Comment", exact=True).fill("Said before the close")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Said before the close")
     mine = page.locator("#comments article.csvc-comment", has_text="Said before the close")
     expect(mine.get_by_role("button", name="Edit")).to_be_visible()
     close_thread(service, thread_uri)
@@ -229,8 +224,7 @@ def test_a_closed_thread_offers_delete_but_no_edit(page, blog, service, thread_u
 def test_deleting_a_comment_with_replies_leaves_a_placeholder(page, blog, service, thread_uri):
     page.goto(blog.post_page(service, thread_uri))
     wait_for_widget(page)
-    page.get_by_label("Comment", exact=True).fill("Soon withdrawn")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Soon withdrawn")
     posted = page.locator("#comments article.csvc-comment", has_text="Soon withdrawn")
     parent_id = int(posted.get_attribute("id").removeprefix("comment-"))
     service.post(thread_uri, "An answer that stays", parent_id=parent_id)

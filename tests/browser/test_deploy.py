@@ -39,7 +39,7 @@ from tests.support.need import free_port
 from tests.support.server import Server
 from tests.support.tls import make_certificate
 
-from .conftest import wait_for_widget
+from .conftest import wait_for_widget, write_and_post
 
 pytestmark = pytest.mark.browser
 
@@ -285,8 +285,7 @@ def test_widget_through_nginx_loads_posts_and_stores_the_comment(
     page.goto(blog.post_page(deployment, thread_uri))
     wait_for_widget(page)
     text = f"Posted through the proxy {secrets.token_hex(4)}"
-    page.get_by_label("Comment", exact=True).fill(text)
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, text)
     expect(page.locator("#comments article.csvc-comment", has_text=text)).to_be_visible()
     expect(page.locator("#comments .csvc-count")).to_have_text("1 comment")
     assert [

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import HOSTILE_CSS, start_service, wait_for_widget
+from .conftest import HOSTILE_CSS, start_service, wait_for_widget, write_and_post
 
 pytestmark = pytest.mark.browser
 
@@ -69,8 +69,7 @@ def test_posting_from_an_allowed_origin_shows_the_comment(page, blog, service, t
     wait_for_widget(page)
     page.get_by_label("Name (optional)").fill("Dana")
     page.get_by_label("Website (optional)").fill("https://dana.example")
-    page.get_by_label("Comment", exact=True).fill("I called every **Tuesday** for a year.")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "I called every **Tuesday** for a year.")
 
     posted = comment(page, "I called every Tuesday for a year.")
     expect(posted).to_be_visible()
@@ -194,8 +193,7 @@ def test_validation_error_shows_next_to_its_field(page, blog, service, thread_ur
     wait_for_widget(page)
     website = page.get_by_label("Website (optional)")
     website.fill("javascript:alert(1)")
-    page.get_by_label("Comment", exact=True).fill("Click my name")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Click my name")
 
     error = page.locator("#comments .csvc-field-website .csvc-error")
     expect(error).to_be_visible()
@@ -255,8 +253,7 @@ def test_network_failure_keeps_the_text(page, blog, service, thread_uri):
     page.goto(blog.post_page(service, thread_uri))
     wait_for_widget(page)
     page.route(service.url + "/api/comments", lambda route: route.abort())
-    page.get_by_label("Comment", exact=True).fill("Typed on a train")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Typed on a train")
     expect(page.locator("#comments form [role=status]")).to_have_text(
         re.compile("Could not reach the comment server.*still here")
     )

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import wait_for_widget
+from .conftest import wait_for_widget, write_and_post
 
 
 def comment(page, text):
@@ -49,8 +49,7 @@ def test_a_reader_votes_once_changes_and_takes_it_back(page, blog, service, thre
 def test_held_comments_have_no_votes(page, blog, strict_service, thread_uri):
     page.goto(blog.post_page(strict_service, thread_uri))
     wait_for_widget(page)
-    page.get_by_label("Comment", exact=True).fill("Held for a moderator")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Held for a moderator")
     held = comment(page, "Held for a moderator")
     expect(held).to_contain_text("awaiting moderation")
     expect(held.locator(".csvc-vote")).to_have_count(0)

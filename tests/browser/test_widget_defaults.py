@@ -10,7 +10,7 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import wait_for_widget
+from .conftest import wait_for_widget, write_and_post
 
 pytestmark = pytest.mark.browser
 
@@ -23,8 +23,7 @@ def page_html(service, title: str, attrs: str = "") -> str:
 
 
 def post_through_widget(page, text: str) -> None:
-    page.get_by_label("Comment", exact=True).fill(text)
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, text)
     expect(page.locator("#comments article.csvc-comment", has_text=text)).to_be_visible()
 
 

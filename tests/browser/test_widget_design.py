@@ -19,7 +19,7 @@ from commentsvc.extensions import db
 from commentsvc.models import Comment, Status
 from commentsvc.moderation import moderate
 
-from .conftest import HOSTILE_CSS, serious_violations, wait_for_widget
+from .conftest import HOSTILE_CSS, serious_violations, wait_for_widget, write_and_post
 
 pytestmark = pytest.mark.browser
 
@@ -135,8 +135,7 @@ def post(page, text, author: str | None = None):
     form = main_form(page)
     if author is not None:
         form.get_by_label("Name (optional)").fill(author)
-    form.get_by_label("Comment", exact=True).fill(text)
-    form.get_by_role("button", name="Post comment").click()
+    write_and_post(form, text)
     posted = comment(page, text)
     expect(posted).to_be_visible()
     return page.locator("#comments #" + posted.get_attribute("id"))
@@ -488,8 +487,7 @@ def test_a_fast_poster_sees_posting_and_is_published_not_taken_for_spam(
     wait_for_widget(page)
     form = main_form(page)
     text = fresh("Typed in a hurry")
-    form.get_by_label("Comment", exact=True).fill(text)
-    form.get_by_role("button", name="Post comment").click()
+    write_and_post(form, text)
     # The widget waits out the form token's first seconds, and says so meanwhile.
     expect(form.locator(".csvc-status")).to_have_text("Posting…")
     expect(form.get_by_role("button", name="Post comment")).to_have_attribute(
@@ -517,8 +515,7 @@ def test_a_fast_poster_on_a_moderated_site_sees_awaiting_moderation_and_is_held_
     wait_for_widget(page)
     form = main_form(page)
     text = fresh("Pasted in a hurry, on a moderated blog")
-    form.get_by_label("Comment", exact=True).fill(text)
-    form.get_by_role("button", name="Post comment").click()
+    write_and_post(form, text)
     expect(form.locator(".csvc-status")).to_have_text("Posting…")
     mine = comment(page, text)
     expect(mine).to_be_visible(timeout=15_000)

@@ -15,7 +15,7 @@ from commentsvc.config import settings_of
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Moderator, Status
 
-from .conftest import wait_for_widget
+from .conftest import wait_for_widget, write_and_post
 
 pytestmark = pytest.mark.browser
 
@@ -60,8 +60,7 @@ def count(page):
 
 
 def post(page, text):
-    page.get_by_label("Comment", exact=True).fill(text)
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, text)
     posted = comment(page, text)
     expect(posted).to_be_visible()
     # By id from here on: an edit replaces the article's text.
@@ -343,8 +342,7 @@ def test_spam_looks_like_a_held_comment_to_its_author_only(
             .querySelector('.csvc-main-form input[name=hp]');
         hp.value = 'https://cheap-pills.example';
     }""")
-    page.get_by_label("Comment", exact=True).fill("Great post, visit my site")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Great post, visit my site")
     mine = comment(page, "Great post, visit my site")
     expect(mine.locator(".csvc-pending-note")).to_have_text("awaiting moderation")
     expect(widget_status(page)).to_have_text(
@@ -392,8 +390,7 @@ def test_quick_posts_by_a_person_are_paced_not_taken_for_a_bots(
             else None
         ),
     )
-    page.get_by_label("Comment", exact=True).fill("Posted the moment the page showed")
-    page.get_by_role("button", name="Post comment").click()
+    write_and_post(page, "Posted the moment the page showed")
     expect(widget_status(page)).to_have_text("Your comment is published.", timeout=10_000)
     first = comment(page, "Posted the moment the page showed")
     first.get_by_role("button", name="Reply to Anonymous").click()
