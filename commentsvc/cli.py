@@ -237,8 +237,7 @@ def erase(email: str, yes: bool) -> None:
     db.session.commit()
     from . import spamfilter
 
-    if spamfilter.stale(db.session()):
-        spamfilter.refit(db.session())  # no weight may keep what the erased lessons taught
+    spamfilter.refit(db.session())  # if lessons went: no weight may keep what they taught
     click.echo(
         f"{erased.comments} comment(s) erased; {erased.subscriptions} subscription(s) "
         f"and {erased.mails} mail(s) deleted; {erased.audit_entries} audit log "

@@ -49,11 +49,23 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context
-from sqlalchemy import CursorResult, Table, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Table,
+    bindparam,
+    case,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from .config import Settings, settings_of
 from .errors import BadTrainingFile
+from .extensions import db
 from .models import Comment, SpamFeature, SpamLesson, SpamModel, utcnow
 from .transactions import upsert_insert
 
@@ -698,8 +710,6 @@ def _refit_in_background(app: Flask) -> None:
             _refit_wanted.clear()
         try:
             with app.app_context():
-                from .extensions import db
-
                 session = db.session()
                 try:
                     if claim_refit(session):
@@ -742,8 +752,6 @@ def forget_change_on_rollback(session: Session) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from sqlalchemy import event
-
     if not event.contains(Session, "after_commit", refit_after_commit):
         event.listen(Session, "after_commit", refit_after_commit)
         event.listen(Session, "after_rollback", forget_change_on_rollback)
@@ -841,7 +849,7 @@ def stats(session: Session, hold: float) -> Stats:
         accuracy=accuracy_at(held_back, hold),
         fitted=state.fitted if state else None,
         fit_seconds=state.fit_seconds if state else None,
-        stale=state is not None and state.fitted_changes != state.changes,
+        stale=stale(session),
     )
 
 
