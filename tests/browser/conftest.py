@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.databases import migrated_sqlite
-from tests.support.env import service_env
+from tests.support.env import REPO, service_env
 from tests.support.http import http_json
 from tests.support.need import free_port
 from tests.support.server import Server
@@ -172,6 +172,20 @@ class Service:
 
     def count(self, uri: str) -> int:
         return self.thread(uri)["count"]
+
+    def command(
+        self, *args: str, input: str | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """`commentsvc ARGS` on this instance's database and secret key, as its operator runs it."""
+        return subprocess.run(
+            [_tool("commentsvc"), *args],
+            input=input,
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def stop(self):
         self.server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 
 import pytest
@@ -10,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.support.env import REPO
 
-from .conftest import _tool, serious_violations, wait_for_widget, write_and_post
+from .conftest import serious_violations, wait_for_widget, write_and_post
 
 pytestmark = pytest.mark.browser
 PASSWORD = "moderate with care"
@@ -19,21 +18,13 @@ PASSWORD = "moderate with care"
 @pytest.fixture(scope="session")
 def moderator_name(strict_service) -> str:
     name = f"mod{uuid.uuid4().hex[:6]}"
-    created = subprocess.run(
-        [
-            _tool("commentsvc"),
-            "create-moderator",
-            name,
-            "--email",
-            f"{name}@example.com",
-            "--password-stdin",
-        ],
+    created = strict_service.command(
+        "create-moderator",
+        name,
+        "--email",
+        f"{name}@example.com",
+        "--password-stdin",
         input=PASSWORD + "\n",
-        cwd=REPO,
-        env=strict_service.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert created.returncode == 0, created.stderr
     return name
@@ -124,14 +115,7 @@ def test_admin_pages_have_no_serious_accessibility_violations(
 
 
 def _spam_filter(service, *args: str) -> None:
-    done = subprocess.run(
-        [_tool("commentsvc"), "spam-filter", *args],
-        cwd=REPO,
-        env=service.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = service.command("spam-filter", *args, timeout=120)
     assert done.returncode == 0, done.stderr
 
 

@@ -4,17 +4,14 @@ is told on the form when a file cannot be imported."""
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.env import REPO
-
 from ..conftest import corpus
-from .conftest import Service, _tool, serious_violations, start_service
+from .conftest import Service, serious_violations, start_service
 from .test_admin_browser import PASSWORD, log_in
 
 pytestmark = pytest.mark.browser
@@ -39,23 +36,15 @@ def import_service(blog, tmp_path_factory):
 @pytest.fixture(scope="module")
 def admin_name(import_service) -> str:
     name = f"admin{uuid.uuid4().hex[:6]}"
-    created = subprocess.run(
-        [
-            _tool("commentsvc"),
-            "create-moderator",
-            name,
-            "--email",
-            f"{name}@example.com",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
+    created = import_service.command(
+        "create-moderator",
+        name,
+        "--email",
+        f"{name}@example.com",
+        "--role",
+        "admin",
+        "--password-stdin",
         input=PASSWORD + "\n",
-        cwd=REPO,
-        env=import_service.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert created.returncode == 0, created.stderr
     return name

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import subprocess
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,10 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.env import REPO
-
 from ..conftest import corpus
-from .conftest import Service, _tool, start_service, wait_for_widget
+from .conftest import Service, start_service, wait_for_widget
 
 # Dates are checked as the reader sees them: pin the browser's zone and language.
 pytestmark = [
@@ -105,13 +102,8 @@ def run_import(service: Service, tmp: Path, fmt: str, export: Path, uri_map: dic
     map_file = tmp / f"uri-map-{uuid.uuid4().hex[:8]}.csv"
     with map_file.open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(uri_map.items())
-    done = subprocess.run(
-        [_tool("commentsvc"), "import", fmt, str(export), "--uri-map", str(map_file), "--quiet"],
-        cwd=REPO,
-        env=service.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = service.command(
+        "import", fmt, str(export), "--uri-map", str(map_file), "--quiet", timeout=120
     )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     assert "Refused: 0" in done.stdout.splitlines(), done.stdout
