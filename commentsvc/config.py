@@ -48,6 +48,14 @@ def _seconds(value: str) -> int:
     return _whole(value)
 
 
+def _delay(value: str) -> int:
+    """Seconds to wait in a process: at most an hour (a sleep of years would never end)."""
+    seconds = _whole(value)
+    if seconds > 3600:
+        raise ValueError(value)
+    return seconds
+
+
 # An address as a mail header carries it; the domain may be a bare host name (localhost).
 _ADDRESS = r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\".]+(?:\.[^@\s<>()\[\],;:\".]+)*"
 _ADDRESS_ALONE = re.compile(_ADDRESS)
@@ -133,6 +141,7 @@ ALLOWED: dict[Callable[[str], Any], str] = {
     _bool: "true or false (also 1 or 0, yes or no, on or off)",
     _whole: "a whole number",
     _seconds: "a whole number of seconds",
+    _delay: "a whole number of seconds from 0 to 3600",
     _origins: "a comma-separated list of origins like https://blog.example (no path)",
     _url: "an http:// or https:// URL",
     _redis: "a URL like redis://127.0.0.1:6379/0",
@@ -279,7 +288,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SPAM_FILTER_REFIT_DELAY",
         20,
-        _seconds,
+        _delay,
         "seconds a process waits after moderators' decisions before it refits the spam filter",
     ),
     Setting("AKISMET_KEY", None, str, "key for an Akismet-compatible spam check (off when unset)"),

@@ -203,6 +203,9 @@ def test_thresholds_and_mode_are_settings_checked_when_read():
         {"COMMENTSVC_SPAM_FILTER_HOLD": "high"},
         {"COMMENTSVC_SPAM_FILTER_HOLD": "1.5"},
         {"COMMENTSVC_SPAM_FILTER_HOLD": "0.99", "COMMENTSVC_SPAM_FILTER_SPAM": "0.95"},
+        {"COMMENTSVC_SPAM_FILTER_REFIT_DELAY": "soon"},
+        # Beyond what a process can sleep: the refit would never come.
+        {"COMMENTSVC_SPAM_FILTER_REFIT_DELAY": "1000000000000"},
     ):
         with pytest.raises(BadSetting, match="COMMENTSVC_SPAM_FILTER"):
             load("/tmp", environ=bad)
