@@ -67,6 +67,10 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     )
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "commentsvc")
     app.json = FastJSONProvider(app)
+    from .fastreads import FastReads  # the API's modules, which need the app's package first
+
+    # Under ProxyFix, so that both see the client's scheme and host as Flask does.
+    app.wsgi_app = FastReads(app, app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         # Flask documents wrapping wsgi_app in middleware; its type is a method all the same.

@@ -17,8 +17,9 @@ from functools import lru_cache
 
 from flask import Response, request
 from werkzeug.datastructures import HeaderSet
+from werkzeug.http import parse_accept_header, parse_etags
 
-from .config import current_settings
+from .config import Settings, current_settings
 
 # Smaller bodies are sent as they are: compressing would save a few bytes and cost a header.
 GZIP_MIN_BYTES = 1024
@@ -96,62 +97,89 @@ class Body:
         return False
 
 
-def chosen_encoding() -> str | None:
-    """The compression the client takes and prefers: "br", "gzip", or None for neither."""
-    accepted = request.accept_encodings
-    brotli, gzip_ = accepted["br"], accepted["gzip"]
+@lru_cache(maxsize=64)
+def _accepted(accept_encoding: str | None) -> tuple[float, float]:
+    """The qualities of brotli and gzip in an Accept-Encoding value (a few values are common)."""
+    accepted = parse_accept_header(accept_encoding)
+    return accepted["br"], accepted["gzip"]
+
+
+def chosen_encoding(accept_encoding: str | None) -> str | None:
+    """The compression an Accept-Encoding takes and prefers: "br", "gzip", or None for
+    neither."""
+    brotli, gzip_ = _accepted(accept_encoding)
     if brotli > 0 and brotli >= gzip_:
         return "br"
     return "gzip" if gzip_ > 0 else None
 
 
+def names_current(if_none_match: str | None, etags: tuple[str, ...]) -> bool:
+    """Whether an If-None-Match value names one of these (unquoted) tags."""
+    if not if_none_match:
+        return False  # most requests: nothing to parse
+    parsed = parse_etags(if_none_match)
+    return bool(parsed) and any(parsed.contains_weak(tag) for tag in etags)
+
+
 def not_modified(etags: tuple[str, ...]) -> bool:
     """Whether the request's If-None-Match names one of these (unquoted) tags."""
-    if "HTTP_IF_NONE_MATCH" not in request.environ:
-        return False  # most requests: nothing to parse
-    if_none_match = request.if_none_match
-    return bool(if_none_match) and any(if_none_match.contains_weak(tag) for tag in etags)
+    return names_current(request.environ.get("HTTP_IF_NONE_MATCH"), etags)
 
 
-def public_cache_control() -> str:
+def public_cache_control(settings: Settings | None = None) -> str:
     """How long browsers and shared caches may keep a public read, and serve it stale while
-    they ask again."""
-    seconds = current_settings().public_max_age
+    they ask again (by the install's settings, or the current app's)."""
+    seconds = (settings or current_settings()).public_max_age
     if seconds <= 0:
         return "no-cache"
     return f"public, max-age={seconds}, stale-while-revalidate={seconds * 6}"
 
 
+def representation(
+    body: Body, accept_encoding: str | None, if_none_match: str | None
+) -> tuple[bytes | None, str | None, str]:
+    """What to send of a body: its bytes (None when the client's copy is current: 304), their
+    Content-Encoding (compressed when the client takes it and it is worth it), and their ETag.
+    Every representation decodes to the same bytes, so any of their ETags proves a copy
+    current."""
+    encoding = chosen_encoding(accept_encoding) if len(body.raw) >= GZIP_MIN_BYTES else None
+    if encoding == "br" and not body.brotli_ready() and _accepted(accept_encoding)[1] > 0:
+        encoding = "gzip"  # rather than wait for the slow brotli form
+    tags = {None: body.tag, "gzip": body.tag + "-gz", "br": body.tag + "-br"}
+    if names_current(if_none_match, tuple(tags.values())):
+        return None, encoding, tags[encoding]
+    if encoding == "br":
+        return body.brotli(), encoding, tags[encoding]
+    if encoding == "gzip":
+        return body.gzipped(), encoding, tags[encoding]
+    return body.raw, None, tags[encoding]
+
+
 def conditional(
     body: Body, content_type: str, cache_control: str, vary: tuple[str, ...] = ()
 ) -> Response:
-    """200 with the body (compressed when the client takes it and it is worth it), or 304
-    when the client's copy is current. Every representation decodes to the same bytes, so any
-    of their ETags proves a copy current."""
-    encoding = chosen_encoding() if len(body.raw) >= GZIP_MIN_BYTES else None
-    if encoding == "br" and not body.brotli_ready() and request.accept_encodings["gzip"] > 0:
-        encoding = "gzip"  # rather than wait for the slow brotli form
-    tags = {None: body.tag, "gzip": body.tag + "-gz", "br": body.tag + "-br"}
-    if not_modified(tuple(tags.values())):
+    """200 with the body in the representation the client takes, or 304 when the client's
+    copy is current."""
+    environ = request.environ
+    payload, encoding, tag = representation(
+        body, environ.get("HTTP_ACCEPT_ENCODING"), environ.get("HTTP_IF_NONE_MATCH")
+    )
+    if payload is None:
         response = Response(status=304)
-    elif encoding == "br":
-        response = Response(body.brotli(), content_type=content_type)
-        response.headers["Content-Encoding"] = "br"
-    elif encoding == "gzip":
-        response = Response(body.gzipped(), content_type=content_type)
-        response.headers["Content-Encoding"] = "gzip"
     else:
-        response = Response(body.raw, content_type=content_type)
+        response = Response(payload, content_type=content_type)
+        if encoding:
+            response.headers["Content-Encoding"] = encoding
     # The response is new, so none of these is there yet: added, not searched for and set.
     headers = response.headers
-    headers.add("ETag", f'"{tags[encoding]}"')
+    headers.add("ETag", f'"{tag}"')
     headers.add("Cache-Control", cache_control)
-    headers.add("Vary", _vary_value(vary))
+    headers.add("Vary", vary_value(vary))
     return response
 
 
 @lru_cache(maxsize=32)
-def _vary_value(vary: tuple[str, ...]) -> str:
+def vary_value(vary: tuple[str, ...]) -> str:
     """The Vary of a conditional answer, written as werkzeug writes a header set."""
     names = HeaderSet()
     names.update(["Accept-Encoding", *vary])  # one by one, as response.vary.add would

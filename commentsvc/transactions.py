@@ -207,8 +207,8 @@ def _watched(engine: Engine) -> bool:
     )
 
 
-def _read(read: Callable[[Any], T]) -> T:
-    engine = db.engine
+def _read(read: Callable[[Any], T], engine: Engine | None) -> T:
+    engine = engine or db.engine
     if engine.dialect.name == "sqlite" and not _watched(engine):
         reads = PlainReads(engine)
         try:
@@ -224,13 +224,13 @@ def _read(read: Callable[[Any], T]) -> T:
         return read(conn)
 
 
-def read_with_retry(read: Callable[[Any], T]) -> T:
-    """Run a read on a fresh connection (a Connection, or PlainReads on SQLite); once more if
-    the server had dropped that connection (after a database restart every pooled connection
-    is dead, and is replaced on failure)."""
+def read_with_retry(read: Callable[[Any], T], engine: Engine | None = None) -> T:
+    """Run a read on a fresh connection (a Connection, or PlainReads on SQLite) of `engine`
+    (the current app's by default); once more if the server had dropped that connection (after
+    a database restart every pooled connection is dead, and is replaced on failure)."""
     try:
-        return _read(read)
+        return _read(read, engine)
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-    return _read(read)
+    return _read(read, engine)

@@ -56,7 +56,11 @@ def run_forever(
 
 def start_background_sender() -> None:
     """Before a request: start this process's sender thread once (gunicorn forks after import)."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    start_sender(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def start_sender(app: Flask) -> None:
+    """Start this process's sender thread for `app`, unless it runs already."""
     if app.testing or not settings_of(app).mail_background:
         return
     state = app.extensions[STATE]
