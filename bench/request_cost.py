@@ -5,8 +5,12 @@ Each request goes straight to the WSGI callable (no server, no sockets), so what
 the service's own work per request; the median of several passes is steadier on a shared
 machine than wrk's figures.
 
+On PostgreSQL (`--db postgres`) the figures are this process's processor time only: the
+server's share of each read is not in them, so they show what the service itself spends.
+
 Usage: .venv/bin/python bench/request_cost.py [--requests 5000] [--posts 1000] [--passes 5]
                                               [--rows read0,count1,count50,post]
+                                              [--db sqlite|postgres]
                                               [--profile ROW [--sort tottime]]
 """
 
@@ -29,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this tree, not whatever the venv points at
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import migrated_app  # noqa: E402
+from _common import DEFAULT_POSTGRES_URL, Database, migrated_app  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 from commentsvc.tokens import issue_form_token  # noqa: E402
@@ -135,38 +139,47 @@ def main() -> None:
     parser.add_argument("--rows", default="read0,count1,count50,post")
     parser.add_argument("--profile", help="profile one pass of this row instead")
     parser.add_argument("--sort", default="cumulative", help="the profile's order (or tottime)")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     args = parser.parse_args()
 
+    with tempfile.TemporaryDirectory() as folder:
+        database = Database(args.db, Path(folder), args.postgres_url)
+        try:
+            _measure(args, migrated_app(database.create(), SECRET))
+        finally:
+            database.drop()
+
+
+def _measure(args: argparse.Namespace, app: Any) -> None:
     from floor_app import app as floor
 
-    with tempfile.TemporaryDirectory() as folder:
-        app = migrated_app(f"sqlite:///{folder}/bench.db", SECRET)
-        _seed(app)
-        tag = [0]
-        rows = _rows(tag)
-        wsgis = {"floor-get": floor.wsgi_app, "floor-post": floor.wsgi_app}
-        if args.profile:
-            row = rows[args.profile]
-            wsgi = wsgis.get(row.name, app.wsgi_app)
-            _pass(wsgi, row, 200)
-            profile = cProfile.Profile()
-            profile.enable()
-            _pass(wsgi, row, args.posts if row.name == "post" else args.requests)
-            profile.disable()
-            pstats.Stats(profile).sort_stats(args.sort).print_stats(70)
-            return
-        names = ["floor-get", "floor-post", *args.rows.split(",")]
-        print(f"us per request, median of {args.passes} passes (min, max)")
-        for name in names:
-            row = rows[name]
-            wsgi = wsgis.get(name, app.wsgi_app)
-            n = args.posts if name == "post" else args.requests
-            _pass(wsgi, row, min(n, 200))  # warm
-            times = [_pass(wsgi, row, n) for _ in range(args.passes)]
-            print(
-                f"  {name:<11} {statistics.median(times):8.1f}"
-                f"   ({min(times):.1f}, {max(times):.1f})   n={n}"
-            )
+    _seed(app)
+    tag = [0]
+    rows = _rows(tag)
+    wsgis = {"floor-get": floor.wsgi_app, "floor-post": floor.wsgi_app}
+    if args.profile:
+        row = rows[args.profile]
+        wsgi = wsgis.get(row.name, app.wsgi_app)
+        _pass(wsgi, row, 200)
+        profile = cProfile.Profile()
+        profile.enable()
+        _pass(wsgi, row, args.posts if row.name == "post" else args.requests)
+        profile.disable()
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(70)
+        return
+    names = ["floor-get", "floor-post", *args.rows.split(",")]
+    print(f"us per request, median of {args.passes} passes (min, max)")
+    for name in names:
+        row = rows[name]
+        wsgi = wsgis.get(name, app.wsgi_app)
+        n = args.posts if name == "post" else args.requests
+        _pass(wsgi, row, min(n, 200))  # warm
+        times = [_pass(wsgi, row, n) for _ in range(args.passes)]
+        print(
+            f"  {name:<11} {statistics.median(times):8.1f}"
+            f"   ({min(times):.1f}, {max(times):.1f})   n={n}"
+        )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import orjson
 from werkzeug.datastructures import MultiDict
@@ -60,7 +61,7 @@ class FastReads:
         if route is not None:
             try:
                 answer = route(environ)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 # A bad request or a failed read: Flask answers it in full (the same code
                 # meets the same problem there, and reports it as the API does).
                 answer = None
@@ -118,8 +119,6 @@ class FastReads:
 
 def _query(environ: WSGIEnvironment) -> MultiDict[str, str]:
     """The query's parameters, parsed as werkzeug's Request.args parses them."""
-    from urllib.parse import parse_qsl
-
     query = environ.get("QUERY_STRING", "").encode("latin1").decode()
     return MultiDict(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"))
 

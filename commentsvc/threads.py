@@ -84,8 +84,11 @@ _COUNTS = plain(
 )
 # PostgreSQL takes the URIs as one array: the statement is the same however many there are, so
 # it is prepared once, not written out with a parameter per URI on every request.
-_COUNTS_ARRAY = select(Thread.uri, Thread.approved_count).where(
-    Thread.site == bindparam("site"), Thread.uri == any_(bindparam("uris", type_=ARRAY(String)))
+_COUNTS_ARRAY = plain(
+    select(Thread.uri, Thread.approved_count).where(
+        Thread.site == bindparam("site"),
+        Thread.uri == any_(bindparam("uris", type_=ARRAY(String))),
+    )
 )
 
 

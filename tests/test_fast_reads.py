@@ -96,6 +96,7 @@ THREAD_READS = [
     ({"uri": "{short}", "site": "other"}, {"Origin": "https://other.test"}),
     ({"uri": "{long}", "unknown": "ignored", "uri2": "x"}, {}),
     ({"uri": "{short}"}, {"X-Edit-Tokens": ""}),
+    ({"uri": "{long}"}, {"Accept-Language": "fr-CA, fr;q=0.8"}),
 ]
 
 

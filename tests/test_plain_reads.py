@@ -1,5 +1,6 @@
-"""The hot reads that skip SQLAlchemy's execution machinery on SQLite give exactly what a
-Connection gives: the same rows, the same Python types, the same exceptions."""
+"""The hot reads that skip SQLAlchemy's execution machinery give exactly what a Connection
+gives: the same rows, the same Python types, the same exceptions; and on PostgreSQL the
+connection goes back to the pool as it came, out of autocommit."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from commentsvc.extensions import db
 from commentsvc.models import Comment, Thread
-from commentsvc.threads import _COUNTS, _THREAD
+from commentsvc.threads import _COUNTS, _COUNTS_ARRAY, _THREAD
 from commentsvc.transactions import PlainReads, plain, read_with_retry
 
 MISSING = sa.table("no_such_table", sa.column("id", sa.Integer))
@@ -78,13 +79,41 @@ def test_other_statements_after_a_plain_one_share_its_connection(threads):
         assert db.engine.pool.checkedout() == 0  # every connection went back to the pool
 
 
-@pytest.mark.backends("sqlite")
-def test_on_sqlite_the_hot_reads_are_plain(threads):
+@pytest.mark.backends("postgresql")
+@pytest.mark.parametrize("uris", [["/open/"], ["/open/", "/closed/", "/none/"], []])
+def test_counts_as_one_array_read_the_same(threads, uris):
+    def read(conn):
+        return sorted(conn.execute(_COUNTS_ARRAY, {"site": "default", "uris": uris}))
+
+    ours, theirs = _both(threads, read)
+    assert _typed(ours) == _typed(theirs)
+    assert len(ours) == len(set(uris) - {"/none/"})
+
+
+def test_the_hot_reads_are_plain(threads):
     with threads.app_context():
         assert read_with_retry(lambda conn: type(conn)) is PlainReads
 
 
-@pytest.mark.backends("sqlite")
+def _pooled_connection_keeps_transactions(app):
+    """Whether the pool's connection still rolls back what it wrote (is not in autocommit)."""
+    with app.app_context():
+        with db.engine.connect() as conn:
+            conn.execute(sa.insert(Thread).values(site="default", uri="/rolled-back/"))
+            conn.rollback()
+        with db.engine.connect() as conn:
+            return conn.execute(sa.select(Thread.id).where(Thread.uri == "/rolled-back/")).first()
+
+
+def test_a_plain_read_leaves_the_connection_out_of_autocommit(threads):
+    with threads.app_context():
+        read_with_retry(lambda conn: conn.execute(_THREAD, {"site": "default", "uri": "/o/"}))
+        # A statement that is not plain runs on a Connection over the same driver connection.
+        read_with_retry(lambda conn: conn.execute(sa.select(sa.func.count(Comment.id))).scalar())
+        assert db.engine.pool.checkedout() == 0
+    assert _pooled_connection_keeps_transactions(threads) is None
+
+
 def test_a_listener_on_the_engine_sees_every_statement(threads):
     seen = []
 
@@ -108,3 +137,4 @@ def test_a_database_error_is_sqlalchemys_and_the_connection_goes_back(threads):
         with pytest.raises(DBAPIError):  # OperationalError on SQLite, as through a Connection
             read_with_retry(lambda conn: conn.execute(_FROM_MISSING, {"id": 1}).first())
         assert db.engine.pool.checkedout() == 0
+    assert _pooled_connection_keeps_transactions(threads) is None
