@@ -77,9 +77,14 @@ def origin_of(url: str) -> str | None:
 # What a thread uri may not hold: control characters (Cc), lone surrogates (Cs: UTF-8 cannot
 # encode them) and every character str.isspace() calls a space. One regular expression rather
 # than a walk through the characters, since a page's counts check up to 100 uris a request.
-_NOT_IN_URI = re.compile(
-    r"[\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff]"
+_URI_CHARACTERS = (
+    r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff"
 )
+_NOT_IN_URI = re.compile(f"[{_URI_CHARACTERS}]")
+# Paths on the blog, one per line (a newline is not allowed in a uri, so it cannot be one):
+# what nearly every counts request holds, checked with one match for the lot.
+_PLAIN_PATH = rf"/(?![/\\])[^{_URI_CHARACTERS}]*"
+_PLAIN_PATHS = re.compile(rf"{_PLAIN_PATH}(?:\n{_PLAIN_PATH})*")
 
 
 def uri_problem(value: object, origins: Iterable[str] = ()) -> str | None:
@@ -96,6 +101,16 @@ def uri_problem(value: object, origins: Iterable[str] = ()) -> str | None:
     return str(
         gettext("Must be the page's path, starting with /, or an address on the blog's own site.")
     )
+
+
+def uri_problems(values: list[object], origins: Iterable[str] = ()) -> list[str]:
+    """The reasons uri_problem finds among these values, each once, sorted; none when every
+    one names a thread."""
+    if values and all(type(value) is str for value in values):
+        paths: list[str] = values  # type: ignore[assignment]  (each one is a str)
+        if max(map(len, paths)) <= MAX_URI and _PLAIN_PATHS.fullmatch("\n".join(paths)):
+            return []
+    return sorted({problem for value in values if (problem := uri_problem(value, origins))})
 
 
 class _Checker:

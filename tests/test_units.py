@@ -7,6 +7,8 @@ import time
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from commentsvc import tokens
 from commentsvc.config import settings_of
@@ -16,7 +18,7 @@ from commentsvc.models import Ban, BanKind, BlockedWord, Comment, RuleAction, St
 from commentsvc.moderation import decide_status
 from commentsvc.spamfilter import Verdict
 from commentsvc.threads import MAX_DEPTH, _flatten_deep, thread_tree
-from commentsvc.validation import uri_problem, validate_comment
+from commentsvc.validation import MAX_URI, uri_problem, uri_problems, validate_comment
 
 from .conftest import SECRET, unique_uri
 from .settings_helpers import changed
@@ -301,3 +303,51 @@ def test_every_refusal_of_the_domain_has_its_status_at_the_http_edge():
     for kind in kinds:
         assert status_of(kind.__new__(kind)) == expected.get(kind.__name__, 400), kind
         assert kind in STATUS or kind.__name__ in ("Refused", "NotVotable"), kind
+
+
+# Uris as a page's counts carry them, and what may go wrong with one: every separator and
+# character the one-match check for a list must refuse exactly as uri_problem does.
+_URI_PIECES = st.sampled_from(
+    [
+        "/",
+        "//",
+        "/\\",
+        "a",
+        "2008",
+        ".html",
+        "?q=1",
+        "#c",
+        "é",
+        "\n",
+        " ",
+        "\t",
+        "\x00",
+        "\x7f",
+        "\xa0",
+        "\u2028",
+        "\u3000",
+        "\ud800",
+        "https://blog.example",
+        "HTTPS://BLOG.EXAMPLE/x",
+        "https://elsewhere.example/",
+    ]
+)
+_URIS = st.one_of(
+    st.lists(_URI_PIECES, max_size=6).map("".join),
+    st.text(max_size=12),
+    st.builds(
+        lambda n: "/" + "a" * n, st.integers(MAX_URI - 10, MAX_URI + 10)
+    ),  # around the longest uri
+    st.sampled_from([None, 42, ["/a"], {"uri": "/a"}, True]),
+)
+
+
+@settings(
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=st.lists(_URIS, max_size=8))
+def test_a_list_of_uris_has_the_problems_its_uris_have_one_by_one(app, values):
+    origins = ["https://blog.example"]
+    with app.test_request_context():
+        each = sorted({p for value in values if (p := uri_problem(value, origins))})
+        assert uri_problems(values, origins) == each

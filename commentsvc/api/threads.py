@@ -18,7 +18,7 @@ from ..sites import DEFAULT_SITE
 from ..threads import SORTS, count_by_uri, thread_json
 from ..tokens import issue_form_token
 from ..transactions import read_with_retry
-from ..validation import uri_problem
+from ..validation import uri_problem, uri_problems
 from . import bp
 from .requests import json_object, reader_own_ids, site, site_config
 
@@ -112,10 +112,8 @@ def counts_body(uris: list[Any], settings: Settings, engine: Engine | None = Non
         raise ValidationFailed(
             {"uris": [gettext("At most %(max)d uris per request.", max=MAX_COUNT_URIS)]}
         )
-    origins = settings.allowed_origins
-    problems = {problem for u in uris if (problem := uri_problem(u, origins))}
-    if problems:
-        raise ValidationFailed({"uris": sorted(problems)})
+    if problems := uri_problems(uris, settings.allowed_origins):
+        raise ValidationFailed({"uris": problems})
     thread_site = settings.site or DEFAULT_SITE
     counts = read_with_retry(lambda conn: count_by_uri(conn, thread_site, uris), engine)
     return Body(orjson.dumps({"counts": counts}))
