@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask_babel import gettext, ngettext
@@ -107,7 +107,7 @@ def uri_problems(values: list[object], origins: Iterable[str] = ()) -> list[str]
     """The reasons uri_problem finds among these values, each once, sorted; none when every
     one names a thread."""
     if values and all(type(value) is str for value in values):
-        paths: list[str] = values  # type: ignore[assignment]  (each one is a str)
+        paths = cast(list[str], values)  # each one is a str
         if max(map(len, paths)) <= MAX_URI and _PLAIN_PATHS.fullmatch("\n".join(paths)):
             return []
     return sorted({problem for value in values if (problem := uri_problem(value, origins))})
