@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.http import parse_options_header
 
 from . import sites
+from .api.cors import EXPOSED_HEADERS, listed_origin
 from .api.threads import THREAD_VARY, counts_body, posted_uris, thread_options
 from .config import Settings, settings_of
 from .extensions import db
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 # status line, headers, body
 Answer = tuple[str, list[tuple[str, str]], bytes]
 JSON = "application/json"
-CORS_EXPOSED = ("Access-Control-Expose-Headers", "Retry-After")
 
 
 class FastReads:
@@ -136,13 +136,6 @@ def _json_body(environ: WSGIEnvironment, max_bytes: int) -> bytes | None:
     return raw
 
 
-def _allowed_origin(environ: WSGIEnvironment, settings: Settings) -> bool:
-    """Whether the Origin is absent, or one the site lists (or its public address). The
-    service's own address is allowed too, but Flask knows it best (behind proxies)."""
-    origin = environ.get("HTTP_ORIGIN")
-    return not origin or origin == settings.public_url or origin in settings.allowed_origins
-
-
 def _answer(
     environ: WSGIEnvironment,
     settings: Settings,
@@ -151,9 +144,10 @@ def _answer(
     vary: tuple[str, ...] = (),
 ) -> Answer | None:
     """The answer Flask would give: the representation the client takes (httpcache), CORS for
-    a listed origin, the security headers; None for an origin Flask must judge."""
+    a listed origin, the security headers; None for an origin Flask must judge (the service's
+    own address is allowed too, but Flask knows it best, behind proxies)."""
     origin = environ.get("HTTP_ORIGIN")
-    if not _allowed_origin(environ, settings):
+    if origin and not listed_origin(origin, settings):
         return None
     payload, encoding, tag = representation(
         body, environ.get("HTTP_ACCEPT_ENCODING"), environ.get("HTTP_IF_NONE_MATCH")
@@ -172,7 +166,10 @@ def _answer(
         *EVERY,
     ]
     if origin:
-        headers += [("Access-Control-Allow-Origin", origin), CORS_EXPOSED]
+        headers += [
+            ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
+        ]
     if environ.get("wsgi.url_scheme") == "https":
         headers.append(("Strict-Transport-Security", HSTS))
     return status, headers, payload

@@ -77,13 +77,13 @@ def origin_of(url: str) -> str | None:
 # What a thread uri may not hold: control characters (Cc), lone surrogates (Cs: UTF-8 cannot
 # encode them) and every character str.isspace() calls a space. One regular expression rather
 # than a walk through the characters, since a page's counts check up to 100 uris a request.
-_URI_CHARACTERS = (
+_NOT_IN_URI_CHARACTERS = (
     r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff"
 )
-_NOT_IN_URI = re.compile(f"[{_URI_CHARACTERS}]")
+_NOT_IN_URI = re.compile(f"[{_NOT_IN_URI_CHARACTERS}]")
 # Paths on the blog, one per line (a newline is not allowed in a uri, so it cannot be one):
 # what nearly every counts request holds, checked with one match for the lot.
-_PLAIN_PATH = rf"/(?![/\\])[^{_URI_CHARACTERS}]*"
+_PLAIN_PATH = rf"/(?![/\\])[^{_NOT_IN_URI_CHARACTERS}]*"
 _PLAIN_PATHS = re.compile(rf"{_PLAIN_PATH}(?:\n{_PLAIN_PATH})*")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask_babel import gettext
 
-from ..config import current_settings
+from ..config import Settings, current_settings
 from ..errors import Forbidden
 from ..httpcache import add_vary
 from . import bp
@@ -14,17 +14,23 @@ from .requests import site_config_or_none
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Edit-Tokens"
 ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
 PREFLIGHT_MAX_AGE = "86400"
+EXPOSED_HEADERS = "Retry-After"  # how long a reader is asked to wait
 
 
 _warned: set[str] = set()  # origins this process has told the owner about
 WARNED_MAX = 1000
 
 
+def listed_origin(origin: str, settings: Settings) -> bool:
+    """Whether an origin is the service's public address or one of the site's own."""
+    return origin == settings.public_url or origin in settings.allowed_origins
+
+
 def origin_allowed(origin: str) -> bool:
     """The service's own origin, or one of the origins of the site the request is for."""
     own = request.host_url.rstrip("/")
     settings = site_config_or_none() or current_settings()
-    allowed = origin in (own, settings.public_url) or origin in settings.allowed_origins
+    allowed = origin == own or listed_origin(origin, settings)
     if not allowed:
         _warn_once(origin)
     return allowed
@@ -62,7 +68,7 @@ def add_cors_headers(response: Response) -> Response:
     add_vary(response, "Origin")
     if origin and origin_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
             response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
